@@ -1,0 +1,1 @@
+"""tao-arena: experiments."""

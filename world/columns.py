@@ -1,0 +1,52 @@
+"""Columnar per-account storage for parameters and strategy state.
+
+Every participant owns one ledger account; its numbers (parameters such as a miner's
+quality or a validator's capability, and strategy state such as a poison pill's "turned"
+flag) live in float64 columns indexed by account, so a strategy acts on a whole group
+with one array operation instead of one Python call per agent (DEVELOPERS.md, "Speed is
+designed in"). Columns grow with the ledger.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Columns:
+    """Named float64 columns over accounts; unset entries read as the column's default."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.capacity = capacity
+        self._data: dict[str, np.ndarray] = {}
+        self._defaults: dict[str, float] = {}
+
+    def ensure(self, name: str, default: float = np.nan) -> np.ndarray:
+        """The whole column ``name`` (created filled with ``default`` if new)."""
+        col = self._data.get(name)
+        if col is None:
+            col = np.full(self.capacity, default, dtype=np.float64)
+            self._data[name] = col
+            self._defaults[name] = default
+        return col
+
+    def get(self, name: str, accts: np.ndarray, default: float = np.nan) -> np.ndarray:
+        """Values of ``name`` for ``accts`` (a copy)."""
+        return self.ensure(name, default)[accts]
+
+    def set(self, name: str, accts: np.ndarray | int, values: np.ndarray | float) -> None:
+        """Write ``values`` for ``accts`` into column ``name``."""
+        self.ensure(name)[accts] = values
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._data
+
+    def grow(self, n_accounts: int) -> None:
+        """Make room for at least ``n_accounts`` accounts."""
+        if n_accounts <= self.capacity:
+            return
+        cap = max(n_accounts, 2 * self.capacity)
+        for name, col in self._data.items():
+            new = np.full(cap, self._defaults[name], dtype=np.float64)
+            new[: len(col)] = col
+            self._data[name] = new
+        self.capacity = cap

@@ -1,0 +1,172 @@
+"""What the world hands a strategy each epoch, and what it expects back.
+
+A strategy is a class (see ``agents.base``); the world calls its class methods once per
+epoch per group of members that share the strategy and the subnet, with a ``Group``
+(the members' accounts, UIDs and parameter columns) and a context (the subnet's public
+state this epoch). The methods return arrays over the group. This keeps every per-epoch
+decision vectorised (DEVELOPERS.md) while each strategy stays one readable class.
+
+The three roles and their per-epoch calls (MODEL.md sections 5 and 6):
+
+- miners: ``produce(group, ctx) -> Production`` (how the members answer this epoch);
+- validators: ``set_weights(group, ctx) -> (len(group), n_uids) array`` (rows of weights;
+  the world normalises them, enforces the rate limit and commit-reveal);
+- delegators: ``choose(group, ctx) -> account of the validator each member wants``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from world.model import Network
+    from world.subnet import Subnet
+
+
+@dataclass
+class Group:
+    """The members of one strategy on one subnet (or all delegators of one policy)."""
+
+    cls: type
+    accts: np.ndarray  # ledger accounts of the members, ascending
+    uids: np.ndarray  # their UIDs on the subnet (-1 for delegators)
+    model: Network
+
+    def __len__(self) -> int:
+        return len(self.accts)
+
+    def param(self, name: str) -> np.ndarray:
+        """The members' values of a declared parameter (see ``Participant.params``)."""
+        return self.model.columns.get(name, self.accts)
+
+    def state(self, name: str, default: float = 0.0) -> np.ndarray:
+        """The members' values of a strategy state column (``default`` where unset)."""
+        return self.model.columns.get(f"{self.cls.__name__}.{name}", self.accts, default)
+
+    def set_state(self, name: str, values: np.ndarray | float) -> None:
+        """Write the members' values of a strategy state column."""
+        self.model.columns.set(f"{self.cls.__name__}.{name}", self.accts, values)
+
+    @property
+    def agents(self) -> list[Any]:
+        """The member agents (for rare per-agent events only; never per epoch)."""
+        return [self.model.agent_of[a] for a in self.accts]
+
+
+@dataclass
+class Production:
+    """How a group of miners answers this epoch (MODEL.md section 5).
+
+    ``quality``: true mean quality in [0, 1] of each member's answers.
+    ``answer_key``: members with the same key >= 0 return identical answers (a copy
+    cabal); -1 means the member's answers are its own.
+    ``fixed_cost_usd``: cost of the epoch whatever the traffic (GPU rent).
+    ``query_cost_usd``: cost per query received (an API call).
+    ``computes``: whether the member's answers cost compute (False for copies and
+    blank answers); feeds the report's N + V overhead metric.
+    """
+
+    quality: np.ndarray
+    answer_key: np.ndarray
+    fixed_cost_usd: np.ndarray
+    query_cost_usd: np.ndarray
+    computes: np.ndarray
+
+    @classmethod
+    def own_answers(
+        cls,
+        quality: np.ndarray,
+        fixed_cost_usd: np.ndarray | float = 0.0,
+        query_cost_usd: np.ndarray | float = 0.0,
+        computes: bool | np.ndarray = True,
+    ) -> Production:
+        """Members answering with their own answers."""
+        k = len(quality)
+        return cls(
+            quality=np.asarray(quality, dtype=np.float64),
+            answer_key=np.full(k, -1, dtype=np.int64),
+            fixed_cost_usd=np.broadcast_to(np.asarray(fixed_cost_usd, np.float64), (k,)).copy(),
+            query_cost_usd=np.broadcast_to(np.asarray(query_cost_usd, np.float64), (k,)).copy(),
+            computes=np.broadcast_to(np.asarray(computes, bool), (k,)).copy(),
+        )
+
+
+@dataclass
+class SubnetContext:
+    """A subnet's state as its participants see it during one epoch.
+
+    Everything here is public on chain or the participant's own: ``visible_weights`` are
+    the weights on chain (with commit-reveal, the revealed ones, ``reveal_period`` epochs
+    old); ``score_ema`` rows are each validator's own moving averages of what it
+    perceived; the last epoch's consensus, incentive, dividends, emission and stake.
+    """
+
+    model: Network
+    subnet: Subnet
+    epoch: int
+    block: int
+    price_usd: float
+    epoch_hours: float
+    rng: np.random.Generator
+
+    @property
+    def n(self) -> int:
+        return self.subnet.n
+
+    @property
+    def visible_weights(self) -> np.ndarray:
+        return self.subnet.weights
+
+    @property
+    def score_ema(self) -> np.ndarray:
+        return self.subnet.score_ema
+
+    @property
+    def stake(self) -> np.ndarray:
+        """Stake (TAO) behind each UID as of the start of this epoch."""
+        return self.subnet.stake_tao
+
+    @property
+    def consensus(self) -> np.ndarray:
+        return self.subnet.last.consensus
+
+    @property
+    def incentive(self) -> np.ndarray:
+        return self.subnet.last.incentive
+
+    @property
+    def dividends(self) -> np.ndarray:
+        return self.subnet.last.dividends
+
+    @property
+    def emission_tao(self) -> np.ndarray:
+        return self.subnet.emission_tao
+
+    @property
+    def miner_uids(self) -> np.ndarray:
+        return np.flatnonzero(self.subnet.is_miner)
+
+    def uids_of(self, accts: np.ndarray) -> np.ndarray:
+        """UIDs on this subnet of the given accounts (-1 where not registered here)."""
+        return self.subnet.uid_of(accts)
+
+
+@dataclass
+class NetworkContext:
+    """What delegators see: every registered validator across the network.
+
+    ``validators``: their accounts; ``stake_tao``: stake behind each; ``net_yield``:
+    trailing yield to a nominator per TAO staked per epoch, after the validator's take
+    (an exponential moving average, MODEL.md section 6); ``take``: the take rate.
+    """
+
+    model: Network
+    epoch: int
+    rng: np.random.Generator
+    validators: np.ndarray
+    stake_tao: np.ndarray
+    net_yield: np.ndarray
+    take: float

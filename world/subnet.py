@@ -1,0 +1,197 @@
+"""One subnet's chain state, carried from epoch to epoch.
+
+UIDs, who holds them, when they registered and last set weights, the weights on chain,
+the bonds and permits that Yuma Consensus carries (MODEL.md section 3), the commit-reveal
+queue, validators' moving averages of perceived scores (MODEL.md section 5), the
+registration burn and pruning (MODEL.md section 4; subtensor ``get_neuron_to_prune``,
+``adjust_burn``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from world.params import RAO_PER_TAO, SubnetParams
+
+EMPTY = -1
+
+
+@dataclass
+class LastEpoch:
+    """The previous epoch's Yuma outputs over UIDs (zeros before the first epoch)."""
+
+    consensus: np.ndarray
+    incentive: np.ndarray
+    dividends: np.ndarray
+    validator_trust: np.ndarray
+
+    @classmethod
+    def zeros(cls, n: int) -> LastEpoch:
+        return cls(*(np.zeros(n) for _ in range(4)))
+
+
+@dataclass
+class Commit:
+    """Weights committed by validators, to be revealed at ``reveal_epoch``."""
+
+    reveal_epoch: int
+    uids: np.ndarray
+    accts: np.ndarray
+    rows: np.ndarray
+
+
+class Subnet:
+    """State of subnet ``netuid`` over its ``n`` UIDs."""
+
+    def __init__(self, netuid: int, params: SubnetParams, owner_acct: int) -> None:
+        n = params.n_uids
+        self.netuid = netuid
+        self.params = params
+        self.owner_acct = owner_acct
+        self.n = n
+        self.occupant = np.full(n, EMPTY, dtype=np.int64)
+        self.is_miner = np.zeros(n, dtype=bool)
+        self.is_validator = np.zeros(n, dtype=bool)
+        self.registered_block = np.zeros(n, dtype=np.int64)
+        self.last_update = np.zeros(n, dtype=np.int64)
+        self.last_set_block = np.full(n, -(10**12), dtype=np.int64)
+        self.weights = np.zeros((n, n))
+        self.bonds = np.zeros((n, n))
+        self.permits: np.ndarray | None = None  # None before the first epoch
+        self.new_registrations = np.zeros(n, dtype=bool)
+        self.score_ema = np.zeros((n, n))
+        self.commits: deque[Commit] = deque()
+        self.stake_tao = np.zeros(n)
+        self.emission_tao = np.zeros(n)
+        self.quality = np.zeros(n)
+        self.last = LastEpoch.zeros(n)
+        self.shares = (np.zeros(n), np.zeros(n))  # last Yuma miner/validator emission shares
+        self.queries_received = np.zeros(n)
+        reg = params.registration
+        self.burn_rao = int(round(reg.initial_burn_tao * RAO_PER_TAO))
+        self.regs_this_interval = 0
+        self._uid_of: dict[int, int] = {}
+
+    # -- membership -------------------------------------------------------------------
+    def uid_of(self, accts: np.ndarray) -> np.ndarray:
+        """UIDs held by ``accts`` on this subnet (-1 where none)."""
+        return np.array([self._uid_of.get(int(a), EMPTY) for a in accts], dtype=np.int64)
+
+    def free_uid(self) -> int:
+        """The lowest empty UID, or -1 when the subnet is full."""
+        empty = np.flatnonzero(self.occupant == EMPTY)
+        return int(empty[0]) if len(empty) else EMPTY
+
+    def uid_to_prune(self, block: int) -> int:
+        """The UID a registration replaces when the subnet is full.
+
+        subtensor ``get_neuron_to_prune``: the lowest pruning score (here: last epoch's
+        emission) among UIDs out of immunity, ties to the earliest registration, then the
+        lowest UID; if every UID is immune, the same rule among the immune ones.
+        """
+        occupied = self.occupant != EMPTY
+        immune = block - self.registered_block < self.params.registration.immunity_period
+        pool = occupied & ~immune
+        if not pool.any():
+            pool = occupied
+        cand = np.flatnonzero(pool)
+        order = np.lexsort((cand, self.registered_block[cand], self.emission_tao[cand]))
+        return int(cand[order[0]])
+
+    def seat(self, uid: int, acct: int, role: str, block: int) -> None:
+        """Put ``acct`` on ``uid``: a clean start for its weights, bonds and scores.
+
+        MODEL.md section 3: the newcomer's column counts as recently registered (its bond
+        column is reset in the next epoch) and weights set on it before its registration
+        block are outdated; its own row of weights and bonds starts empty.
+        """
+        old = int(self.occupant[uid])
+        if old != EMPTY:
+            self._uid_of.pop(old, None)
+        self.occupant[uid] = acct
+        self._uid_of[acct] = uid
+        self.is_miner[uid] = role == "miner"
+        self.is_validator[uid] = role == "validator"
+        self.registered_block[uid] = block
+        self.last_update[uid] = block
+        self.last_set_block[uid] = -(10**12)
+        self.weights[uid, :] = 0.0
+        self.bonds[uid, :] = 0.0
+        self.score_ema[uid, :] = 0.0
+        self.score_ema[:, uid] = 0.0
+        self.new_registrations[uid] = True
+        self.emission_tao[uid] = 0.0
+        self.quality[uid] = 0.0
+        if self.permits is not None:
+            self.permits[uid] = False
+
+    def vacate(self, uid: int) -> None:
+        """Empty ``uid`` (deregistration); its weights and bonds are cleared."""
+        acct = int(self.occupant[uid])
+        self._uid_of.pop(acct, None)
+        self.occupant[uid] = EMPTY
+        self.is_miner[uid] = False
+        self.is_validator[uid] = False
+        self.weights[uid, :] = 0.0
+        self.weights[:, uid] = 0.0
+        self.bonds[uid, :] = 0.0
+        self.bonds[:, uid] = 0.0
+        self.emission_tao[uid] = 0.0
+        if self.permits is not None:
+            self.permits[uid] = False
+
+    # -- weights ------------------------------------------------------------------------
+    def commit(self, epoch: int, block: int, uids: np.ndarray, rows: np.ndarray) -> None:
+        """Validators at ``uids`` set ``rows``; the chain uses them after the reveal period.
+
+        Without commit-reveal the weights go on chain at once; with it they are revealed
+        ``reveal_period`` epochs later (MODEL.md section 3, "Commit-reveal").
+        """
+        if len(uids) == 0:
+            return
+        self.last_set_block[uids] = block
+        period = self.params.effective_reveal_period
+        if period == 0:
+            self._put_on_chain(uids, rows, block)
+        else:
+            accts = self.occupant[uids].copy()
+            self.commits.append(Commit(epoch + period, uids.copy(), accts, rows.copy()))
+
+    def reveal_due(self, epoch: int, block: int) -> None:
+        """Reveal the commits due by ``epoch`` whose validators still hold their UIDs."""
+        while self.commits and self.commits[0].reveal_epoch <= epoch:
+            c = self.commits.popleft()
+            still = self.occupant[c.uids] == c.accts
+            self._put_on_chain(c.uids[still], c.rows[still], block)
+
+    def _put_on_chain(self, uids: np.ndarray, rows: np.ndarray, block: int) -> None:
+        self.weights[uids] = rows
+        self.last_update[uids] = block
+
+    def can_set_weights(self, uids: np.ndarray, block: int) -> np.ndarray:
+        """Rate limit: at most once per ``weights_rate_limit`` blocks."""
+        return block - self.last_set_block[uids] >= self.params.weights_rate_limit
+
+    def active(self, block: int) -> np.ndarray:
+        """Active UIDs: set weights (or registered) within the activity cutoff."""
+        return self.last_update + self.params.activity_cutoff >= block
+
+    # -- burn ---------------------------------------------------------------------------
+    def can_register(self) -> bool:
+        """At most 3x the target registrations per interval (subtensor registration.rs)."""
+        return self.regs_this_interval < 3 * self.params.registration.target_per_interval
+
+    def adjust_burn(self) -> None:
+        """End of interval: ``burn *= (regs + target) / (2 target)``, clamped.
+
+        MODEL.md section 4 (the 2023 rule), subtensor ``adjust_burn``.
+        """
+        reg = self.params.registration
+        target = reg.target_per_interval
+        new = self.burn_rao * (self.regs_this_interval + target) / (2 * target)
+        lo, hi = reg.min_burn_tao * RAO_PER_TAO, reg.max_burn_tao * RAO_PER_TAO
+        self.burn_rao = int(round(min(max(new, lo), hi)))
+        self.regs_this_interval = 0
