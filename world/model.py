@@ -270,6 +270,30 @@ class Network(mesa.Model):
         s.regs_this_interval += 1
         return uid
 
+    def form_cabal(self, members: Sequence[Any], leader: Any, name: str = "") -> int:
+        """Make ``members`` a cabal led by ``leader``, with a shared purse account.
+
+        MODEL.md section 6 and claim 4/11: collusion is explicit. The cabal's id appears
+        in every member's per-agent records (column ``cabal``); its purse is a ledger
+        account the members may pay into and draw from.
+        """
+        if leader not in members:
+            raise ValueError("form_cabal: the leader must be one of the members")
+        cabal = len(self.cabals)
+        purse = self._open_special(f"cabal:{cabal}:purse")
+        accts = np.array(sorted(a.acct for a in members), dtype=np.int64)
+        self.cabals[cabal] = {
+            "name": name or f"cabal-{cabal}", "leader": leader.acct, "members": accts,
+            "purse": purse,
+        }
+        self.columns.set("cabal", accts, float(cabal))
+        return cabal
+
+    def cabal_members(self, cabal: int) -> np.ndarray:
+        """Accounts of the members of ``cabal`` still in the model."""
+        accts = self.cabals[cabal]["members"]
+        return accts[self.columns.get("alive", accts, 0.0) > 0]
+
     # -- groups ------------------------------------------------------------------------
     def groups(self, netuid: int) -> dict[type, Group]:
         """Members of each strategy on subnet ``netuid`` (cached until membership changes)."""

@@ -1,0 +1,61 @@
+"""The strategy registry: names used in experiment files -> strategy classes.
+
+Importing this module imports every strategy module, so ``REGISTRY`` is complete.
+``tao-arena strategies`` prints ``strategies_table()``; ``docs/strategies.md`` is
+``strategies_markdown()`` (regenerate with ``python -m agents.catalog > docs/strategies.md``).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from agents import delegators, miners, validators  # noqa: F401  (they register themselves)
+from agents.base import CLASSIFIER_KEYS, REGISTRY, Participant
+
+
+def get(name: str) -> type[Participant]:
+    """The strategy class registered as ``name``; ``ValueError`` lists the allowed names."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown strategy {name!r}; allowed: {', '.join(sorted(REGISTRY))}"
+        ) from None
+
+
+def strategies_table() -> str:
+    """A plain-text table of every strategy and its classifier."""
+    cols = ["name", *CLASSIFIER_KEYS]
+    rows = [[cls.name, *(str(cls.classifier[k]) for k in CLASSIFIER_KEYS)]
+            for cls in sorted(REGISTRY.values(), key=lambda c: (c.role, c.name))]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
+    line = "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(out)
+
+
+def strategies_markdown() -> str:
+    """``docs/strategies.md``: every strategy, its classifier, parameters and docstring."""
+    parts = ["# Strategies", "",
+             "Generated from the registry by `python -m agents.catalog`; do not edit by hand.",
+             ""]
+    for role in ("miner", "validator", "delegator"):
+        parts += [f"## {role.capitalize()}s", ""]
+        for cls in sorted((c for c in REGISTRY.values() if c.role == role),
+                          key=lambda c: c.name):
+            parts += [f"### `{cls.name}` ({cls.__name__})", "",
+                      inspect.cleandoc(cls.__doc__ or ""), "",
+                      "| classifier | value |", "|---|---|"]
+            parts += [f"| {k} | {cls.classifier[k]} |" for k in CLASSIFIER_KEYS]
+            parts += ["", "| parameter | default | range | meaning |", "|---|---|---|---|"]
+            for key, p in cls.all_params().items():
+                lo = "-inf" if p.low is None else f"{p.low:g}"
+                hi = "inf" if p.high is None else f"{p.high:g}"
+                parts.append(f"| `{key}` | {p.default:g} | [{lo}, {hi}] | {p.doc} |")
+            parts.append("")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(strategies_markdown(), end="")
