@@ -19,7 +19,10 @@ with g members that happens in a round with probability
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+from scipy.stats import binom
 
 
 def sample_queries(
@@ -29,7 +32,32 @@ def sample_queries(
     if n_validators == 0 or n_miners == 0 or rounds == 0:
         return np.zeros((n_validators, n_miners), dtype=np.int64)
     p = min(1.0, sample_size / n_miners)
-    return rng.binomial(rounds, p, size=(n_validators, n_miners))
+    cdf, low, high = _binomial_table(rounds, p)
+    u = rng.random((n_validators, n_miners))
+    bucket = (u * _BUCKETS).astype(np.int64)
+    q = low[bucket]
+    straddle = q != high[bucket]
+    q[straddle] = np.searchsorted(cdf, u[straddle], side="right")
+    return q
+
+
+_BUCKETS = 4096
+
+
+@lru_cache(maxsize=256)
+def _binomial_table(rounds: int, p: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inverse-CDF sampling table of Binomial(rounds, p).
+
+    A draw is ``searchsorted(cdf, u, 'right')`` for a uniform u: exact in distribution.
+    Searching is slow on a whole subnet, so u's bucket of width 1/4096 gives the answer
+    directly, except in the few buckets that straddle a CDF step, where it is searched.
+    """
+    cdf = binom.cdf(np.arange(rounds + 1), rounds, p)
+    cdf[-1] = 1.0
+    edges = np.arange(_BUCKETS + 1) / _BUCKETS
+    low = np.searchsorted(cdf, edges[:-1], side="right")
+    high = np.searchsorted(cdf, np.nextafter(edges[1:], 0.0), side="right")
+    return cdf, low.astype(np.int64), high.astype(np.int64)
 
 
 def perceived_scores(

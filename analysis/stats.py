@@ -1,0 +1,613 @@
+"""Statistics across seeds: bootstrap intervals, paired comparisons, dominance, corrections.
+
+The unit of replication throughout is the *seed*: a payoff sample is one number per seed
+(agents of one strategy in a run averaged first, see issue 6). Two sweep cells (or two
+strategies) run with the same seed index share their random numbers (common random
+numbers, Law 2015, "Simulation Modeling and Analysis", 5th ed., sec. 11.2), so they are
+compared *paired*, seed by seed.
+
+Everything here takes plain numpy arrays and uses numpy and scipy only; the analysis
+package reads results and never imports the simulator.
+
+Contents:
+
+- :class:`Estimate`, :func:`bootstrap_ci`: a mean with a BCa bootstrap interval
+  (``scipy.stats.bootstrap``; Efron 1987, "Better bootstrap confidence intervals",
+  JASA 82:171-185), falling back to the percentile bootstrap when BCa is degenerate.
+- :func:`paired_difference`: per-seed differences, their BCa interval and a p-value
+  (paired t-test by default, Wilcoxon signed-rank on request).
+- :func:`dominance_test`: "a beats b in every context" as an intersection-union test
+  (Berger 1982, Technometrics 24:295-300; Berger & Hsu 1996, Stat. Sci. 11:283-319).
+- :func:`holm`, :func:`benjamini_hochberg`: multiple-testing corrections, by hand
+  (Holm 1979, Scand. J. Statist. 6:65-70; Benjamini & Hochberg 1995, JRSS-B 57:289-300).
+- :func:`seeds_for_half_width`, :func:`seeds_for_paired_power`: how many seeds to run.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+__all__ = [
+    "DominanceResult",
+    "Estimate",
+    "MultipleTestResult",
+    "PairedComparison",
+    "SeedLike",
+    "as_generator",
+    "benjamini_hochberg",
+    "bootstrap_ci",
+    "dominance_test",
+    "holm",
+    "paired_difference",
+    "seeds_for_half_width",
+    "seeds_for_paired_power",
+]
+
+SeedLike = np.random.Generator | int | None
+"""A numpy Generator, or a seed for ``numpy.random.default_rng`` (None: fresh entropy)."""
+
+Alternative = Literal["two-sided", "greater", "less"]
+PairedTest = Literal["t", "wilcoxon"]
+
+
+def as_generator(rng: SeedLike) -> np.random.Generator:
+    """Return ``rng`` if it is a Generator, else ``numpy.random.default_rng(rng)``.
+
+    Source: numpy.random.default_rng (NEP 19: no global random state).
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, int | np.integer):
+        return np.random.default_rng(rng)
+    raise ValueError(f"rng must be a numpy Generator, an int seed or None, got {type(rng)!r}")
+
+
+def _as_samples(x: ArrayLike, name: str, *, min_n: int = 2) -> NDArray[np.float64]:
+    """Validate a 1-D sample of per-seed values (finite, at least ``min_n`` of them)."""
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of per-seed values, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if arr.size < min_n:
+        raise ValueError(f"{name} needs at least {min_n} seeds, got {arr.size}")
+    return arr
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with a confidence interval.
+
+    Attributes:
+        mean: the point estimate (the sample mean for :func:`bootstrap_ci`, or whatever
+            statistic the producing function documents).
+        low, high: the interval bounds.
+        n: the number of seeds (independent replications) behind it.
+        method: how the interval was computed: ``"BCa"``, ``"percentile"`` or ``"none"``
+            (no interval: ``low`` and ``high`` are NaN).
+        confidence: the nominal coverage of ``[low, high]``.
+    """
+
+    mean: float
+    low: float
+    high: float
+    n: int
+    method: str
+    confidence: float = 0.95
+
+    @property
+    def half_width(self) -> float:
+        """Half the interval width, ``(high - low) / 2``."""
+        return 0.5 * (self.high - self.low)
+
+    def excludes(self, value: float = 0.0) -> bool:
+        """True when ``value`` lies outside the closed interval ``[low, high]``."""
+        return bool(value < self.low or value > self.high)
+
+    def format(self, digits: int = 3) -> str:
+        """Text such as ``"1.23 [0.98, 1.51]"`` for reports."""
+        if math.isnan(self.low):
+            return f"{self.mean:.{digits}g}"
+        return f"{self.mean:.{digits}g} [{self.low:.{digits}g}, {self.high:.{digits}g}]"
+
+
+def bootstrap_ci(
+    samples: ArrayLike,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 9999,
+    rng: SeedLike = 0,
+) -> Estimate:
+    """Mean of per-seed samples with a bootstrap confidence interval.
+
+    Uses the bias-corrected and accelerated (BCa) interval of
+    ``scipy.stats.bootstrap(method="BCa")`` (Efron 1987; Efron & Tibshirani 1993, "An
+    Introduction to the Bootstrap", ch. 14). BCa is degenerate when all samples are equal
+    (the acceleration's jackknife has zero variance) and unreliable for tiny samples, so
+    it falls back to the percentile interval (``method="percentile"``) when ``n < 3``,
+    when the samples are all equal (the interval is then the point itself), or when scipy
+    returns a NaN BCa bound. Note that with few seeds every bootstrap interval is too
+    narrow (it ignores the t-correction); use at least 5-10 seeds for reported numbers.
+
+    Args:
+        samples: 1-D array, one value per seed.
+        confidence: nominal two-sided coverage, in (0, 1).
+        n_resamples: bootstrap resamples.
+        rng: numpy Generator or seed.
+
+    Returns:
+        An :class:`Estimate` with the sample mean.
+
+    Raises:
+        ValueError: ``samples`` not 1-D, not finite, or fewer than 2 seeds.
+    """
+    x = _as_samples(samples, "samples")
+    _check_confidence(confidence)
+    if n_resamples < 100:
+        raise ValueError(f"n_resamples must be at least 100, got {n_resamples}")
+    return _bootstrap_statistic(
+        (x,), _mean_stat, float(x.mean()), confidence, n_resamples, as_generator(rng)
+    )
+
+
+def _mean_stat(x: NDArray[np.float64], axis: int = -1) -> NDArray[np.float64]:
+    return np.mean(x, axis=axis)
+
+
+def _bootstrap_statistic(
+    data: tuple[NDArray[np.float64], ...],
+    statistic: Callable[..., NDArray[np.float64]],
+    point: float,
+    confidence: float,
+    n_resamples: int,
+    gen: np.random.Generator,
+) -> Estimate:
+    """BCa via scipy.stats.bootstrap with paired resampling, percentile fallback."""
+    n = data[0].shape[-1]
+    degenerate = all(np.all(d == d[..., :1]) for d in data)
+    if degenerate:
+        return Estimate(point, point, point, n, "percentile", confidence)
+    methods = ["BCa", "percentile"] if n >= 3 else ["percentile"]
+    for method in methods:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = stats.bootstrap(
+                data,
+                statistic,
+                n_resamples=n_resamples,
+                vectorized=True,
+                paired=len(data) > 1,
+                axis=-1,
+                confidence_level=confidence,
+                method=method,
+                rng=gen,
+            )
+        low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        if np.isfinite(low) and np.isfinite(high):
+            return Estimate(point, low, high, n, method, confidence)
+    return Estimate(point, math.nan, math.nan, n, "none", confidence)  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Result of :func:`paired_difference`.
+
+    Attributes:
+        diff: mean of the per-seed differences ``a - b`` with its bootstrap interval.
+        p_value: p-value of the chosen test for the chosen alternative.
+        statistic: the test statistic (t, or the Wilcoxon W).
+        test: ``"t"`` (paired t-test) or ``"wilcoxon"`` (signed-rank).
+        alternative: ``"two-sided"``, ``"greater"`` (H1: mean a - b > margin) or ``"less"``.
+        margin: the null value of the difference (0 by default).
+    """
+
+    diff: Estimate
+    p_value: float
+    statistic: float
+    test: str
+    alternative: str
+    margin: float = 0.0
+
+
+def paired_difference(
+    a: ArrayLike,
+    b: ArrayLike,
+    *,
+    test: PairedTest = "t",
+    alternative: Alternative = "two-sided",
+    margin: float = 0.0,
+    confidence: float = 0.95,
+    n_resamples: int = 9999,
+    rng: SeedLike = 0,
+) -> PairedComparison:
+    """Paired comparison of two cells run on the same seed indices (common random numbers).
+
+    ``d_i = a_i - b_i`` per seed ``i``; the interval is the BCa bootstrap of ``mean(d)``
+    (:func:`bootstrap_ci`), and the p-value tests ``mean(d) = margin`` against
+    ``alternative``.
+
+    Which test: the default is the paired t-test (``scipy.stats.ttest_1samp`` on
+    ``d - margin``; Student 1908, any textbook e.g. Montgomery, "Design and Analysis of
+    Experiments", sec. 2.5.1). A seed's payoff is already an average over many epochs and
+    agents, so by the central limit theorem ``d`` is close to normal; the t-test then
+    tests the *mean* difference (the same quantity the interval is about, and the one a
+    profit-maximiser cares about) and has more power than a rank test. Use
+    ``test="wilcoxon"`` (``scipy.stats.wilcoxon``, Wilcoxon 1945) when the differences
+    are heavy-tailed or have outliers (e.g. rare ruin events): it is robust but tests the
+    pseudo-median (it assumes ``d`` symmetric about it), not the mean.
+
+    Degenerate cases: if every ``d_i - margin`` is exactly 0 the p-value is 1; if they
+    are all equal and non-zero (zero variance) the t statistic is infinite and the
+    p-value is 0 for the alternative the sign supports, 1 otherwise.
+
+    Args:
+        a, b: 1-D arrays of per-seed payoffs, index ``i`` = seed ``i`` in both.
+        test: ``"t"`` or ``"wilcoxon"``.
+        alternative: ``"two-sided"``, ``"greater"`` (a - b > margin) or ``"less"``.
+        margin: null difference (a non-inferiority/superiority margin), default 0.
+        confidence: coverage of the interval on the difference.
+        n_resamples: bootstrap resamples.
+        rng: numpy Generator or seed for the bootstrap.
+
+    Raises:
+        ValueError: shapes differ, NaNs, fewer than 2 seeds, unknown test/alternative.
+    """
+    xa = _as_samples(a, "a")
+    xb = _as_samples(b, "b")
+    if xa.shape != xb.shape:
+        raise ValueError(f"a and b must have the same seeds (shapes {xa.shape} vs {xb.shape})")
+    if alternative not in ("two-sided", "greater", "less"):
+        raise ValueError(
+            f"alternative must be 'two-sided', 'greater' or 'less', got {alternative!r}"
+        )
+    if test not in ("t", "wilcoxon"):
+        raise ValueError(f"test must be 't' or 'wilcoxon', got {test!r}")
+    d = xa - xb
+    est = bootstrap_ci(d, confidence=confidence, n_resamples=n_resamples, rng=rng)
+    centred = d - margin
+    stat, p = _paired_p(centred, test, alternative)
+    return PairedComparison(est, p, stat, test, alternative, float(margin))
+
+
+def _paired_p(d: NDArray[np.float64], test: str, alternative: str) -> tuple[float, float]:
+    """(statistic, p-value) of a one-sample location test of ``d`` against 0."""
+    if np.all(d == 0.0):
+        return 0.0, 1.0
+    if np.all(d == d[0]):  # zero variance, non-zero mean: infinite evidence of its sign
+        sign = 1.0 if d[0] > 0 else -1.0
+        supported = alternative == "two-sided" or (sign > 0) == (alternative == "greater")
+        return sign * math.inf, 0.0 if supported else 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if test == "t":
+            res = stats.ttest_1samp(d, 0.0, alternative=alternative)
+        else:
+            res = stats.wilcoxon(d, alternative=alternative)
+    return float(res.statistic), float(res.pvalue)
+
+
+@dataclass(frozen=True)
+class DominanceResult:
+    """Result of :func:`dominance_test`.
+
+    Attributes:
+        p_value: intersection-union p-value, the max of ``per_context`` p-values.
+        dominates: ``p_value <= level``: a beats b in every context at that level.
+        level: the test's significance level.
+        per_context: one-sided comparison (H1: a - b > margin) per context.
+        worst_context: index of the context with the largest p-value (the weakest link).
+    """
+
+    p_value: float
+    dominates: bool
+    level: float
+    per_context: list[PairedComparison]
+    worst_context: int
+
+
+def dominance_test(
+    a: ArrayLike | Sequence[ArrayLike],
+    b: ArrayLike | Sequence[ArrayLike],
+    *,
+    level: float = 0.05,
+    margin: float = 0.0,
+    test: PairedTest = "t",
+    confidence: float = 0.95,
+    n_resamples: int = 9999,
+    rng: SeedLike = 0,
+) -> DominanceResult:
+    """Does strategy a dominate strategy b, i.e. beat it in *every* context?
+
+    H0: there is a context c with ``mean(a_c - b_c) <= margin``; H1: in every context
+    ``mean(a_c - b_c) > margin``. H1 is an intersection, so this is an
+    intersection-union test (Berger 1982; Berger & Hsu 1996, sec. 2): reject H0 at level
+    ``level`` iff every per-context one-sided test rejects at ``level``, i.e. the IUT
+    p-value is the **maximum** of the per-context one-sided p-values. No multiplicity
+    correction is needed (the IUT is level-``level`` as it stands), but it is
+    conservative, and a single context where a is no better is enough to fail.
+
+    Each context is a paired comparison on the same seed indices (:func:`paired_difference`
+    with ``alternative="greater"``); contexts may have different numbers of seeds.
+
+    Args:
+        a, b: per-context per-seed payoffs: a 2-D array ``(n_contexts, n_seeds)`` or a
+            sequence of 1-D arrays (one per context). ``a[c][i]`` and ``b[c][i]`` come
+            from seed ``i`` of context ``c``.
+        level: significance level for ``dominates``.
+        margin: a must beat b by more than this (default 0).
+        test: per-context test, ``"t"`` or ``"wilcoxon"`` (see :func:`paired_difference`).
+        confidence: coverage of the per-context intervals (two-sided intervals).
+        n_resamples: bootstrap resamples per context.
+        rng: numpy Generator or seed.
+
+    Raises:
+        ValueError: different numbers of contexts, or any per-context problem.
+    """
+    ca = _contexts(a, "a")
+    cb = _contexts(b, "b")
+    if len(ca) != len(cb):
+        raise ValueError(f"a and b must have the same number of contexts ({len(ca)} vs {len(cb)})")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    gen = as_generator(rng)
+    per = []
+    for c, (xa, xb) in enumerate(zip(ca, cb, strict=True)):
+        try:
+            per.append(
+                paired_difference(
+                    xa,
+                    xb,
+                    test=test,
+                    alternative="greater",
+                    margin=margin,
+                    confidence=confidence,
+                    n_resamples=n_resamples,
+                    rng=gen,
+                )
+            )
+        except ValueError as exc:
+            raise ValueError(f"context {c}: {exc}") from exc
+    ps = np.array([r.p_value for r in per])
+    worst = int(np.argmax(ps))
+    p = float(ps[worst])
+    return DominanceResult(p, p <= level, level, per, worst)
+
+
+def _contexts(x: ArrayLike | Sequence[ArrayLike], name: str) -> list[NDArray[np.float64]]:
+    if isinstance(x, np.ndarray):
+        if x.ndim == 1:
+            return [x]
+        if x.ndim != 2:
+            raise ValueError(f"{name} must be (n_contexts, n_seeds) or a list of 1-D arrays")
+        return list(x)
+    out = [np.asarray(v, dtype=float) for v in x]  # type: ignore[union-attr]
+    if not out:
+        raise ValueError(f"{name} has no contexts")
+    if all(v.ndim == 0 for v in out):  # a flat list of numbers = one context
+        return [np.asarray(out)]
+    return out
+
+
+@dataclass(frozen=True)
+class MultipleTestResult:
+    """Adjusted p-values and rejections, same shape as the input p-values."""
+
+    adjusted: NDArray[np.float64]
+    reject: NDArray[np.bool_]
+    level: float
+    method: str
+
+
+def _pvalues(p: ArrayLike) -> NDArray[np.float64]:
+    arr = np.asarray(p, dtype=float)
+    if arr.size == 0:
+        raise ValueError("pvalues is empty")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("pvalues contains NaN or infinite values")
+    if np.any(arr < 0) or np.any(arr > 1):
+        raise ValueError("pvalues must lie in [0, 1]")
+    return arr
+
+
+def holm(pvalues: ArrayLike, level: float = 0.05) -> MultipleTestResult:
+    """Holm's step-down correction (family-wise error rate), for tests within one table.
+
+    With the m p-values sorted ``p_(1) <= ... <= p_(m)``, the adjusted values are
+    ``q_(i) = max_{j <= i} min(1, (m - j + 1) p_(j))`` and H_(i) is rejected iff
+    ``q_(i) <= level`` (Holm 1979; Wright 1992, Biometrics 48:1005-1013, for adjusted
+    p-values). Matches ``statsmodels.stats.multitest.multipletests(method="holm")``.
+
+    Args:
+        pvalues: p-values of any shape (flattened for the correction, shape kept).
+        level: family-wise significance level.
+    """
+    p = _pvalues(pvalues)
+    flat = p.ravel()
+    m = flat.size
+    order = np.argsort(flat, kind="stable")
+    scaled = np.minimum(1.0, (m - np.arange(m)) * flat[order])
+    adj_sorted = np.maximum.accumulate(scaled)
+    adj = np.empty(m)
+    adj[order] = adj_sorted
+    adj = adj.reshape(p.shape)
+    return MultipleTestResult(adj, adj <= level, level, "holm")
+
+
+def benjamini_hochberg(pvalues: ArrayLike, level: float = 0.05) -> MultipleTestResult:
+    """Benjamini-Hochberg step-up correction (false discovery rate), across a sweep grid.
+
+    With ``p_(1) <= ... <= p_(m)``: ``q_(i) = min_{j >= i} min(1, m p_(j) / j)``; reject
+    H_(i) iff ``q_(i) <= level`` (Benjamini & Hochberg 1995). Valid under independence or
+    positive regression dependence (PRDS), which holds for one-sided tests on positively
+    correlated cells of a sweep. Equals ``scipy.stats.false_discovery_control(p,
+    method="bh")``.
+
+    Args:
+        pvalues: p-values of any shape, e.g. a ``(n_param1, n_param2)`` grid.
+        level: the FDR level.
+    """
+    p = _pvalues(pvalues)
+    flat = p.ravel()
+    m = flat.size
+    order = np.argsort(flat, kind="stable")
+    scaled = flat[order] * m / np.arange(1, m + 1)
+    adj_sorted = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
+    adj = np.empty(m)
+    adj[order] = adj_sorted
+    adj = adj.reshape(p.shape)
+    return MultipleTestResult(adj, adj <= level, level, "bh")
+
+
+def _pilot_sd(pilot: ArrayLike | None, sigma: float | None, name: str) -> tuple[float, int | None]:
+    if (pilot is None) == (sigma is None):
+        raise ValueError(f"give exactly one of {name} (pilot samples) or sigma (known sd)")
+    if sigma is not None:
+        if not (np.isfinite(sigma) and sigma >= 0):
+            raise ValueError(f"sigma must be finite and >= 0, got {sigma}")
+        return float(sigma), None
+    x = _as_samples(pilot, name)
+    return float(np.std(x, ddof=1)), int(x.size)
+
+
+def seeds_for_half_width(
+    half_width: float,
+    *,
+    pilot: ArrayLike | None = None,
+    sigma: float | None = None,
+    confidence: float = 0.95,
+    min_seeds: int = 2,
+    max_seeds: int = 1_000_000,
+) -> int:
+    """Number of seeds for a two-sided CI on a mean to have at most ``half_width``.
+
+    Known sigma (textbook normal formula, e.g. Montgomery & Runger, "Applied Statistics
+    and Probability for Engineers", eq. 8-8): ``n = ceil((z_{1-a/2} sigma / h)^2)``.
+
+    From pilot samples (sigma estimated by the pilot's sample sd ``s``), the t-based rule
+    of Law (2015, "Simulation Modeling and Analysis", sec. 9.4.1, "absolute error"):
+    ``n = min{ i >= 2 : t_{i-1, 1-a/2} * s / sqrt(i) <= h }``. It assumes the final sd
+    will be close to the pilot's; with a small pilot that is itself uncertain, so round
+    up generously.
+
+    Args:
+        half_width: target CI half-width ``h`` (same units as the payoffs), > 0.
+        pilot: 1-D pilot per-seed samples (at least 2). Exactly one of pilot / sigma.
+        sigma: known standard deviation of one seed's payoff.
+        confidence: CI coverage ``1 - a``.
+        min_seeds: lower bound on the answer.
+        max_seeds: upper bound on the search (raises if not enough).
+
+    Returns:
+        The number of seeds (int, at least ``min_seeds``).
+    """
+    if not (np.isfinite(half_width) and half_width > 0):
+        raise ValueError(f"half_width must be finite and > 0, got {half_width}")
+    _check_confidence(confidence)
+    s, _ = _pilot_sd(pilot, sigma, "pilot")
+    if s == 0.0:
+        return int(min_seeds)
+    if sigma is not None:
+        z = stats.norm.ppf(0.5 + confidence / 2)
+        return max(int(min_seeds), math.ceil((z * s / half_width) ** 2 - 1e-9))
+
+    def ok(n: NDArray[np.int64]) -> NDArray[np.bool_]:
+        return stats.t.ppf(0.5 + confidence / 2, n - 1) * s / np.sqrt(n) <= half_width
+
+    return _smallest_n(ok, max(int(min_seeds), 2), max_seeds, "half_width")
+
+
+def seeds_for_paired_power(
+    delta: float,
+    *,
+    pilot_diff: ArrayLike | None = None,
+    sigma: float | None = None,
+    level: float = 0.05,
+    power: float = 0.8,
+    alternative: Literal["two-sided", "one-sided"] = "two-sided",
+    exact: bool = True,
+    max_seeds: int = 1_000_000,
+) -> int:
+    """Number of seeds for a paired t-test to detect a mean difference ``delta``.
+
+    ``sigma`` is the sd of the per-seed *difference* (or estimated from ``pilot_diff``,
+    the per-seed differences of a pilot run with common random numbers, which is what
+    makes pairing pay: ``sd(a - b)`` is far below ``sd(a)`` when the cells are
+    positively correlated).
+
+    ``exact=False``: the normal approximation (e.g. Chow, Shao & Wang, "Sample Size
+    Calculations in Clinical Research", 2nd ed., sec. 3.1):
+    ``n = ceil(((z_{1-a/2} + z_{power}) sigma / delta)^2)`` (``z_{1-a}`` if one-sided).
+    ``exact=True`` (default): the smallest ``n >= 2`` whose paired t-test power, from
+    the noncentral t distribution (``scipy.stats.nct``, df = n - 1, noncentrality
+    ``delta sqrt(n) / sigma``), reaches ``power`` (same as G*Power / R's
+    ``power.t.test(type="paired")``).
+
+    Args:
+        delta: the difference to detect (its absolute value is used), > 0.
+        pilot_diff: pilot per-seed differences; exactly one of pilot_diff / sigma.
+        sigma: known sd of the per-seed difference.
+        level: significance level.
+        power: target power, in (0, 1).
+        alternative: ``"two-sided"`` or ``"one-sided"``.
+        exact: noncentral-t search (True) or normal formula (False).
+        max_seeds: search bound.
+    """
+    if not (np.isfinite(delta) and delta != 0):
+        raise ValueError(f"delta must be finite and non-zero, got {delta}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if not 0 < power < 1:
+        raise ValueError(f"power must be in (0, 1), got {power}")
+    if alternative not in ("two-sided", "one-sided"):
+        raise ValueError(f"alternative must be 'two-sided' or 'one-sided', got {alternative!r}")
+    s, _ = _pilot_sd(pilot_diff, sigma, "pilot_diff")
+    delta = abs(float(delta))
+    if s == 0.0:
+        return 2
+    a = level / 2 if alternative == "two-sided" else level
+    if not exact:
+        z = stats.norm.ppf(1 - a) + stats.norm.ppf(power)
+        return max(2, math.ceil((z * s / delta) ** 2 - 1e-9))
+
+    def ok(n: NDArray[np.int64]) -> NDArray[np.bool_]:
+        df = n - 1
+        nc = delta * np.sqrt(n) / s
+        crit = stats.t.ppf(1 - a, df)
+        pw = stats.nct.sf(crit, df, nc)
+        if alternative == "two-sided":
+            pw = pw + stats.nct.cdf(-crit, df, nc)
+        return pw >= power
+
+    return _smallest_n(ok, 2, max_seeds, "delta")
+
+
+def _smallest_n(
+    ok: Callable[[NDArray[np.int64]], NDArray[np.bool_]], lo: int, hi: int, what: str
+) -> int:
+    """Smallest n in [lo, hi] with ok(n) (ok monotone), by doubling then bisection."""
+    n = lo
+    while not bool(ok(np.array(n))):
+        if n >= hi:
+            raise ValueError(f"{what} needs more than max_seeds={hi} seeds")
+        n = min(hi, 2 * n)
+    low, high = max(lo, n // 2), n
+    while low < high:
+        mid = (low + high) // 2
+        if bool(ok(np.array(mid))):
+            high = mid
+        else:
+            low = mid + 1
+    return int(low)
