@@ -24,7 +24,16 @@ if TYPE_CHECKING:
     from world.model import Network
 
 ROLES = ("miner", "validator", "delegator")
-CLASSIFIER_KEYS = ("role", "cost_model", "colludes", "stochastic", "needs_gpu", "grades")
+CLASSIFIER_KEYS = (
+    "role",  # miner, validator or delegator
+    "cost_model",  # what it pays for, in words
+    "colludes",  # acts for a cabal (MODEL.md section 6: collusion is explicit)
+    "stochastic",  # its own decisions draw random numbers
+    "needs_gpu",  # rents a GPU to do its work
+    "grades",  # queries and grades miners itself (the world charges its grading)
+    "copies",  # reuses someone else's work (answers or weights) instead of its own
+    "adapts",  # changes what it does from what it observes during the run
+)
 
 
 @dataclass(frozen=True)
@@ -36,9 +45,29 @@ class Param:
     high: float | None = None
     doc: str = ""
     integer: bool = False
+    choices: tuple[str, ...] = ()  # a named option: stored as its index, given by name
+
+    def show(self, value: float | None = None) -> str:
+        """``value`` (default: the default) as a user writes it: a name for a choice."""
+        v = self.default if value is None else value
+        return self.choices[int(v)] if self.choices else f"{v:g}"
 
     def validate(self, owner: str, name: str, value: Any) -> float:
-        """The value as a float, or ``ValueError`` naming the parameter and its range."""
+        """The value as a float, or ``ValueError`` naming the parameter and its range.
+
+        A parameter with ``choices`` takes one of the names (or its index) and is stored
+        as the index, so it lives in a float column like every other parameter.
+        """
+        if self.choices:
+            if isinstance(value, str) and value in self.choices:
+                return float(self.choices.index(value))
+            index_ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if index_ok and float(value).is_integer() and 0 <= value < len(self.choices):
+                return float(value)
+            raise ValueError(
+                f"{owner}.{name} must be one of {', '.join(map(repr, self.choices))} "
+                f"({self.doc}), got {value!r}"
+            )
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         ok = ok and math.isfinite(value)
         ok = ok and (self.low is None or value >= self.low)
@@ -91,10 +120,16 @@ class Participant(mesa.Agent):
                 f"{cls.name or cls.__name__} has no parameter(s) {', '.join(unknown)}; "
                 f"allowed: {', '.join(sorted(spec)) or 'none'}"
             )
-        return {
+        values = {
             key: p.validate(cls.name or cls.__name__, key, given.get(key, p.default))
             for key, p in spec.items()
         }
+        cls.check_params(values)
+        return values
+
+    @classmethod
+    def check_params(cls, values: dict[str, float]) -> None:
+        """Checks across parameters (``ValueError`` naming them); none by default."""
 
     @property
     def cabal(self) -> int:

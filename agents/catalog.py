@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 
-from agents import delegators, miners, validators  # noqa: F401  (they register themselves)
+from agents import delegators, miners, population, validators  # noqa: F401  (they register)
 from agents.base import CLASSIFIER_KEYS, REGISTRY, Participant
 
 
@@ -50,10 +50,19 @@ def strategies_markdown() -> str:
             parts += [f"| {k} | {cls.classifier[k]} |" for k in CLASSIFIER_KEYS]
             parts += ["", "| parameter | default | range | meaning |", "|---|---|---|---|"]
             for key, p in cls.all_params().items():
-                lo = "-inf" if p.low is None else f"{p.low:g}"
-                hi = "inf" if p.high is None else f"{p.high:g}"
-                parts.append(f"| `{key}` | {p.default:g} | [{lo}, {hi}] | {p.doc} |")
+                if p.choices:
+                    allowed = ", ".join(p.choices)
+                else:
+                    lo = "-inf" if p.low is None else f"{p.low:g}"
+                    hi = "inf" if p.high is None else f"{p.high:g}"
+                    allowed = f"[{lo}, {hi}]" + (" integer" if p.integer else "")
+                parts.append(f"| `{key}` | {p.show()} | {allowed} | {p.doc} |")
             parts.append("")
+    parts += ["## Population dynamics", "",
+              "Appended to `model.dynamics` (`agents.population`); each runs after every epoch.",
+              ""]
+    for dyn in (population.Entry, population.Exit, population.Imitation):
+        parts += [f"### `{dyn.__name__}`", "", inspect.cleandoc(dyn.__doc__ or ""), ""]
     return "\n".join(parts)
 
 

@@ -1,4 +1,10 @@
-"""Delegator (nominator) policies (MODEL.md section 6, "Delegators")."""
+"""Delegator (nominator) policies (MODEL.md section 6, "Delegators").
+
+Each ``choose`` returns, for every member of a group at once, the account of the
+validator it wants to stake with; the world moves a member's stake once the same choice
+has persisted its ``switch_delay`` epochs. Comparisons against a member's current
+validator use dense arrays over accounts (``_by_account``), not per-member lookups.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,38 @@ import numpy as np
 from agents.base import Delegator, Param, register
 from world.interfaces import Group, NetworkContext
 
+DELEGATOR_CLASSIFIER = {
+    "role": "delegator",
+    "cost_model": "none",
+    "colludes": False,
+    "stochastic": False,
+    "needs_gpu": False,
+    "grades": False,
+    "copies": False,
+    "adapts": True,
+}
+
+
+def _by_account(ctx: NetworkContext, values: np.ndarray, accts: np.ndarray) -> np.ndarray:
+    """``values`` (one per validator in ``ctx``) looked up at ``accts`` (0 elsewhere)."""
+    dense = np.zeros(ctx.model.ledger.n)
+    dense[ctx.validators] = values
+    return np.where(accts >= 0, dense[np.maximum(accts, 0)], 0.0)
+
+
+def _move_if_better(
+    group: Group, ctx: NetworkContext, score: np.ndarray
+) -> np.ndarray:
+    """Each member's current validator, or the best-scoring one where it beats the
+    current by the member's ``hurdle`` (relative)."""
+    current = group.model.ledger.staked_to[group.accts]
+    if len(ctx.validators) == 0:
+        return current
+    best = int(np.argmax(score))
+    now = _by_account(ctx, score, current)
+    better = score[best] > now * (1.0 + group.param("hurdle")) + 1e-15
+    return np.where(better, ctx.validators[best], current)
+
 
 @register
 class YieldChaser(Delegator):
@@ -17,29 +55,61 @@ class YieldChaser(Delegator):
     MODEL.md section 6: chase the best trailing yield net of take, with inertia (a new
     choice must beat the current one by ``hurdle`` and persist ``switch_delay`` epochs
     before the stake moves). The counterpoint to claim 9 (delegation follows popularity):
-    if delegators chased yield, stake would flow to validators that earn, not to the big.
+    if delegators chased yield, stake would flow to validators that earn, not to the big;
+    and the delegators who could punish a poison pill (claim 8) by leaving it. The
+    report's nominator: "We could find populator validators and delegate our stake to
+    them. This will get us a proportional 78% of our proportion of the reward they get
+    issued."
     """
 
     name = "yield_chaser"
-    classifier: ClassVar[dict] = {
-        "role": "delegator",
-        "cost_model": "none",
-        "colludes": False,
-        "stochastic": False,
-        "needs_gpu": False,
-        "grades": False,
-    }
+    classifier: ClassVar[dict] = dict(DELEGATOR_CLASSIFIER)
     params: ClassVar[dict[str, Param]] = {
         "hurdle": Param(0.05, 0, 10, "relative yield gain needed to want a move"),
     }
 
     @classmethod
     def choose(cls, group: Group, ctx: NetworkContext) -> np.ndarray:
-        current = group.model.ledger.staked_to[group.accts]
-        if len(ctx.validators) == 0:
-            return current
-        best = int(np.argmax(ctx.net_yield))
-        yield_of = dict(zip(ctx.validators.tolist(), ctx.net_yield.tolist(), strict=True))
-        now = np.array([yield_of.get(int(a), 0.0) for a in current])
-        better = ctx.net_yield[best] > now * (1.0 + group.param("hurdle")) + 1e-15
-        return np.where(better, ctx.validators[best], current)
+        return _move_if_better(group, ctx, ctx.net_yield)
+
+
+@register
+class PopularityFollower(Delegator):
+    """Popularity follower: stakes with the validator that has the largest stake.
+
+    It moves when the largest validator's stake exceeds its current validator's by
+    ``hurdle`` (relative) and the choice persists ``switch_delay`` epochs (its inertia).
+    Following the crowd concentrates stake, which is what claim 9 of MODEL.md section 7
+    says delegation does (the Nakamoto coefficient falls). The report: "The only important
+    factor for subnetwork success is staking which is equal to high net worth investor
+    stakes + ongoing popularity via stake delegation".
+    """
+
+    name = "popularity_follower"
+    classifier: ClassVar[dict] = dict(DELEGATOR_CLASSIFIER)
+    params: ClassVar[dict[str, Param]] = {
+        "hurdle": Param(0.1, 0, 10, "relative stake lead needed to want a move"),
+    }
+
+    @classmethod
+    def choose(cls, group: Group, ctx: NetworkContext) -> np.ndarray:
+        return _move_if_better(group, ctx, ctx.stake_tao)
+
+
+@register
+class LoyalDelegator(Delegator):
+    """Loyal delegator: stays with the validator it first staked to, whatever happens.
+
+    At genesis the world places it with a validator drawn at random; it never moves
+    again, not even when that validator turns (a poison pill) or leaves. The baseline
+    against which yield chasing and popularity following are measured (claims 8 and 9 of
+    MODEL.md section 7): the stake that does not "punish" anyone. The report's passive
+    nominator: "We could find populator validators and delegate our stake to them."
+    """
+
+    name = "loyal_delegator"
+    classifier: ClassVar[dict] = {**DELEGATOR_CLASSIFIER, "adapts": False}
+
+    @classmethod
+    def choose(cls, group: Group, ctx: NetworkContext) -> np.ndarray:
+        return group.model.ledger.staked_to[group.accts]

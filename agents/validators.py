@@ -1,14 +1,29 @@
-"""Validator strategies (MODEL.md section 6, "Validators")."""
+"""Validator strategies (MODEL.md section 6, "Validators").
+
+Every ``set_weights`` acts on a whole ``Group`` and returns one weight row per member
+over the subnet's UIDs; the world cleans and normalises the rows, applies the rate limit
+and commit-reveal (MODEL.md section 3). Grading validators derive from
+``GradingValidator``: the world queries miners for them, charges their grading and keeps
+their moving averages of perceived scores in ``ctx.score_ema`` (MODEL.md section 5).
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from agents.base import GradingValidator, register
+from agents.base import REGISTRY, GradingValidator, Param, Validator, register
+from agents.population import buy_stake, cabal_param, ensure_cabals, schedule
 from world.interfaces import Group, SubnetContext
+from world.params import RAO_PER_TAO
+from world.subnet import EMPTY
 from world.work import weights_from_scores
+
+if TYPE_CHECKING:
+    from world.model import Network
+
+OWN_MINERS = ("lazy_miner", "honest_miner", "gpt_passthrough")
 
 
 def honest_weights(group: Group, ctx: SubnetContext) -> np.ndarray:
@@ -20,25 +35,266 @@ def honest_weights(group: Group, ctx: SubnetContext) -> np.ndarray:
     return weights_from_scores(scores, group.param("sharpen"), group.param("top_k"))
 
 
+def cabal_miner_rows(group: Group, ctx: SubnetContext) -> tuple[np.ndarray, np.ndarray]:
+    """Per member: weights spread evenly over the miners of its cabal on this subnet.
+
+    Returns (rows, has): ``rows`` is (members x UIDs), ``has`` marks members whose cabal
+    has at least one miner here (the others get a zero row).
+    """
+    s = ctx.subnet
+    occupied = s.occupant != EMPTY
+    cabal_of_uid = np.where(
+        occupied, group.model.columns.get("cabal", np.maximum(s.occupant, 0), -1.0), -1.0
+    )
+    own = group.model.columns.get("cabal", group.accts, -1.0)
+    mask = (cabal_of_uid[None, :] == own[:, None]) & (own[:, None] >= 0) & s.is_miner[None, :]
+    count = mask.sum(axis=1, keepdims=True)
+    rows = np.divide(mask, count, out=np.zeros(mask.shape), where=count > 0)
+    return rows, count[:, 0] > 0
+
+
+def tilt(honest: np.ndarray, favoured: np.ndarray, has: np.ndarray,
+         share: np.ndarray | float) -> np.ndarray:
+    """``(1 - share) honest + share favoured`` where a member has favoured miners."""
+    share = np.broadcast_to(np.asarray(share, dtype=np.float64), (len(honest),))[:, None]
+    return np.where(has[:, None], (1.0 - share) * honest + share * favoured, honest)
+
+
+VALIDATOR_CLASSIFIER = {
+    "role": "validator",
+    "colludes": False,
+    "stochastic": True,
+    "needs_gpu": True,
+    "grades": True,
+    "copies": False,
+    "adapts": False,
+}
+
+
 @register
 class HonestValidator(GradingValidator):
     """Honest validator: grades every response it gets and pays the grading cost.
 
     Weights follow its own perception of quality (MODEL.md section 5), so it can rank
     miners only up to its own capability (claim 6). It is the baseline that weight
-    copying (claim 3) and collusion (claims 8, 11) are measured against.
+    copying (claim 3) and collusion (claims 8, 11) are measured against, and its grading
+    is the V of claim 10's N + V overhead. The report: "Inherent network overhead
+    associated with validation means BitTensor will never be the most efficient place to
+    execute a given operation".
     """
 
     name = "honest_validator"
     classifier: ClassVar[dict] = {
-        "role": "validator",
+        **VALIDATOR_CLASSIFIER,
         "cost_model": "grading cost per response + GPU server",
-        "colludes": False,
-        "stochastic": True,
-        "needs_gpu": True,
-        "grades": True,
     }
 
     @classmethod
     def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray:
         return honest_weights(group, ctx)
+
+
+@register
+class WeightCopier(Validator):
+    """Weight copier: sets the freshest weights it can see, without grading anything.
+
+    ``mode`` ``consensus``: last epoch's consensus (``ctx.consensus``) restricted to miners;
+    ``largest``: the weight row on chain (``ctx.visible_weights``) of the other validator
+    with the largest stake. It queries nobody and pays no grading, only its node
+    (``server_usd_per_hour``). With commit-reveal what it sees on chain is at least
+    ``reveal_period`` epochs old (MODEL.md section 3), so its copy is stale by construction.
+
+    Tests claim 3 of MODEL.md section 7 (weight copying pays as well as honest grading at
+    lower cost, unless commit-reveal or bonds make it stale enough to lose). The report:
+    "Popular validators will copy each other's answers directly if possible via creative
+    use of timing attacks, or come up with off chain mechanisms for coordination, as
+    validation work impairs profitability".
+    """
+
+    name = "weight_copier"
+    classifier: ClassVar[dict] = {
+        **VALIDATOR_CLASSIFIER,
+        "cost_model": "node server only",
+        "stochastic": False,
+        "needs_gpu": False,
+        "grades": False,
+        "copies": True,
+    }
+    params: ClassVar[dict[str, Param]] = {
+        "mode": Param(0, doc="what it copies", choices=("consensus", "largest")),
+    }
+
+    @classmethod
+    def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray:
+        s = ctx.subnet
+        mode = group.param("mode")
+        rows = np.zeros((len(group), s.n))
+        use_consensus = mode == 0
+        if use_consensus.any():
+            rows[use_consensus] = (ctx.consensus * s.is_miner)[None, :]
+        if (~use_consensus).any():
+            stake = np.where(s.is_validator, ctx.stake, -np.inf)
+            top = int(np.argmax(stake))
+            stake[top] = -np.inf
+            target = np.where(group.uids == top, int(np.argmax(stake)), top)
+            pick = ~use_consensus & s.is_validator[target] & (target != group.uids)
+            rows[pick] = ctx.visible_weights[target[pick]]
+        return rows
+
+
+@register
+class CabalValidator(GradingValidator):
+    """Cabal validator: grades honestly, then boosts its own cabal's miners.
+
+    Members with the same ``cabal_tag`` on a subnet (validators and the miners they run
+    or deal with) form one cabal. Its weights are ``(1 - boost) * honest + boost *
+    uniform over the cabal's miners on the subnet``; ``boost`` sets how hard it favours
+    them, and a small one is what the report calls the rate that avoids attrition.
+
+    Tests claim 11 of MODEL.md section 7 (validators favouring their own miners at a rate
+    that avoids mass exits go unpunished) and claim 4's counterpart on the validator side.
+    The report: "Validators will form financial arrangements with miners (or run miners
+    themselves) and will disproportionately reward favored miners even when disfavored
+    miners are producing better answers; this will be done at just the rate so as not to
+    cause wholesale attrition".
+    """
+
+    name = "cabal_validator"
+    classifier: ClassVar[dict] = {
+        **VALIDATOR_CLASSIFIER,
+        "cost_model": "grading cost per response + GPU server",
+        "colludes": True,
+    }
+    params: ClassVar[dict[str, Param]] = {
+        "boost": Param(0.3, 0, 1, "share of its weight moved to its cabal's miners"),
+        "cabal_tag": cabal_param(0),
+    }
+
+    @classmethod
+    def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray:
+        ensure_cabals(group.model, ctx.subnet.netuid)
+        favoured, has = cabal_miner_rows(group, ctx)
+        return tilt(honest_weights(group, ctx), favoured, has, group.param("boost"))
+
+
+@register
+class PoisonPillValidator(GradingValidator):
+    """Poison-pill validator: honest until a trigger, then weights its cabal's miners.
+
+    Grades and weights honestly, earning trust, bonds and delegation, until its trigger:
+    ``trigger`` ``epoch`` (at ``trigger_epoch``) or ``stake`` (once the stake behind it, own
+    plus delegated, reaches ``trigger_stake_tao``). From then on it moves ``turn`` of its
+    weight to the miners of its cabal (same ``cabal_tag``: its own miners or its
+    collective's), for good. State ``turned_epoch`` records the epoch it turned (-1: not
+    yet), so experiments can measure what it captured, for how long, and whether
+    delegators left it.
+
+    Tests claim 8 of MODEL.md section 7. The report: "We run a large number of legitimate
+    validators or one really big validator for six months, and then change the validator
+    code to run a more "value oriented" algorithm in agreement with a collective of other
+    validators. Same as above, but we favor our own collective's miners at a rate that
+    makes them the most profitable".
+    """
+
+    name = "poison_pill"
+    classifier: ClassVar[dict] = {
+        **VALIDATOR_CLASSIFIER,
+        "cost_model": "grading cost per response + GPU server",
+        "colludes": True,
+        "adapts": True,
+    }
+    params: ClassVar[dict[str, Param]] = {
+        "trigger": Param(0, doc="what makes it turn", choices=("epoch", "stake")),
+        "trigger_epoch": Param(100, 0, 10_000_000, "epoch it turns at (trigger 'epoch')",
+                               integer=True),
+        "trigger_stake_tao": Param(50_000.0, 0, None,
+                                   "stake behind it that makes it turn (trigger 'stake')"),
+        "turn": Param(1.0, 0, 1, "share of its weight moved to its cabal's miners once turned"),
+        "cabal_tag": cabal_param(0),
+    }
+
+    @classmethod
+    def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray:
+        ensure_cabals(group.model, ctx.subnet.netuid)
+        turned = group.state("turned_epoch", -1.0)
+        by_epoch = ctx.epoch >= group.param("trigger_epoch")
+        by_stake = ctx.stake[group.uids] >= group.param("trigger_stake_tao")
+        fire = (turned < 0) & np.where(group.param("trigger") == 0, by_epoch, by_stake)
+        if fire.any():
+            turned = np.where(fire, ctx.epoch, turned)
+            group.set_state("turned_epoch", turned)
+        honest = honest_weights(group, ctx)
+        favoured, has = cabal_miner_rows(group, ctx)
+        return tilt(honest, favoured, has & (turned >= 0), group.param("turn"))
+
+
+@register
+class StakeAttacker(Validator):
+    """Stake attacker: brings outside stake into a small subnet and weights its own miners.
+
+    From ``entry_epoch`` on: between epochs it buys ``outside_stake_tao`` TAO from the
+    market account and stakes it to itself (outside capital, recorded in state
+    ``capital_tao``, not charged as a cost: it keeps the stake), registers ``n_miners`` of
+    its own miners (``own_miner``; lazy miners by default, paying their burns) and forms a
+    cabal with them; from then on it puts all its weight on them. It grades nothing. With
+    more stake than the subnet's other validators, consensus follows it (MODEL.md section
+    3), so its miners take the subnet's miner emission; the stake needed scales with the
+    subnet's own stake.
+
+    Tests claim 7 of MODEL.md section 7 (small subnets are cheap to take over). The
+    report: "Niche subnets are more easier to attack than mainstream subnets" and "We run
+    a large number of legitimate validators for six months, accumulating a large amount
+    of stake. Eliminate every other competing validator on the subnet. Profit."
+    """
+
+    name = "stake_attacker"
+    classifier: ClassVar[dict] = {
+        **VALIDATOR_CLASSIFIER,
+        "cost_model": "node server + its miners' burns; outside capital as stake",
+        "colludes": True,
+        "stochastic": False,
+        "needs_gpu": False,
+        "grades": False,
+    }
+    params: ClassVar[dict[str, Param]] = {
+        "stake_tao": Param(0.0, 0, None, "own TAO staked to its hotkey at the start"),
+        "outside_stake_tao": Param(100_000.0, 0, None, "TAO it buys and stakes when it enters"),
+        "entry_epoch": Param(0, 0, 10_000_000, "epoch it enters at", integer=True),
+        "n_miners": Param(4, 0, 4096, "own miners it registers", integer=True),
+        "own_miner": Param(0, doc="strategy of its own miners", choices=OWN_MINERS),
+    }
+
+    @classmethod
+    def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray:
+        phase = group.state("phase", 0.0)  # 0 waiting, 1 entering, 2 in
+        due = (phase == 0) & (ctx.epoch >= group.param("entry_epoch"))
+        if due.any():
+            for acct in group.accts[due]:
+                schedule(group.model, lambda model, a=int(acct): cls._enter(model, a))
+            group.set_state("phase", np.where(due, 1.0, phase))
+        rows, has = cabal_miner_rows(group, ctx)
+        return rows * ((phase == 2) & has)[:, None]
+
+    @classmethod
+    def _enter(cls, model: Network, acct: int) -> None:
+        """Buy the outside stake, register the own miners and form the cabal (a rare event)."""
+        agent = model.agent_of[acct]
+        if not isinstance(agent, cls) or model.uid_of(acct) == EMPTY:
+            return  # it switched strategy or lost its UID before entering
+        bought = buy_stake(model, acct, agent.values["outside_stake_tao"])
+        miner_cls = REGISTRY[OWN_MINERS[int(agent.values["own_miner"])]]
+        miners = []
+        for _ in range(int(agent.values["n_miners"])):
+            miner = miner_cls(model)
+            if model.register(miner, agent.netuid) == EMPTY:
+                model.deregister(miner)  # the subnet refused it this interval
+            else:
+                miners.append(miner)
+        members = [m for m in miners if m.uid != EMPTY]
+        if agent.cabal >= 0:
+            model.join_cabal(agent.cabal, members)
+        elif model.uid_of(acct) != EMPTY:
+            model.form_cabal([agent, *members], agent, f"attack:{acct}")
+        model.columns.set(f"{cls.__name__}.phase", acct, 2.0)
+        model.columns.set(f"{cls.__name__}.capital_tao", acct, bought / RAO_PER_TAO)
+        model.columns.set(f"{cls.__name__}.entered_epoch", acct, float(model.epoch))

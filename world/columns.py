@@ -37,6 +37,13 @@ class Columns:
         """Write ``values`` for ``accts`` into column ``name``."""
         self.ensure(name)[accts] = values
 
+    def reset(self, prefix: str, accts: np.ndarray | int) -> None:
+        """Put ``accts`` back to the default in every column whose name starts with ``prefix``
+        (a strategy's state when an account takes the strategy up afresh)."""
+        for name, col in self._data.items():
+            if name.startswith(prefix):
+                col[accts] = self._defaults[name]
+
     def __contains__(self, name: str) -> bool:
         return name in self._data
 

@@ -84,6 +84,7 @@ class Network(mesa.Model):
         self.dynamics: list[Dynamics] = []
         self.cabals: dict[int, dict[str, Any]] = {}
         self._groups_cache: dict[int, dict[type, Group]] = {}
+        self._adopt: int | None = None  # account a switching agent takes over
         self._deleg_cache: dict[type, Group] | None = None
         self.strategy_names: list[str] = []
         self._strategy_index: dict[str, int] = {}
@@ -111,7 +112,12 @@ class Network(mesa.Model):
         return acct
 
     def open_account(self, agent: Any) -> int:
-        """Open the ledger account of a new participant (called by ``Participant``)."""
+        """Open the ledger account of a new participant (called by ``Participant``).
+
+        During ``switch_strategy`` the new participant takes over the old one's account.
+        """
+        if self._adopt is not None:
+            return self._adopt
         acct = self.ledger.open(f"{agent.name}#{self.ledger.n}")
         self._track_account(agent)
         return acct
@@ -288,6 +294,44 @@ class Network(mesa.Model):
         }
         self.columns.set("cabal", accts, float(cabal))
         return cabal
+
+    def join_cabal(self, cabal: int, members: Sequence[Any]) -> None:
+        """Add ``members`` to an existing ``cabal`` (newcomers, or agents that switched)."""
+        accts = np.array([a.acct for a in members], dtype=np.int64)
+        c = self.cabals[cabal]
+        c["members"] = np.union1d(c["members"], accts)
+        self.columns.set("cabal", accts, float(cabal))
+
+    def switch_strategy(
+        self, agent: Any, new_cls: type, params: Mapping[str, Any] | None = None
+    ) -> Any:
+        """Replace ``agent`` by a new participant of ``new_cls`` on the same account.
+
+        MODEL.md section 6 (imitation): the account keeps its UID, balances, stake, cabal
+        and records; parameter columns the new strategy does not declare are cleared and
+        its state columns start afresh. The role cannot change. Returns the new agent.
+        """
+        if getattr(new_cls, "role", None) != agent.role:
+            raise ValueError(
+                f"switch_strategy: {agent.name} is a {agent.role}, {new_cls.__name__} a "
+                f"{getattr(new_cls, 'role', None)}; a switch keeps the role"
+            )
+        new_cls.resolve_params(dict(params or {}))  # a bad switch fails before any change
+        acct = agent.acct
+        self._adopt = acct
+        try:
+            new = new_cls(self, **dict(params or {}))
+        finally:
+            self._adopt = None
+        for key in agent.values.keys() - new.values.keys():
+            self.columns.set(key, acct, np.nan)
+        self.columns.reset(f"{new_cls.__name__}.", acct)
+        self.columns.set("strategy_code", acct, self.strategy_code(new_cls.name))
+        new.netuid = agent.netuid
+        self.agent_of[acct] = new
+        agent.remove()
+        self._invalidate()
+        return new
 
     def cabal_members(self, cabal: int) -> np.ndarray:
         """Accounts of the members of ``cabal`` still in the model."""
@@ -498,8 +542,17 @@ class Network(mesa.Model):
         s.last = LastEpoch(res.consensus, res.incentive, res.dividends, res.validator_trust)
         s.shares = (res.miner_emission_share, res.validator_emission_share)
 
+    def _grow_epoch_arrays(self) -> None:
+        """Extend this epoch's income and cost arrays to accounts opened during the epoch
+        (a cabal's purse, formed by a strategy in the middle of its turn)."""
+        extra = self.ledger.n - len(self._epoch_income)
+        if extra > 0:
+            self._epoch_income = np.pad(self._epoch_income, (0, extra))
+            self._epoch_cost = np.pad(self._epoch_cost, (0, extra))
+
     def _pay_emission(self) -> None:
         """Mint this epoch's emission and pay it (MODEL.md section 4)."""
+        self._grow_epoch_arrays()
         eco = self.params.economy
         issuance = self.ledger.supply / RAO_PER_TAO
         blocks = self.params.tempo

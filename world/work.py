@@ -117,7 +117,7 @@ def weights_from_scores(
     MODEL.md section 5: validators turn their moving averages into weights, normalised,
     optionally sharpened (a power > 1 concentrates weight on the best) or top-k.
     """
-    s = np.clip(np.nan_to_num(scores), 0.0, None)
+    s = np.fmax(scores, 0.0)  # NaN (never scored) and negatives to 0, in one pass
     k = s.shape[1]
     keep = top_k.astype(np.int64)
     if np.any((keep > 0) & (keep < k)):
@@ -125,6 +125,7 @@ def weights_from_scores(
         rank = np.empty_like(order)
         np.put_along_axis(rank, order, np.arange(k)[None, :].repeat(len(s), 0), axis=1)
         s = np.where((keep[:, None] > 0) & (rank >= keep[:, None]), 0.0, s)
-    s = s ** sharpen[:, None]
+    if np.any(sharpen != 1.0):  # the power is the costly step; x ** 1 == x
+        s = s ** sharpen[:, None]
     total = s.sum(axis=1, keepdims=True)
     return np.divide(s, total, out=np.zeros_like(s), where=total > 0)

@@ -1,0 +1,68 @@
+"""Shared helpers for the strategy tests: small networks built from registry names.
+
+Imported as ``base`` by the modules beside it and as ``strategies.base`` from ``tests/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from agents.catalog import get
+from world.model import Cohort, Network
+from world.params import NetworkParams, SubnetParams, WorkParams
+from world.yuma import YumaParams
+
+Spec = tuple[str, int] | tuple[str, int, dict[str, Any]]
+
+
+def build(
+    population: Sequence[Spec],
+    *,
+    seed: int = 1,
+    n_uids: int = 64,
+    max_validators: int = 16,
+    query_rounds: int = 10,
+    sample_size: int = 20,
+    strategies: Sequence[str] = (),
+    network: dict[str, Any] | None = None,
+    **subnet: Any,
+) -> Network:
+    """A one-subnet network from (strategy name, count[, params]) triples.
+
+    Delegators go to no subnet, everyone else to subnet 0. Work is lighter than the
+    default (10 query rounds of 20 miners) to keep tests fast.
+    """
+    cohorts = []
+    for spec in population:
+        name, count = spec[0], spec[1]
+        params = spec[2] if len(spec) > 2 else {}
+        cls = get(name)
+        cohorts.append(Cohort(cls, count, None if cls.role == "delegator" else 0, params))
+    sp = SubnetParams(
+        n_uids=n_uids, yuma=YumaParams(max_validators=max_validators),
+        work=WorkParams(query_rounds=query_rounds, sample_size=sample_size), **subnet,
+    )
+    return Network(
+        NetworkParams(subnets=(sp,), **(network or {})), cohorts, rng=seed,
+        strategies=[get(s) for s in strategies],
+    )
+
+
+def accounts(model: Network, name: str) -> np.ndarray:
+    """Accounts of the live participants of strategy ``name``."""
+    return np.array(sorted(a.acct for a in model.agents if a.name == name), dtype=np.int64)
+
+
+def uids(model: Network, name: str) -> np.ndarray:
+    """Their UIDs on subnet 0."""
+    return model.uids_of(accounts(model, name), 0)
+
+
+def run(model: Network, epochs: int) -> Network:
+    for _ in range(epochs):
+        model.step()
+    return model
+

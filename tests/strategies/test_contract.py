@@ -1,0 +1,133 @@
+"""What every registered strategy owes, in the manner of Axelrod's ``TestPlayer``.
+
+Parametrised over the whole registry, so a new strategy is held to the contract the
+moment it registers: a docstring that says which claim of MODEL.md section 7 it tests
+and quotes the report's words it renders, a complete classifier, valid defaults,
+parameters that reject out-of-range values with a ``ValueError`` naming them, and a
+small network in which it plays for a few dozen epochs with the ledger exact.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from base import accounts, build, run
+
+from agents.base import CLASSIFIER_KEYS, ROLES
+from agents.catalog import REGISTRY, strategies_markdown, strategies_table
+
+NAMES = sorted(REGISTRY)
+REPORT = Path(__file__).resolve().parents[3] / "shared" / "seed" / "tao-report.txt"
+BOOL_KEYS = ("colludes", "stochastic", "needs_gpu", "grades", "copies", "adapts")
+# parameters that make a strategy act within a short test run
+ACTIVE = {
+    "poison_pill": {"trigger_epoch": 8},
+    "stake_attacker": {"entry_epoch": 4, "outside_stake_tao": 20_000.0, "n_miners": 2},
+}
+
+
+def _plain(text: str) -> str:
+    text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2019", "'")
+    return " ".join(text.split())
+
+
+def test_the_registry_has_every_family():
+    roles = {REGISTRY[n].role for n in NAMES}
+    assert roles == set(ROLES)
+    assert len(NAMES) >= 13
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_docstring_names_a_claim_and_quotes_the_report(name):
+    doc = _plain(REGISTRY[name].__doc__ or "")
+    assert re.search(r"[Cc]laims? \d+", doc), f"{name}: no claim of MODEL.md section 7"
+    quotes = [q.strip() for q in doc.split('"')[1::2] if len(q.split()) >= 6]
+    assert quotes, f"{name}: quotes none of the report's words"
+    if REPORT.exists():  # beside the project in every checkout (../shared)
+        report = _plain(REPORT.read_text(encoding="utf-8"))
+        for q in quotes:
+            assert q in report, f"{name}: {q!r} is not in the report"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_classifier_is_complete(name):
+    cls = REGISTRY[name]
+    assert set(CLASSIFIER_KEYS) <= set(cls.classifier)
+    assert cls.classifier["role"] == cls.role
+    assert isinstance(cls.classifier["cost_model"], str) and cls.classifier["cost_model"]
+    for key in BOOL_KEYS:
+        assert isinstance(cls.classifier[key], bool), f"{name}.classifier[{key!r}]"
+    assert cls.classifier["grades"] == (cls.classifier["grades"] and cls.role == "validator")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_defaults_are_valid_and_documented(name):
+    cls = REGISTRY[name]
+    values = cls.resolve_params({})
+    for key, p in cls.all_params().items():
+        assert p.doc, f"{name}.{key} has no doc"
+        assert p.validate(name, key, p.default) == values[key]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_out_of_range_parameters_raise_naming_them(name):
+    cls = REGISTRY[name]
+    for key, p in cls.all_params().items():
+        bad = []
+        if p.choices:
+            bad = ["no-such-option", len(p.choices)]
+        else:
+            bad = [float("nan"), "1"]
+            bad += [] if p.low is None else [p.low - 1]
+            bad += [] if p.high is None else [p.high + 1]
+            bad += [p.default + 0.5] if p.integer else []
+        for value in bad:
+            with pytest.raises(ValueError, match=rf"{re.escape(name)}\.{key}\b"):
+                cls.resolve_params({key: value})
+    with pytest.raises(ValueError, match="no parameter"):
+        cls.resolve_params({"no_such_parameter": 1})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_plays_in_a_small_network_with_an_exact_ledger(name):
+    cls = REGISTRY[name]
+    count = 1 if name == "stake_attacker" else 3
+    m = build([
+        ("honest_validator", 3),
+        ("honest_miner", 8),
+        ("copy_cabal", 3),
+        ("yield_chaser", 4),
+        (name, count, ACTIVE.get(name, {})),
+    ], seed=11)
+    run(m, 30)  # the model checks the ledger every epoch and raises LedgerError
+    m.ledger.check(m.epoch)
+    mine = accounts(m, name)
+    assert len(mine) >= count
+    profit = m.columns.get("profit_usd_total", mine)
+    assert np.all(np.isfinite(profit))
+    df = m.datacollector.get_model_vars_dataframe()
+    assert (df[f"population:{name}"] >= count).all()
+    if cls.role != "delegator":
+        assert np.all(m.uids_of(mine, 0) >= 0)
+    if cls.role == "validator":
+        rows = m.subnets[0].weights[m.uids_of(mine, 0)]
+        assert np.all(np.isfinite(rows)) and np.all(rows >= 0)
+        assert np.allclose(rows.sum(axis=1)[rows.sum(axis=1) > 0], 1.0)
+
+
+def test_catalogue_lists_every_strategy():
+    table, doc = strategies_table(), strategies_markdown()
+    for name in NAMES:
+        assert name in table and f"`{name}`" in doc
+    assert "consensus, largest" in doc  # a named choice shows its options
+    assert "### `Imitation`" in doc
+
+
+def test_generated_docs_are_up_to_date():
+    docs = Path(__file__).resolve().parents[2] / "docs" / "strategies.md"
+    assert docs.read_text(encoding="utf-8") == strategies_markdown(), (
+        "regenerate: python -m agents.catalog > docs/strategies.md"
+    )
