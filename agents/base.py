@@ -94,8 +94,9 @@ class Participant(mesa.Agent):
     model: Network
 
     def __init__(self, model: Network, **params: Any) -> None:
+        values = self.resolve_params(params)  # before Mesa registers the agent: no ghosts
         super().__init__(model)
-        self.values = self.resolve_params(params)
+        self.values = values
         self.acct = model.open_account(self)
         self.netuid = -1
         for key, value in self.values.items():

@@ -31,7 +31,7 @@ class Group:
     """The members of one strategy on one subnet (or all delegators of one policy)."""
 
     cls: type
-    accts: np.ndarray  # ledger accounts of the members, ascending
+    accts: np.ndarray  # ledger accounts of the members (in UID order on a subnet)
     uids: np.ndarray  # their UIDs on the subnet (-1 for delegators)
     model: Network
 

@@ -346,27 +346,32 @@ class Network(mesa.Model):
             return cached
         s = self.subnets[netuid]
         uids = np.flatnonzero(s.occupant != EMPTY)
-        by_cls: dict[type, list[int]] = {}
-        for uid in uids:
-            by_cls.setdefault(type(self.agent_of[int(s.occupant[uid])]), []).append(int(uid))
-        out = {
-            cls: Group(cls, s.occupant[np.array(u)], np.array(u, dtype=np.int64), self)
-            for cls, u in by_cls.items()
-        }
+        out = {cls: Group(cls, s.occupant[u], u, self) for cls, u in self._by_strategy(
+            s.occupant[uids], uids)}
         self._groups_cache[netuid] = out
         return out
+
+    def _by_strategy(
+        self, accts: np.ndarray, keys: np.ndarray
+    ) -> list[tuple[type, np.ndarray]]:
+        """``keys`` split by the strategy of the matching account (array operations; one
+        Python step per strategy, none per agent)."""
+        codes = self.columns.get("strategy_code", accts).astype(np.int64)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.flatnonzero(np.diff(codes[order])) + 1
+        return [
+            (type(self.agent_of[int(accts[idx[0]])]), keys[idx].astype(np.int64))
+            for idx in np.split(order, bounds) if len(idx)
+        ]
 
     def delegator_groups(self) -> dict[type, Group]:
         """Delegators of each policy, network-wide."""
         if self._deleg_cache is None:
-            by_cls: dict[type, list[int]] = {}
-            for a in self.agents:
-                if a.role == "delegator":
-                    by_cls.setdefault(type(a), []).append(a.acct)
+            accts = self._alive_accounts()
+            accts = accts[self.columns.get("role_code", accts) == ROLES.index("delegator")]
             self._deleg_cache = {
-                cls: Group(cls, np.array(sorted(a), dtype=np.int64),
-                           np.full(len(a), EMPTY, dtype=np.int64), self)
-                for cls, a in by_cls.items()
+                cls: Group(cls, a, np.full(len(a), EMPTY, dtype=np.int64), self)
+                for cls, a in self._by_strategy(accts, accts)
             }
         return self._deleg_cache
 
