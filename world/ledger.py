@@ -54,6 +54,8 @@ class Ledger:
         self.initial_supply = 0
         self.minted = 0
         self.burned = 0
+        self.stake_version = 0  # bumped whenever any stake changes
+        self._stake_cache: tuple[int, int, np.ndarray] | None = None
 
     # -- accounts ---------------------------------------------------------------------
     def open(self, name: str, liquid_rao: int = 0) -> int:
@@ -102,6 +104,7 @@ class Ledger:
         self.liquid[acct] -= rao
         self.staked[acct] += rao
         self.staked_to[acct] = hotkey
+        self.stake_version += 1
 
     def unstake(self, acct: int, rao: int) -> None:
         """Return staked TAO to the account's liquid balance."""
@@ -112,10 +115,12 @@ class Ledger:
             )
         self.staked[acct] -= rao
         self.liquid[acct] += rao
+        self.stake_version += 1
 
     def redelegate(self, accts: np.ndarray, hotkeys: np.ndarray) -> None:
         """Point the whole stake of each account in ``accts`` at the matching hotkey."""
         self.staked_to[accts] = hotkeys
+        self.stake_version += 1
 
     def mint_liquid(self, accts: np.ndarray, rao: np.ndarray) -> None:
         """Mint emission into liquid balances (miners' incentive, owners' cut)."""
@@ -167,15 +172,23 @@ class Ledger:
         self.staked[:n] += received
         self.staked_to[:n] = np.where((own > 0) & (to == NO_HOTKEY), np.arange(n), to)
         self.minted += int(dividends.sum())
+        self.stake_version += 1
         return received, paid_out[hotkeys]
 
     # -- queries ----------------------------------------------------------------------
     def hotkey_stake(self) -> np.ndarray:
-        """Total stake pointed at each account (RAO), indexed by account."""
+        """Total stake pointed at each account (RAO), indexed by account (read-only; cached
+        until a stake changes)."""
         n = self.n
+        cache = self._stake_cache
+        if cache is not None and cache[0] == self.stake_version and cache[1] == n:
+            return cache[2]
         to = self.staked_to[:n]
         mask = to >= 0
-        return np.bincount(to[mask], weights=self.staked[:n][mask], minlength=n).astype(np.int64)
+        out = np.bincount(to[mask], weights=self.staked[:n][mask], minlength=n).astype(np.int64)
+        out.flags.writeable = False
+        self._stake_cache = (self.stake_version, n, out)
+        return out
 
     @property
     def supply(self) -> int:

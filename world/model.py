@@ -463,11 +463,14 @@ class Network(mesa.Model):
                     graders.append(g.uids)
         self._grade(s, np.concatenate(graders) if graders else np.zeros(0, np.int64),
                     key, fixed, per_query, computes)
-        for cls, g in groups.items():
-            if cls.role == "validator":
-                rows = self._clean_weights(s, g.uids, cls.set_weights(g, ctx))
-                can = s.can_set_weights(g.uids, self.block)
-                s.commit(self.epoch, self.block, g.uids[can], rows[can])
+        setters = [(cls, g) for cls, g in groups.items() if cls.role == "validator"]
+        if setters:
+            uids = np.concatenate([g.uids for _, g in setters])
+            rows = self._clean_weights(
+                s, uids, np.vstack([self._rows_of(cls, g, ctx) for cls, g in setters])
+            )
+            can = s.can_set_weights(uids, self.block)
+            s.commit(self.epoch, self.block, uids[can], rows[can])
         s.reveal_due(self.epoch, self.block)
         self._consensus(s)
 
@@ -519,16 +522,31 @@ class Network(mesa.Model):
         s.queries_received = np.zeros(s.n)
         s.queries_received[miners] = received
 
+    @staticmethod
+    def _rows_of(cls: type, g: Group, ctx: SubnetContext) -> np.ndarray:
+        """A validator strategy's weight rows, checked for shape."""
+        rows = np.asarray(cls.set_weights(g, ctx), dtype=np.float64)
+        if rows.shape != (len(g), ctx.n):
+            raise ValueError(
+                f"{cls.__name__}.set_weights returned shape {rows.shape}, expected "
+                f"{(len(g), ctx.n)}"
+            )
+        return rows
+
     def _clean_weights(self, s: Subnet, uids: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Strategies' weight rows made valid: finite, non-negative, on occupied UIDs,
-        row-normalised (the chain normalises set weights, subtensor ``set_weights``)."""
-        rows = np.nan_to_num(np.asarray(rows, dtype=np.float64), nan=0.0, posinf=0.0)
-        if rows.shape != (len(uids), s.n):
-            raise ValueError(f"set_weights returned shape {rows.shape}, expected "
-                             f"{(len(uids), s.n)}")
-        rows = np.clip(rows, 0.0, None) * (s.occupant != EMPTY)[None, :]
+        """Strategies' weight rows made valid: non-negative, on occupied UIDs,
+        row-normalised (the chain normalises set weights, subtensor ``set_weights``).
+        NaN counts as no weight; an infinite weight is a strategy's bug and an error."""
+        rows = np.fmax(rows, 0.0)  # NaN and negatives to 0, in one pass
+        if not np.isfinite(rows).all():
+            bad = s.occupant[uids[~np.isfinite(rows).all(axis=1)]]
+            raise ValueError(
+                f"subnet {s.netuid}: infinite weights set by "
+                + ", ".join(self.agent_of[int(a)].name for a in bad[:5])
+            )
+        rows *= s.occupant != EMPTY
         total = rows.sum(axis=1, keepdims=True)
-        return np.divide(rows, total, out=np.zeros_like(rows), where=total > 0)
+        return np.divide(rows, total, out=rows, where=total > 0)
 
     def _consensus(self, s: Subnet) -> None:
         """Yuma Consensus on the weights on chain (MODEL.md section 3, ``world.yuma``)."""

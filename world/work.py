@@ -68,12 +68,14 @@ def perceived_scores(
     queries: np.ndarray,
 ) -> np.ndarray:
     """Mean perceived score per validator and miner; NaN where the validator sent no query."""
-    seen = np.minimum(quality[None, :], capability[:, None])
-    z = rng.standard_normal(queries.shape)
+    scores = rng.standard_normal(queries.shape)
+    scores *= noise[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        jitter = noise[:, None] * z / np.sqrt(queries)
-    scores = np.clip(seen + jitter, 0.0, 1.0)
-    return np.where(queries > 0, scores, np.nan)
+        scores /= np.sqrt(queries)
+    scores += np.minimum(quality[None, :], capability[:, None])
+    np.clip(scores, 0.0, 1.0, out=scores)
+    scores[queries == 0] = np.nan
+    return scores
 
 
 def duplicate_detection(
