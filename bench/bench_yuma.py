@@ -1,0 +1,220 @@
+"""Benchmark of the Yuma Consensus kernel (world/yuma.py) on one core.
+
+Run from the repository root: ``.venv/bin/python bench/bench_yuma.py [--quick]``.
+
+A full subnet: 256 UIDs, the first 64 staked validators (all permitted) setting dense random
+weights on the 192 miners, with bonds warmed up over a few epochs. Reported, as the median and
+inter-quartile range over many repeats:
+
+* one :func:`world.yuma.epoch` call;
+* one :func:`world.yuma.epoch_batch` call on 64 such subnets, per subnet-epoch;
+* a straightforward reference epoch written here (dense arrays, the consensus median a plain
+  loop over columns), which also cross-checks the kernel's consensus, incentive, dividends
+  and bonds.
+
+Targets (issue 2): at most 0.2 ms per full-subnet epoch and 0.1 ms per subnet-epoch batched.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"  # before numpy is imported
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from world.yuma import YumaParams, YumaResult, epoch, epoch_batch  # noqa: E402
+
+N_UIDS, N_VALIDATORS, N_SUBNETS = 256, 64, 64
+TARGET_EPOCH_US, TARGET_BATCHED_US = 200.0, 100.0
+
+
+def pin_to_one_core() -> str:
+    """Pin this process to CPU 0 where the OS allows it; say what happened."""
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned (no sched_setaffinity on this OS)"
+    try:
+        os.sched_setaffinity(0, {0})
+    except OSError as err:
+        return f"not pinned ({err})"
+    return "pinned to CPU 0"
+
+
+def make_subnet(rng: np.random.Generator, params: YumaParams, warmup: int = 5):
+    """Weights, stake, bonds and permits of a full subnet after ``warmup`` epochs."""
+    n, v = N_UIDS, N_VALIDATORS
+    stake = np.zeros(n)
+    stake[:v] = rng.lognormal(3.0, 1.0, v)
+    quality = rng.random(n - v)
+
+    def weights() -> np.ndarray:
+        w = np.zeros((n, n))
+        w[:v, v:] = np.clip(quality + 0.2 * rng.standard_normal((v, n - v)), 0.0, None)
+        return w
+
+    bonds, permits = np.zeros((n, n)), None
+    for _ in range(warmup):
+        res = epoch(weights(), stake, bonds, params, permits=permits)
+        bonds, permits = res.bonds, res.new_permits
+    return weights(), stake, bonds, permits
+
+
+# ---------------------------------------------------------------------------------------------
+# The straightforward reference: MODEL.md section 3 on dense n x n arrays, median column by column
+# ---------------------------------------------------------------------------------------------
+
+
+def _normalise(x: np.ndarray, axis: int | None = None) -> np.ndarray:
+    total = x.sum(axis=axis, keepdims=axis is not None)
+    return np.divide(x, total, out=np.zeros_like(x), where=total > 0)
+
+
+def reference_median(w: np.ndarray, active_stake: np.ndarray, kappa: float) -> np.ndarray:
+    """Stake-weighted median per column, one column at a time (MODEL.md section 3 step 5)."""
+    voters = active_stake > 0
+    stake = active_stake[voters] / active_stake[voters].sum() if voters.any() else None
+    consensus = np.zeros(w.shape[1])
+    for j in range(w.shape[1]):
+        if stake is None:
+            continue
+        column = w[voters, j]
+        order = np.argsort(column, kind="stable")
+        cumulative = np.cumsum(stake[order])
+        above = np.flatnonzero(cumulative > 1.0 - kappa)
+        consensus[j] = column[order[above[0]]] if above.size else column.max()
+    return consensus
+
+
+def reference_epoch(w, stake, bonds, params: YumaParams, permits) -> dict[str, np.ndarray]:
+    """One epoch, yuma3 without liquid alpha or yuma2, written for clarity."""
+    n = len(stake)
+    s = _normalise(np.where(stake < params.stake_threshold, 0.0, stake))
+    permits = s > 0 if permits is None else permits
+    a = _normalise(s * permits)
+    w = w * permits[:, None]
+    np.fill_diagonal(w, 0.0)
+    w = _normalise(w, axis=1)
+    consensus = reference_median(w, a, params.kappa)
+    clipped = np.minimum(w, consensus)
+    incentive = _normalise(a @ clipped)
+    beta, rate = params.bonds_penalty, params.bonds_ema_rate
+    wb = clipped if beta == 1.0 else w + beta * (clipped - w)
+    if params.version == "yuma3":
+        new_bonds = rate * wb + (1 - rate) * bonds
+        dividends = _normalise(a * (_normalise(new_bonds, axis=0) @ incentive))
+    else:
+        delta = _normalise(a[:, None] * wb, axis=0)
+        new_bonds = _normalise(rate * delta + (1 - rate) * _normalise(bonds, axis=0), axis=0)
+        dividends = _normalise(new_bonds @ incentive)
+    order = np.argsort(s, kind="stable")
+    new_permits = s > 0
+    new_permits[order[: max(n - params.max_validators, 0)]] = False
+    return {
+        "consensus": consensus,
+        "incentive": incentive,
+        "dividends": dividends,
+        "bonds": new_bonds * new_permits[:, None],
+    }
+
+
+def cross_check(result: YumaResult, reference: dict[str, np.ndarray]) -> None:
+    """The kernel and the reference agree (to rounding: the kernel normalises rows by one
+    reciprocal per row, the reference divides)."""
+    for name in ("consensus", "incentive", "dividends", "bonds"):
+        np.testing.assert_allclose(getattr(result, name), reference[name], rtol=1e-9,
+                                   atol=1e-14, err_msg=name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing
+# ---------------------------------------------------------------------------------------------
+
+
+def measure(
+    fn: Callable[[], object], repeats: int, per_call: int = 1
+) -> tuple[float, float, float]:
+    """Median and inter-quartile range of one call's CPU time, and its median wall time.
+
+    In microseconds per ``per_call`` unit. The CPU time of this (single) thread does not
+    count time the process spends descheduled, so other work on the machine disturbs it
+    less than the wall clock.
+    """
+    fn()  # warm caches
+    cpu, wall = np.empty(repeats), np.empty(repeats)
+    for r in range(repeats):
+        wall0, cpu0 = time.perf_counter_ns(), time.thread_time_ns()
+        fn()
+        cpu[r], wall[r] = time.thread_time_ns() - cpu0, time.perf_counter_ns() - wall0
+    q1, median, q3 = np.percentile(cpu / 1e3 / per_call, [25, 50, 75])
+    return float(median), float(q3 - q1), float(np.median(wall) / 1e3 / per_call)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
+    parser.add_argument("--version", choices=["yuma3", "yuma2"], default="yuma3")
+    args = parser.parse_args()
+    pinned = pin_to_one_core()
+    scale = 10 if args.quick else 1
+    params = YumaParams(version=args.version)
+    rng = np.random.default_rng(2026)
+
+    w, stake, bonds, permits = make_subnet(rng, params)
+    subnets = [make_subnet(rng, params) for _ in range(N_SUBNETS)]
+    ws, stakes, bondss, permitss = (np.stack(x) for x in zip(*subnets, strict=True))
+
+    # Cross-checks first: the kernel against the reference, and batched against looped.
+    cross_check(epoch(w, stake, bonds, params, permits=permits),
+                reference_epoch(w, stake, bonds, params, permits))
+    batched = epoch_batch(ws, stakes, bondss, params, permits=permitss)
+    for k in range(0, N_SUBNETS, 8):
+        looped = epoch(ws[k], stakes[k], bondss[k], params, permits=permitss[k])
+        cross_check(batched[k], reference_epoch(ws[k], stakes[k], bondss[k], params,
+                                                permitss[k]))
+        np.testing.assert_allclose(batched[k].dividends, looped.dividends, rtol=1e-12)
+
+    def batched() -> YumaResult:
+        return epoch_batch(ws, stakes, bondss, params, permits=permitss)
+
+    rows = [
+        ("epoch, one subnet", TARGET_EPOCH_US, measure(
+            lambda: epoch(w, stake, bonds, params, permits=permits), 3000 // scale)),
+        (f"epoch_batch, {N_SUBNETS} subnets, per subnet", TARGET_BATCHED_US,
+         measure(batched, 100 // scale, per_call=N_SUBNETS)),
+    ]
+    # numpy asks for transparent huge pages for arrays of 4 MB or more (the batch's b x n x n
+    # bonds); where the kernel then compacts memory on every fault this dominates. Measure
+    # the batch both ways (what NUMPY_MADVISE_HUGEPAGE=0 does for a whole process).
+    set_hugepage = getattr(np._core.multiarray, "_set_madvise_hugepage", None)
+    if set_hugepage is not None:
+        was = set_hugepage(False)
+        rows.append(("epoch_batch, per subnet, no huge pages", TARGET_BATCHED_US,
+                     measure(batched, 100 // scale, per_call=N_SUBNETS)))
+        set_hugepage(was)
+    rows.append(("reference (per-column loop), one subnet", None, measure(
+        lambda: reference_epoch(w, stake, bonds, params, permits), 300 // scale)))
+
+    print(f"Yuma Consensus kernel, {params.version}: {N_UIDS} UIDs, {N_VALIDATORS} validators "
+          f"with dense weights on {N_UIDS - N_VALIDATORS} miners; {pinned}; numpy "
+          f"{np.__version__}; consensus, incentive, dividends, bonds cross-checked.")
+    print(f"{'case (CPU time of one call)':44s} {'median us':>10s} {'IQR us':>8s} "
+          f"{'wall us':>8s} {'target us':>10s}")
+    for name, target, (median, iqr, wall) in rows:
+        mark = "" if target is None else f"{target:10.0f}" + (" ok" if median <= target else
+                                                              " MISSED")
+        print(f"{name:44s} {median:10.1f} {iqr:8.1f} {wall:8.1f} {mark}")
+    reference = rows[-1][2][0]
+    print("speed-up over the reference: " + ", ".join(
+        f"{reference / timing[0]:.1f}x {name}" for name, _, timing in rows[:-1]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,854 @@
+"""Yuma Consensus: one subnet epoch, as MODEL.md section 3 defines it.
+
+This is the kernel that decides who gets paid. It mirrors subtensor's
+``pallets/subtensor/src/epoch/run_epoch.rs`` (``epoch``, the sparse production path) and the
+helpers in ``epoch/math.rs``, in float64 and without the chain's fixed-point rounding.
+
+Two entry points share one implementation:
+
+* :func:`epoch` runs one subnet (``weights`` is n x n, ``stake`` has length n, ...);
+* :func:`epoch_batch` runs b subnets of the same size at once (a leading batch axis on every
+  array argument and every result array), vectorised over the batch.
+
+How it stays fast. Only validator rows carry weight (step 4 zeroes every other row), so the
+kernel gathers the rows of the UIDs that hold a permit this epoch or get one for the next
+(padded in a batch with rows of UIDs that hold neither, which behave exactly like the rest)
+and works on that m x n block; the other bond rows enter only through their column sums (one
+matrix-vector product). The consensus median sorts every column of the block at once
+(``argsort`` along the last axis of a transposed copy) and finds where the cumulative stake
+crosses 1 - kappa with two small matrix products instead of a cumulative sum. A batch is
+processed in blocks of ``_CHUNK`` subnets, each block vectorised, so that its intermediates
+stay in cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["YumaParams", "YumaResult", "epoch", "epoch_batch"]
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.intp]
+
+VERSIONS = ("yuma2", "yuma3")
+_CHUNK = 8  # subnets per vectorised block in epoch_batch (keeps the blocks in cache)
+_TINY = 1e-300  # sums below this are divided by, not multiplied by their (overflowing) inverse
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters and result
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_number(value: object) -> bool:
+    """True for real numbers (int, float, numpy scalars), False for bools and the rest.
+
+    For :class:`YumaParams` validation (the hyperparameters of MODEL.md section 3).
+    """
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def _check_unit(name: str, value: float, *, open_low: bool = False) -> None:
+    """Raise ValueError unless ``value`` lies in [0, 1] (or (0, 1] when ``open_low``).
+
+    The ranges of MODEL.md section 3's kappa, beta, a and liquid alpha bounds (the chain
+    stores them as u16 fractions of 65535, ``get_float_kappa`` and friends).
+    """
+    interval = "(0, 1]" if open_low else "[0, 1]"
+    if not _is_number(value):
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
+    low_ok = value > 0.0 if open_low else value >= 0.0
+    if not (low_ok and value <= 1.0):
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class YumaParams:
+    """Hyperparameters of one subnet's Yuma Consensus (MODEL.md section 3).
+
+    Defaults are the chain's: ``kappa`` 32767/65535 (``get_float_kappa``), bonds penalty 1
+    (``get_float_bonds_penalty``), bonds EMA rate 0.1 (``compute_disabled_liquid_alpha``:
+    1 - bonds_moving_average / 1e6 with the default moving average 900_000), liquid alpha off
+    with alpha_low/alpha_high 0.7/0.9 and steepness 10 (``alpha_sigmoid``: the chain stores
+    steepness x 100), 64 validator permits (``get_max_allowed_validators``), no stake
+    threshold.
+    """
+
+    version: str = "yuma3"
+    kappa: float = 32767 / 65535
+    bonds_penalty: float = 1.0
+    bonds_ema_rate: float = 0.1
+    liquid_alpha: bool = False
+    alpha_low: float = 0.7
+    alpha_high: float = 0.9
+    alpha_steepness: float = 10.0
+    max_validators: int = 64
+    stake_threshold: float = 0.0
+
+    def __post_init__(self) -> None:
+        """Validate every field; ValueError names the field and its allowed values."""
+        if self.version not in VERSIONS:
+            raise ValueError(f"version must be one of 'yuma2', 'yuma3', got {self.version!r}")
+        _check_unit("kappa", self.kappa)
+        _check_unit("bonds_penalty", self.bonds_penalty)
+        _check_unit("bonds_ema_rate", self.bonds_ema_rate)
+        if not isinstance(self.liquid_alpha, bool | np.bool_):
+            raise ValueError(f"liquid_alpha must be a bool, got {self.liquid_alpha!r}")
+        if self.liquid_alpha and self.version != "yuma3":
+            raise ValueError(
+                f"liquid_alpha must be False with version 'yuma2' (run_epoch.rs applies liquid "
+                f"alpha only in Yuma 3), got liquid_alpha=True with version {self.version!r}"
+            )
+        _check_unit("alpha_low", self.alpha_low, open_low=True)
+        _check_unit("alpha_high", self.alpha_high, open_low=True)
+        if self.alpha_low > self.alpha_high:
+            raise ValueError(
+                f"alpha_low must be <= alpha_high, got alpha_low={self.alpha_low!r} > "
+                f"alpha_high={self.alpha_high!r}"
+            )
+        steep = self.alpha_steepness
+        if not (_is_number(steep) and math.isfinite(steep) and steep >= 0.0):
+            raise ValueError(f"alpha_steepness must be finite and >= 0, got {steep!r}")
+        mv = self.max_validators
+        if not (isinstance(mv, numbers.Integral) and not isinstance(mv, bool) and mv >= 1):
+            raise ValueError(f"max_validators must be an integer >= 1, got {mv!r}")
+        thr = self.stake_threshold
+        if not (_is_number(thr) and math.isfinite(thr) and thr >= 0.0):
+            raise ValueError(f"stake_threshold must be finite and >= 0, got {thr!r}")
+
+
+@dataclass
+class YumaResult:
+    """Outputs of one epoch (MODEL.md section 3); every field is a float64/bool numpy array.
+
+    For :func:`epoch_batch` every array carries the leading batch axis.
+
+    * ``consensus`` C (step 5), ``incentive`` I (step 7), ``dividends`` D (step 9),
+      ``validator_trust`` VT (step 7), ``rank`` R before normalisation (step 7);
+    * ``bonds``: the bond matrix to pass to the next epoch (step 9; rows of UIDs without a
+      new permit are cleared, as run_epoch.rs does when it stores ``Bonds``);
+    * ``new_permits``: validator permits for the next epoch (step 2);
+    * ``miner_emission_share`` / ``validator_emission_share``: each UID's share of the epoch's
+      emission E (step 10); together they sum to 1 whenever any stake exists;
+    * ``stake`` S (step 1) and ``active_stake`` A (step 3).
+    """
+
+    consensus: FloatArray
+    incentive: FloatArray
+    dividends: FloatArray
+    bonds: FloatArray
+    validator_trust: FloatArray
+    new_permits: BoolArray
+    miner_emission_share: FloatArray
+    validator_emission_share: FloatArray
+    rank: FloatArray
+    stake: FloatArray
+    active_stake: FloatArray
+
+    def __getitem__(self, index: Any) -> YumaResult:
+        """Index every array along the leading axis (one subnet of an :func:`epoch_batch`)."""
+        return YumaResult(*(getattr(self, name)[index] for name in _RESULT_FIELDS))
+
+
+_RESULT_FIELDS = tuple(f.name for f in fields(YumaResult))
+
+
+# ---------------------------------------------------------------------------------------------
+# Small vectorised helpers (leading axis = batch, last axis = UIDs)
+# ---------------------------------------------------------------------------------------------
+
+
+def _nonzero_or_one(total: FloatArray) -> FloatArray:
+    """``total`` with zeros replaced by 1 (in place), to divide sums of non-negative terms.
+
+    Where such a sum is 0 every term is 0 and stays 0: the ``sum == 0`` skip of
+    ``inplace_normalize`` / ``inplace_col_normalize`` (math.rs).
+    """
+    total[total == 0.0] = 1.0
+    return total
+
+
+def _scale_by_inverse(x: FloatArray, total: FloatArray) -> None:
+    """``x /= total`` in place (zeros in ``total`` leave x at 0), via one reciprocal per sum.
+
+    Step 4's row normalisation (``inplace_row_normalize_sparse``).
+
+    A multiplication is cheaper than a division; sums below 1e-300, whose reciprocal could
+    overflow, fall back to the division.
+    """
+    total = _nonzero_or_one(total)
+    if total.min() > _TINY:
+        x *= 1.0 / total
+    else:
+        x /= total
+
+
+def _normalise(x: FloatArray) -> FloatArray:
+    """A copy of ``x`` with the last axis normalised to sum 1; zeros stay zero.
+
+    ``inplace_normalize`` (math.rs). If the sum of huge finite entries overflows, the entries
+    are first divided by their maximum.
+    """
+    total = np.add.reduce(x, axis=-1, keepdims=True)
+    if total.min() > 0.0 and total.max() < np.inf:
+        return x / total
+    if not np.isfinite(total).all():
+        x = x / _nonzero_or_one(x.max(axis=-1, keepdims=True))
+        total = x.sum(axis=-1, keepdims=True)
+    return x / _nonzero_or_one(total)
+
+
+def _check_finite_nonnegative(name: str, x: FloatArray) -> None:
+    """Raise ValueError unless every entry of ``x`` is finite and >= 0 (MODEL.md section 3
+    inputs: stake, weights and bonds are non-negative amounts)."""
+    if x.size and not (x.min() >= 0.0 and np.isfinite(x.max())):
+        raise ValueError(f"{name} must be finite and non-negative")
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The working rows of every subnet (b x m UIDs) and how to gather and scatter them.
+
+    Step 4 zeroes every row without a permit (``mask_rows_sparse``) and the storage at the
+    end of ``epoch`` keeps bond rows only for new permits, so these rows carry all the work.
+
+    ``flat`` indexes the b * n stacked rows, so every gather or scatter is one fancy index.
+    """
+
+    uid: IntArray
+    flat: IntArray
+
+    @classmethod
+    def of(cls, wanted: BoolArray) -> _Rows:
+        """Rows where ``wanted`` holds, in UID order, padded to the batch's largest count.
+
+        ``wanted`` = this epoch's permits or the new ones (steps 2-4).
+
+        Padding rows are the lowest UIDs where ``wanted`` is False, so rows never repeat.
+        """
+        b, n = wanted.shape
+        m = max(int(wanted.sum(axis=-1).max()), 1)
+        uid = np.argsort(~wanted, axis=-1, kind="stable")[:, :m]
+        return cls(uid, (uid + (np.arange(b) * n)[:, None]).ravel())
+
+    def gather(self, x: NDArray[Any]) -> NDArray[Any]:
+        """The working rows of ``x`` (b x n -> b x m, b x n x n -> b x m x n), a copy.
+
+        Step 4 / step 9 inputs: the validators' weight and bond rows.
+        """
+        b, m = self.uid.shape
+        if x.ndim == 2:
+            return x.ravel()[self.flat].reshape(b, m)
+        n = x.shape[-1]
+        return x.reshape(b * n, n)[self.flat].reshape(b, m, n)
+
+    def scatter(
+        self, values: NDArray[Any], n: int, out: FloatArray | None = None
+    ) -> NDArray[Any]:
+        """Zeros of shape b x n (or b x n x n) with the working rows set to ``values``.
+
+        Steps 7 and 9 outputs (trust, dividends, stored bonds); other UIDs get 0.
+
+        A matrix is written into ``out`` (contiguous b x n x n zeros) when it is given.
+        """
+        b, m = self.uid.shape
+        if values.ndim == 2:
+            flat = np.zeros(b * n)
+            flat[self.flat] = values.ravel()
+            return flat.reshape(b, n)
+        if out is None:
+            out = np.zeros((b, n, n))
+        out.reshape(b * n, n)[self.flat] = values.reshape(b * m, n)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# MODEL.md section 3, step by step
+# ---------------------------------------------------------------------------------------------
+
+
+def _stake_weights(stake: FloatArray, threshold: float) -> FloatArray:
+    """Step 1: zero stakes below the threshold, then normalise: S = s / sum(s).
+
+    The ``filtered_stake`` block of ``epoch`` (run_epoch.rs): ``s < min_stake`` -> 0, then
+    ``inplace_normalize_64``.
+    """
+    if threshold > 0:
+        stake = np.where(stake < threshold, 0.0, stake)
+    return _normalise(stake)
+
+
+def _top_k_nonzero(stake: FloatArray, k: int) -> BoolArray:
+    """Step 2: new permits, the top ``k`` UIDs by stake among those with non-zero stake.
+
+    ``is_topk_nonzero`` (math.rs): an ascending *stable* sort drops the lowest n - k entries,
+    so among equal stakes the lower UID is dropped first: ties favour the higher UID.
+    """
+    b, n = stake.shape
+    nonzero = stake > 0
+    if k >= n or (nonzero.sum(axis=-1) <= k).all():
+        return nonzero
+    order = np.argsort(stake, axis=-1, kind="stable")
+    top = np.zeros((b, n), dtype=bool)
+    top[np.arange(b)[:, None], order[:, n - k :]] = True
+    return top & nonzero
+
+
+def _masked_weights(
+    w_rows: FloatArray, rows: _Rows, permit_rows: BoolArray, outdated_rows: BoolArray | None
+) -> FloatArray:
+    """Step 4 on the working rows, in place on the gathered copy ``w_rows`` (b x m x n).
+
+    Zero rows of non-permitted UIDs (``mask_rows_sparse``), self-weights (``mask_diag_sparse``)
+    and outdated weights (``vec_mask_sparse_matrix`` with ``updated <= registered``), then
+    row-normalise, all-zero rows left at zero (``inplace_row_normalize_sparse``).
+    """
+    b, m, n = w_rows.shape
+    if not permit_rows.all():
+        w_rows *= permit_rows[..., None]
+    w_rows.reshape(b * m, n)[np.arange(b * m), rows.uid.ravel()] = 0.0
+    if outdated_rows is not None:
+        np.copyto(w_rows, 0.0, where=outdated_rows)
+    total = w_rows.sum(axis=-1, keepdims=True)
+    if not (np.isfinite(total).all() and w_rows.min() >= 0.0):
+        _check_finite_nonnegative("weights", w_rows)
+        w_rows /= _nonzero_or_one(w_rows.max(axis=-1, keepdims=True))  # the sum overflowed
+        total = w_rows.sum(axis=-1, keepdims=True)
+    _scale_by_inverse(w_rows, total)
+    return w_rows
+
+
+@functools.cache
+def _prefix_matrices(width: int) -> tuple[FloatArray, FloatArray]:
+    """Constant 0/1 matrices for :func:`_crossing_positions` (``width`` a multiple of 64).
+
+    Part of step 5's stake-weighted median (``weighted_median``).
+
+    ``ends`` (width x 8): column q adds up the positions before the end of block q of
+    ``width / 8`` positions; ``upper`` (width/8 square, upper triangular) turns a block into
+    its cumulative sums.
+    """
+    size = width // 8
+    ends = np.arange(width)[:, None] < (np.arange(1, 9) * size)[None, :]
+    return ends.astype(np.float64), np.triu(np.ones((size, size)))
+
+
+def _crossing_positions(sorted_stake: FloatArray, threshold: FloatArray, m: int) -> IntArray:
+    """For every column, the first sorted position whose cumulative stake exceeds threshold.
+
+    Step 5: where ``weighted_median`` (math.rs) finds the pivot with
+    ``lo_stake <= minority < hi_stake``.
+
+    ``sorted_stake`` is b x n x width (column j's stakes in ascending weight order along the
+    last axis, zero-padded from m to width, a multiple of 64); ``threshold`` has one entry per
+    subnet. Returns b x n positions, m - 1 where no cumulative sum exceeds the threshold
+    (``weighted_median``'s fall-through to the largest value).
+
+    The same as ``count_nonzero(cumsum(sorted_stake, axis=-1) <= threshold, axis=-1)``, in two
+    levels because numpy's cumulative sum is slow: the cumulative stake at the ends of 8
+    blocks (one matrix product) locates the block where each column crosses, and the
+    cumulative sum inside that block (another) the position within it. Counting uses the
+    cumulative sums' monotonicity: 8 booleans are one uint64 whose set bits are counted.
+    """
+    b, n, width = sorted_stake.shape
+    size = width // 8
+    ends, upper = _prefix_matrices(width)
+    block_cum = np.matmul(sorted_stake, ends)  # b x n x 8
+    thr = threshold[:, None, None]
+    block = np.bitwise_count((block_cum <= thr).view(np.uint64))[..., 0].astype(np.intp)
+    np.minimum(block, 7, out=block)
+    batch, cols = np.arange(b)[:, None], np.arange(n)
+    before = block_cum[batch, cols, block - 1]
+    before[block == 0] = 0.0
+    inner_cum = np.matmul(sorted_stake.reshape(b, n, 8, size)[batch, cols, block], upper)
+    inner_cum += before[..., None]
+    below = np.bitwise_count((inner_cum <= thr).view(np.uint64)).sum(axis=-1, dtype=np.intp)
+    return np.minimum(block * size + below, m - 1)
+
+
+def _weighted_median_cols(
+    w_rows: FloatArray, stake_rows: FloatArray, kappa: float
+) -> FloatArray:
+    """Step 5: the stake-weighted median of every column with majority kappa.
+
+    ``weighted_median_col_sparse`` / ``weighted_median`` (math.rs): over validators with stake
+    > 0 (stake renormalised over them; a missing entry counts as weight 0), C_j is the
+    smallest value x such that the stake of validators with W_ij <= x exceeds 1 - kappa, the
+    largest value if there is none, and 0 when no validator has stake.
+
+    All columns of all subnets at once: one argsort along the last axis of the transposed
+    block (b x n x width), the stakes gathered in that order, then
+    :func:`_crossing_positions`. Rows without stake get the sort key -1 (they sort first and
+    add no stake); padding up to width gets +inf (it sorts last).
+    """
+    b, m, n = w_rows.shape
+    width = -(-m // 64) * 64
+    keys = np.empty((b, n, width))
+    keys[..., :m] = w_rows.transpose(0, 2, 1)
+    if width > m:
+        keys[..., m:] = np.inf
+    idle = stake_rows <= 0.0
+    if idle.any():
+        np.copyto(keys[..., :m], -1.0, where=idle[:, None, :])
+    order = np.argsort(keys, axis=-1)  # b x n x width
+    padded_stake = np.zeros((b, width))
+    padded_stake[:, :m] = stake_rows
+    if b > 1:
+        order += (np.arange(b) * width)[:, None, None]  # rows of the b * width stacked rows
+    total = stake_rows.sum(axis=-1)
+    pos = _crossing_positions(padded_stake.ravel()[order], (1.0 - kappa) * total, m)
+    cols = np.arange(n)
+    row = order[np.arange(b)[:, None], cols, pos]
+    if b > 1:
+        row -= (np.arange(b) * (width - m))[:, None]  # back to rows of the b * m stacked rows
+    median = w_rows.reshape(b * m, n)[row, cols]
+    median[total <= 0.0] = 0.0
+    return median
+
+
+def _liquid_alpha_bonds(
+    wb: FloatArray, bonds0: FloatArray, consensus: FloatArray, params: YumaParams
+) -> FloatArray:
+    """Step 9, Yuma 3 with liquid alpha: an EMA with a rate per bond.
+
+    ``compute_liquid_alpha_values_sparse`` / ``alpha_sigmoid``: the rate is
+    ``a = low + (high - low) * sigmoid(k (d - 0.5))``, clamped to [low, high], with d the buy
+    distance ``clip(Wb - C, 0, 1)`` where Wb >= B0, else the sell distance
+    ``clip(B0 - Wb, 0, 1)``. ``mat_ema_alpha_sparse``: ``min(1, (1 - a) B0 + a Wb)``, kept only
+    where Wb > 0 (a bond to a miner the validator no longer weights drops to 0).
+    """
+    lo, hi = params.alpha_low, params.alpha_high
+    buy = np.clip(wb - consensus[:, None, :], 0.0, 1.0)
+    sell = np.clip(bonds0 - wb, 0.0, 1.0)
+    distance = np.where(wb >= bonds0, buy, sell)
+    sigmoid = 1.0 / (1.0 + np.exp(-params.alpha_steepness * (distance - 0.5)))
+    alpha = np.clip(lo + (hi - lo) * sigmoid, lo, hi)
+    ema = np.minimum((1.0 - alpha) * bonds0 + alpha * wb, 1.0)
+    return np.where(wb > 0, ema, 0.0)
+
+
+def _bonds_yuma3(
+    wb: FloatArray,
+    bonds0: FloatArray,
+    rest_colsum: FloatArray,
+    consensus: FloatArray,
+    params: YumaParams,
+) -> tuple[FloatArray, FloatArray]:
+    """Step 9, Yuma 3: absolute bonds on the working rows and their column sums over all rows.
+
+    ``compute_bonds_sparse``: liquid alpha (:func:`_liquid_alpha_bonds`) when it is on and
+    some C_j != 0, else the fixed-rate EMA ``mat_ema_sparse``: B = a Wb + (1 - a) B0.
+    ``rest_colsum`` is the column sum of the bond rows outside the working set; those rows
+    have Wb = 0, so they become (1 - a) B0 (fixed rate) or 0 (liquid alpha). ``bonds0`` is
+    overwritten, and so is ``wb``.
+    """
+    rate = params.bonds_ema_rate
+    liquid = None
+    if params.liquid_alpha:
+        liquid_on = (consensus != 0).any(axis=-1)  # per subnet
+        if liquid_on.any():
+            liquid = _liquid_alpha_bonds(wb, bonds0, consensus, params)
+    fixed = bonds0
+    fixed *= 1.0 - rate
+    wb *= rate
+    fixed += wb
+    rest = (1.0 - rate) * rest_colsum
+    if liquid is None:
+        return fixed, fixed.sum(axis=1) + rest
+    bonds = np.where(liquid_on[:, None, None], liquid, fixed)
+    return bonds, bonds.sum(axis=1) + np.where(liquid_on[:, None], 0.0, rest)
+
+
+def _dividends_yuma3(
+    bonds: FloatArray, colsum: FloatArray, incentive: FloatArray, stake_rows: FloatArray
+) -> FloatArray:
+    """Step 9, Yuma 3 dividends of the working rows, before normalisation.
+
+    ``D_i = A_i * sum_j colnorm(B)_ij I_j``: ``inplace_col_normalize_sparse``, then
+    ``row_sum_sparse(mat_vec_mul_sparse(.., incentive))`` and ``vec_mul`` with active stake.
+    The column normalisation is folded into the incentive vector (I_j / colsum_j) unless a
+    column sum is below 1e-300, where the quotient could overflow.
+    """
+    colsum = _nonzero_or_one(colsum.copy())
+    if colsum.min() > _TINY:
+        per_bond = incentive / colsum
+        return stake_rows * np.matmul(bonds, per_bond[..., None])[..., 0]
+    share = bonds / colsum[:, None, :]
+    return stake_rows * np.matmul(share, incentive[..., None])[..., 0]
+
+
+def _bonds_yuma2(
+    wb: FloatArray,
+    bonds0: FloatArray,
+    rest_colsum: FloatArray,
+    stake_rows: FloatArray,
+    rate: float,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Step 9, original Yuma: column-normalised EMA bonds on the working rows.
+
+    The ``else`` branch of ``epoch``: ``inplace_col_normalize_sparse`` of B0;
+    ``row_hadamard_sparse`` (dB = A_i Wb_ij), column-normalised; ``mat_ema_sparse`` via
+    ``compute_ema_bonds_normal_sparse`` (a dB + (1 - a) B0); ``inplace_col_normalize_sparse``.
+    Rows outside the working set have dB = 0 and enter through ``rest_colsum``. Returns the
+    working rows of B and the column sums of B0 (all rows) and of the EMA, which the outside
+    rows' dividends need. ``bonds0`` is overwritten.
+    """
+    colsum0 = bonds0.sum(axis=1) + rest_colsum
+    ema = bonds0
+    ema /= _nonzero_or_one(colsum0.copy())[:, None, :]
+    ema *= 1.0 - rate
+    delta = stake_rows[..., None] * wb
+    delta /= _nonzero_or_one(delta.sum(axis=1, keepdims=True))
+    delta *= rate
+    ema += delta
+    rest = np.divide(rest_colsum, colsum0, out=np.zeros_like(colsum0), where=colsum0 > 0)
+    colsum = ema.sum(axis=1) + (1.0 - rate) * rest
+    ema /= _nonzero_or_one(colsum.copy())[:, None, :]
+    return ema, colsum0, colsum
+
+
+def _emission_shares(
+    incentive: FloatArray, dividends: FloatArray, active: FloatArray, stake: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Step 10: miners get I / (sum I + sum D) of E, validators D / (sum I + sum D).
+
+    When both sums are 0, validators are paid by active stake A, or by S when A is all zero
+    (the ``emission_sum == 0`` branch of ``epoch``).
+    """
+    total = incentive.sum(axis=-1, keepdims=True) + dividends.sum(axis=-1, keepdims=True)
+    if total.all():
+        return incentive / total, dividends / total
+    paid = total > 0
+    total = _nonzero_or_one(total)
+    fallback = np.where(active.sum(axis=-1, keepdims=True) > 0, active, stake)
+    return incentive / total, np.where(paid, dividends / total, fallback)
+
+
+# ---------------------------------------------------------------------------------------------
+# Input handling
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_params(params: object) -> None:
+    """Raise TypeError unless ``params`` is a :class:`YumaParams` (MODEL.md section 3)."""
+    if not isinstance(params, YumaParams):
+        raise TypeError(f"params must be YumaParams, got {type(params).__name__}")
+
+
+def _as_float(name: str, x: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
+    """``x`` as a float64 array of the given shape, no copy when it already is one.
+
+    MODEL.md section 3's W, s and B0 (float64 throughout, no fixed point).
+    """
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    return arr
+
+
+def _as_mask(name: str, x: ArrayLike | None, shape: tuple[int, ...]) -> BoolArray | None:
+    """``x`` as a bool array of the given shape, or None (MODEL.md section 3's masks: permits,
+    activity, new registrations)."""
+    if x is None:
+        return None
+    arr = np.asarray(x, dtype=bool)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    return arr
+
+
+def _as_blocks(name: str, x: ArrayLike | None, shape: tuple[int, ...]) -> NDArray[Any] | None:
+    """``x`` as an integer array of block numbers of the given shape, or None.
+
+    ``last_update`` and ``block_at_registration`` of ``epoch`` in run_epoch.rs (step 4).
+    """
+    if x is None:
+        return None
+    arr = np.asarray(x)
+    if arr.shape != shape or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(
+            f"{name} must be an integer array of shape {shape}, got {arr.dtype} {arr.shape}"
+        )
+    return arr
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """The arguments of one epoch, checked, with a leading batch axis (b subnets of n UIDs)."""
+
+    weights: FloatArray
+    stake: FloatArray
+    bonds: FloatArray
+    permits: BoolArray | None
+    active: BoolArray | None
+    registered: BoolArray | None
+    outdated_blocks: tuple[NDArray[Any], NDArray[Any]] | None
+
+    @classmethod
+    def of(
+        cls,
+        weights: ArrayLike,
+        stake: FloatArray,
+        bonds: ArrayLike,
+        permits: ArrayLike | None,
+        active: ArrayLike | None,
+        new_registrations: ArrayLike | None,
+        last_update: ArrayLike | None,
+        block_at_registration: ArrayLike | None,
+    ) -> _Inputs:
+        """Convert and check shapes (and the stake's values; the rest are checked on use).
+
+        The inputs of MODEL.md section 3 / ``epoch`` in run_epoch.rs.
+        """
+        b, n = stake.shape
+        if n < 1:
+            raise ValueError("a subnet needs at least one UID")
+        _check_finite_nonnegative("stake", stake)
+        lu = _as_blocks("last_update", last_update, (b, n))
+        bar = _as_blocks("block_at_registration", block_at_registration, (b, n))
+        return cls(
+            weights=_as_float("weights", weights, (b, n, n)),
+            stake=stake,
+            bonds=_as_float("bonds", bonds, (b, n, n)),
+            permits=_as_mask("permits", permits, (b, n)),
+            active=_as_mask("active", active, (b, n)),
+            registered=_as_mask("new_registrations", new_registrations, (b, n)),
+            outdated_blocks=None if lu is None or bar is None else (lu, bar),
+        )
+
+    def chunk(self, start: int, stop: int) -> _Inputs:
+        """Subnets ``start:stop`` of the batch (views, no copies), for :func:`epoch_batch`'s
+        blocks; every subnet's MODEL.md section 3 epoch is independent of the others."""
+        part = slice(start, stop)
+        blocks = self.outdated_blocks
+        return _Inputs(
+            weights=self.weights[part],
+            stake=self.stake[part],
+            bonds=self.bonds[part],
+            permits=None if self.permits is None else self.permits[part],
+            active=None if self.active is None else self.active[part],
+            registered=None if self.registered is None else self.registered[part],
+            outdated_blocks=None if blocks is None else (blocks[0][part], blocks[1][part]),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The kernel, stage by stage
+# ---------------------------------------------------------------------------------------------
+
+
+def _stake_stage(
+    inputs: _Inputs, params: YumaParams
+) -> tuple[FloatArray, BoolArray, BoolArray, FloatArray]:
+    """Steps 1-3: stake S, this epoch's permits P, new permits, active stake A."""
+    stake = _stake_weights(inputs.stake, params.stake_threshold)
+    permit = stake > 0 if inputs.permits is None else inputs.permits
+    new_permits = _top_k_nonzero(stake, params.max_validators)
+    voting = permit if inputs.active is None else permit & inputs.active
+    return stake, permit, new_permits, _normalise(stake * voting)
+
+
+def _weights_stage(inputs: _Inputs, rows: _Rows, permit: BoolArray) -> FloatArray:
+    """Step 4 on the working rows: gathered, masked and row-normalised weights."""
+    outdated = None
+    if inputs.outdated_blocks is not None:
+        last_update, registered_at = inputs.outdated_blocks
+        outdated = rows.gather(last_update)[..., None] <= registered_at[:, None, :]
+    return _masked_weights(rows.gather(inputs.weights), rows, rows.gather(permit), outdated)
+
+
+def _previous_bonds(inputs: _Inputs, rows: _Rows) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Step 9's B0: the working rows' previous bonds and the other rows' column sums.
+
+    Columns of miners registered since the last epoch are zeroed
+    (``scalar_vec_mask_sparse_matrix``). Returns the working rows, the column sums of the
+    other rows (one matrix-vector product) and the 0/1 indicator of those other rows.
+    """
+    b, n = inputs.stake.shape
+    b0_rows = rows.gather(inputs.bonds)
+    if not b0_rows.min(initial=0.0) >= 0.0:
+        raise ValueError("bonds must be finite and non-negative")
+    outside = np.ones(b * n)
+    outside[rows.flat] = 0.0
+    outside = outside.reshape(b, n)
+    rest = np.zeros((b, n))
+    if rows.uid.shape[1] < n:
+        rest = np.matmul(outside[:, None, :], inputs.bonds)[:, 0, :]
+    if inputs.registered is not None and inputs.registered.any():
+        b0_rows *= ~inputs.registered[:, None, :]
+        rest *= ~inputs.registered
+    return b0_rows, rest, outside
+
+
+def _stale_dividends_yuma2(
+    inputs: _Inputs, outside: FloatArray, colsum0: FloatArray, colsum: FloatArray,
+    incentive: FloatArray, rate: float,
+) -> FloatArray:
+    """Step 9, yuma2: dividends of bond rows outside the working set (``matmul_transpose``).
+
+    Only when the caller passes bonds for UIDs that hold no permit: they keep
+    (1 - a) colnorm(B0) / colsum and earn on it. Where colsum0 > 0 the EMA column sum is at
+    least about 1 - a, so nothing overflows.
+    """
+    kept = inputs.bonds
+    if inputs.registered is not None:
+        kept = kept * ~inputs.registered[:, None, :]
+    stale = np.divide(kept, colsum0[:, None, :], out=np.zeros_like(kept),
+                      where=colsum0[:, None, :] > 0)
+    per_bond = np.divide((1.0 - rate) * incentive, colsum, out=np.zeros_like(colsum),
+                         where=(colsum0 > 0) & (colsum > 0))
+    return np.matmul(stale, per_bond[..., None])[..., 0] * outside
+
+
+def _run(inputs: _Inputs, params: YumaParams, bonds_out: FloatArray | None = None) -> YumaResult:
+    """One epoch of b subnets at once: MODEL.md section 3 steps 1-10.
+
+    In the order of ``epoch`` in run_epoch.rs, on the working rows (:class:`_Rows`). The new
+    bonds are written into ``bonds_out`` (b x n x n zeros) when it is given.
+    """
+    b, n = inputs.stake.shape
+    stake, permit, new_permits, active_stake = _stake_stage(inputs, params)
+    rows = _Rows.of(permit | new_permits)
+    a_rows = rows.gather(active_stake)
+
+    # Steps 4-8: masked weights, consensus, clipping, trust, rank, incentive, Wb.
+    w_rows = _weights_stage(inputs, rows, permit)
+    consensus = _weighted_median_cols(w_rows, a_rows, params.kappa)
+    clipped = np.minimum(w_rows, consensus[:, None, :])
+    trust = rows.scatter(clipped.sum(axis=-1), n)
+    rank = np.matmul(a_rows[:, None, :], clipped)[:, 0, :]
+    incentive = _normalise(rank)
+    beta = params.bonds_penalty
+    if beta == 1.0:
+        wb = clipped
+    elif beta == 0.0:
+        wb = w_rows
+    else:
+        wb = w_rows + beta * (clipped - w_rows)  # ``interpolate_sparse``
+
+    # Step 9: bonds and dividends (wb and b0_rows are overwritten).
+    b0_rows, rest, outside = _previous_bonds(inputs, rows)
+    if params.version == "yuma3":
+        bond_rows, colsum = _bonds_yuma3(wb, b0_rows, rest, consensus, params)
+        if not np.isfinite(colsum).all():
+            raise ValueError("bonds must be finite and non-negative")
+        dividends = rows.scatter(_dividends_yuma3(bond_rows, colsum, incentive, a_rows), n)
+    else:
+        rate = params.bonds_ema_rate
+        bond_rows, colsum0, colsum = _bonds_yuma2(wb, b0_rows, rest, a_rows, rate)
+        if not np.isfinite(colsum0).all():
+            raise ValueError("bonds must be finite and non-negative")
+        dividends = np.zeros((b, n))
+        if rest.any():
+            dividends = _stale_dividends_yuma2(inputs, outside, colsum0, colsum, incentive, rate)
+        dividends.ravel()[rows.flat] = np.matmul(bond_rows, incentive[..., None]).ravel()
+    dividends = _normalise(dividends)
+    keep_rows = rows.gather(new_permits)  # stored bonds: rows without a new permit cleared
+    if not keep_rows.all():
+        bond_rows *= keep_rows[..., None]
+
+    # Step 10: emission split.
+    miners, validators = _emission_shares(incentive, dividends, active_stake, stake)
+    return YumaResult(
+        consensus=consensus,
+        incentive=incentive,
+        dividends=dividends,
+        bonds=rows.scatter(bond_rows, n, out=bonds_out),
+        validator_trust=trust,
+        new_permits=new_permits,
+        miner_emission_share=miners,
+        validator_emission_share=validators,
+        rank=rank,
+        stake=stake,
+        active_stake=active_stake,
+    )
+
+
+def epoch(
+    weights: ArrayLike,
+    stake: ArrayLike,
+    bonds: ArrayLike,
+    params: YumaParams,
+    *,
+    permits: ArrayLike | None = None,
+    active: ArrayLike | None = None,
+    new_registrations: ArrayLike | None = None,
+    last_update: ArrayLike | None = None,
+    block_at_registration: ArrayLike | None = None,
+) -> YumaResult:
+    """Run one Yuma Consensus epoch of one subnet (MODEL.md section 3, steps 1-10).
+
+    Mirrors ``epoch`` in subtensor's run_epoch.rs, in float64.
+
+    Args:
+        weights: n x n, row i = the weights UID i sets (any non-negative scale per row).
+        stake: length n, the non-negative stake of every UID.
+        bonds: n x n bonds from the previous epoch's result (zeros at the start).
+        params: the subnet's :class:`YumaParams`.
+        permits: last epoch's validator permits (None: every UID with non-zero stake).
+        active: activity mask (None: all active).
+        new_registrations: miner columns registered since the last epoch; their bonds reset.
+        last_update, block_at_registration: integer block numbers; when both are given,
+            W_ij is outdated (zeroed) when ``last_update[i] <= block_at_registration[j]``.
+
+    Returns:
+        A :class:`YumaResult` of length-n vectors (``bonds`` n x n). Inputs are not modified.
+    """
+    s = np.asarray(stake, dtype=np.float64)
+    if s.ndim != 1:
+        raise ValueError(f"stake must have shape (n,), got {s.shape}")
+
+    def one(x: ArrayLike | None) -> NDArray[Any] | None:
+        """A batch of one (MODEL.md section 3 for a single subnet)."""
+        return None if x is None else np.asarray(x)[None]
+
+    _check_params(params)
+    inputs = _Inputs.of(
+        one(weights), s[None], one(bonds), one(permits), one(active), one(new_registrations),
+        one(last_update), one(block_at_registration),
+    )
+    return _run(inputs, params)[0]
+
+
+def epoch_batch(
+    weights: ArrayLike,
+    stake: ArrayLike,
+    bonds: ArrayLike,
+    params: YumaParams,
+    *,
+    permits: ArrayLike | None = None,
+    active: ArrayLike | None = None,
+    new_registrations: ArrayLike | None = None,
+    last_update: ArrayLike | None = None,
+    block_at_registration: ArrayLike | None = None,
+) -> YumaResult:
+    """Run one epoch of b subnets of n UIDs each in one vectorised call.
+
+    The arguments of :func:`epoch` with a leading batch axis (weights and bonds b x n x n,
+    vectors b x n) and one shared ``params``. The result's arrays carry the batch axis and
+    equal a loop of :func:`epoch` over it (MODEL.md section 3). Blocks of ``_CHUNK`` subnets
+    are computed at once (cache blocking); the new bonds go straight into one b x n x n array.
+    """
+    s = np.asarray(stake, dtype=np.float64)
+    if s.ndim != 2:
+        raise ValueError(f"stake must have shape (b, n), got {s.shape}")
+    _check_params(params)
+    inputs = _Inputs.of(weights, s, bonds, permits, active, new_registrations, last_update,
+                        block_at_registration)
+    b, n = s.shape
+    if b <= _CHUNK:
+        return _run(inputs, params)
+    bonds_out = np.zeros((b, n, n))
+    parts = [_run(inputs.chunk(i, i + _CHUNK), params, bonds_out[i : i + _CHUNK])
+             for i in range(0, b, _CHUNK)]
+    merged = {name: np.concatenate([getattr(p, name) for p in parts])
+              for name in _RESULT_FIELDS if name != "bonds"}
+    return YumaResult(bonds=bonds_out, **merged)
