@@ -19,6 +19,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("strategies", help="print the table of strategies and their classifiers")
+    from experiments.commands import add_commands
+
+    add_commands(sub)  # validate, schema, run, sweep, main (experiments/commands.py)
+    from experiments import viz
+
+    viz.add_parser(sub)  # viz (experiments/viz.py)
+    _add_analysis_commands(sub)  # report, claims (below; analysis/report.py, analysis/claims.py)
     return parser
 
 
@@ -31,11 +38,99 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(strategies_table())
             return 0
+        from experiments.commands import COMMANDS, dispatch
+
+        if args.command in COMMANDS:
+            return dispatch(args)
+        if args.command == "viz":
+            from experiments import viz
+
+            return viz.run(args)
+        if args.command in ANALYSIS_COMMANDS:
+            return _analysis_command(args)
     except ValueError as err:
         print(f"tao-arena: error: {err}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command!r}")
     return 2
+
+
+# -- analysis (issue 6): `report` and `claims` ------------------------------------------
+# The work lives in analysis/report.py and analysis/claims.py (they read result files
+# only); `claims --run` first runs the claims suite, experiments/configs/claims/*.yaml.
+
+ANALYSIS_COMMANDS = ("report", "claims")
+
+
+def _add_analysis_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write report.md and figures for a results directory")
+    p.add_argument("results", metavar="RESULTS_DIR",
+                   help="results/<experiment>/<hash>/, or a directory above several")
+    p.add_argument("-o", "--output", default=None, metavar="DIR",
+                   help="write there instead of next to the results")
+    p = sub.add_parser("claims", help="verdicts on the report's 12 claims (claims.md); "
+                                      "--run runs the claims suite first")
+    p.add_argument("results", nargs="?", default=None, metavar="RESULTS_ROOT",
+                   help="results root (default: $TAO_ARENA_RESULTS, else ./results)")
+    p.add_argument("--run", action="store_true",
+                   help="run experiments/configs/claims/*.yaml first (complete runs are kept)")
+    p.add_argument("--backend", choices=("serial", "ray"), default="ray",
+                   help="where the suite's runs execute (default: ray)")
+    p.add_argument("--workers", type=int, default=None, help="CPUs of the local Ray instance")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _analysis_command(args: argparse.Namespace) -> int:
+    if args.command == "report":
+        from analysis.report import write_report
+
+        print(f"report: {write_report(args.results, args.output)}")
+        return 0
+    from experiments.runner import results_root
+
+    root = results_root(args.results)
+    code = _run_claims_suite(root, args) if args.run else 0
+    if code == 2:
+        return code
+    from analysis.claims import claims_report
+
+    print(f"claims report: {claims_report(root)}")
+    return code
+
+
+def _run_claims_suite(root: object, args: argparse.Namespace) -> int:
+    """Run every claims experiment under one Ray session; 1 if a run failed, 2 if refused."""
+    import contextlib
+    from pathlib import Path
+
+    from experiments.backends import RaySession
+    from experiments.loader import ConfigError
+    from experiments.plan import load_plan
+    from experiments.runner import run_plan
+
+    files = sorted((Path(__file__).resolve().parent / "configs" / "claims").glob("*.yaml"))
+    try:
+        plans = [load_plan(f) for f in files]
+    except ConfigError as err:
+        print(f"tao-arena: error: refused (nothing was run or written):\n{err}",
+              file=sys.stderr)
+        return 2
+    from experiments.store import ResultsLocked
+
+    code = 0
+    session = RaySession(args.workers) if args.backend == "ray" else contextlib.nullcontext()
+    with session:
+        for plan in plans:
+            try:
+                outcome = run_plan(plan, root=root, backend=args.backend,
+                                   workers=args.workers, progress=not args.no_progress)
+            except ResultsLocked as err:
+                print(f"tao-arena: error: {err}", file=sys.stderr)
+                code = max(code, 1)
+                continue
+            print(outcome.report())
+            code = max(code, outcome.exit_code)
+    return code
 
 
 if __name__ == "__main__":

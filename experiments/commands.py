@@ -1,0 +1,158 @@
+"""The experiment subcommands of ``tao-arena``: validate, schema, run, sweep, main.
+
+``experiments.cli`` adds them with ``add_commands`` and hands parsed arguments to
+``dispatch``. Exit codes: 0 success; 1 some runs failed (or the results directory is in
+use); 2 bad input (a refused file or option: nothing is written); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+COMMANDS = ("validate", "schema", "run", "sweep", "main")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _execution_options(p: argparse.ArgumentParser, default_backend: str) -> None:
+    p.add_argument("--backend", choices=("serial", "ray"), default=default_backend,
+                   help=f"where runs execute (default: {default_backend})")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="CPUs of the local Ray instance (default: all)")
+    p.add_argument("--address", default=None,
+                   help="connect to an existing Ray cluster (default: $RAY_ADDRESS, else "
+                        "start a local instance on 127.0.0.1)")
+    p.add_argument("--results", default=None, metavar="DIR",
+                   help="results root (default: $TAO_ARENA_RESULTS, else ./results)")
+    p.add_argument("--max-retries", type=int, default=3,
+                   help="Ray: retries of a task whose worker process died (default: 3)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_commands(sub: Any) -> None:
+    """Add the experiment subcommands to the ``tao-arena`` subparsers ``sub``."""
+    p = sub.add_parser("validate", help="check experiment files (exit 2 if one is refused)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+
+    p = sub.add_parser("schema", help="write the JSON Schema of experiment files")
+    p.add_argument("-o", "--output", default=None, metavar="FILE",
+                   help="write to FILE instead of stdout")
+
+    p = sub.add_parser("run", help="run an experiment (all cells and seeds, or --cell)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--cell", type=int, action="append", default=None,
+                   help="run only this sweep cell (repeatable)")
+    _execution_options(p, "serial")
+
+    p = sub.add_parser("sweep", help="run every cell and seed of an experiment (Ray)")
+    p.add_argument("file", metavar="FILE")
+    _execution_options(p, "ray")
+
+    p = sub.add_parser("main", help="the main job of `make run`: the main sweep, then the "
+                                    "report")
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="experiment file (default: experiments/configs/main.yaml)")
+    p.add_argument("--no-report", action="store_true", help="do not write the report")
+    _execution_options(p, "ray")
+
+
+def _error(message: str) -> None:
+    print(f"tao-arena: error: {message}", file=sys.stderr)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run one of ``COMMANDS``; the exit code."""
+    from experiments.loader import ConfigError
+    from experiments.store import ResultsLocked
+
+    try:
+        if args.command == "validate":
+            return _validate(args.files)
+        if args.command == "schema":
+            return _schema(args.output)
+        if args.command in ("run", "sweep", "main"):
+            return _execute(args)
+    except ConfigError as err:
+        _error(f"refused (nothing was run or written):\n{err}")
+        return 2
+    except ResultsLocked as err:
+        _error(str(err))
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted; run the same command again to finish the missing runs")
+        return 130
+    raise ValueError(f"unknown command {args.command!r}")
+
+
+def _validate(files: list[str]) -> int:
+    from experiments.loader import ConfigError
+    from experiments.plan import load_plan
+    from experiments.runner import results_root
+
+    code = 0
+    for f in files:
+        try:
+            plan = load_plan(f)
+        except ConfigError as err:
+            _error(f"refused:\n{err}")
+            code = 2
+            continue
+        n_cells, n_seeds = len(plan.cells), len(plan.seed_indices)
+        print(f"{f}: ok: {n_cells} cell(s) x {n_seeds} seed(s) = {n_cells * n_seeds} runs of "
+              f"{plan.experiment.epochs} epochs -> "
+              f"{results_root() / plan.name / plan.config_hash}")
+    return code
+
+
+def _schema(output: str | None) -> int:
+    from experiments.schema import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text)
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def _execute(args: argparse.Namespace) -> int:
+    from experiments.plan import load_plan
+    from experiments.runner import main_config, report_hook, run_plan
+
+    file = args.file if args.command != "main" else (args.config or str(main_config()))
+    plan = load_plan(file)
+    cells = getattr(args, "cell", None)
+    if cells:
+        bad = [c for c in cells if not 0 <= c < len(plan.cells)]
+        if bad:
+            _error(f"--cell {bad[0]}: {file} has {len(plan.cells)} cell(s); allowed: "
+                   f"0 to {len(plan.cells) - 1}")
+            return 2
+    if args.max_retries < 0:
+        _error(f"--max-retries must be >= 0, got {args.max_retries}")
+        return 2
+    outcome = run_plan(
+        plan, root=args.results, backend=args.backend, workers=args.workers,
+        address=args.address, cells=sorted(set(cells)) if cells else None,
+        max_retries=args.max_retries, progress=not args.no_progress,
+        command=[sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]],
+    )
+    print(outcome.report())
+    if args.command == "main" and not args.no_report:
+        written = report_hook(outcome.results_dir)
+        if written is not None:
+            print(f"report: {written}")
+    return outcome.exit_code

@@ -1,0 +1,146 @@
+"""Running a plan: skip what is complete, execute the rest, record everything.
+
+``run_plan`` is what ``tao-arena run``, ``tao-arena sweep`` and ``tao-arena main`` call.
+It opens the results directory (``experiments.store``), works out which runs are still
+missing, executes them on a backend (``experiments.backends``), writes each run as it
+arrives, rebuilds ``summary.parquet`` and returns an outcome whose ``exit_code`` is 0
+when every planned run is complete and 1 when some failed (failures are recorded with
+their tracebacks in the manifest; the other runs still ran).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from experiments.backends import BACKENDS, Progress, RaySession, ray_results, serial_results
+from experiments.plan import Plan
+from experiments.store import ResultsDir
+
+DEFAULT_RESULTS_ROOT = "results"
+
+
+def results_root(given: str | Path | None = None) -> Path:
+    """Where results go: ``given``, else ``$TAO_ARENA_RESULTS``, else ``./results``."""
+    return Path(given or os.environ.get("TAO_ARENA_RESULTS") or DEFAULT_RESULTS_ROOT)
+
+
+@dataclass
+class Outcome:
+    """What a run of a plan did."""
+
+    results_dir: Path
+    planned: int
+    skipped: int
+    completed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (run_id, error)
+    elapsed_s: float = 0.0
+    backend: str = "serial"
+
+    @property
+    def exit_code(self) -> int:
+        """0: every planned run is complete; 1: some failed."""
+        return 1 if self.failed else 0
+
+    def report(self) -> str:
+        """A short human summary, listing failures."""
+        lines = [
+            f"{self.planned} runs planned: {self.skipped} already complete, "
+            f"{self.completed} ran, {len(self.failed)} failed "
+            f"({self.backend}, {self.elapsed_s:.1f} s)",
+            f"results: {self.results_dir}",
+        ]
+        for rid, err in self.failed[:10]:
+            lines.append(f"  FAILED {rid}: {err}")
+        if len(self.failed) > 10:
+            lines.append(f"  ... and {len(self.failed) - 10} more")
+        if self.failed:
+            lines.append(f"  tracebacks: {self.results_dir / 'manifest.json'} (runs.<id>)")
+        return "\n".join(lines)
+
+
+def run_plan(
+    plan: Plan,
+    *,
+    root: str | Path | None = None,
+    backend: str = "serial",
+    workers: int | None = None,
+    address: str | None = None,
+    cells: list[int] | None = None,
+    max_retries: int = 3,
+    progress: bool = True,
+    stream: TextIO | None = None,
+    command: list[str] | None = None,
+) -> Outcome:
+    """Execute the missing runs of ``plan`` (or of some of its cells) on ``backend``."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    stream = stream or sys.stderr
+    t0 = time.monotonic()
+    runs = plan.runs(cells)
+    store = ResultsDir(results_root(root), plan).open()
+    outcome = Outcome(store.path, len(runs), 0, backend=backend)
+    status = "interrupted"
+    try:
+        todo = [r for r in runs if not store.is_complete(r.run_id)]
+        outcome.skipped = len(runs) - len(todo)
+        info: dict[str, Any] = {"backend": backend, "command": command or sys.argv,
+                                "cells": cells}
+        tasks = (plan.task(r) for r in todo)
+        bar = Progress(len(todo), plan.name, enabled=progress, stream=stream)
+        try:
+            if backend == "ray" and todo:
+                with RaySession(workers, address) as session:
+                    info["ray"] = session.info
+                    store.begin(runs, len(todo), info)
+                    _consume(ray_results(tasks, max_retries=max_retries), store, bar, outcome)
+            else:
+                info["workers"] = 1
+                store.begin(runs, len(todo), info)
+                _consume(serial_results(tasks), store, bar, outcome)
+        finally:
+            bar.close()
+        store.rebuild_summary()
+        status = "complete" if not outcome.failed else "failed"
+    finally:
+        outcome.elapsed_s = time.monotonic() - t0
+        try:
+            if store.begun:
+                store.end(status)
+        finally:
+            store.close()
+    return outcome
+
+
+def _consume(results: Any, store: ResultsDir, bar: Progress, outcome: Outcome) -> None:
+    for task, out in results:
+        if out.get("status") == "complete":
+            store.write_run(task, out)
+            outcome.completed += 1
+            bar.update(True)
+        else:
+            store.record_failure(task, out)
+            outcome.failed.append((task["run_id"], str(out.get("error"))))
+            bar.update(False)
+
+
+# ---------------------------------------------------------------------------------------
+# The main job (`make run`)
+# ---------------------------------------------------------------------------------------
+
+
+def main_config() -> Path:
+    """``experiments/configs/main.yaml``: the sweep ``make run`` runs."""
+    return Path(__file__).resolve().parent / "configs" / "main.yaml"
+
+
+def report_hook(results_dir: Path) -> Path:
+    """Write the analysis report of ``results_dir`` (``analysis.report.report``) and return
+    the path of its ``report.md``."""
+    from analysis.report import report
+
+    return Path(report(Path(results_dir)))
