@@ -1,0 +1,1095 @@
+"""``tao-arena report RESULTS_DIR``: a readable report of one experiment's results.
+
+Writes ``report.md`` and PNG figures next to the results (issue 6). Every number in the
+text is computed here from the run files, with its interval; nothing is typed in by hand.
+What it contains and how to read it: ``docs/report.md``.
+
+Methods (the statistics live in ``analysis.stats`` and ``analysis.game``):
+
+- Payoffs per run and strategy (``analysis.payoffs``), the seed the unit of replication;
+  means across seeds with BCa bootstrap intervals (Efron 1987).
+- Comparisons between cells or strategies are paired on the seed index (common random
+  numbers, Law 2015 sec. 11.2); p-values within one table are Holm-corrected (Holm 1979).
+- Deviation gains from the all-honest profile and its regret (Wellman 2006).
+- The miner x validator table of monomorphic profiles as an empirical game: Nash
+  equilibria by replicator dynamics and support enumeration, replicator trajectories
+  (Taylor & Jonker 1978), alpha-Rank (Omidshafiei et al. 2019) in its large-alpha limit.
+- Phase diagrams over two swept parameters: the winning strategy of each role per cell,
+  hatched where the winner's lead is not significant (the paired 95% interval of winner
+  minus runner-up covers 0), with the contour of the cells where honest play stays an
+  equilibrium.
+- Time series (cumulative profit, network metrics): mean across seeds with a pointwise
+  95% t-interval (Student), computed per epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from analysis import figures as F
+from analysis.game import (
+    alpharank_sweep,
+    deviation_regret,
+    find_equilibria,
+    replicator_trajectory_two_pop,
+)
+from analysis.payoffs import (
+    ResultSet,
+    RunData,
+    agent_payoffs,
+    find_result_dirs,
+    load_results,
+    paired_samples,
+    payoff_table,
+)
+from analysis.stats import Estimate, bootstrap_ci, holm, paired_difference
+
+__all__ = [
+    "Analysis",
+    "DeviationResult",
+    "GameResult",
+    "PhaseResult",
+    "cell_labels",
+    "fmt",
+    "fmt_est",
+    "report",
+    "write_report",
+]
+
+NETWORK_METRICS = {
+    "alignment": "Spearman rho (quality vs incentive)",
+    "gini_emission": "Gini of emission",
+    "nakamoto_stake": "validators holding > 50% stake",
+    "compute_per_useful_answer": "(computed + graded) / useful",
+}
+MAX_PANEL_CELLS = 6
+MAX_FOREST_CELLS = 8
+N_RESAMPLES = 4999
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt(x: float, unit: str = "") -> str:
+    """A number for the text: thousands separators for large values, 3 significant digits."""
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    if abs(x) < 1e-9:  # float noise of a sum that is zero
+        x = 0.0
+    a = abs(x)
+    if a >= 1000:
+        s = f"{x:,.0f}"
+    elif a >= 100:
+        s = f"{x:.0f}"
+    elif a >= 10:
+        s = f"{x:.1f}"
+    elif a >= 0.01 or a == 0:
+        s = f"{x:.3g}" if a < 1 else f"{x:.2f}"
+    else:
+        s = f"{x:.2e}"
+    return f"{unit}{s}" if unit == "$" else f"{s}{unit}"
+
+
+def fmt_est(est: Estimate | dict[str, Any] | pd.Series, unit: str = "") -> str:
+    """``mean [low, high]`` (or the mean alone without an interval)."""
+    if isinstance(est, Estimate):
+        m, lo, hi = est.mean, est.low, est.high
+    else:
+        m, lo, hi = float(est["mean"]), float(est["low"]), float(est["high"])
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return fmt(m, unit)
+    return f"{fmt(m, unit)} [{fmt(lo, unit)}, {fmt(hi, unit)}]"
+
+
+def path_title(path: str, config: dict[str, Any]) -> str:
+    """A swept path as a reader says it: ``population.2.params.quality`` ->
+    ``honest_miner.quality`` (the cohort's strategy), ``subnets.0.yuma.kappa`` ->
+    ``yuma.kappa``."""
+    parts = path.split(".")
+    if parts[0] in ("population", "dynamics") and len(parts) > 2 and parts[1].isdigit():
+        items = config.get(parts[0]) or []
+        k = int(parts[1])
+        item = items[k] if k < len(items) else {}
+        if parts[0] == "population" and parts[2] == "strategy":
+            return ("delegator" if item.get("subnet") is None else f"cohort {k}") + " strategy"
+        who = item.get("strategy") or item.get("process") or f"{parts[0]} {k}"
+        key = "strategy" if parts[0] == "population" else "process"
+        if sum(1 for it in items if it.get(key) == who) > 1:
+            who = f"{who}#{k}"  # several cohorts of one strategy: say which
+        rest = parts[3:] if parts[2] == "params" else parts[2:]
+        return ".".join([str(who), *rest])
+    if parts[0] == "scenario":
+        parts = parts[1:]
+    if parts[0] == "subnets" and len(parts) > 2:
+        parts = parts[2:]
+    return ".".join(parts)
+
+
+def axis_title(paths: Sequence[str], config: dict[str, Any]) -> str:
+    """The readable name of a sweep axis (a zip group's distinct path titles, joined)."""
+    return " & ".join(dict.fromkeys(path_title(p, config) for p in paths))
+
+
+def cell_labels(rs: ResultSet) -> dict[int, str]:
+    """A short readable label per cell: ``param=value, ...`` and the profile."""
+    out = {}
+    for k, c in rs.cells.items():
+        parts = [f"{path_title(p, rs.config)}={v}"
+                 for p, v in (c.get("overrides") or {}).items()]
+        prof = c.get("profile")
+        if prof:
+            parts.append(str(prof.get("id")))
+        out[k] = ", ".join(parts) if parts else "all runs"
+    return out
+
+
+def _t_band(values: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, ...]:
+    """Mean and pointwise t-interval across rows (seeds) of a (seeds, T) array."""
+    n = np.sum(np.isfinite(values), axis=0)
+    with np.errstate(invalid="ignore"), __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore")
+        mean = np.nanmean(values, axis=0)
+        sd = np.nanstd(values, axis=0, ddof=1)
+    q = np.where(n > 1, sps.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)), np.nan)
+    half = q * sd / np.sqrt(np.maximum(n, 1))
+    return mean, mean - half, mean + half
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass
+class DeviationResult:
+    """Deviation gains from the baseline (all-honest) profile at one sweep point."""
+
+    point: int
+    point_label: str
+    labels: list[str]  # "role: from -> to"
+    gains: list[Estimate]
+    max_gain: Estimate
+    best: int
+    pvalues: list[float]
+    holm_reject: list[bool]
+    n_seeds: int
+    roles: list[str] = field(default_factory=list)  # per deviation: the deviator's role
+    sources: list[str] = field(default_factory=list)  # per deviation: the strategy it left
+    targets: list[str] = field(default_factory=list)  # per deviation: the one it played
+    deviator: np.ndarray | None = None  # (n_dev, n_seeds) deviator's profit per day
+    baseline: np.ndarray | None = None  # (n_dev, n_seeds) its profit in the baseline
+
+    @property
+    def honest_is_equilibrium(self) -> bool:
+        """No deviation gains significantly (Holm-corrected, one-sided 5%)."""
+        return not any(self.holm_reject)
+
+    def honest_for(self, role: str) -> bool:
+        """No deviation of ``role`` gains significantly: honest play is a best response of
+        that role (the baseline is an equilibrium when this holds for every role)."""
+        return not any(r for r, ro in zip(self.holm_reject, self.roles, strict=True)
+                       if ro == role)
+
+    def responses(self, role: str) -> dict[str, np.ndarray]:
+        """Per strategy of ``role``, the per-seed profit of one agent playing it against
+        the baseline: the strategy it left (its baseline payoff) and each deviation."""
+        out: dict[str, np.ndarray] = {}
+        if self.deviator is None or self.baseline is None:
+            return out
+        for i, r in enumerate(self.roles):
+            if r != role:
+                continue
+            out.setdefault(self.sources[i], self.baseline[i])
+            out[self.targets[i]] = self.deviator[i]
+        return out
+
+
+@dataclass
+class GameResult:
+    """The empirical game of monomorphic profiles at one sweep point."""
+
+    point: int
+    point_label: str
+    roles: list[str]
+    strategies: list[list[str]]
+    payoffs: list[np.ndarray]  # per role, shape (n_1, ..., n_K): mean payoff
+    cells: dict[tuple[int, ...], Estimate | None] = field(default_factory=dict)
+    estimates: list[dict[tuple[int, ...], Estimate]] = field(default_factory=list)
+    equilibria: list[Any] = field(default_factory=list)
+    alpharank: Any = None
+    alpha_converged: float | None = None
+
+
+@dataclass
+class PhaseResult:
+    """Winner per cell of a two-parameter sweep, for one role.
+
+    ``best_response``: True when the winner is the best response to the baseline (from
+    the deviation profiles: one agent's profit playing each strategy against it), False
+    when it is the best-paid strategy of the population as written.
+    """
+
+    best_response: bool
+    role: str
+    x_path: str
+    y_path: str
+    x_values: list[Any]
+    y_values: list[Any]
+    names: list[str]
+    winner: np.ndarray
+    overlap: np.ndarray
+    honest_eq: np.ndarray | None
+    annotations: list[list[str]]
+    fixed: list[str] = field(default_factory=list)  # other axes, held at their first value
+
+
+class Analysis:
+    """Everything the report computes from one :class:`ResultSet`."""
+
+    def __init__(self, rs: ResultSet, *, confidence: float = 0.95) -> None:
+        self.rs = rs
+        self.confidence = confidence
+        self.labels = cell_labels(rs)
+        self.table = payoff_table(rs.runs)
+        self.table["label"] = self.table["cell"].map(self.labels)
+        self.axes = rs.axes()
+        # sweep points: cells sharing the same overrides (they differ by profile)
+        keys: dict[str, int] = {}
+        self.point_of: dict[int, int] = {}
+        self.point_labels: dict[int, str] = {}
+        for k in sorted(rs.cells):
+            ov = rs.cells[k].get("overrides") or {}
+            key = repr(sorted(ov.items()))
+            if key not in keys:
+                keys[key] = len(keys)
+                self.point_labels[keys[key]] = (
+                    ", ".join(f"{path_title(p, rs.config)}={v}" for p, v in ov.items())
+                    or "all runs")
+            self.point_of[k] = keys[key]
+        self.table["point"] = self.table["cell"].map(self.point_of)
+        self.roles = self._roles()
+        self._estimates: dict[tuple[int, str, str], Estimate] = {}
+        self._agent_payoffs: dict[str, pd.DataFrame] = {}
+
+    # -- basic facts ----------------------------------------------------------------
+    def _roles(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for s, r in zip(self.table["strategy"], self.table["role"], strict=True):
+            if r and s not in out:
+                out[s] = r
+        return out
+
+    def profile(self, cell: int) -> dict[str, Any] | None:
+        """The cell's profile description (None without profiles)."""
+        return self.rs.cells.get(cell, {}).get("profile")
+
+    def population_cells(self) -> list[int]:
+        """Cells that show the population as written: no profiles, or the baselines."""
+        out = []
+        for k in sorted(self.rs.cells):
+            p = self.profile(k)
+            if p is None or p.get("kind") == "baseline":
+                out.append(k)
+        present = set(self.table["cell"])
+        return [k for k in out if k in present]
+
+    def representative_cells(self, limit: int = MAX_PANEL_CELLS) -> list[int]:
+        """At most ``limit`` population cells, evenly spread over the sweep."""
+        cells = self.population_cells() or sorted(set(self.table["cell"]))
+        if len(cells) <= limit:
+            return cells
+        idx = np.unique(np.linspace(0, len(cells) - 1, limit).round().astype(int))
+        return [cells[i] for i in idx]
+
+    def agent_payoffs_of(self, run: RunData) -> pd.DataFrame:
+        """``analysis.payoffs.agent_payoffs`` of a run (cached)."""
+        if run.run_id not in self._agent_payoffs:
+            self._agent_payoffs[run.run_id] = agent_payoffs(
+                run.agents, warmup=run.warmup, epochs_per_day=run.epochs_per_day)
+        return self._agent_payoffs[run.run_id]
+
+    def runs_of(self, cell: int) -> list[RunData]:
+        """The cell's runs, by seed index."""
+        return [r for r in self.rs.runs if r.cell == cell]
+
+    def estimate(self, cell: int, strategy: str, value: str = "profit_usd_per_day") -> Estimate:
+        """Mean across seeds of one payoff measure of ``strategy`` in ``cell`` (BCa, cached)."""
+        key = (cell, strategy, value)
+        if key not in self._estimates:
+            self._estimates[key] = self._estimate(cell, strategy, value)
+        return self._estimates[key]
+
+    def _estimate(self, cell: int, strategy: str, value: str) -> Estimate:
+        x = self.table.loc[(self.table["cell"] == cell) & (self.table["strategy"] == strategy),
+                           value].to_numpy(float)
+        x = x[np.isfinite(x)]
+        if x.size == 0:
+            return Estimate(math.nan, math.nan, math.nan, 0, "none", self.confidence)
+        if x.size == 1:
+            return Estimate(float(x[0]), math.nan, math.nan, 1, "none", self.confidence)
+        return bootstrap_ci(x, confidence=self.confidence, n_resamples=N_RESAMPLES, rng=0)
+
+    def strategies_of(self, cell: int) -> list[str]:
+        """Strategies with a finite payoff in ``cell``, role order then name."""
+        sub = self.table[(self.table["cell"] == cell)
+                         & np.isfinite(self.table["profit_usd_per_day"])]
+        order = {"validator": 0, "miner": 1, "delegator": 2, "": 3}
+        return sorted(set(sub["strategy"]), key=lambda s: (order.get(self.roles.get(s, ""), 3), s))
+
+    # -- time series ------------------------------------------------------------------
+    def series(self, cell: int, column: str, cumulative: bool = False) -> F.Band | None:
+        """Mean across the cell's seeds of a per-epoch metric, with a pointwise band."""
+        runs = self.runs_of(cell)
+        cols = [r.metrics[column].to_numpy(float) for r in runs if column in r.metrics]
+        if not cols:
+            return None
+        t = min(len(c) for c in cols)
+        arr = np.vstack([c[:t] for c in cols])
+        if cumulative:
+            arr = np.cumsum(np.nan_to_num(arr, nan=0.0), axis=1)
+        epochs = runs[0].metrics["epoch"].to_numpy(float)[:t]
+        mean, lo, hi = _t_band(arr, self.confidence)
+        return F.Band(column, epochs, mean, lo, hi)
+
+    # -- deviations ------------------------------------------------------------------
+    def deviations(self) -> list[DeviationResult]:
+        """Deviation gains from the baseline at every sweep point with deviation profiles."""
+        out = []
+        by_point: dict[int, dict[str, Any]] = {}
+        for k in sorted(self.rs.cells):
+            p = self.profile(k)
+            if not p or p.get("kind") not in ("baseline", "deviation"):
+                continue
+            d = by_point.setdefault(self.point_of[k], {"baseline": None, "devs": []})
+            if p["kind"] == "baseline":
+                d["baseline"] = k
+            else:
+                d["devs"].append((k, p))
+        for point, d in sorted(by_point.items()):
+            if d["baseline"] is None or not d["devs"]:
+                continue
+            res = self._deviation_at(point, d["baseline"], d["devs"])
+            if res is not None:
+                out.append(res)
+        return out
+
+    def _per_seed_agent_payoff(self, cell: int, pick: Any) -> dict[int, float]:
+        """Seed index -> mean per-agent profit per day of the agents ``pick`` selects."""
+        out: dict[int, float] = {}
+        for r in self.runs_of(cell):
+            if r.agents is None or r.agents.empty:
+                continue
+            ap = self.agent_payoffs_of(r)
+            first_epoch = r.agents["epoch"].min()
+            first = r.agents[r.agents["epoch"] == first_epoch]
+            accts = pick(first)
+            vals = ap.loc[ap["account"].isin(accts), "profit_usd_per_day"].to_numpy(float)
+            if vals.size:
+                out[r.seed_index] = float(np.mean(vals))
+        return out
+
+    def _deviation_at(self, point: int, base: int, devs: list[tuple[int, dict[str, Any]]]
+                      ) -> DeviationResult | None:
+        rows_dev, rows_base, labels, meta = [], [], [], []
+        for cell, p in devs:
+            alt, src, role, k = p["strategy"], p.get("from"), p.get("role"), p.get("deviators", 1)
+            meta.append((role, src, alt))
+
+            def pick_dev(first: pd.DataFrame, alt: str = alt, k: int = k) -> np.ndarray:
+                # the deviators are the cohort appended last: the newest accounts playing alt
+                acc = np.sort(first.loc[first["strategy"] == alt, "account"].to_numpy())
+                return acc[-k:]
+
+            def pick_src(first: pd.DataFrame, src: str = src) -> np.ndarray:
+                return first.loc[first["strategy"] == src, "account"].to_numpy()
+
+            dv = self._per_seed_agent_payoff(cell, pick_dev)
+            bv = self._per_seed_agent_payoff(base, pick_src)
+            if not dv or not bv:  # no agent records: the strategies' run payoffs
+                seeds, a, b = paired_samples(self.table, "profit_usd_per_day",
+                                             {"cell": cell, "strategy": alt},
+                                             {"cell": base, "strategy": src})
+                dv, bv = dict(zip(seeds, a, strict=True)), dict(zip(seeds, b, strict=True))
+            rows_dev.append(dv)
+            rows_base.append(bv)
+            labels.append(f"{role}: {src} -> {alt}")
+        seeds = sorted(set.intersection(*(set(d) & set(b) for d, b in
+                                          zip(rows_dev, rows_base, strict=True))))
+        if len(seeds) < 2:
+            return None
+        dev = np.array([[d[s] for s in seeds] for d in rows_dev])
+        bas = np.array([[b[s] for s in seeds] for b in rows_base])
+        reg = deviation_regret(bas, dev, confidence=self.confidence, n_resamples=N_RESAMPLES,
+                               rng=0)
+        pvals = [paired_difference(dev[i], bas[i], alternative="greater",
+                                   n_resamples=200).p_value for i in range(len(labels))]
+        rej = holm(pvals).reject.tolist()
+        return DeviationResult(point, self.point_labels[point], labels, reg.gains,
+                               reg.max_gain, reg.best_deviation, pvals, rej, len(seeds),
+                               [m[0] for m in meta], [m[1] for m in meta],
+                               [m[2] for m in meta], dev, bas)
+
+    # -- the empirical game -----------------------------------------------------------
+    def games(self) -> list[GameResult]:
+        """The monomorphic-profile game at every sweep point that has one."""
+        by_point: dict[int, list[tuple[int, dict[str, str]]]] = {}
+        for k in sorted(self.rs.cells):
+            p = self.profile(k)
+            if p and p.get("kind") == "monomorphic" and k in set(self.table["cell"]):
+                by_point.setdefault(self.point_of[k], []).append((k, p["strategies"]))
+        out = []
+        for point, cells in sorted(by_point.items()):
+            roles = list(cells[0][1])
+            strategies = [list(dict.fromkeys(c[1][r] for c in cells)) for r in roles]
+            shape = tuple(len(s) for s in strategies)
+            pay = [np.full(shape, np.nan) for _ in roles]
+            ests: list[dict[tuple[int, ...], Estimate]] = [{} for _ in roles]
+            for cell, chosen in cells:
+                idx = tuple(strategies[i].index(chosen[r]) for i, r in enumerate(roles))
+                for i, r in enumerate(roles):
+                    e = self.estimate(cell, chosen[r])
+                    pay[i][idx] = e.mean
+                    ests[i][idx] = e
+            g = GameResult(point, self.point_labels[point], roles, strategies, pay,
+                           estimates=ests)
+            complete = all(np.all(np.isfinite(p)) for p in pay)
+            if complete and len(roles) >= 2:
+                sw = alpharank_sweep(pay)
+                g.alpharank, g.alpha_converged = sw.final, sw.converged_alpha
+            if complete and len(roles) == 2:
+                g.equilibria = find_equilibria(pay[0], pay[1], rng=0, n_starts=64)
+            out.append(g)
+        return out
+
+    # -- phase diagrams -----------------------------------------------------------------
+    def phases(self, deviations: list[DeviationResult]) -> list[PhaseResult]:
+        """Winner per role over the first two swept parameters (others at their first value)."""
+        if len(self.axes) < 2:
+            return []
+        # the last axis varies fastest in the sweep: it goes along x
+        xa, ya = self.axes[-1], self.axes[-2]
+        xs, ys = xa.values, ya.values
+        fixed = [(a, a.values[0]) for a in self.axes[:-2]]
+        dev_by_point = {d.point: d for d in deviations}
+        cells = self.population_cells()
+        where: dict[tuple[int, int], int] = {}
+        for k in cells:
+            ov = self.rs.cells[k].get("overrides") or {}
+            if any(a.coord(ov) != v for a, v in fixed):
+                continue
+            where[(ys.index(ya.coord(ov)), xs.index(xa.coord(ov)))] = k
+        out = []
+        for role in ("miner", "validator", "delegator"):
+            by_dev = bool(dev_by_point) and any(role in d.roles for d in deviations)
+            if by_dev:  # the best response to the baseline, among the role's deviations
+                names = sorted({s for d in deviations for s in d.responses(role)})
+            else:  # the best-paid strategy in the population as written
+                names = sorted({s for s, r in self.roles.items() if r == role
+                                and s in set(self.table.loc[self.table["cell"].isin(cells),
+                                                            "strategy"])})
+            if len(names) < 2:
+                continue
+            win = np.full((len(ys), len(xs)), -1)
+            ovl = np.zeros((len(ys), len(xs)), dtype=bool)
+            heq = np.full((len(ys), len(xs)), np.nan)
+            ann = [["" for _ in xs] for _ in ys]
+            for (i, j), k in where.items():
+                d = dev_by_point.get(self.point_of[k])
+                if by_dev:
+                    if d is None:
+                        continue
+                    w, ru, overlap, lead = _best(d.responses(role))
+                else:
+                    w, ru, overlap, lead = self._winner(k, names)
+                if w is None:
+                    continue
+                win[i, j] = names.index(w)
+                ovl[i, j] = overlap
+                ann[i][j] = f"{w}\n+{fmt(lead, '$')}/d" if ru else w
+                honest = [s for s in names if s.startswith("honest")]
+                if d is not None and role in d.roles:
+                    heq[i, j] = float(d.honest_for(role))
+                elif honest:
+                    heq[i, j] = float(w in honest or (overlap and ru in honest))
+            cfg = self.rs.config
+            out.append(PhaseResult(by_dev, role, axis_title(xa.paths, cfg),
+                                   axis_title(ya.paths, cfg), [xa.label(v) for v in xs],
+                                   [ya.label(v) for v in ys], names, win, ovl,
+                                   heq if np.any(np.isfinite(heq)) else None, ann,
+                                   [f"{axis_title(a.paths, cfg)} = {a.label(v)}"
+                                    for a, v in fixed]))
+        return out
+
+    def _winner(self, cell: int, names: list[str]) -> tuple[str | None, str | None, bool, float]:
+        """(winner, runner-up, lead not significant, lead in $/day) among ``names``."""
+        means = {s: self.estimate(cell, s).mean for s in names}
+        ok = sorted((s for s in names if np.isfinite(means[s])), key=lambda s: -means[s])
+        if not ok:
+            return None, None, False, math.nan
+        if len(ok) == 1:
+            return ok[0], None, False, math.nan
+        w, ru = ok[0], ok[1]
+        seeds, a, b = paired_samples(self.table, "profit_usd_per_day",
+                                     {"cell": cell, "strategy": w},
+                                     {"cell": cell, "strategy": ru})
+        if len(seeds) < 2:
+            return w, ru, True, means[w] - means[ru]
+        diff = paired_difference(a, b, n_resamples=N_RESAMPLES).diff
+        return w, ru, bool(diff.low <= 0.0), diff.mean
+
+    # -- coalitions -------------------------------------------------------------------
+    def coalitions(self) -> pd.DataFrame:
+        """Per run, cabal and role: the cabal's size and validator stake share (of all
+        validator stake, at the first record after the warm-up), its members' mean profit per
+        day and the non-members' of the same role."""
+        rows = []
+        for r in self.rs.runs:
+            if r.agents is None or r.agents.empty or "cabal" not in r.agents:
+                continue
+            if not (r.agents["cabal"] >= 0).any():
+                continue
+            ap = self.agent_payoffs_of(r)
+            val = ap[ap["role"] == "validator"]
+            total_stake = float(val["stake_tao"].sum())
+            for cab, grp in ap[ap["cabal"] >= 0].groupby("cabal"):
+                share = (float(grp.loc[grp["role"] == "validator", "stake_tao"].sum())
+                         / total_stake if total_stake > 0 else 0.0)
+                for role, g in grp.groupby("role"):
+                    others = ap[(ap["cabal"] < 0) & (ap["role"] == role)]
+                    rows.append({"cell": r.cell, "seed_index": r.seed_index,
+                                 "cabal": int(cab), "role": role, "size": len(grp),
+                                 "stake_share": round(share, 3),
+                                 "members_of_role": len(g),
+                                 "member_profit": float(g["profit_usd_per_day"].mean()),
+                                 "nonmember_profit": float(others["profit_usd_per_day"].mean())
+                                 if len(others) else math.nan})
+        return pd.DataFrame(rows)
+
+
+def _best(samples: dict[str, np.ndarray]) -> tuple[str | None, str | None, bool, float]:
+    """(winner, runner-up, lead not significant, lead) of per-seed samples paired by seed."""
+    if not samples:
+        return None, None, False, math.nan
+    order = sorted(samples, key=lambda s: -float(np.mean(samples[s])))
+    if len(order) == 1:
+        return order[0], None, False, math.nan
+    w, ru = order[0], order[1]
+    diff = paired_difference(samples[w], samples[ru], n_resamples=N_RESAMPLES).diff
+    return w, ru, bool(diff.low <= 0.0), diff.mean
+
+
+# --------------------------------------------------------------------------- the report
+
+
+class _Doc:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.figures: list[str] = []
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def figure(self, path: Path, caption: str) -> None:
+        self.figures.append(path.name)
+        self.add(f"![{caption}]({path.name})", "", f"*Figure `{path.name}`: {caption}*", "")
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        self.add("| " + " | ".join(header) + " |", "|" + "---|" * len(header))
+        self.add(*("| " + " | ".join(str(c) for c in r) + " |" for r in rows))
+        self.add("")
+
+
+def report(results_dir: Path) -> Path:
+    """The report hook of ``tao-arena main`` (``experiments.runner.report_hook``): writes
+    the report of ``results_dir`` next to it and returns the path of ``report.md``."""
+    return write_report(results_dir)
+
+
+def write_report(results_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+    """Write ``report.md`` and figures for a results directory (or every one below it).
+
+    Args:
+        results_dir: ``results/<experiment>/<hash>/`` (holding ``manifest.json``), or a
+            directory above several of them: each gets its own report and an index
+            ``report.md`` links them.
+        out_dir: where to write (default: next to the results).
+
+    Returns:
+        The path of the (top) ``report.md``.
+    """
+    root = Path(results_dir)
+    dirs = find_result_dirs(root)
+    if not dirs:
+        raise ValueError(f"{root} holds no results directory (no manifest.json below it)")
+    if len(dirs) == 1 and dirs[0] == root:
+        return report_one(load_results(root), Path(out_dir) if out_dir else root)
+    base = Path(out_dir) if out_dir else root
+    index = ["# tao-arena reports", "", f"Results below `{root}`:", ""]
+    for d in dirs:
+        rel = d.relative_to(root)
+        try:
+            path = report_one(load_results(d), base / rel)
+            index.append(f"- [{rel}]({(rel / path.name).as_posix()})")
+        except ValueError as err:
+            index.append(f"- {rel}: no report ({err})")
+    base.mkdir(parents=True, exist_ok=True)
+    out = base / "report.md"
+    out.write_text("\n".join(index) + "\n")
+    return out
+
+
+def report_one(rs: ResultSet, out: Path) -> Path:
+    """Write the report of one results directory into ``out``; returns ``report.md``."""
+    out.mkdir(parents=True, exist_ok=True)
+    an = Analysis(rs)
+    doc = _Doc()
+    _header(doc, an)
+    _payoff_section(doc, an, out)
+    _sweep_section(doc, an, out)
+    devs = an.deviations()
+    _deviation_section(doc, an, devs, out)
+    _game_section(doc, an, out)
+    _phase_section(doc, an, devs, out)
+    _coalition_section(doc, an, out)
+    _network_section(doc, an, out)
+    _methods(doc, an)
+    path = out / "report.md"
+    path.write_text("\n".join(doc.lines) + "\n")
+    return path
+
+
+def _header(doc: _Doc, an: Analysis) -> None:
+    rs = an.rs
+    cfg = rs.config
+    seeds = sorted({r.seed_index for r in rs.runs})
+    runs_meta = rs.manifest.get("runs", {})
+    failed = sum(1 for r in runs_meta.values() if r.get("status") == "failed")
+    sc = cfg.get("scenario") or {}
+    subnets = sc.get("subnets") or []
+    doc.add(f"# Report: {rs.name}", "")
+    if cfg.get("description"):
+        doc.add(str(cfg["description"]).strip(), "")
+    sw = rs.manifest.get("software") or {}
+    doc.add(
+        f"- Results: `{rs.root}` (config hash `{rs.manifest.get('config_hash', '?')}`, "
+        f"tao-arena {sw.get('tao_arena', '?')}, commit `{str(sw.get('git_commit'))[:10]}`)",
+        f"- Runs: {len(rs.runs)} complete"
+        + (f", {failed} failed (left out)" if failed else "")
+        + f", over {len(rs.cells)} cell(s) x {len(seeds)} seed(s) (seed indices "
+        f"{seeds[0]}..{seeds[-1]}); the seed is the unit of replication.",
+        f"- Each run: {rs.epochs} epochs ({fmt(rs.epochs / rs.epochs_per_day)} days at "
+        f"{fmt(rs.epochs_per_day)} epochs a day); payoffs skip the first {rs.warmup} epochs "
+        "(warm-up: bonds and moving averages start empty).",
+    )
+    if subnets:
+        desc = ", ".join(f"subnet {i}: {s.get('n_uids')} UIDs" for i, s in enumerate(subnets))
+        price = (sc.get("price") or {})
+        doc.add(f"- Scenario: {desc}; TAO price {price.get('kind', 'constant')} from "
+                f"${fmt(float(price.get('initial_usd', float('nan'))))}.")
+    pop = cfg.get("population") or []
+    if pop:
+        doc.add("- Population: " + "; ".join(
+            f"{c.get('count')} x {c.get('strategy')}"
+            + (f" (subnet {c.get('subnet')})" if c.get("subnet") is not None else "")
+            for c in pop) + ".")
+    if an.axes:
+        doc.add("- Sweep: " + "; ".join(
+            f"`{a.name}` ({axis_title(a.paths, cfg)}) in {[a.label(v) for v in a.values]}"
+            for a in an.axes) + ".")
+    profs = {(c.get("profile") or {}).get("kind") for c in rs.cells.values()} - {None}
+    if profs:
+        doc.add(f"- Strategy profiles: {', '.join(sorted(profs))}.")
+    doc.add("", "Money is in USD; a day is 7,200 blocks. Intervals are 95% "
+                "(BCa bootstrap over seeds unless stated).", "")
+
+
+def _payoff_section(doc: _Doc, an: Analysis, out: Path) -> None:
+    doc.add("## Strategy payoffs", "")
+    doc.add("Profit per agent per day after the warm-up (income valued at the epoch's TAO "
+            "price, minus GPU, API, grading, server and registration costs), averaged over "
+            "a strategy's agents within a run, then across seeds.", "")
+    measures = ("profit_usd_per_day", "income_usd_per_day", "cost_usd_per_day",
+                "return_on_capital", "survival")
+    rows = []
+    shown = an.population_cells() or sorted(set(an.table["cell"]))
+    if len(shown) < len(set(an.table["cell"])):
+        doc.add("The table lists the population as written (the baselines); the cells of "
+                "deviation and monomorphic profiles are in their own sections below.", "")
+    for k in shown:
+        for s in an.strategies_of(k):
+            e = {m: an.estimate(k, s, m) for m in measures}
+            roc = e["return_on_capital"]
+            roc_txt = fmt_est(Estimate(roc.mean * 100, roc.low * 100, roc.high * 100, roc.n,
+                                       roc.method), "%") if np.isfinite(roc.mean) else "n/a"
+            rows.append([an.labels[k], s, an.roles.get(s, ""),
+                         fmt_est(e["profit_usd_per_day"], "$"),
+                         fmt_est(e["income_usd_per_day"], "$"),
+                         fmt_est(e["cost_usd_per_day"], "$"), roc_txt,
+                         fmt(e["survival"].mean)])
+    doc.table(["cell", "strategy", "role", "profit $/day", "income $/day", "cost $/day",
+               "return on capital %/yr", "survival"], rows)
+    cells = an.representative_cells(MAX_FOREST_CELLS)
+    items = []
+    multi = len(set(an.table["cell"])) > 1
+    for k in cells:
+        for s in an.strategies_of(k):
+            e = an.estimate(k, s)
+            items.append(F.Interval(f"{s} | {an.labels[k]}" if multi else s, e.mean, e.low,
+                                    e.high, s))
+    note = "" if len(cells) == len(set(an.table["cell"])) else \
+        f" ({len(cells)} of {len(set(an.table['cell']))} cells shown, spread over the sweep)"
+    path = F.forest_figure(items, out / "fig_payoffs.png",
+                           title=f"{an.rs.name}: profit per agent per day (95% CI)",
+                           xlabel="profit per agent per day (USD)")
+    doc.figure(path, "strategy payoffs: mean profit per agent per day across seeds, with "
+                     "95% BCa intervals" + note + ".")
+    panels = {}
+    for k in an.representative_cells():
+        bands = []
+        for s in an.strategies_of(k):
+            b = an.series(k, f"profit_usd_per_agent:{s}", cumulative=True)
+            if b is not None:
+                bands.append(F.Band(s, b.x, b.mean, b.low, b.high))
+        panels[an.labels[k]] = bands
+    path = F.cumulative_figure(panels, out / "fig_cumulative.png",
+                               title="cumulative profit per agent (mean across seeds, "
+                                     "95% pointwise t-band)",
+                               ylabel="cumulative profit per agent (USD)")
+    doc.figure(path, "cumulative profit per agent over epochs, from epoch 0 (the warm-up "
+                     "included), mean across seeds with a pointwise 95% band.")
+
+
+def _sweep_section(doc: _Doc, an: Analysis, out: Path) -> None:
+    """The payoff table heatmap: monomorphic game if present, else strategy x cell."""
+    games = [g for g in an.games() if len(g.roles) == 2]
+    doc.add("## Payoff table", "")
+    if games:
+        g = games[0]
+        rl, cl = g.strategies
+        mats, anns = {}, {}
+        for i, role in enumerate(g.roles):
+            mats[f"{role}s' profit ($/day)"] = g.payoffs[i]
+            anns[f"{role}s' profit ($/day)"] = [
+                [_cell_text(g.estimates[i].get((a, b))) for b in range(len(cl))]
+                for a in range(len(rl))]
+        path = F.heatmap_figure(mats, out / "fig_payoff_table.png", row_labels=rl,
+                                col_labels=cl, row_title=f"{g.roles[0]} strategy (all "
+                                f"{g.roles[0]}s)", col_title=f"{g.roles[1]} strategy (all "
+                                f"{g.roles[1]}s)", title=f"monomorphic profiles "
+                                f"({g.point_label}): mean [95% CI]",
+                                cbar_label="profit per agent per day (USD)", annotations=anns)
+        doc.add(f"Each cell of the table is a run in which every {g.roles[0]} plays the row "
+                f"strategy and every {g.roles[1]} the column strategy ({g.point_label}).", "")
+        doc.figure(path, f"payoff table of the {g.roles[0]} x {g.roles[1]} game: each "
+                         "role's mean profit per agent per day with its 95% interval.")
+        return
+    cells = sorted(set(an.table["cell"]))
+    strategies = sorted(set(an.table["strategy"]),
+                        key=lambda s: ({"validator": 0, "miner": 1}.get(an.roles.get(s, ""), 2), s))
+    mat = np.full((len(strategies), len(cells)), np.nan)
+    ann = [["n/a"] * len(cells) for _ in strategies]
+    for j, k in enumerate(cells):
+        for i, s in enumerate(strategies):
+            e = an.estimate(k, s)
+            if np.isfinite(e.mean):
+                mat[i, j] = e.mean
+                ann[i][j] = _cell_text(e)
+    labels = [an.labels[k] for k in cells]
+    if len(cells) > 6:  # many cells: one row each, strategies across
+        path = F.heatmap_figure({"profit ($/day)": mat.T}, out / "fig_payoff_table.png",
+                                row_labels=labels, col_labels=strategies,
+                                row_title="cell", col_title="strategy",
+                                title="payoff table: mean [95% CI] per cell and strategy",
+                                cbar_label="profit per agent per day (USD)",
+                                annotations={"profit ($/day)": [list(r) for r in zip(*ann,
+                                                                                    strict=True)]})
+    else:
+        path = F.heatmap_figure({"profit ($/day)": mat}, out / "fig_payoff_table.png",
+                                row_labels=strategies, col_labels=labels,
+                                row_title="strategy", col_title="cell",
+                                title="payoff table: mean [95% CI] per strategy and cell",
+                                cbar_label="profit per agent per day (USD)",
+                                annotations={"profit ($/day)": ann})
+    doc.add("No monomorphic profiles in this experiment: the table shows each strategy's "
+            "payoff in each cell of the sweep.", "")
+    doc.figure(path, "payoff table: mean profit per agent per day of each strategy in "
+                     "each cell, annotated with its 95% interval.")
+    if len(an.axes) == 1:
+        axis = an.axes[0]
+        series = {}
+        for role in sorted(set(an.roles.values())):
+            for s in [s for s, r in an.roles.items() if r == role]:
+                pts = []
+                for x in axis.values:
+                    k = next((c for c in an.population_cells()
+                              if axis.coord(an.rs.cells[c].get("overrides") or {}) == x), None)
+                    e = an.estimate(k, s) if k is not None else None
+                    pts.append(e)
+                if any(p is not None and np.isfinite(p.mean) for p in pts):
+                    series[s] = pts
+        items = [F.Interval(f"{s} @ {axis.label(x)}", e.mean, e.low, e.high, s)
+                 for s, pts in series.items() for x, e in zip(axis.values, pts, strict=True)
+                 if e is not None and np.isfinite(e.mean)]
+        path = F.forest_figure(items, out / "fig_sweep.png",
+                               title="profit per agent per day along "
+                                     f"{axis_title(axis.paths, an.rs.config)}",
+                               xlabel="profit per agent per day (USD)")
+        doc.figure(path, f"payoffs along the swept parameter `{axis.name}` (95% intervals).")
+
+
+def _cell_text(e: Estimate | None) -> str:
+    if e is None or not np.isfinite(e.mean):
+        return "n/a"
+    if not np.isfinite(e.low):
+        return fmt(e.mean)
+    return f"{fmt(e.mean)}\n[{fmt(e.low)}, {fmt(e.high)}]"
+
+
+def _deviation_section(doc: _Doc, an: Analysis, devs: list[DeviationResult], out: Path
+                       ) -> None:
+    doc.add("## Deviations from all-honest", "")
+    if not devs:
+        doc.add("This experiment has no deviation profiles (`profiles: deviations: true` in "
+                "the experiment file asks for them).", "")
+        return
+    for d in devs:
+        doc.add(f"At {d.point_label} ({d.n_seeds} paired seeds): the largest deviation gain "
+                f"is **{d.labels[d.best]}**, {fmt_est(d.max_gain, '$')} per day. "
+                + ("No deviation gains significantly (Holm-corrected one-sided tests at 5%): "
+                   "the baseline is an equilibrium of the empirical game."
+                   if d.honest_is_equilibrium else
+                   "Deviations that gain significantly (Holm-corrected, 5%): "
+                   + ", ".join(lab for lab, r in zip(d.labels, d.holm_reject, strict=True)
+                               if r) + "."), "")
+        doc.table(["deviation", "gain $/day [95% CI]", "one-sided p", "significant (Holm)"],
+                  [[lab, fmt_est(g, "$"), f"{p:.3g}", "yes" if r else "no"]
+                   for lab, g, p, r in zip(d.labels, d.gains, d.pvalues, d.holm_reject,
+                                           strict=True)])
+    d = devs[0]
+    if len(devs) == 1:
+        items = [F.Interval(lab.split(": ", 1)[1], g.mean, g.low, g.high,
+                            lab.rsplit("-> ", 1)[1]) for lab, g in zip(d.labels, d.gains,
+                                                                       strict=True)]
+        path = F.bar_intervals(items, out / "fig_deviations.png",
+                               title="gain of one agent deviating from the baseline",
+                               ylabel="deviator's profit - baseline profit (USD/day)",
+                               note=f"{d.n_seeds} seeds, 95% BCa intervals")
+    else:
+        items = [F.Interval(f"{lab} | {dd.point_label}", g.mean, g.low, g.high,
+                            lab.rsplit("-> ", 1)[1])
+                 for dd in devs[:MAX_FOREST_CELLS] for lab, g in zip(dd.labels, dd.gains,
+                                                                     strict=True)]
+        path = F.forest_figure(items, out / "fig_deviations.png",
+                               title="gain of one agent deviating from the baseline",
+                               xlabel="deviator's profit - baseline profit (USD/day)")
+    doc.figure(path, "deviation gains from the baseline (all-honest) profile: the "
+                     "deviator's profit minus what it earned as honest, paired by seed, "
+                     "with 95% intervals; above zero, deviating pays.")
+
+
+def _game_section(doc: _Doc, an: Analysis, out: Path) -> None:
+    games = an.games()
+    doc.add("## The empirical game: equilibria, alpha-Rank, replicator dynamics", "")
+    two = [g for g in games if len(g.roles) == 2 and g.alpharank is not None]
+    if not two:
+        doc.add("This experiment has no complete miner x validator table of monomorphic "
+                "profiles (`profiles: monomorphic: true` with strategy sets for two roles), "
+                "so there is no game to solve.", "")
+        return
+    for g in two:
+        doc.add(f"### {g.point_label}", "")
+        rl, cl = g.strategies
+        if g.equilibria:
+            rows = []
+            for e in g.equilibria:
+                mix = lambda v, names: ", ".join(  # noqa: E731
+                    f"{n} {p:.2f}" for n, p in zip(names, v, strict=True) if p > 1e-3)
+                rows.append([mix(e.x, rl), mix(e.y, cl), fmt(e.regret), f"{e.basin:.2f}",
+                             e.found_by])
+            doc.add("Nash equilibria of the table of means (replicator dynamics from 64 "
+                    "random starts plus support enumeration):", "")
+            doc.table([f"{g.roles[0]} mix", f"{g.roles[1]} mix", "regret ($/day)",
+                       "basin", "found by"], rows)
+        ar = g.alpharank
+        labels = [f"{rl[p[0]]} / {cl[p[1]]}" for p in ar.profiles]
+        top = ar.ranking[:3]
+        doc.add("alpha-Rank (multi-population, m = 50, alpha swept to the large-alpha "
+                "limit" + (f", converged at alpha = {g.alpha_converged:.3g}" if
+                           g.alpha_converged else ", not converged within the sweep") + "): "
+                + "; ".join(f"{labels[i]} {ar.pi[i]:.3f}" for i in top) + ".", "")
+        path = F.alpharank_figure(labels, ar.pi, {
+            g.roles[0]: (rl, ar.marginals[0]), g.roles[1]: (cl, ar.marginals[1])},
+            out / f"fig_alpharank{_suffix(g, two)}.png",
+            title=f"alpha-Rank of the {g.roles[0]} x {g.roles[1]} game ({g.point_label})")
+        doc.figure(path, "alpha-Rank: stationary mass of each joint profile (left) and of "
+                         "each role's strategies (right); mass concentrates on the profiles "
+                         "evolution keeps returning to.")
+        trajs = []
+        gen = np.random.default_rng(0)
+        a, b = g.payoffs
+        sa, sb = _range(a), _range(b)
+        starts = [(np.full(len(rl), 1 / len(rl)), np.full(len(cl), 1 / len(cl)))]
+        starts += [(gen.dirichlet(np.ones(len(rl))), gen.dirichlet(np.ones(len(cl))))
+                   for _ in range(5)]
+        for x0, y0 in starts:
+            tr = replicator_trajectory_two_pop(a / sa, b / sb, x0, y0, t_max=30.0,
+                                               n_points=151)
+            trajs.append((tr.t, tr.x, tr.y))
+        path = F.replicator_figure(trajs, (rl, cl), out / f"fig_replicator{_suffix(g, two)}.png",
+                                   title=f"replicator dynamics ({g.point_label}); thick: "
+                                         "uniform start, thin: random starts",
+                                   roles=(f"{g.roles[0]}s", f"{g.roles[1]}s"))
+        end_x, end_y = trajs[0][1][-1], trajs[0][2][-1]
+        doc.add("From the uniform mix, the replicator dynamics end at "
+                + ", ".join(f"{n} {p:.2f}" for n, p in zip(rl, end_x, strict=True) if p > 0.01)
+                + " (" + g.roles[0] + "s) and "
+                + ", ".join(f"{n} {p:.2f}" for n, p in zip(cl, end_y, strict=True) if p > 0.01)
+                + " (" + g.roles[1] + "s).", "")
+        doc.figure(path, "replicator trajectories of each role's strategy mix on the payoff "
+                         "table (each role's payoffs scaled by their range).")
+
+
+def _suffix(g: GameResult, games: list[GameResult]) -> str:
+    return "" if g is games[0] else f"_{g.point}"
+
+
+def _range(a: np.ndarray) -> float:
+    r = float(np.ptp(a))
+    return r if r > 0 else 1.0
+
+
+def _phase_section(doc: _Doc, an: Analysis, devs: list[DeviationResult], out: Path) -> None:
+    phases = an.phases(devs)
+    doc.add("## Phase diagrams", "")
+    if not phases:
+        doc.add("A phase diagram needs a sweep over at least two parameters with at least two "
+                "strategies of one role; this experiment has "
+                f"{len(an.axes)} swept parameter(s).", "")
+        return
+    for ph in phases:
+        p = out / f"fig_phase_{ph.role}.png"
+        path = F.phase_figure(ph.x_values, ph.y_values, ph.winner, ph.overlap, ph.honest_eq,
+                              ph.names, p, xlabel=ph.x_path, ylabel=ph.y_path,
+                              title=(f"best response of one {ph.role} to the baseline "
+                                     "(profit/day)" if ph.best_response else
+                                     f"best-paid {ph.role} strategy per cell (profit/day)"),
+                              annotations=ph.annotations)
+        counts = {n: int(np.sum(ph.winner == i)) for i, n in enumerate(ph.names)}
+        doc.add(f"{ph.role.capitalize()}s: " + ", ".join(
+            f"{n} wins {c} of {ph.winner.size} cells" for n, c in counts.items() if c)
+            + f"; the lead is not significant in {int(ph.overlap.sum())} cell(s) (hatched)."
+            + ("" if ph.honest_eq is None else
+               f" Honest play is a best response of the {ph.role}s in "
+               f"{int(np.nansum(ph.honest_eq))} of {int(np.sum(np.isfinite(ph.honest_eq)))} "
+               "cells (inside the black outline; the all-honest profile is an equilibrium "
+               "where this holds for every role)."),
+            "")
+        held = f" ({'; '.join(ph.fixed)})" if ph.fixed else ""
+        what = ("the best response to the baseline (the strategy one agent earns most "
+                "with when all others play the baseline)" if ph.best_response else
+                "the strategy with the highest mean profit")
+        doc.figure(path, f"phase diagram of the {ph.role}s over `{ph.x_path}` x "
+                         f"`{ph.y_path}`{held}: colour = {what}, "
+                         "hatched where the paired 95% interval of its lead covers 0, black "
+                         "outline around the cells where honest play is a best response of "
+                         "this role.")
+
+
+def _coalition_section(doc: _Doc, an: Analysis, out: Path) -> None:
+    co = an.coalitions()
+    if co.empty:
+        return
+    # the curve's x: the cabal's size if it varies, else its validators' stake share
+    if co["size"].nunique() < 2 and co["stake_share"].nunique() >= 2:
+        xcol, xname = "stake_share", "cabal's share of validator stake"
+    else:
+        xcol, xname = "size", "cabal size (members)"
+    doc.add("## Coalitions", "")
+    series = {}
+    rows = []
+    for role, grp in co.groupby("role"):
+        per_run = grp.groupby(["cell", "seed_index", xcol], as_index=False).agg(
+            member=("member_profit", "mean"), nonmember=("nonmember_profit", "mean"))
+        for what in ("member", "nonmember"):
+            pts = []
+            for xv, g in per_run.groupby(xcol):
+                v = g[what].to_numpy(float)
+                v = v[np.isfinite(v)]
+                if v.size >= 2:
+                    e = bootstrap_ci(v, n_resamples=N_RESAMPLES)
+                    pts.append((xv, e))
+                    rows.append([role, what + "s", fmt(float(xv)), fmt_est(e, "$"),
+                                 str(v.size)])
+            if pts:
+                x = np.array([p[0] for p in pts], float)
+                series[f"{role}s, cabal {what}s"] = (
+                    x, np.array([p[1].mean for p in pts]), np.array([p[1].low for p in pts]),
+                    np.array([p[1].high for p in pts]))
+    if not series:
+        return
+    doc.add("Profit per agent per day of cabal members and of the non-members of the same "
+            f"role, by the {xname} (runs pooled over the cells with the same value).", "")
+    doc.table(["role", "who", xname, "profit $/day [95% CI]", "runs"], rows)
+    path = F.coalition_figure(series, out / "fig_coalitions.png",
+                              title=f"coalition curve: profit per agent by {xname}",
+                              xlabel=xname, ylabel="profit per agent per day (USD)")
+    doc.figure(path, "coalition curves: profit per cabal member (and per non-member of the "
+                     f"same role) against the {xname}, with 95% intervals.")
+
+
+def _network_section(doc: _Doc, an: Analysis, out: Path) -> None:
+    doc.add("## Network metrics", "")
+    cells = an.representative_cells()
+    rows = []
+    panels: dict[str, list[F.Band]] = {m: [] for m in NETWORK_METRICS}
+    for k in cells:
+        row = [an.labels[k]]
+        for m in NETWORK_METRICS:
+            b = an.series(k, m)
+            if b is None:
+                row.append("n/a")
+                continue
+            panels[m].append(F.Band(an.labels[k], b.x, b.mean, b.low, b.high))
+            vals = []
+            for r in an.runs_of(k):
+                post = r.metrics.loc[r.metrics["epoch"] >= r.warmup, m].to_numpy(float)
+                post = post[np.isfinite(post)]
+                if post.size:
+                    vals.append(float(post.mean()))
+            if len(vals) >= 2:
+                row.append(fmt_est(bootstrap_ci(np.array(vals), n_resamples=N_RESAMPLES)))
+            elif vals:
+                row.append(fmt(vals[0]))
+            else:
+                row.append("n/a")
+        rows.append(row)
+    doc.add("Post-warm-up means per run, then across seeds (95% BCa):", "")
+    doc.table(["cell", *NETWORK_METRICS], rows)
+    panels = {k: v for k, v in panels.items() if v}
+    path = F.metrics_figure(panels, out / "fig_network.png",
+                            title="network metrics over time (mean across seeds, 95% band)",
+                            ylabels=NETWORK_METRICS, ylims={"alignment": (-1.05, 1.05)})
+    doc.figure(path, "network metrics per epoch: alignment (rank correlation of true quality "
+                     "and incentive), Gini of emission, Nakamoto coefficient of validator "
+                     "stake, and compute spent per useful answer.")
+
+
+def _methods(doc: _Doc, an: Analysis) -> None:
+    doc.add("## Methods", "",
+            "- Payoff of a strategy in a run: the mean over post-warm-up epochs of its "
+            "agents' mean profit per epoch (`analysis/payoffs.py`); per day = per epoch x "
+            f"{fmt(an.rs.epochs_per_day)}.",
+            "- Intervals: BCa bootstrap across seeds (`scipy.stats.bootstrap`; Efron 1987); "
+            "time-series bands: pointwise Student t-intervals across seeds.",
+            "- Paired comparisons on the seed index (common random numbers); deviation "
+            "p-values Holm-corrected within each sweep point.",
+            "- Empirical game: Wellman 2006; equilibria by replicator dynamics + support "
+            "enumeration (`analysis.game.find_equilibria`); alpha-Rank: Omidshafiei et al. "
+            "2019, multi-population, alpha swept to its large-alpha limit.",
+            "- How to read this report: `docs/report.md`.", "")
