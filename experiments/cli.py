@@ -89,47 +89,17 @@ def _analysis_command(args: argparse.Namespace) -> int:
     from experiments.runner import results_root
 
     root = results_root(args.results)
-    code = _run_claims_suite(root, args) if args.run else 0
+    code = 0
+    if args.run:
+        from experiments.runner import run_claims_suite
+
+        code = run_claims_suite(root, backend=args.backend, workers=args.workers,
+                                progress=not args.no_progress)
     if code == 2:
         return code
     from analysis.claims import claims_report
 
     print(f"claims report: {claims_report(root)}")
-    return code
-
-
-def _run_claims_suite(root: object, args: argparse.Namespace) -> int:
-    """Run every claims experiment under one Ray session; 1 if a run failed, 2 if refused."""
-    import contextlib
-    from pathlib import Path
-
-    from experiments.backends import RaySession
-    from experiments.loader import ConfigError
-    from experiments.plan import load_plan
-    from experiments.runner import run_plan
-
-    files = sorted((Path(__file__).resolve().parent / "configs" / "claims").glob("*.yaml"))
-    try:
-        plans = [load_plan(f) for f in files]
-    except ConfigError as err:
-        print(f"tao-arena: error: refused (nothing was run or written):\n{err}",
-              file=sys.stderr)
-        return 2
-    from experiments.store import ResultsLocked
-
-    code = 0
-    session = RaySession(args.workers) if args.backend == "ray" else contextlib.nullcontext()
-    with session:
-        for plan in plans:
-            try:
-                outcome = run_plan(plan, root=root, backend=args.backend,
-                                   workers=args.workers, progress=not args.no_progress)
-            except ResultsLocked as err:
-                print(f"tao-arena: error: {err}", file=sys.stderr)
-                code = max(code, 1)
-                continue
-            print(outcome.report())
-            code = max(code, outcome.exit_code)
     return code
 
 

@@ -60,11 +60,13 @@ def add_commands(sub: Any) -> None:
     p.add_argument("file", metavar="FILE")
     _execution_options(p, "ray")
 
-    p = sub.add_parser("main", help="the main job of `make run`: the main sweep, then the "
-                                    "report")
+    p = sub.add_parser("main", help="the main job of `make run`: the main sweep and its "
+                                    "report, then the claims suite and its verdicts")
     p.add_argument("--config", default=None, metavar="FILE",
                    help="experiment file (default: experiments/configs/main.yaml)")
     p.add_argument("--no-report", action="store_true", help="do not write the report")
+    p.add_argument("--no-claims", action="store_true",
+                   help="skip the claims suite (experiments/configs/claims/) and its verdicts")
     _execution_options(p, "ray")
 
 
@@ -130,7 +132,7 @@ def _schema(output: str | None) -> int:
 
 def _execute(args: argparse.Namespace) -> int:
     from experiments.plan import load_plan
-    from experiments.runner import main_config, report_hook, run_plan
+    from experiments.runner import main_config, run_plan
 
     file = args.file if args.command != "main" else (args.config or str(main_config()))
     plan = load_plan(file)
@@ -151,8 +153,29 @@ def _execute(args: argparse.Namespace) -> int:
         command=[sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]],
     )
     print(outcome.report())
-    if args.command == "main" and not args.no_report:
-        written = report_hook(outcome.results_dir)
-        if written is not None:
-            print(f"report: {written}")
-    return outcome.exit_code
+    if args.command != "main":
+        return outcome.exit_code
+    return _main_job(args, outcome.results_dir, outcome.exit_code)
+
+
+def _main_job(args: argparse.Namespace, results_dir: Path, code: int) -> int:
+    """The rest of ``make run`` after the main sweep: its report, then the claims suite
+    and the verdict on every claim (issue 6)."""
+    from experiments.runner import report_hook, results_root, run_claims_suite
+
+    report = None if args.no_report else report_hook(results_dir)
+    claims = None
+    if not args.no_claims:
+        root = results_root(args.results)
+        code = max(code, run_claims_suite(root, backend=args.backend, workers=args.workers,
+                                          progress=not args.no_progress))
+        if code < 2 and not args.no_report:
+            from analysis.claims import claims_report
+
+            claims = claims_report(root)
+    print(f"results: {results_dir}")
+    if report is not None:
+        print(f"report: {report}")
+    if claims is not None:
+        print(f"claims report: {claims}")
+    return code

@@ -144,3 +144,45 @@ def report_hook(results_dir: Path) -> Path:
     from analysis.report import report
 
     return Path(report(Path(results_dir)))
+
+
+def claims_configs() -> list[Path]:
+    """The claims suite: one experiment per claim of MODEL.md section 7."""
+    return sorted((Path(__file__).resolve().parent / "configs" / "claims").glob("*.yaml"))
+
+
+def run_claims_suite(
+    root: Path | str | None, *, backend: str = "ray", workers: int | None = None,
+    progress: bool = True, stream: TextIO | None = None,
+) -> int:
+    """Run every claims experiment (complete runs are kept) under one Ray session.
+
+    Returns 0, 1 if a run failed, or 2 if a file was refused (then nothing is run).
+    """
+    import contextlib
+
+    from experiments.loader import ConfigError
+    from experiments.plan import load_plan
+    from experiments.store import ResultsLocked
+
+    stream = stream or sys.stdout
+    try:
+        plans = [load_plan(f) for f in claims_configs()]
+    except ConfigError as err:
+        print(f"tao-arena: error: refused (nothing was run or written):\n{err}",
+              file=sys.stderr)
+        return 2
+    code = 0
+    session = RaySession(workers) if backend == "ray" else contextlib.nullcontext()
+    with session:
+        for plan in plans:
+            try:
+                outcome = run_plan(plan, root=root, backend=backend, workers=workers,
+                                   progress=progress)
+            except ResultsLocked as err:
+                print(f"tao-arena: error: {err}", file=sys.stderr)
+                code = max(code, 1)
+                continue
+            print(outcome.report(), file=stream)
+            code = max(code, outcome.exit_code)
+    return code

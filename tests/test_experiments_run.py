@@ -242,13 +242,30 @@ def test_main_writes_the_report_next_to_the_results(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     exp = write(tmp_path / "tiny.yaml")
-    assert main(["main", "--config", str(exp), "--backend", "serial",
+    assert main(["main", "--config", str(exp), "--backend", "serial", "--no-claims",
                  "--results", str(tmp_path / "res")]) == 0
     out = capsys.readouterr().out
     assert "results:" in out and "report:" in out
     reports = list((tmp_path / "res").glob("*/*/report.md"))
     assert len(reports) == 1 and reports[0].stat().st_size > 0
     assert report_hook(reports[0].parent) == reports[0]
+
+
+def test_main_runs_the_claims_suite_and_writes_the_verdicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import experiments.runner as runner
+
+    suite = write(tmp_path / "tiny_claim.yaml", TINY.replace("name: tiny", "name: tiny_claim"))
+    monkeypatch.setattr(runner, "claims_configs", lambda: [suite])
+    exp = write(tmp_path / "tiny.yaml")
+    assert main(["main", "--config", str(exp), "--backend", "serial", "--no-progress",
+                 "--results", str(tmp_path / "res")]) == 0
+    out = capsys.readouterr().out
+    assert "claims report:" in out
+    assert (tmp_path / "res" / "claims.md").stat().st_size > 0
+    # the suite's experiment ran into the same results root as the main sweep
+    assert len(list((tmp_path / "res").glob("*/*/manifest.json"))) == 2
 
 
 def test_console_script_quickstart(tmp_path: Path) -> None:
