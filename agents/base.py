@@ -132,6 +132,12 @@ class Participant(mesa.Agent):
     def check_params(cls, values: dict[str, float]) -> None:
         """Checks across parameters (``ValueError`` naming them); none by default."""
 
+    @classmethod
+    def spawned_strategies(cls) -> tuple[type[Participant], ...]:
+        """Strategies this one may bring into the network mid-run (e.g. its own miners),
+        so that the world's data collection has their columns from the first epoch."""
+        return ()
+
     @property
     def cabal(self) -> int:
         """The cabal this participant belongs to (-1: none); see ``world.model.Network``."""

@@ -276,6 +276,11 @@ class StakeAttacker(Validator):
         return rows * ((phase == 2) & has)[:, None]
 
     @classmethod
+    def spawned_strategies(cls) -> tuple[type, ...]:
+        """Its own miners may be of any strategy in ``OWN_MINERS``."""
+        return tuple(REGISTRY[name] for name in OWN_MINERS)
+
+    @classmethod
     def _enter(cls, model: Network, acct: int) -> None:
         """Buy the outside stake, register the own miners and form the cabal (a rare event)."""
         agent = model.agent_of[acct]

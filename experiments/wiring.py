@@ -165,6 +165,7 @@ def model_arguments(exp: Experiment) -> tuple[NetworkParams, list[Any], list[typ
     population = [Cohort(get(c.strategy), c.count, c.subnet, dict(c.params))
                   for c in exp.population]
     extra = [get(name) for d in exp.dynamics for name in _strategies_named(d.params)]
+    extra += [s for c in population for s in c.strategy.spawned_strategies()]
     return network_params(exp), population, extra
 
 

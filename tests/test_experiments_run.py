@@ -278,3 +278,23 @@ def test_console_script_quickstart(tmp_path: Path) -> None:
     assert "results:" in proc.stdout
     d = next(tmp_path.glob("quickstart/*"))
     assert len(pq.read_table(d / "summary.parquet")) == 3
+
+
+def test_strategies_a_participant_brings_in_mid_run_are_in_the_epoch_data(
+    tmp_path: Path,
+) -> None:
+    """A stake attacker registers its own (lazy) miners mid-run; their population and
+    income must be in the per-epoch metrics from the first epoch on (claim 7)."""
+    from experiments.plan import load_plan
+    from experiments.wiring import build_model
+
+    attacker = ("  - {strategy: stake_attacker, count: 1, subnet: 0,\n"
+                "     params: {entry_epoch: 3, outside_stake_tao: 100000, n_miners: 2}}\n")
+    text = TINY.replace("name: tiny", "name: attack").replace("sweep:", attacker + "sweep:")
+    exp = write(tmp_path / "attack.yaml", text)
+    model = build_model(load_plan(exp).experiment, 1)
+    for _ in range(8):
+        model.step()
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert frame["population:lazy_miner"].iloc[0] == 0
+    assert frame["population:lazy_miner"].iloc[-1] == 2
