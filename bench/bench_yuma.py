@@ -12,6 +12,12 @@ inter-quartile range over many repeats:
   loop over columns), which also cross-checks the kernel's consensus, incentive, dividends
   and bonds.
 
+The kernel's two backends are measured side by side: the numpy code of world/yuma.py and the
+numba-compiled world/yuma_jit.py (when numba is installed; ``world.yuma.BACKEND`` picks one).
+``--cold-start`` also times, in fresh processes, the first compiled call with an empty numba
+cache (the compilation every new machine, or a Ray worker without the cache, pays once) and
+with the cache filled.
+
 Targets (issue 2): at most 0.2 ms per full-subnet epoch and 0.1 ms per subnet-epoch batched.
 """
 
@@ -23,7 +29,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before numpy is imported
 
 import argparse  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -31,6 +39,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from world import yuma  # noqa: E402
 from world.yuma import YumaParams, YumaResult, epoch, epoch_batch  # noqa: E402
 
 N_UIDS, N_VALIDATORS, N_SUBNETS = 256, 64, 64
@@ -157,63 +166,130 @@ def measure(
     return float(median), float(q3 - q1), float(np.median(wall) / 1e3 / per_call)
 
 
+def numba_available() -> bool:
+    """Whether the compiled backend (world/yuma_jit.py, numba) imports."""
+    try:
+        import world.yuma_jit  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def cold_start() -> list[tuple[float, float]]:
+    """Wall and CPU seconds from process start to the end of the first compiled ``epoch``
+    call, in a fresh process with an empty numba cache, then in one with the cache it left."""
+    code = (
+        "import time; t, c = time.perf_counter(), time.process_time(); import numpy as np; "
+        "from world import yuma; yuma.BACKEND = 'numba'; "
+        "n = 256; w = np.random.default_rng(0).random((n, n)); "
+        "yuma.epoch(w, np.ones(n), np.zeros((n, n)), yuma.YumaParams()); "
+        "print(time.perf_counter() - t, time.process_time() - c)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(root))
+        runs = [subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                               capture_output=True, text=True).stdout.split()
+                for _ in range(2)]
+    return [(float(wall), float(cpu)) for wall, cpu in runs]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
     parser.add_argument("--version", choices=["yuma3", "yuma2"], default="yuma3")
+    parser.add_argument("--cold-start", action="store_true",
+                        help="also time the numba compilation in fresh processes")
     args = parser.parse_args()
     pinned = pin_to_one_core()
     scale = 10 if args.quick else 1
     params = YumaParams(version=args.version)
     rng = np.random.default_rng(2026)
+    backends = ["numpy", "numba"] if numba_available() else ["numpy"]
 
+    yuma.BACKEND = "numpy"
     w, stake, bonds, permits = make_subnet(rng, params)
     subnets = [make_subnet(rng, params) for _ in range(N_SUBNETS)]
     ws, stakes, bondss, permitss = (np.stack(x) for x in zip(*subnets, strict=True))
 
-    # Cross-checks first: the kernel against the reference, and batched against looped.
-    cross_check(epoch(w, stake, bonds, params, permits=permits),
-                reference_epoch(w, stake, bonds, params, permits))
-    batched = epoch_batch(ws, stakes, bondss, params, permits=permitss)
-    for k in range(0, N_SUBNETS, 8):
-        looped = epoch(ws[k], stakes[k], bondss[k], params, permits=permitss[k])
-        cross_check(batched[k], reference_epoch(ws[k], stakes[k], bondss[k], params,
-                                                permitss[k]))
-        np.testing.assert_allclose(batched[k].dividends, looped.dividends, rtol=1e-12)
+    # Cross-checks first: each backend against the reference, batched against looped, and
+    # the backends against each other.
+    first_call = None
+    results = {}
+    for backend in backends:
+        yuma.BACKEND = backend
+        start = time.perf_counter()
+        single = epoch(w, stake, bonds, params, permits=permits)
+        if backend == "numba":
+            first_call = time.perf_counter() - start
+        cross_check(single, reference_epoch(w, stake, bonds, params, permits))
+        batched = epoch_batch(ws, stakes, bondss, params, permits=permitss)
+        for k in range(0, N_SUBNETS, 8):
+            looped = epoch(ws[k], stakes[k], bondss[k], params, permits=permitss[k])
+            cross_check(batched[k], reference_epoch(ws[k], stakes[k], bondss[k], params,
+                                                    permitss[k]))
+            np.testing.assert_allclose(batched[k].dividends, looped.dividends, rtol=1e-12)
+        results[backend] = batched
+    for name in ("consensus", "incentive", "dividends", "bonds", "validator_emission_share"):
+        for backend in backends:
+            np.testing.assert_allclose(getattr(results[backend], name),
+                                       getattr(results["numpy"], name), rtol=0, atol=1e-12,
+                                       err_msg=f"{name}, {backend} against numpy")
 
     def batched() -> YumaResult:
         return epoch_batch(ws, stakes, bondss, params, permits=permitss)
 
-    rows = [
-        ("epoch, one subnet", TARGET_EPOCH_US, measure(
-            lambda: epoch(w, stake, bonds, params, permits=permits), 3000 // scale)),
-        (f"epoch_batch, {N_SUBNETS} subnets, per subnet", TARGET_BATCHED_US,
-         measure(batched, 100 // scale, per_call=N_SUBNETS)),
-    ]
     # numpy asks for transparent huge pages for arrays of 4 MB or more (the batch's b x n x n
     # bonds); where the kernel then compacts memory on every fault this dominates. Measure
     # the batch both ways (what NUMPY_MADVISE_HUGEPAGE=0 does for a whole process).
     set_hugepage = getattr(np._core.multiarray, "_set_madvise_hugepage", None)
-    if set_hugepage is not None:
-        was = set_hugepage(False)
-        rows.append(("epoch_batch, per subnet, no huge pages", TARGET_BATCHED_US,
-                     measure(batched, 100 // scale, per_call=N_SUBNETS)))
-        set_hugepage(was)
+    rows = []
+    for case in ("single", "batched", "no huge pages"):
+        for backend in backends:
+            yuma.BACKEND = backend
+            if case == "single":
+                rows.append((f"epoch, one subnet [{backend}]", TARGET_EPOCH_US, measure(
+                    lambda: epoch(w, stake, bonds, params, permits=permits), 3000 // scale)))
+            elif case == "batched":
+                rows.append((f"epoch_batch, {N_SUBNETS} subnets, per subnet [{backend}]",
+                             TARGET_BATCHED_US,
+                             measure(batched, 100 // scale, per_call=N_SUBNETS)))
+            elif set_hugepage is not None:
+                was = set_hugepage(False)
+                rows.append((f"epoch_batch, per subnet, no huge pages [{backend}]",
+                             TARGET_BATCHED_US,
+                             measure(batched, 100 // scale, per_call=N_SUBNETS)))
+                set_hugepage(was)
+    yuma.BACKEND = "auto"
     rows.append(("reference (per-column loop), one subnet", None, measure(
         lambda: reference_epoch(w, stake, bonds, params, permits), 300 // scale)))
 
     print(f"Yuma Consensus kernel, {params.version}: {N_UIDS} UIDs, {N_VALIDATORS} validators "
           f"with dense weights on {N_UIDS - N_VALIDATORS} miners; {pinned}; numpy "
           f"{np.__version__}; consensus, incentive, dividends, bonds cross-checked.")
-    print(f"{'case (CPU time of one call)':44s} {'median us':>10s} {'IQR us':>8s} "
+    print(f"{'case (CPU time of one call)':56s} {'median us':>10s} {'IQR us':>8s} "
           f"{'wall us':>8s} {'target us':>10s}")
     for name, target, (median, iqr, wall) in rows:
         mark = "" if target is None else f"{target:10.0f}" + (" ok" if median <= target else
                                                               " MISSED")
-        print(f"{name:44s} {median:10.1f} {iqr:8.1f} {wall:8.1f} {mark}")
+        print(f"{name:56s} {median:10.1f} {iqr:8.1f} {wall:8.1f} {mark}")
     reference = rows[-1][2][0]
     print("speed-up over the reference: " + ", ".join(
         f"{reference / timing[0]:.1f}x {name}" for name, _, timing in rows[:-1]))
+    if "numba" not in backends:
+        print("numba is not installed: the compiled backend was not measured")
+        return
+    timings = {name: timing[0] for name, _, timing in rows}
+    print("numba over numpy: " + ", ".join(
+        f"{timings[name] / timings[name.replace('[numpy]', '[numba]')]:.1f}x "
+        f"{name.removesuffix(' [numpy]')}" for name in timings if name.endswith("[numpy]")))
+    print(f"first compiled call in this process (compile or load from the numba cache): "
+          f"{first_call:.2f} s")
+    if args.cold_start:
+        (cold, cold_cpu), (warm, warm_cpu) = cold_start()
+        print(f"fresh process to the end of the first compiled epoch: {cold:.1f} s "
+              f"({cold_cpu:.1f} s CPU) with an empty numba cache, {warm:.1f} s "
+              f"({warm_cpu:.1f} s CPU) with the cache filled")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,14 @@ matrix-vector product). The consensus median sorts every column of the block at 
 crosses 1 - kappa with two small matrix products instead of a cumulative sum. A batch is
 processed in blocks of ``_CHUNK`` subnets, each block vectorised, so that its intermediates
 stay in cache.
+
+Backends. This numpy code is the reference. When numba is importable, :func:`epoch` and
+:func:`epoch_batch` run the compiled kernel in :mod:`world.yuma_jit` instead (the same numbers
+to 1e-12; about 2.5 times faster for one subnet, 1.5 times batched), which hands inputs it
+does not handle (negative or non-finite entries, overflowing or sub-1e-300 sums, uint64 block
+numbers) back to this code.
+``TAO_ARENA_YUMA=numpy`` or ``=numba`` in the environment (read at import), or setting
+:data:`BACKEND`, forces one; ``numba`` raises ImportError when numba is missing.
 """
 
 from __future__ import annotations
@@ -26,7 +34,9 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import os
 from dataclasses import dataclass, fields
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -39,6 +49,8 @@ BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.intp]
 
 VERSIONS = ("yuma2", "yuma3")
+BACKENDS = ("auto", "numpy", "numba")
+BACKEND = os.environ.get("TAO_ARENA_YUMA", "auto")  # auto: numba when importable
 _CHUNK = 8  # subnets per vectorised block in epoch_batch (keeps the blocks in cache)
 _TINY = 1e-300  # sums below this are divided by, not multiplied by their (overflowing) inverse
 
@@ -537,6 +549,33 @@ def _emission_shares(
 # ---------------------------------------------------------------------------------------------
 
 
+_compiled_module: ModuleType | None = None
+_numba_missing = False  # auto: an import failed once, do not retry on every call
+
+
+def _compiled() -> ModuleType | None:
+    """:mod:`world.yuma_jit` when :data:`BACKEND` allows it and numba imports, else None.
+
+    The compiled MODEL.md section 3 kernel; imported on first use (importing numba takes a
+    few hundred milliseconds).
+    """
+    global _compiled_module, _numba_missing
+    if BACKEND not in BACKENDS:
+        raise ValueError(f"TAO_ARENA_YUMA must be one of {', '.join(BACKENDS)}, got {BACKEND!r}")
+    if BACKEND == "numpy" or (_numba_missing and BACKEND == "auto"):
+        return None
+    if _compiled_module is None:
+        try:
+            from world import yuma_jit
+        except ImportError:
+            if BACKEND == "numba":
+                raise
+            _numba_missing = True
+            return None
+        _compiled_module = yuma_jit
+    return _compiled_module
+
+
 def _check_params(params: object) -> None:
     """Raise TypeError unless ``params`` is a :class:`YumaParams` (MODEL.md section 3)."""
     if not isinstance(params, YumaParams):
@@ -815,6 +854,10 @@ def epoch(
         one(weights), s[None], one(bonds), one(permits), one(active), one(new_registrations),
         one(last_update), one(block_at_registration),
     )
+    compiled = _compiled()  # the numba kernel, unless it declines these inputs
+    result = None if compiled is None else compiled.run(inputs, params, single=True)
+    if result is not None:
+        return result
     return _run(inputs, params)[0]
 
 
@@ -843,6 +886,10 @@ def epoch_batch(
     _check_params(params)
     inputs = _Inputs.of(weights, s, bonds, permits, active, new_registrations, last_update,
                         block_at_registration)
+    compiled = _compiled()  # the numba kernel, unless it declines these inputs
+    result = None if compiled is None else compiled.run(inputs, params)
+    if result is not None:
+        return result
     b, n = s.shape
     if b <= _CHUNK:
         return _run(inputs, params)
