@@ -11,6 +11,7 @@ an hour; GPT-4 Turbo at $0.01 / 1k input and $0.03 / 1k output tokens.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
@@ -26,6 +27,27 @@ GPT4_TURBO_USD_PER_QUERY = 0.02
 GPT35_TURBO_USD_PER_QUERY = 0.001
 A100_USD_PER_HOUR = 1.6  # MODEL.md section 8: A100 80GB $1.3-$2 an hour
 HOSTING_USD_PER_HOUR = 0.05  # a small CPU virtual server (~$36 a month) relaying answers
+
+
+def memo_production(
+    group: Group, ctx: SubnetContext, params: tuple[str, ...], extra: tuple, make
+) -> Production:
+    """``make()``, or the Production it made last time when nothing it depends on changed:
+    the group's ``params`` columns, the epoch's length, ``extra`` and the group itself (a
+    new group comes with any change of membership). Its arrays are read-only: strategies
+    that return the same answers every epoch hand the world the same arrays."""
+    columns = group.model.columns
+    key = (tuple(columns.version(p) for p in params), ctx.epoch_hours, extra)
+    hit = group.memo.get("production")
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    prod = make()
+    for a in (prod.quality, prod.answer_key, prod.fixed_cost_usd, prod.query_cost_usd,
+              prod.computes):
+        a.flags.writeable = False
+    key = (tuple(columns.version(p) for p in params), ctx.epoch_hours, extra)
+    group.memo["production"] = (key, prod)
+    return prod
 
 
 @register
@@ -58,10 +80,11 @@ class HonestMiner(Miner):
 
     @classmethod
     def produce(cls, group: Group, ctx: SubnetContext) -> Production:
-        return Production.own_answers(
-            quality=group.param("quality"),
-            fixed_cost_usd=group.param("gpu_usd_per_hour") * ctx.epoch_hours,
-        )
+        return memo_production(group, ctx, ("quality", "gpu_usd_per_hour"), (), lambda: (
+            Production.own_answers(
+                quality=group.param("quality"),
+                fixed_cost_usd=group.param("gpu_usd_per_hour") * ctx.epoch_hours,
+            )))
 
 
 @register
@@ -97,11 +120,12 @@ class PassThroughMiner(Miner):
 
     @classmethod
     def produce(cls, group: Group, ctx: SubnetContext) -> Production:
-        return Production.own_answers(
+        params = ("quality", "server_usd_per_hour", "query_cost_usd")
+        return memo_production(group, ctx, params, (), lambda: Production.own_answers(
             quality=group.param("quality"),
             fixed_cost_usd=group.param("server_usd_per_hour") * ctx.epoch_hours,
             query_cost_usd=group.param("query_cost_usd"),
-        )
+        ))
 
 
 @register
@@ -148,6 +172,38 @@ class CopyCabalMiner(Miner):
     def produce(cls, group: Group, ctx: SubnetContext) -> Production:
         model = group.model
         ensure_cabals(model, ctx.subnet.netuid)
+        params = ("quality", "hosting_usd_per_hour", "gpu_usd_per_hour", "query_cost_usd")
+        extra = (model.columns.version("cabal"), len(model.cabals), ctx.subnet.version)
+        return memo_production(group, ctx, params, extra, lambda: cls._produce(group, ctx))
+
+    @classmethod
+    def _produce(cls, group: Group, ctx: SubnetContext) -> Production:
+        k = len(group)
+        cabal, source, size = cls._sources(group)
+        pays = source == np.arange(k)
+        hours = ctx.epoch_hours
+        n_miners = max(int(np.count_nonzero(ctx.subnet.is_miner)), 1)
+        p = min(1.0, ctx.subnet.params.work.sample_size / n_miners)
+        hit = (1.0 - (1.0 - p) ** size) / p if p > 0 else np.ones(k)
+        return Production(
+            quality=group.param("quality")[source],
+            answer_key=np.where(cabal >= 0, cabal, -1),
+            fixed_cost_usd=group.param("hosting_usd_per_hour") * hours
+            + np.where(pays, group.param("gpu_usd_per_hour") * hours, 0.0),
+            query_cost_usd=np.where(pays, group.param("query_cost_usd") * hit, 0.0),
+            computes=pays,
+        )
+
+    @staticmethod
+    def _sources(group: Group) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cabal, source, size) per member: its cabal (-1: none), the index of the member
+        whose answers it returns and its cabal's size here (read-only; kept with the
+        group until the cabals change)."""
+        model = group.model
+        key = (model.columns.version("cabal"), len(model.cabals))
+        hit = group.memo.get("copy_cabal_sources")
+        if hit is not None and hit[0] == key:
+            return hit[1]
         k = len(group)
         cabal = model.columns.get("cabal", group.accts, -1.0).astype(np.int64)
         source = np.arange(k)  # a member outside any cabal is its own source
@@ -164,19 +220,23 @@ class CopyCabalMiner(Miner):
             src = np.where(lead_here, at, keyed[first])  # accts ascending: first = lowest
             source[keyed] = src[inverse]
             size[keyed] = counts[inverse]
-        pays = source == np.arange(k)
-        hours = ctx.epoch_hours
-        n_miners = max(int(ctx.subnet.is_miner.sum()), 1)
-        p = min(1.0, ctx.subnet.params.work.sample_size / n_miners)
-        hit = (1.0 - (1.0 - p) ** size) / p if p > 0 else np.ones(k)
-        return Production(
-            quality=group.param("quality")[source],
-            answer_key=np.where(cabal >= 0, cabal, -1),
-            fixed_cost_usd=group.param("hosting_usd_per_hour") * hours
-            + np.where(pays, group.param("gpu_usd_per_hour") * hours, 0.0),
-            query_cost_usd=np.where(pays, group.param("query_cost_usd") * hit, 0.0),
-            computes=pays,
-        )
+        out = (cabal, source, size)
+        for a in out:
+            a.flags.writeable = False
+        key = (model.columns.version("cabal"), len(model.cabals))  # after the reads
+        group.memo["copy_cabal_sources"] = (key, out)
+        return out
+
+
+@lru_cache(maxsize=32)
+def _menu_arrays(menu: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(quality, GPU USD per hour, USD per query) of a model-arbitrage menu (read-only)."""
+    out = (np.array([o.quality for o in menu]),
+           np.array([o.gpu_usd_per_hour for o in menu]),
+           np.array([o.query_cost_usd for o in menu]))
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 @dataclass(frozen=True)
@@ -263,23 +323,24 @@ class ModelArbitrageMiner(Miner):
     @classmethod
     def menu_arrays(cls) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(quality, GPU USD per hour, USD per query) of the menu options."""
-        return (np.array([o.quality for o in cls.MENU]),
-                np.array([o.gpu_usd_per_hour for o in cls.MENU]),
-                np.array([o.query_cost_usd for o in cls.MENU]))
+        return tuple(a.copy() for a in _menu_arrays(cls.MENU))  # type: ignore[return-value]
 
     @classmethod
     def produce(cls, group: Group, ctx: SubnetContext) -> Production:
         k, n_opt = len(group), len(cls.MENU)
-        quality, gpu, per_query = cls.menu_arrays()
+        quality, gpu, per_query = _menu_arrays(cls.MENU)
         rows = np.arange(k)
-        opt = group.state("option", np.nan)
-        opt = np.where(np.isnan(opt), group.param("start_option"), opt).astype(np.int64)
-        since = group.state("since", np.nan)  # epoch of the last switch
-        since = np.where(np.isnan(since), ctx.epoch, since)
-        checked = group.state("checked", np.nan)  # epoch of the last decision
-        checked = np.where(np.isnan(checked), ctx.epoch, checked)
+        stored_opt = group.state("option", np.nan)
+        opt = np.where(np.isnan(stored_opt), group.param("start_option"), stored_opt)
+        opt = opt.astype(np.int64)
+        stored_since = group.state("since", np.nan)  # epoch of the last switch
+        since = np.where(np.isnan(stored_since), ctx.epoch, stored_since)
+        stored_checked = group.state("checked", np.nan)  # epoch of the last decision
+        checked = np.where(np.isnan(stored_checked), ctx.epoch, stored_checked)
         age = ctx.epoch - since
-        inc = np.stack([group.state(f"inc{j}", np.nan) for j in range(n_opt)], axis=1)
+        inc = np.empty((k, n_opt))
+        for j in range(n_opt):
+            inc[:, j] = group.state(f"inc{j}", np.nan)
         # last epoch's income belongs to the current option once validators caught up
         observe = age > group.param("settle")
         income = group.model.columns.get("income_usd", group.accts, 0.0)
@@ -289,22 +350,38 @@ class ModelArbitrageMiner(Miner):
             observe, np.where(np.isnan(cur), income, (1 - rate) * cur + rate * income), cur
         )
         decide = ctx.epoch - checked >= group.param("dwell")
-        if decide.any():
+        decided = bool(decide.any())
+        if decided:
             new = cls._decide(group, ctx, inc, opt, decide)
             since = np.where(new != opt, ctx.epoch, since)
             checked = np.where(decide, ctx.epoch, checked)
             opt = new
-        group.set_state("option", opt)
-        group.set_state("since", since)
-        group.set_state("checked", checked)
+        # write the state back where it may have changed (rewriting equal values is a no-op)
+        if decided or (stored_opt != opt).any():  # NaN compares unequal
+            group.set_state("option", opt)
+        if decided or np.isnan(stored_since).any():
+            group.set_state("since", since)
+        if decided or np.isnan(stored_checked).any():
+            group.set_state("checked", checked)
         for j in range(n_opt):
             group.set_state(f"inc{j}", inc[:, j])
+        # the same options as last epoch: the same (read-only) answers
+        key = (group.model.columns.version("server_usd_per_hour"), ctx.epoch_hours)
+        hit = group.memo.get("arbitrage_production")
+        if hit is not None and hit[0] == key and (hit[1] == opt).all():
+            return hit[2]
         hours = ctx.epoch_hours
-        return Production.own_answers(
+        prod = Production.own_answers(
             quality=quality[opt],
             fixed_cost_usd=(gpu[opt] + group.param("server_usd_per_hour")) * hours,
             query_cost_usd=per_query[opt],
         )
+        for a in (prod.quality, prod.answer_key, prod.fixed_cost_usd, prod.query_cost_usd,
+                  prod.computes):
+            a.flags.writeable = False
+        key = (group.model.columns.version("server_usd_per_hour"), ctx.epoch_hours)
+        group.memo["arbitrage_production"] = (key, opt, prod)
+        return prod
 
     @classmethod
     def _decide(
@@ -314,7 +391,7 @@ class ModelArbitrageMiner(Miner):
         """The option each member runs next (changes only where ``decide``); may forget
         estimates in ``inc`` (in place)."""
         k, n_opt = inc.shape
-        _, gpu, per_query = cls.menu_arrays()
+        _, gpu, per_query = _menu_arrays(cls.MENU)
         allowed = (group.param("allowed").astype(np.int64)[:, None] >> np.arange(n_opt)) & 1 > 0
         # forget one other allowed option's estimate now and then (the statistics change)
         forget = decide & (ctx.rng.random(k) < group.param("explore"))
@@ -364,4 +441,5 @@ class LazyMiner(Miner):
 
     @classmethod
     def produce(cls, group: Group, ctx: SubnetContext) -> Production:
-        return Production.own_answers(quality=group.param("quality"), computes=False)
+        return memo_production(group, ctx, ("quality",), (), lambda: (
+            Production.own_answers(quality=group.param("quality"), computes=False)))

@@ -26,6 +26,7 @@ entry, ``model.streams['decisions']`` for imitation (MODEL.md section 2).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,13 @@ def cabal_name(netuid: int, tag: int) -> str:
     return f"subnet{netuid}/tag{tag}"
 
 
+# per model and subnet: the (occupants, cabal_tag, cabal) versions at which ensure_cabals
+# last found every tagged agent in its cabal
+_CABALS_CHECKED: weakref.WeakKeyDictionary[Any, dict[int, tuple[int, int, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def ensure_cabals(model: Network, netuid: int) -> None:
     """Put every agent on subnet ``netuid`` with a ``cabal_tag`` >= 0 into its cabal.
 
@@ -61,16 +69,22 @@ def ensure_cabals(model: Network, netuid: int) -> None:
     lowest-account validator among them, else the lowest-account member); later ones
     (newcomers, switchers) join it (``Network.join_cabal``). Agents already in a cabal stay
     where they are. Colluding strategies call this at the start of their epoch; it costs
-    two column reads when nothing is new.
+    two column reads when nothing is new, and nothing when neither the subnet's occupants
+    nor the ``cabal_tag`` and ``cabal`` columns changed since it last found nothing new.
     """
     s = model.subnets[netuid]
-    occ = s.occupant[s.occupant != EMPTY]
-    tags = np.nan_to_num(model.columns.get("cabal_tag", occ, -1.0), nan=-1.0)
-    need = tags >= 0
-    if not need.any():
+    checked = _CABALS_CHECKED.setdefault(model, {})
+    columns = model.columns
+    state = (s.version, columns.version("cabal_tag"), columns.version("cabal"))
+    if checked.get(netuid) == state:
         return
-    need &= model.columns.get("cabal", occ, -1.0) < 0
+    occ = s.occupant[s.occupant != EMPTY]
+    tags = columns.get("cabal_tag", occ, -1.0)
+    need = tags >= 0  # NaN (a strategy without the parameter) is no tag
+    if need.any():
+        need &= columns.get("cabal", occ, -1.0) < 0
     if not need.any():
+        checked[netuid] = (s.version, columns.version("cabal_tag"), columns.version("cabal"))
         return
     existing = {c["name"]: cid for cid, c in model.cabals.items()}
     for tag in np.unique(tags[need]).astype(np.int64):

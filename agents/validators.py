@@ -31,33 +31,76 @@ def honest_weights(group: Group, ctx: SubnetContext) -> np.ndarray:
 
     MODEL.md section 5: normalised, optionally sharpened or top-k.
     """
-    scores = ctx.score_ema[group.uids] * ctx.subnet.is_miner[None, :]
-    return weights_from_scores(scores, group.param("sharpen"), group.param("top_k"))
+    rows = group.memo.get("uid_rows")
+    if rows is None:  # the members' UIDs as a slice when they are a range
+        u = group.uids
+        span = len(u) > 0 and u[-1] - u[0] + 1 == len(u) and bool((np.diff(u) == 1).all())
+        rows = group.memo["uid_rows"] = slice(int(u[0]), int(u[-1]) + 1) if span else u
+    if isinstance(rows, slice):
+        scores = ctx.score_ema[rows] * ctx.subnet.is_miner
+    else:
+        scores = ctx.score_ema[rows]
+        scores *= ctx.subnet.is_miner  # a fresh array: the rows' copy
+    columns = group.model.columns
+    key = (columns.version("sharpen"), columns.version("top_k"))
+    hit = group.memo.get("honest_weights")
+    if hit is None or hit[0] != key:
+        sharpen, top_k = group.param("sharpen"), group.param("top_k")
+        plain = not (sharpen != 1.0).any() and not (top_k > 0).any()
+        hit = (key, (plain, sharpen, top_k))
+        group.memo["honest_weights"] = hit
+    plain, sharpen, top_k = hit[1]
+    if plain:  # weights_from_scores without its top-k and power steps (none apply)
+        np.fmax(scores, 0.0, out=scores)
+        total = scores.sum(axis=1, keepdims=True)
+        if (total > 0).all():
+            scores /= total
+            return scores
+        return np.divide(scores, total, out=np.zeros_like(scores), where=total > 0)
+    return weights_from_scores(scores, sharpen, top_k, overwrite=True)
 
 
 def cabal_miner_rows(group: Group, ctx: SubnetContext) -> tuple[np.ndarray, np.ndarray]:
     """Per member: weights spread evenly over the miners of its cabal on this subnet.
 
     Returns (rows, has): ``rows`` is (members x UIDs), ``has`` marks members whose cabal
-    has at least one miner here (the others get a zero row).
+    has at least one miner here (the others get a zero row). Both are read-only: they are
+    kept with the group until the subnet's occupants or the cabals change.
     """
     s = ctx.subnet
+    columns = group.model.columns
+    key = ("cabal_miner_rows", s.version, columns.version("cabal"))
+    hit = group.memo.get("cabal_miner_rows")
+    if hit is not None and hit[0] == key:
+        return hit[1]
     occupied = s.occupant != EMPTY
     cabal_of_uid = np.where(
-        occupied, group.model.columns.get("cabal", np.maximum(s.occupant, 0), -1.0), -1.0
+        occupied, columns.get("cabal", np.maximum(s.occupant, 0), -1.0), -1.0
     )
-    own = group.model.columns.get("cabal", group.accts, -1.0)
+    own = columns.get("cabal", group.accts, -1.0)
     mask = (cabal_of_uid[None, :] == own[:, None]) & (own[:, None] >= 0) & s.is_miner[None, :]
     count = mask.sum(axis=1, keepdims=True)
     rows = np.divide(mask, count, out=np.zeros(mask.shape), where=count > 0)
-    return rows, count[:, 0] > 0
+    has = count[:, 0] > 0
+    rows.flags.writeable = False
+    has.flags.writeable = False
+    key = ("cabal_miner_rows", s.version, columns.version("cabal"))  # after the reads
+    group.memo["cabal_miner_rows"] = (key, (rows, has))
+    return rows, has
 
 
 def tilt(honest: np.ndarray, favoured: np.ndarray, has: np.ndarray,
          share: np.ndarray | float) -> np.ndarray:
     """``(1 - share) honest + share favoured`` where a member has favoured miners."""
-    share = np.broadcast_to(np.asarray(share, dtype=np.float64), (len(honest),))[:, None]
-    return np.where(has[:, None], (1.0 - share) * honest + share * favoured, honest)
+    if not has.any():
+        return honest.copy()
+    share = np.asarray(share, dtype=np.float64)
+    if share.shape != (len(honest),):
+        share = np.broadcast_to(share, (len(honest),))
+    share = share[:, None]
+    tilted = (1.0 - share) * honest
+    tilted += share * favoured
+    return tilted if has.all() else np.where(has[:, None], tilted, honest)
 
 
 VALIDATOR_CLASSIFIER = {
@@ -127,12 +170,18 @@ class WeightCopier(Validator):
     @classmethod
     def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray:
         s = ctx.subnet
-        mode = group.param("mode")
+        version = group.model.columns.version("mode")
+        hit = group.memo.get("weight_copier")
+        if hit is None or hit[0] != version:
+            use_consensus = group.param("mode") == 0
+            hit = (group.model.columns.version("mode"),
+                   (use_consensus, bool(use_consensus.any()), bool((~use_consensus).any())))
+            group.memo["weight_copier"] = hit
+        use_consensus, some_consensus, some_largest = hit[1]
         rows = np.zeros((len(group), s.n))
-        use_consensus = mode == 0
-        if use_consensus.any():
+        if some_consensus:
             rows[use_consensus] = (ctx.consensus * s.is_miner)[None, :]
-        if (~use_consensus).any():
+        if some_largest:
             stake = np.where(s.is_validator, ctx.stake, -np.inf)
             top = int(np.argmax(stake))
             stake[top] = -np.inf
@@ -224,6 +273,8 @@ class PoisonPillValidator(GradingValidator):
             turned = np.where(fire, ctx.epoch, turned)
             group.set_state("turned_epoch", turned)
         honest = honest_weights(group, ctx)
+        if not (turned >= 0).any():  # nobody has turned: its weights are the honest ones
+            return honest
         favoured, has = cabal_miner_rows(group, ctx)
         return tilt(honest, favoured, has & (turned >= 0), group.param("turn"))
 

@@ -4,15 +4,19 @@ Target: 64 subnets x 256 UIDs (16,384 neurons of every strategy, 2,000 delegator
 1,000 epochs with network metrics every epoch and per-agent records every 10 epochs in at
 most 60 s and 2 GB peak memory. Also prints time per epoch against the number of subnets
 (1, 4, 16, 64) and against UIDs per subnet (64, 128, 256, 1,024), and the cost per
-subnet-epoch, so that growth worse than linear shows.
+subnet-epoch, so that growth worse than linear shows; ``--breakdown`` prints where an
+epoch of the whole network spends its time; ``--no-batch`` runs Yuma subnet by subnet
+(``Network(batch_subnets=False)``) instead of batched across subnets.
 
     .venv/bin/python bench/bench_network.py [--epochs 1000] [--scaling-epochs 50]
-                                            [--skip-full] [--profile]
+                                            [--skip-full] [--skip-scaling] [--profile]
+                                            [--breakdown] [--no-batch]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import cProfile
 import os
 import pstats
@@ -34,7 +38,8 @@ from world.yuma import YumaParams  # noqa: E402
 TARGET_S, TARGET_GB = 60.0, 2.0
 
 
-def build(subnets: int, n_uids: int, delegators: int, seed: int = 1) -> Network:
+def build(subnets: int, n_uids: int, delegators: int, seed: int = 1,
+          batch: bool | None = None) -> Network:
     """``subnets`` subnets of ``n_uids`` UIDs, each with the world benchmark's mix of every
     miner and validator strategy scaled to its size, and ``delegators`` delegators split
     among the delegator policies as in that benchmark."""
@@ -57,7 +62,73 @@ def build(subnets: int, n_uids: int, delegators: int, seed: int = 1) -> Network:
         subnets=(sp,) * subnets, agent_record_interval=10,
         economy=EconomyParams(initial_issuance_tao=10_600_000.0),  # after the 2025 halving
     )
-    return Network(params, pop, rng=seed)
+    return Network(params, pop, rng=seed, batch_subnets=batch)
+
+
+STRATEGIES = "  strategies' produce / set_weights"
+# (label, owner, attribute): the phases of an epoch and, indented, parts of a subnet's turn
+PHASES = (
+    ("delegation", "model", "_delegate"),
+    ("subnets: strategies, grading, weights", "model", "_run_subnet"),
+    ("  grading (queries, scores, moving averages)", "model", "_grade"),
+    ("  weights: clean, commit, reveal", "model", "_clean_weights"),
+    ("  weights: clean, commit, reveal", "subnet", "reveal_due"),
+    ("consensus (Yuma, all subnets)", "model", "_consensus_all"),
+    ("emission", "model", "_pay_emission"),
+    ("accounts", "model", "_account"),
+    ("metrics", "model", "_measure"),
+    ("data collection", "collector", "collect"),
+    ("per-agent records", "model", "_record_agents"),
+)
+
+
+def breakdown(model: Network, epochs: int) -> None:
+    """CPU time per epoch by phase, from timers wrapped around each phase's calls."""
+    from world.subnet import Subnet
+
+    spent: collections.Counter[str] = collections.Counter()
+
+    def timer(fn, label):  # type: ignore[no-untyped-def]
+        def call(*a, **k):  # type: ignore[no-untyped-def]
+            t = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[label] += time.process_time() - t
+        return call
+
+    owners = {"model": Network, "subnet": Subnet, "collector": model.datacollector}
+    phases = list(PHASES)
+    if not model.batch_subnets:  # Yuma at the end of each subnet's turn: part of it
+        phases.insert(4, ("  consensus (Yuma, subnet by subnet)", "model", "_consensus"))
+    saved = [(owners[o], attr, getattr(owners[o], attr)) for _, o, attr in phases]
+    for (label, _, _), (target, attr, fn) in zip(phases, saved, strict=True):
+        setattr(target, attr, timer(fn, label))
+    classes = {cls for s in model.subnets for cls in model.groups(s.netuid)}
+    for cls in classes:
+        method = "produce" if cls.role == "miner" else "set_weights"
+        saved.append((cls, method, vars(cls).get(method)))
+        setattr(cls, method, classmethod(timer(getattr(cls, method).__func__, STRATEGIES)))
+    try:
+        start = time.process_time()
+        for _ in range(epochs):
+            model.step()
+        total = time.process_time() - start
+    finally:
+        for target, attr, fn in reversed(saved):
+            if fn is None:
+                delattr(target, attr)
+            else:
+                setattr(target, attr, fn)
+    print(f"where an epoch of the whole network goes ({epochs} epochs, "
+          f"{1e3 * total / epochs:.1f} ms per epoch with the timers):")
+    labels = [label for label, _, _ in phases]
+    order = dict.fromkeys(labels[:3] + [STRATEGIES] + labels[3:])
+    for label in order:
+        print(f"  {label:<48} {1e3 * spent[label] / epochs:7.2f} ms "
+              f"{100 * spent[label] / total:5.1f}%")
+    rest = total - sum(v for k, v in spent.items() if not k.startswith("  "))
+    print(f"  {'the rest':<48} {1e3 * rest / epochs:7.2f} ms {100 * rest / total:5.1f}%")
 
 
 def timed(model: Network, epochs: int) -> float:
@@ -75,26 +146,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=1000)
     parser.add_argument("--scaling-epochs", type=int, default=50)
     parser.add_argument("--skip-full", action="store_true", help="only the scaling tables")
+    parser.add_argument("--skip-scaling", action="store_true", help="only the full network")
     parser.add_argument("--profile", action="store_true", help="cProfile the full network")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="time per phase of an epoch of the full network")
+    parser.add_argument("--no-batch", action="store_true",
+                        help="Yuma subnet by subnet, not batched across subnets")
     args = parser.parse_args(argv)
+    batch = False if args.no_batch else None
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
 
-    print("time per epoch (CPU, one core) against the number of subnets (256 UIDs each):")
-    print(f"  {'subnets':>8} {'ms/epoch':>10} {'ms/subnet-epoch':>16}")
-    for k in (1, 4, 16, 64):
-        per = timed(build(k, 256, 2000 * k // 64 or 30), args.scaling_epochs)
-        print(f"  {k:>8} {1e3 * per:>10.2f} {1e3 * per / k:>16.3f}")
-    print("time per epoch against UIDs per subnet (one subnet):")
-    print(f"  {'UIDs':>8} {'ms/epoch':>10}")
-    for n in (64, 128, 256, 1024):
-        per = timed(build(1, n, max(10, n // 5)), args.scaling_epochs)
-        print(f"  {n:>8} {1e3 * per:>10.2f}")
-    if args.skip_full and not args.profile:
+    if not args.skip_scaling:
+        print("time per epoch (CPU, one core) against the number of subnets (256 UIDs each):")
+        print(f"  {'subnets':>8} {'ms/epoch':>10} {'ms/subnet-epoch':>16}")
+        for k in (1, 4, 16, 64):
+            per = timed(build(k, 256, 2000 * k // 64 or 30, batch=batch), args.scaling_epochs)
+            print(f"  {k:>8} {1e3 * per:>10.2f} {1e3 * per / k:>16.3f}")
+        print("time per epoch against UIDs per subnet (one subnet):")
+        print(f"  {'UIDs':>8} {'ms/epoch':>10}")
+        for n in (64, 128, 256, 1024):
+            per = timed(build(1, n, max(10, n // 5), batch=batch), args.scaling_epochs)
+            print(f"  {n:>8} {1e3 * per:>10.2f}")
+    if args.skip_full and not (args.profile or args.breakdown):
         return 0
 
-    model = build(64, 256, 2000)
+    model = build(64, 256, 2000, batch=batch)
     built_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    if args.breakdown:
+        for _ in range(2):
+            model.step()
+        breakdown(model, min(args.epochs, 30))
+        return 0
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()

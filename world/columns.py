@@ -19,6 +19,7 @@ class Columns:
         self.capacity = capacity
         self._data: dict[str, np.ndarray] = {}
         self._defaults: dict[str, float] = {}
+        self._versions: dict[str, int] = {}
 
     def ensure(self, name: str, default: float = np.nan) -> np.ndarray:
         """The whole column ``name`` (created filled with ``default`` if new)."""
@@ -27,6 +28,7 @@ class Columns:
             col = np.full(self.capacity, default, dtype=np.float64)
             self._data[name] = col
             self._defaults[name] = default
+            self._versions[name] = 0
         return col
 
     def get(self, name: str, accts: np.ndarray, default: float = np.nan) -> np.ndarray:
@@ -36,6 +38,14 @@ class Columns:
     def set(self, name: str, accts: np.ndarray | int, values: np.ndarray | float) -> None:
         """Write ``values`` for ``accts`` into column ``name``."""
         self.ensure(name)[accts] = values
+        self._versions[name] += 1
+
+    def version(self, name: str) -> int:
+        """A counter that changes whenever column ``name`` is written (-1: no such column).
+
+        Lets callers cache values they gathered from a column (a group's parameters) until
+        the column changes; write columns only through ``set`` and ``reset``."""
+        return self._versions.get(name, -1)
 
     def reset(self, prefix: str, accts: np.ndarray | int) -> None:
         """Put ``accts`` back to the default in every column whose name starts with ``prefix``
@@ -43,6 +53,7 @@ class Columns:
         for name, col in self._data.items():
             if name.startswith(prefix):
                 col[accts] = self._defaults[name]
+                self._versions[name] += 1
 
     def __contains__(self, name: str) -> bool:
         return name in self._data

@@ -16,7 +16,7 @@ The three roles and their per-epoch calls (MODEL.md sections 5 and 6):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,13 +34,26 @@ class Group:
     accts: np.ndarray  # ledger accounts of the members (in UID order on a subnet)
     uids: np.ndarray  # their UIDs on the subnet (-1 for delegators)
     model: Network
+    # values derived from the membership, kept as long as the group (the world builds a
+    # new group when the membership changes); keys name what else they depend on
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.accts)
 
     def param(self, name: str) -> np.ndarray:
-        """The members' values of a declared parameter (see ``Participant.params``)."""
-        return self.model.columns.get(name, self.accts)
+        """The members' values of a declared parameter (see ``Participant.params``).
+
+        A fresh array each call; the gather from the column is cached until the column is
+        written (parameters rarely change, and strategies read them every epoch)."""
+        columns = self.model.columns
+        key = ("param", name)
+        hit = self.memo.get(key)
+        if hit is None or hit[0] != columns.version(name):
+            values = columns.get(name, self.accts)  # creates the column if it is new
+            hit = (columns.version(name), values)
+            self.memo[key] = hit
+        return hit[1].copy()
 
     def state(self, name: str, default: float = 0.0) -> np.ndarray:
         """The members' values of a strategy state column (``default`` where unset)."""
@@ -88,10 +101,20 @@ class Production:
         return cls(
             quality=np.asarray(quality, dtype=np.float64),
             answer_key=np.full(k, -1, dtype=np.int64),
-            fixed_cost_usd=np.broadcast_to(np.asarray(fixed_cost_usd, np.float64), (k,)).copy(),
-            query_cost_usd=np.broadcast_to(np.asarray(query_cost_usd, np.float64), (k,)).copy(),
-            computes=np.broadcast_to(np.asarray(computes, bool), (k,)).copy(),
+            fixed_cost_usd=_per_member(fixed_cost_usd, np.float64, k),
+            query_cost_usd=_per_member(query_cost_usd, np.float64, k),
+            computes=_per_member(computes, np.bool_, k),
         )
+
+
+def _per_member(value: Any, dtype: type, k: int) -> np.ndarray:
+    """``value`` (a scalar or one value per member) as a new array of ``k`` values."""
+    arr = np.asarray(value, dtype)
+    if arr.ndim == 0:
+        return np.full(k, arr, dtype)
+    if arr.shape == (k,):
+        return arr.copy()
+    return np.broadcast_to(arr, (k,)).copy()  # (1,) broadcasts; other shapes raise
 
 
 @dataclass

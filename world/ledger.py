@@ -56,6 +56,7 @@ class Ledger:
         self.burned = 0
         self.stake_version = 0  # bumped whenever any stake changes
         self._stake_cache: tuple[int, int, np.ndarray] | None = None
+        self._stake_tao_cache: tuple[int, int, np.ndarray] | None = None
 
     # -- accounts ---------------------------------------------------------------------
     def open(self, name: str, liquid_rao: int = 0) -> int:
@@ -188,6 +189,18 @@ class Ledger:
         out = np.bincount(to[mask], weights=self.staked[:n][mask], minlength=n).astype(np.int64)
         out.flags.writeable = False
         self._stake_cache = (self.stake_version, n, out)
+        return out
+
+    def hotkey_stake_tao(self) -> np.ndarray:
+        """``hotkey_stake()`` in TAO (read-only; cached like it: every subnet of an epoch
+        reads it, and converting all accounts once per subnet added up)."""
+        n = self.n
+        cache = self._stake_tao_cache
+        if cache is not None and cache[0] == self.stake_version and cache[1] == n:
+            return cache[2]
+        out = to_tao(self.hotkey_stake())
+        out.flags.writeable = False
+        self._stake_tao_cache = (self.stake_version, n, out)
         return out
 
     @property

@@ -6,7 +6,8 @@ Each epoch (MODEL.md sections 3-5), in order:
 2. on every subnet: miners produce answers; permitted grading validators query samples of
    miners and grade what they get; everyone's costs accrue; validators set weights (rate
    limit, commit-reveal); due commits are revealed; Yuma Consensus runs on the weights on
-   chain and carries bonds and permits to the next epoch;
+   chain and carries bonds and permits to the next epoch (by default for all subnets at
+   once after their turns, batched; ``batch_subnets=False``: at the end of each turn);
 3. the epoch's emission is minted and paid: subnets' shares, 18% to each owner, miners by
    incentive, validators by dividends with their take and their nominators' shares;
 4. registration burns adjust; the ledger is checked to the RAO; metrics are collected;
@@ -36,10 +37,22 @@ from world.params import RAO_PER_TAO, NetworkParams
 from world.prices import PricePath
 from world.subnet import EMPTY, LastEpoch, Subnet
 from world.yuma import epoch as yuma_epoch
+from world.yuma import epoch_batch as yuma_epoch_batch
 
+# Yuma Consensus of all subnets of an epoch in batched calls (one per set of subnets with the
+# same size and hyperparameters) once every subnet has set its weights, rather than subnet
+# by subnet; the results are the same (the determinism tests compare the two paths).
+BATCH_SUBNETS = True
+# at most this many bytes of bonds per batched Yuma call (32 subnets of 256 UIDs): below
+# glibc's largest mmap threshold (32 MB) the kernel's new bonds come from reused heap
+# memory instead of fresh pages faulted in every epoch (4 ms of system time per epoch
+# at 64 x 256 in one batch)
+BATCH_BYTES = 16 * 2**20
 ROLES = ("miner", "validator", "delegator")
 STREAMS = ("price", "queries", "grading", "decisions", "arrivals")
 YIELD_EMA_RATE = 0.2  # weight of the latest epoch in delegators' trailing yield
+# a grading validator's columns the world reads every epoch (agents.base.GradingValidator)
+GRADER_COLUMNS = ("capability", "noise", "dedup", "score_ema_rate", "grading_cost_usd")
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,83 @@ class Cohort:
     count: int
     subnet: int | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Plan:
+    """What one subnet's epoch needs from its strategy groups (rebuilt with them)."""
+
+    groups: dict[type, Group]
+    miner_groups: list[tuple[type, Group]]
+    setters: list[tuple[type, Group]]  # every validator group, in group order
+    setter_uids: np.ndarray
+    setter_accts: np.ndarray
+    graders: np.ndarray  # UIDs of the grading validators, in group order
+    grader_accts: np.ndarray
+    values: dict[tuple[str, str], tuple[int, np.ndarray]] = field(default_factory=dict)
+    graded: tuple[tuple[int, ...], list[np.ndarray], bool] | None = None
+
+    def grader_columns(self, columns: Columns) -> tuple[list[np.ndarray], bool]:
+        """``GRADER_COLUMNS`` at the graders (cached until one of them is written), and
+        whether their capability, noise and rate suit the compiled grading."""
+        key = tuple(columns.version(name) for name in GRADER_COLUMNS)
+        if self.graded is None or self.graded[0] != key:
+            out = [self.column(columns, name, "graders") for name in GRADER_COLUMNS]
+            capability, noise, _, rate, _ = out
+            plain = work.plain_inputs(np.zeros(0), capability, noise, rate)
+            self.graded = (tuple(columns.version(name) for name in GRADER_COLUMNS), out, plain)
+        return list(self.graded[1]), self.graded[2]
+
+    def column(self, columns: Columns, name: str, who: str) -> np.ndarray:
+        """Column ``name`` at ``who`` ('graders' or 'setters'), cached until it is written
+        (read-only: shared between epochs)."""
+        hit = self.values.get((name, who))
+        if hit is not None and hit[0] == columns.version(name):
+            return hit[1]
+        out = columns.get(name, self.grader_accts if who == "graders" else self.setter_accts)
+        out.flags.writeable = False
+        self.values[(name, who)] = (columns.version(name), out)  # after get created it
+        return out
+
+
+@dataclass
+class _Answers:
+    """This epoch's answers of one subnet's miners, per UID (``Production`` fields), kept
+    between epochs: a group whose strategy returns the same immutable ``Production`` as
+    last epoch needs no writing."""
+
+    plan: _Plan
+    version: int
+    quality: np.ndarray
+    key: np.ndarray
+    fixed: np.ndarray
+    per_query: np.ndarray
+    computes: np.ndarray
+    last: dict[type, Any] = field(default_factory=dict)
+    plain: bool | None = None  # quality suits the compiled grading (None: not checked)
+
+    @classmethod
+    def empty(cls, plan: _Plan, version: int, n: int) -> _Answers:
+        return cls(plan, version, np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n),
+                   np.zeros(n), np.zeros(n, dtype=bool))
+
+
+def _immutable(prod: Any) -> bool:
+    """Whether every array of a ``Production`` is read-only (so it cannot change)."""
+    return not any(getattr(prod, f).flags.writeable for f in (
+        "quality", "answer_key", "fixed_cost_usd", "query_cost_usd", "computes"))
+
+
+@dataclass
+class _Members:
+    """One subnet's miners and occupancy, valid while ``Subnet.version`` is ``version``."""
+
+    version: int
+    miners: np.ndarray  # UIDs, ascending
+    miner_accts: np.ndarray
+    miner_cols: slice | np.ndarray  # the miners' columns: a slice when their UIDs are a range
+    occupied: np.ndarray
+    full: bool
 
 
 class Dynamics(Protocol):
@@ -68,11 +158,15 @@ class Network(mesa.Model):
         *,
         rng: int | np.random.Generator | None = None,
         strategies: Sequence[type] = (),
+        batch_subnets: bool | None = None,
     ) -> None:
         if rng is None:
             raise ValueError("Network needs rng= (a seed): runs must be reproducible")
         super().__init__(rng=rng)
         self.params = params or NetworkParams()
+        self.batch_subnets = BATCH_SUBNETS if batch_subnets is None else bool(batch_subnets)
+        self._stacks: dict[tuple[int, ...], tuple[np.ndarray, list[np.ndarray]]] = {}
+        self._batches: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], list[Subnet]]]] = {}
         self.streams = dict(zip(STREAMS, self.rng.spawn(len(STREAMS)), strict=True))
         self.epoch = 0
         self.block = 0
@@ -84,6 +178,10 @@ class Network(mesa.Model):
         self.dynamics: list[Dynamics] = []
         self.cabals: dict[int, dict[str, Any]] = {}
         self._groups_cache: dict[int, dict[type, Group]] = {}
+        self._plans: dict[int, _Plan] = {}  # per subnet: what its epoch needs from its groups
+        self._members: dict[int, _Members] = {}  # per subnet: miners, occupancy (by version)
+        self._answers: dict[int, _Answers] = {}  # per subnet: its miners' answers
+        self._tally: tuple[Any, ...] | None = None  # accounts sorted by strategy, for metrics
         self._adopt: int | None = None  # account a switching agent takes over
         self._deleg_cache: dict[type, Group] | None = None
         self.strategy_names: list[str] = []
@@ -156,8 +254,16 @@ class Network(mesa.Model):
         ok = (accts >= 0) & (self.acct_netuid[np.maximum(accts, 0)] == netuid)
         return np.where(ok, self.acct_uid[np.maximum(accts, 0)], EMPTY)
 
-    def _invalidate(self) -> None:
-        self._groups_cache.clear()
+    def _invalidate(self, netuid: int | None = None) -> None:
+        """Forget the strategy groups of subnet ``netuid`` (every subnet: None; none: -1,
+        a participant without a UID) and the delegator groups, after a change of
+        membership or strategy."""
+        if netuid is None:
+            self._groups_cache.clear()
+            self._plans.clear()
+        elif netuid >= 0:
+            self._groups_cache.pop(netuid, None)
+            self._plans.pop(netuid, None)
         self._deleg_cache = None
 
     def _populate(self, population: Sequence[Cohort]) -> None:
@@ -235,20 +341,21 @@ class Network(mesa.Model):
         agent.netuid = netuid
         self.acct_uid[agent.acct] = uid
         self.acct_netuid[agent.acct] = netuid
-        self._invalidate()
+        self._invalidate(netuid)
 
     def deregister(self, agent: Any) -> None:
         """Take ``agent``'s UID away and remove it from the model; its account remains."""
-        if agent.netuid >= 0:
+        netuid = agent.netuid
+        if netuid >= 0:
             uid = self.uid_of(agent.acct)
             if uid >= 0:
-                self.subnets[agent.netuid].vacate(uid)
+                self.subnets[netuid].vacate(uid)
         self.acct_uid[agent.acct] = EMPTY
         self.acct_netuid[agent.acct] = EMPTY
         agent.netuid = -1
         self.columns.set("alive", agent.acct, 0.0)
         agent.remove()
-        self._invalidate()
+        self._invalidate(netuid)
 
     def register(self, agent: Any, netuid: int) -> int:
         """Burn-register ``agent`` on subnet ``netuid``; the UID, or -1 if refused.
@@ -330,7 +437,7 @@ class Network(mesa.Model):
         new.netuid = agent.netuid
         self.agent_of[acct] = new
         agent.remove()
-        self._invalidate()
+        self._invalidate(new.netuid)
         return new
 
     def cabal_members(self, cabal: int) -> np.ndarray:
@@ -350,6 +457,51 @@ class Network(mesa.Model):
             s.occupant[uids], uids)}
         self._groups_cache[netuid] = out
         return out
+
+    def _plan(self, netuid: int) -> _Plan:
+        """The subnet's groups sorted by what the epoch does with them (cached with them)."""
+        groups = self.groups(netuid)
+        plan = self._plans.get(netuid)
+        if plan is not None and plan.groups is groups:
+            return plan
+        setters = [(cls, g) for cls, g in groups.items() if cls.role == "validator"]
+        graders = [g for cls, g in setters if cls.classifier.get("grades")]
+
+        def cat(arrays: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
+
+        plan = _Plan(
+            groups=groups,
+            miner_groups=[(cls, g) for cls, g in groups.items() if cls.role == "miner"],
+            setters=setters,
+            setter_uids=cat([g.uids for _, g in setters]),
+            setter_accts=cat([g.accts for _, g in setters]),
+            graders=cat([g.uids for g in graders]),
+            grader_accts=cat([g.accts for g in graders]),
+        )
+        self._plans[netuid] = plan
+        return plan
+
+    def _members_of(self, s: Subnet) -> _Members:
+        """Subnet ``s``'s miners and occupied UIDs (cached until a UID changes hands)."""
+        m = self._members.get(s.netuid)
+        if m is not None and m.version == s.version:
+            return m
+        miners = np.flatnonzero(s.is_miner)
+        contiguous = len(miners) > 0 and miners[-1] - miners[0] + 1 == len(miners)
+        occupied = s.occupant != EMPTY
+        m = _Members(
+            version=s.version,
+            miners=miners,
+            miner_accts=s.occupant[miners],
+            miner_cols=slice(int(miners[0]), int(miners[-1]) + 1) if contiguous else miners,
+            occupied=occupied,
+            full=bool(occupied.all()),
+        )
+        for a in (miners, m.miner_accts, occupied):
+            a.flags.writeable = False
+        self._members[s.netuid] = m
+        return m
 
     def _by_strategy(
         self, accts: np.ndarray, keys: np.ndarray
@@ -381,10 +533,12 @@ class Network(mesa.Model):
         self.price_usd = self.prices.at(self.epoch)
         self._epoch_income = np.zeros(self.ledger.n, dtype=np.int64)
         self._epoch_cost = np.zeros(self.ledger.n)
-        self._work_totals = np.zeros(3)  # computed answers, graded answers, query rounds
+        self._work_totals = [0.0, 0.0, 0.0]  # computed answers, graded answers, query rounds
         self._delegate()
         for s in self.subnets:
             self._run_subnet(s)
+        if self.batch_subnets:
+            self._consensus_all()
         self._pay_emission()
         for s in self.subnets:
             s.adjust_burn()
@@ -422,9 +576,9 @@ class Network(mesa.Model):
                 self.ledger.redelegate(g.accts[move], want[move])
 
     def _network_context(self) -> NetworkContext:
-        vals = np.array(
-            [a for s in self.subnets for a in s.occupant[s.is_validator]], dtype=np.int64
-        )
+        vals = np.concatenate(
+            [np.zeros(0, np.int64)] + [s.occupant[s.is_validator] for s in self.subnets]
+        ).astype(np.int64)
         stake = to_tao(self.ledger.hotkey_stake()[vals]) if len(vals) else np.zeros(0)
         yld = self.columns.get("net_yield", vals, 0.0)
         return NetworkContext(
@@ -439,88 +593,92 @@ class Network(mesa.Model):
         )
 
     def _run_subnet(self, s: Subnet) -> None:
-        """Work, grading, costs, weights and consensus on one subnet (MODEL.md 3 and 5)."""
+        """Work, grading, costs and weights on one subnet, and its consensus unless it is
+        batched with the other subnets' (MODEL.md 3 and 5)."""
         ctx = self._subnet_context(s)
-        groups = self.groups(s.netuid)
-        hours = self.params.epoch_hours
-        n = s.n
-        key = np.full(n, -1, dtype=np.int64)
-        fixed, per_query = np.zeros(n), np.zeros(n)
-        computes = np.zeros(n, dtype=bool)
-        s.quality[:] = 0.0
-        graders: list[np.ndarray] = []
-        for cls, g in groups.items():
-            if cls.role == "miner":
-                prod = cls.produce(g, ctx)
-                s.quality[g.uids] = np.clip(prod.quality, 0.0, 1.0)
-                key[g.uids] = prod.answer_key
-                fixed[g.uids] = prod.fixed_cost_usd
-                per_query[g.uids] = prod.query_cost_usd
-                computes[g.uids] = prod.computes
-            elif cls.role == "validator":
-                self._epoch_cost[g.accts] += g.param("server_usd_per_hour") * hours
-                if cls.classifier.get("grades"):
-                    graders.append(g.uids)
-        self._grade(s, np.concatenate(graders) if graders else np.zeros(0, np.int64),
-                    key, fixed, per_query, computes)
-        setters = [(cls, g) for cls, g in groups.items() if cls.role == "validator"]
-        if setters:
-            uids = np.concatenate([g.uids for _, g in setters])
+        plan = self._plan(s.netuid)
+        ans = self._answers.get(s.netuid)
+        if ans is None or ans.plan is not plan or ans.version != s.version:
+            ans = self._answers[s.netuid] = _Answers.empty(plan, s.version, s.n)
+        for cls, g in plan.miner_groups:
+            prod = cls.produce(g, ctx)
+            if ans.last.get(cls) is prod:
+                continue  # the same read-only answers as last epoch, already in place
+            ans.quality[g.uids] = np.clip(prod.quality, 0.0, 1.0)
+            ans.key[g.uids] = prod.answer_key
+            ans.fixed[g.uids] = prod.fixed_cost_usd
+            ans.per_query[g.uids] = prod.query_cost_usd
+            ans.computes[g.uids] = prod.computes
+            ans.last[cls] = prod if _immutable(prod) else None
+            ans.plain = None
+        if ans.plain is None:
+            ans.plain = work.plain_inputs(ans.quality, np.zeros(0), np.zeros(0), np.zeros(0))
+        s.quality[:] = ans.quality
+        key, fixed, per_query, computes = ans.key, ans.fixed, ans.per_query, ans.computes
+        if len(plan.setter_accts):
+            server = plan.column(self.columns, "server_usd_per_hour", "setters")
+            self._epoch_cost[plan.setter_accts] += server * self.params.epoch_hours
+        self._grade(s, plan, key, fixed, per_query, computes, ans.plain)
+        if plan.setters:
+            uids = plan.setter_uids
             rows = self._clean_weights(
-                s, uids, np.vstack([self._rows_of(cls, g, ctx) for cls, g in setters])
+                s, uids, np.concatenate([self._rows_of(cls, g, ctx) for cls, g in plan.setters])
             )
             can = s.can_set_weights(uids, self.block)
-            s.commit(self.epoch, self.block, uids[can], rows[can])
+            if can.all():
+                s.commit(self.epoch, self.block, uids, rows, copy=False)
+            else:
+                s.commit(self.epoch, self.block, uids[can], rows[can], copy=False)
         s.reveal_due(self.epoch, self.block)
-        self._consensus(s)
+        if not self.batch_subnets:
+            self._consensus(s)
 
     def _grade(
         self,
         s: Subnet,
-        graders: np.ndarray,
+        plan: _Plan,
         key: np.ndarray,
         fixed: np.ndarray,
         per_query: np.ndarray,
         computes: np.ndarray,
+        plain_quality: bool,
     ) -> None:
-        """Queries and grading, vectorised over graders x miners (MODEL.md section 5)."""
-        miners = np.flatnonzero(s.is_miner)
+        """Queries and grading, vectorised over graders x miners (MODEL.md section 5;
+        ``work.grade_epoch``), and what they cost."""
+        mem = self._members_of(s)
+        miners, m_accts = mem.miners, mem.miner_accts
         if s.permits is not None:
             permitted = s.permits
         else:  # before the first epoch every UID with stake holds a permit (MODEL.md 3)
             permitted = self.ledger.hotkey_stake()[np.maximum(s.occupant, 0)] > 0
-        graders = graders[permitted[graders]]
-        wp = s.params.work
-        q = work.sample_queries(
-            self.streams["queries"], len(graders), len(miners), wp.query_rounds, wp.sample_size
-        )
-        g_accts = s.occupant[graders]
         col = self.columns
-        scores = work.perceived_scores(
-            self.streams["grading"], s.quality[miners], col.get("capability", g_accts),
-            col.get("noise", g_accts), q,
+        graders, g_accts = plan.graders, plan.grader_accts
+        if self._plans.get(s.netuid) is plan:
+            params, plain = plan.grader_columns(col)
+        else:  # a strategy changed the subnet's membership during its turn
+            g_accts = s.occupant[graders]
+            params = [col.get(name, g_accts) for name in GRADER_COLUMNS]
+            plain = work.plain_inputs(np.zeros(0), params[0], params[1], params[3])
+        keep = permitted[graders]
+        if not keep.all():
+            graders, g_accts = graders[keep], g_accts[keep]
+            params = [p[keep] for p in params]
+        capability, noise, dedup, rate, grading_cost = params
+        wp = s.params.work
+        cols = mem.miner_cols  # the miners' UIDs: a slice when they are a range (views)
+        received, graded = work.grade_epoch(
+            self.streams["queries"], self.streams["grading"], s.score_ema, graders, cols,
+            s.quality[cols], capability, noise, rate, key[cols], dedup > 0,
+            wp.query_rounds, wp.sample_size, plain=plain and plain_quality,
         )
-        dup = work.duplicate_detection(
-            self.streams["grading"], key[miners], col.get("dedup", g_accts) > 0,
-            wp.query_rounds, wp.sample_size,
-        )
-        scores = np.where(dup & (q > 0), 0.0, scores)
-        block = np.ix_(graders, miners)
-        s.score_ema[block] = work.update_ema(
-            s.score_ema[block], scores, col.get("score_ema_rate", g_accts)
-        )
-        received = q.sum(axis=0)
-        graded = q.sum(axis=1)
-        m_accts = s.occupant[miners]
-        self._epoch_cost[m_accts] += fixed[miners] + per_query[miners] * received
-        self._epoch_cost[g_accts] += col.get("grading_cost_usd", g_accts) * graded
-        self._work_totals += (
-            float((received * computes[miners]).sum()),
-            float(graded.sum()),
-            float(len(graders) * wp.query_rounds if len(miners) else 0),
-        )
+        self._epoch_cost[m_accts] += fixed[cols] + per_query[cols] * received
+        self._epoch_cost[g_accts] += grading_cost * graded
+        totals = self._work_totals  # summed in float64, subnet after subnet
+        totals[0] += float((received * computes[cols]).sum())
+        totals[1] += float(graded.sum())
+        totals[2] += float(len(graders) * wp.query_rounds if len(miners) else 0)
         s.queries_received = np.zeros(s.n)
-        s.queries_received[miners] = received
+        s.queries_received[cols] = received
 
     @staticmethod
     def _rows_of(cls: type, g: Group, ctx: SubnetContext) -> np.ndarray:
@@ -537,33 +695,139 @@ class Network(mesa.Model):
         """Strategies' weight rows made valid: non-negative, on occupied UIDs,
         row-normalised (the chain normalises set weights, subtensor ``set_weights``).
         NaN counts as no weight; an infinite weight is a strategy's bug and an error."""
-        rows = np.fmax(rows, 0.0)  # NaN and negatives to 0, in one pass
-        if not np.isfinite(rows).all():
+        rows = np.fmax(rows, 0.0, out=rows)  # NaN and negatives to 0, in one pass
+        total = rows.sum(axis=1, keepdims=True)  # finite unless a weight is infinite
+        if not np.isfinite(total).all() and not np.isfinite(rows).all():
             bad = s.occupant[uids[~np.isfinite(rows).all(axis=1)]]
             raise ValueError(
                 f"subnet {s.netuid}: infinite weights set by "
                 + ", ".join(self.agent_of[int(a)].name for a in bad[:5])
             )
-        rows *= s.occupant != EMPTY
-        total = rows.sum(axis=1, keepdims=True)
-        return np.divide(rows, total, out=rows, where=total > 0)
+        mem = self._members_of(s)
+        if not mem.full:
+            rows *= mem.occupied
+            total = rows.sum(axis=1, keepdims=True)
+        # an all-zero row (total 0) stays zero: dividing its zeros by 1 leaves them as they are
+        total[total <= 0] = 1.0
+        rows /= total
+        return rows
 
     def _consensus(self, s: Subnet) -> None:
         """Yuma Consensus on the weights on chain (MODEL.md section 3, ``world.yuma``)."""
-        stake_all = to_tao(self.ledger.hotkey_stake())
-        occupied = s.occupant != EMPTY
-        s.stake_tao = np.where(occupied, stake_all[np.maximum(s.occupant, 0)], 0.0)
+        active = self._consensus_inputs(s)
         res = yuma_epoch(
             s.weights, s.stake_tao, s.bonds, s.params.yuma,
-            permits=s.permits, active=s.active(self.block) & occupied,
+            permits=s.permits, active=active,
             new_registrations=s.new_registrations,
             last_update=s.last_update, block_at_registration=s.registered_block,
         )
-        s.bonds = res.bonds
-        s.permits = res.new_permits & occupied
+        self._consensus_outputs(
+            s, res.bonds, res.new_permits, res.consensus, res.incentive, res.dividends,
+            res.validator_trust, res.miner_emission_share, res.validator_emission_share,
+        )
+
+    def _consensus_inputs(self, s: Subnet) -> np.ndarray:
+        """The stake behind each UID (into ``s.stake_tao``) and the activity mask."""
+        occupied = self._members_of(s).occupied
+        s.stake_tao = np.where(
+            occupied, self.ledger.hotkey_stake_tao()[np.maximum(s.occupant, 0)], 0.0
+        )
+        return s.active(self.block) & occupied
+
+    def _consensus_outputs(
+        self, s: Subnet, bonds: np.ndarray, new_permits: np.ndarray, consensus: np.ndarray,
+        incentive: np.ndarray, dividends: np.ndarray, trust: np.ndarray,
+        miner_share: np.ndarray, validator_share: np.ndarray,
+    ) -> None:
+        """Carry one subnet's Yuma results: bonds and permits to the next epoch, the rest
+        to emission, metrics and the strategies' context."""
+        s.bonds = bonds
+        s.permits = new_permits & self._members_of(s).occupied
         s.new_registrations[:] = False
-        s.last = LastEpoch(res.consensus, res.incentive, res.dividends, res.validator_trust)
-        s.shares = (res.miner_emission_share, res.validator_emission_share)
+        s.last = LastEpoch(consensus, incentive, dividends, trust)
+        s.shares = (miner_share, validator_share)
+
+    def _consensus_all(self, subnets: Sequence[Subnet] | None = None) -> None:
+        """Yuma Consensus of ``subnets`` (all), batched (``world.yuma.epoch_batch``) over
+        the subnets that share a size and hyperparameters (up to ``BATCH_BYTES`` of bonds
+        per call); the same numbers as ``_consensus`` subnet by subnet. Their weights and
+        bonds live in one stacked array per batch (each subnet's are views into it), so a
+        batch is passed without copying."""
+        subnets = self.subnets if subnets is None else subnets
+        first = tuple(s.permits is None for s in subnets)  # before a subnet's first epoch
+        key = (tuple(s.netuid for s in subnets), first)
+        batches = self._batches.get(key)
+        if batches is None:  # subnets' sizes and hyperparameters are fixed: group them once
+            grouped: dict[tuple[Any, ...], list[Subnet]] = {}
+            for s, new in zip(subnets, first, strict=True):
+                grouped.setdefault((s.n, s.params.yuma, new), []).append(s)
+            batches = []
+            for (n, params, new), group in grouped.items():
+                size = max(1, BATCH_BYTES // (8 * n * n))
+                batches += [((n, params, new), group[i : i + size])
+                            for i in range(0, len(group), size)]
+            self._batches[key] = batches
+        for (_, params, no_permits), batch in batches:
+            if len(batch) == 1:
+                self._consensus(batch[0])
+                continue
+            # _consensus_inputs for the whole batch: the stake behind each UID, activity
+            occupant = np.stack([s.occupant for s in batch])
+            occupied = occupant != EMPTY
+            stake = np.where(
+                occupied, self.ledger.hotkey_stake_tao()[np.maximum(occupant, 0)], 0.0
+            )
+            last_update = np.stack([s.last_update for s in batch])
+            cutoff = np.array([s.params.activity_cutoff for s in batch], dtype=np.int64)
+            active = (last_update + cutoff[:, None] >= self.block) & occupied
+            permits = None if no_permits else np.stack([s.permits for s in batch])
+            registered = np.stack([s.registered_block for s in batch])
+            # weights are outdated where a validator last set them before the miner
+            # registered (the kernel zeroes them); when no UID that may vote has such a
+            # weight (``_none_outdated``), the mask is not passed: it would zero nothing
+            voters = stake > 0
+            if permits is not None:
+                voters |= permits
+            newest = np.where(voters, last_update, np.iinfo(np.int64).max).min(axis=1)
+            outdated = not (newest > registered.max(axis=1)).all()
+            res = yuma_epoch_batch(
+                self._stacked(batch, "weights"), stake, self._stacked(batch, "bonds"), params,
+                permits=permits, active=active,
+                new_registrations=np.stack([s.new_registrations for s in batch]),
+                last_update=last_update if outdated else None,
+                block_at_registration=registered if outdated else None,
+            )
+            bonds = list(res.bonds)
+            self._stacks[(*(s.netuid for s in batch), 1)] = (res.bonds, bonds)
+            new_permits = res.new_permits & occupied
+            for s, stake_tao, b, permit, *outputs in zip(
+                batch, stake, bonds, new_permits, res.consensus, res.incentive, res.dividends,
+                res.validator_trust, res.miner_emission_share, res.validator_emission_share,
+                strict=True,
+            ):
+                s.stake_tao = stake_tao
+                s.bonds = b
+                s.permits = permit
+                s.new_registrations[:] = False
+                s.last = LastEpoch(*outputs[:4])
+                s.shares = (outputs[4], outputs[5])
+
+    def _stacked(self, subnets: list[Subnet], name: str) -> np.ndarray:
+        """The subnets' ``weights`` or ``bonds`` as one b x n x n array: the array whose
+        views they are, or (the first time, or after one was replaced) a stack of them,
+        whose views they then become."""
+        key = (*(s.netuid for s in subnets), 0 if name == "weights" else 1)
+        hit = self._stacks.get(key)
+        if hit is not None and all(
+            getattr(s, name) is v for s, v in zip(subnets, hit[1], strict=True)
+        ):
+            return hit[0]
+        stack = np.stack([getattr(s, name) for s in subnets])
+        views = list(stack)
+        for s, v in zip(subnets, views, strict=True):
+            setattr(s, name, v)
+        self._stacks[key] = (stack, views)
+        return stack
 
     def _grow_epoch_arrays(self) -> None:
         """Extend this epoch's income and cost arrays to accounts opened during the epoch
@@ -583,32 +847,45 @@ class Network(mesa.Model):
             total = eco.fixed_emission_per_block * blocks
         else:
             total = epoch_emission(issuance, blocks, eco.halving_base_per_block)
-        stake_per_subnet = np.array([s.stake_tao.sum() for s in self.subnets])
+        stake_per_subnet = (  # read only when subnets share by stake
+            np.zeros(len(self.subnets)) if eco.subnet_split == "fixed"
+            else np.array([s.stake_tao.sum() for s in self.subnets])
+        )
         shares = subnet_shares(
             eco.subnet_split, [s.params.emission_share for s in self.subnets], stake_per_subnet
         )
-        liquid_accts, liquid_rao, hotkeys, dividends = [], [], [], []
-        self._role_emission = np.zeros(3)  # owner, miners, validators (TAO)
-        for s, share in zip(self.subnets, shares, strict=True):
-            e_sub = total * share
-            owner = to_rao(e_sub * eco.owner_share)
-            pool = e_sub * (eco.miner_share + eco.validator_share)
-            incentive_share, dividend_share = s.shares
-            occ = s.occupant != EMPTY
-            inc_rao = np.where(occ, to_rao(pool * incentive_share), 0)
-            div_rao = np.where(occ, to_rao(pool * dividend_share), 0)
-            s.emission_tao = to_tao(inc_rao + div_rao)
-            liquid_accts += [np.array([s.owner_acct]), s.occupant[occ]]
-            liquid_rao += [np.array([owner]).reshape(1), inc_rao[occ]]
-            hotkeys.append(s.occupant[occ])
-            dividends.append(div_rao[occ])
-            self._role_emission += to_tao([owner, inc_rao.sum(), div_rao.sum()])
-        accts = np.concatenate(liquid_accts).astype(np.int64)
-        amounts = np.concatenate(liquid_rao).astype(np.int64)
+        # every subnet at once, element by element the arithmetic of one subnet at a time
+        subnets = self.subnets
+        e_sub = total * np.asarray(shares, dtype=np.float64)
+        owner = to_rao(e_sub * eco.owner_share)
+        pool = e_sub * (eco.miner_share + eco.validator_share)
+        sizes = [s.n for s in subnets]
+        starts = np.cumsum([0, *sizes[:-1]])
+        pool_of_uid = np.repeat(pool, sizes)
+        occupant = np.concatenate([s.occupant for s in subnets])
+        occ = occupant != EMPTY
+        inc_rao = np.where(occ, to_rao(
+            pool_of_uid * np.concatenate([s.shares[0] for s in subnets])), 0)
+        div_rao = np.where(occ, to_rao(
+            pool_of_uid * np.concatenate([s.shares[1] for s in subnets])), 0)
+        emission = to_tao(inc_rao + div_rao)
+        for s, start in zip(subnets, starts.tolist(), strict=True):
+            s.emission_tao = emission[start : start + s.n]
+        # owner, miners, validators (TAO), summed subnet by subnet as floats, in order
+        role = to_tao(np.stack([owner, np.add.reduceat(inc_rao, starts),
+                                np.add.reduceat(div_rao, starts)], axis=1))
+        acc = [0.0, 0.0, 0.0]
+        for o, m, v in role.tolist():
+            acc[0] += o
+            acc[1] += m
+            acc[2] += v
+        self._role_emission = np.array(acc)
+        hk = occupant[occ]
+        dv = div_rao[occ]
+        accts = np.concatenate([[s.owner_acct for s in subnets], hk]).astype(np.int64)
+        amounts = np.concatenate([owner, inc_rao[occ]]).astype(np.int64)
         self.ledger.mint_liquid(accts, amounts)
         np.add.at(self._epoch_income, accts, amounts)
-        hk = np.concatenate(hotkeys).astype(np.int64)
-        dv = np.concatenate(dividends).astype(np.int64)
         stake_before = self.ledger.hotkey_stake()
         received, to_nominators = self.ledger.mint_dividends(hk, dv, eco.validator_take)
         self._epoch_income[: len(received)] += received
@@ -665,31 +942,52 @@ class Network(mesa.Model):
             "emission_validators_tao": float(self._role_emission[2]),
             "nominator_payout_tao": self._nominator_payout,
         }
-        rhos, emissions, stakes = [], [], []
-        for s in self.subnets:
-            miners = np.flatnonzero(s.is_miner)
-            rhos.append(metrics.spearman(s.quality[miners], s.last.incentive[miners]))
-            emissions.append(s.emission_tao[s.occupant != EMPTY])
-            stakes.append(s.stake_tao[s.is_validator])
-        finite = [r for r in rhos if np.isfinite(r)]
+        subnets = self.subnets
+        pairs = [(s, self._members_of(s)) for s in subnets]
+        rhos = metrics.spearman_segments(
+            np.concatenate([s.quality[mem.miners] for s, mem in pairs]),
+            np.concatenate([s.last.incentive[mem.miners] for s, mem in pairs]),
+            np.array([len(mem.miners) for _, mem in pairs], dtype=np.int64),
+        )
+        finite = [r for r in rhos.tolist() if np.isfinite(r)]
         m["alignment"] = float(np.mean(finite)) if finite else float("nan")
-        m["gini_emission"] = metrics.gini(np.concatenate(emissions))
-        m["nakamoto_stake"] = float(metrics.nakamoto(np.concatenate(stakes)))
+        m["gini_emission"] = metrics.gini(
+            np.concatenate([s.emission_tao[mem.occupied] for s, mem in pairs]))
+        m["nakamoto_stake"] = float(metrics.nakamoto(np.concatenate(
+            [s.stake_tao[s.is_validator] for s in subnets])))
         m["compute_per_useful_answer"] = metrics.compute_per_useful_answer(*self._work_totals)
-        alive = self._alive_accounts()
-        codes = self.columns.get("strategy_code", alive).astype(np.int64)
-        income = self.columns.get("income_tao", alive, 0.0)
-        profit = self.columns.get("profit_usd", alive, 0.0)
+        alive, order, bounds = self._by_strategy_code()
+        income = self.columns.get("income_tao", alive, 0.0)[order]
+        profit = self.columns.get("profit_usd", alive, 0.0)[order]
+        # each strategy's values in account order, as ``income[codes == i]`` gives them
         for i, name in enumerate(self.strategy_names):
-            mask = codes == i
-            count = int(mask.sum())
+            lo, hi = bounds[i], bounds[i + 1]
+            count = hi - lo
             m[f"population:{name}"] = float(count)
-            m[f"emission_tao:{name}"] = float(income[mask].sum())
-            m[f"profit_usd:{name}"] = float(profit[mask].sum())
-            m[f"profit_usd_per_agent:{name}"] = (
-                float(profit[mask].mean()) if count else float("nan")
-            )
+            total = profit[lo:hi].sum()
+            m[f"emission_tao:{name}"] = float(income[lo:hi].sum())
+            m[f"profit_usd:{name}"] = float(total)
+            # ndarray.mean is the same sum divided by the count
+            m[f"profit_usd_per_agent:{name}"] = float(total / count) if count else float("nan")
         self.metrics = m
+
+    def _by_strategy_code(self) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """(alive accounts, their order sorted by strategy code, stable, and where each
+        code's run starts in it); cached until membership or strategies change."""
+        col = self.columns
+        key = (self.ledger.n, col.version("alive"), col.version("strategy_code"),
+               len(self.strategy_names))
+        if self._tally is not None and self._tally[0] == key:
+            return self._tally[1]
+        alive = self._alive_accounts()
+        codes = col.get("strategy_code", alive).astype(np.int64)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(self.strategy_names) + 1),
+                                 side="left").tolist()
+        key = (self.ledger.n, col.version("alive"), col.version("strategy_code"),
+               len(self.strategy_names))
+        self._tally = (key, (alive, order, bounds))
+        return alive, order, bounds
 
     def _alive_accounts(self) -> np.ndarray:
         """Accounts of the participants still in the model."""
@@ -723,4 +1021,7 @@ class Network(mesa.Model):
         if not self._records:
             return pd.DataFrame()
         keys = self._records[0].keys()
-        return pd.DataFrame({k: np.concatenate([r[k] for r in self._records]) for k in keys})
+        # the concatenations are the frame's own: no second copy into consolidated blocks
+        return pd.DataFrame(
+            {k: np.concatenate([r[k] for r in self._records]) for k in keys}, copy=False
+        )

@@ -74,6 +74,7 @@ class Subnet:
         self.burn_rao = int(round(reg.initial_burn_tao * RAO_PER_TAO))
         self.regs_this_interval = 0
         self._uid_of: dict[int, int] = {}
+        self.version = 0  # bumped whenever a UID changes hands (caches of membership key on it)
 
     # -- membership -------------------------------------------------------------------
     def uid_of(self, accts: np.ndarray) -> np.ndarray:
@@ -111,6 +112,7 @@ class Subnet:
         old = int(self.occupant[uid])
         if old != EMPTY:
             self._uid_of.pop(old, None)
+        self.version += 1
         self.occupant[uid] = acct
         self._uid_of[acct] = uid
         self.is_miner[uid] = role == "miner"
@@ -132,6 +134,7 @@ class Subnet:
         """Empty ``uid`` (deregistration); its weights and bonds are cleared."""
         acct = int(self.occupant[uid])
         self._uid_of.pop(acct, None)
+        self.version += 1
         self.occupant[uid] = EMPTY
         self.is_miner[uid] = False
         self.is_validator[uid] = False
@@ -144,11 +147,15 @@ class Subnet:
             self.permits[uid] = False
 
     # -- weights ------------------------------------------------------------------------
-    def commit(self, epoch: int, block: int, uids: np.ndarray, rows: np.ndarray) -> None:
+    def commit(
+        self, epoch: int, block: int, uids: np.ndarray, rows: np.ndarray, *, copy: bool = True
+    ) -> None:
         """Validators at ``uids`` set ``rows``; the chain uses them after the reveal period.
 
         Without commit-reveal the weights go on chain at once; with it they are revealed
-        ``reveal_period`` epochs later (MODEL.md section 3, "Commit-reveal").
+        ``reveal_period`` epochs later (MODEL.md section 3, "Commit-reveal"). ``copy=False``:
+        the caller hands over ``rows`` (a fresh array it will not touch again), which the
+        queue keeps without copying.
         """
         if len(uids) == 0:
             return
@@ -157,15 +164,20 @@ class Subnet:
         if period == 0:
             self._put_on_chain(uids, rows, block)
         else:
-            accts = self.occupant[uids].copy()
-            self.commits.append(Commit(epoch + period, uids.copy(), accts, rows.copy()))
+            accts = self.occupant[uids]  # fancy indexing: already a copy
+            self.commits.append(
+                Commit(epoch + period, uids.copy(), accts, rows.copy() if copy else rows)
+            )
 
     def reveal_due(self, epoch: int, block: int) -> None:
         """Reveal the commits due by ``epoch`` whose validators still hold their UIDs."""
         while self.commits and self.commits[0].reveal_epoch <= epoch:
             c = self.commits.popleft()
             still = self.occupant[c.uids] == c.accts
-            self._put_on_chain(c.uids[still], c.rows[still], block)
+            if still.all():
+                self._put_on_chain(c.uids, c.rows, block)
+            else:
+                self._put_on_chain(c.uids[still], c.rows[still], block)
 
     def _put_on_chain(self, uids: np.ndarray, rows: np.ndarray, block: int) -> None:
         self.weights[uids] = rows

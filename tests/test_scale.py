@@ -1,0 +1,350 @@
+"""Network scale (issue 8): the fast paths give the numbers of the reference paths.
+
+Every speed-up of the whole-network model keeps results bit-identical for the same seed.
+Golden hashes would break with numpy versions, so these tests compare the model with
+itself instead:
+
+- the same seed twice gives identical frames and per-agent records (and another seed
+  does not, so the comparisons can fail);
+- Yuma Consensus batched across the subnets of an epoch (the default,
+  ``Network(batch_subnets=True)``) gives exactly the numbers of running it subnet by
+  subnet (``batch_subnets=False``), on a small network of every strategy with entry, exit
+  and imitation, subnets of two sizes and two sets of hyperparameters;
+- the caches (strategy groups, parameter gathers, memoised productions, cabal structure,
+  weights stacks) never change a result: a run whose caches are all dropped after every
+  epoch equals a normal one, also when parameters are rewritten in the middle of the run;
+- each fused kernel equals the reference functions it replaces (query sampling, grading
+  with duplicate detection, the moving averages, Spearman over all subnets at once).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import world.model as world_model
+from agents.base import REGISTRY
+from agents.catalog import get
+from agents.miners import HonestMiner
+from agents.population import _CABALS_CHECKED, Entry, EntryOption, Exit, Imitation
+from world import metrics, work
+from world.model import Cohort, Network
+from world.params import EconomyParams, NetworkParams, SubnetParams, WorkParams
+from world.yuma import YumaParams
+
+EPOCHS = 45
+
+# (strategy, count per 64 UIDs, params): every strategy, every option that changes a path
+MIX: tuple[tuple[str, int, dict[str, Any]], ...] = (
+    ("honest_validator", 3, {}),
+    ("honest_validator", 2, {"dedup": 1, "top_k": 8, "sharpen": 2.0}),
+    ("weight_copier", 1, {"mode": "consensus"}),
+    ("weight_copier", 1, {"mode": "largest"}),
+    ("cabal_validator", 2, {"boost": 0.3}),
+    ("poison_pill", 2, {"trigger_epoch": 12}),
+    ("poison_pill", 1, {"trigger": "stake", "trigger_stake_tao": 1_500.0}),
+    ("stake_attacker", 1, {"entry_epoch": 6, "outside_stake_tao": 5_000.0, "n_miners": 2}),
+    ("honest_miner", 12, {}),
+    ("gpt_passthrough", 8, {}),
+    ("copy_cabal", 8, {}),
+    ("model_arbitrage", 6, {"dwell": 5, "settle": 2}),
+    ("lazy_miner", 4, {}),
+)
+DELEGATORS = (("yield_chaser", 8), ("popularity_follower", 8), ("loyal_delegator", 4))
+
+
+def network(seed: int, **kw: Any) -> Network:
+    """Five subnets in three batches: two alike (commit-reveal), two of a second kind
+    (weights on chain at once but only every other epoch, so some are outdated when
+    miners register) and one of another size and Yuma (a batch of its own)."""
+    alike = SubnetParams(n_uids=64, yuma=YumaParams(max_validators=12))
+    slow = SubnetParams(n_uids=64, commit_reveal=False, reveal_period=0,
+                        weights_rate_limit=500, yuma=YumaParams(max_validators=12))
+    other = SubnetParams(
+        n_uids=48, commit_reveal=False, reveal_period=0,
+        yuma=YumaParams(version="yuma2", max_validators=8),
+        work=WorkParams(query_rounds=12, sample_size=15),
+    )
+    subnets = (alike, slow, other, alike, slow)
+    pop = []
+    for netuid, sp in enumerate(subnets):
+        for name, count, params in MIX:
+            if get(name).role == "validator":
+                params = {"stake_tao": 800.0 + 150 * netuid, **params}
+            pop.append(Cohort(get(name), max(1, count * sp.n_uids // 64), netuid, params))
+    pop += [Cohort(get(name), count) for name, count in DELEGATORS]
+    params = NetworkParams(subnets=subnets, agent_record_interval=4,
+                           economy=EconomyParams(subnet_split="stake"))
+    model = Network(params, pop, rng=seed, **kw)
+    model.dynamics += [
+        Entry(model, [EntryOption("honest_miner"), EntryOption("copy_cabal"),
+                      EntryOption("honest_validator", {"stake_tao": 400.0})], rate=1.5),
+        Exit(patience=5),
+        Imitation(every=6, beta=0.01, exclude=("stake_attacker",)),
+    ]
+    return model
+
+
+def outputs(model: Network, epochs: int = EPOCHS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    for _ in range(epochs):
+        model.step()
+    return model.datacollector.get_model_vars_dataframe(), model.agent_records()
+
+
+def assert_same(a: tuple[pd.DataFrame, pd.DataFrame], b: tuple[pd.DataFrame, pd.DataFrame]):
+    pd.testing.assert_frame_equal(a[0], b[0], check_exact=True)
+    pd.testing.assert_frame_equal(a[1], b[1], check_exact=True)
+
+
+def test_the_scenario_exercises_the_dynamics():
+    m = network(3)
+    outputs(m)
+    entry, exits, imitation = m.dynamics[:3]
+    assert sum(h[2] for h in entry.history) > 0 and exits.departed and imitation.switches
+    assert len(m.cabals) >= 5  # a copy cabal per subnet and at least one attacker's
+    assert m.batch_subnets and world_model.BATCH_SUBNETS
+
+
+def test_same_seed_twice_identical_another_seed_not():
+    a, b, c = outputs(network(5)), outputs(network(5)), outputs(network(6))
+    assert_same(a, b)
+    assert not a[0]["alignment"].equals(c[0]["alignment"])
+    assert not a[1]["profit_usd_total"].equals(c[1]["profit_usd_total"])
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_batched_consensus_equals_subnet_by_subnet(seed):
+    batched, single = network(seed, batch_subnets=True), network(seed, batch_subnets=False)
+    assert_same(outputs(batched), outputs(single))
+    for s, t in zip(batched.subnets, single.subnets, strict=True):
+        for name in ("weights", "bonds", "score_ema", "stake_tao", "emission_tao"):
+            assert np.array_equal(getattr(s, name), getattr(t, name)), (s.netuid, name)
+
+
+def test_the_module_switch_sets_the_default_path(monkeypatch):
+    monkeypatch.setattr(world_model, "BATCH_SUBNETS", False)
+    assert not network(1).batch_subnets
+    assert network(1, batch_subnets=True).batch_subnets
+
+
+class ForgetCaches:
+    """Drops every cache of the model after each epoch (a cold start every epoch)."""
+
+    def after_epoch(self, model: Network) -> None:
+        model._invalidate(None)
+        model._answers.clear()
+        model._members.clear()
+        model._tally = None
+        model._stacks.clear()
+        _CABALS_CHECKED.pop(model, None)
+
+
+class Rewrite:
+    """Rewrites parameters in the middle of the run, through ``model.columns``."""
+
+    def after_epoch(self, model: Network) -> None:
+        accts = np.arange(model.ledger.n)
+        code = model.columns.get("strategy_code", accts, -1.0)
+        def of(name: str) -> np.ndarray:
+            if name not in model.strategy_names:
+                return accts[:0]
+            return accts[code == model.strategy_code(name)]
+        if model.epoch == 8:
+            model.columns.set("quality", of("honest_miner"), 0.3)
+            model.columns.set("capability", of("honest_validator"), 0.6)
+        if model.epoch == 12:
+            model.columns.set("top_k", of("cabal_validator"), 5.0)
+            model.columns.set("sharpen", of("poison_pill"), 3.0)
+            model.columns.set("mode", of("weight_copier"), 1.0)
+        if model.epoch == 16:
+            model.columns.set("query_cost_usd", of("copy_cabal"), 0.001)
+            model.columns.set("dedup", of("honest_validator"), 1.0)
+
+
+def test_caches_never_change_a_result():
+    warm, cold = network(4), network(4)
+    warm.dynamics.append(Rewrite())
+    cold.dynamics += [Rewrite(), ForgetCaches()]
+    assert_same(outputs(warm, 30), outputs(cold, 30))
+
+
+class DriftingMiner(HonestMiner):
+    """A test strategy that returns the same Production object every epoch, its quality
+    changed in place (the world must not take it for last epoch's answers)."""
+
+    name = "test_drifting_miner"
+    classifier: ClassVar[dict] = dict(HonestMiner.classifier)
+
+    @classmethod
+    def produce(cls, group, ctx):  # type: ignore[no-untyped-def]
+        prod = group.memo.get("drifting")
+        if prod is None:
+            prod = group.memo["drifting"] = HonestMiner.produce(group, ctx)
+            prod = group.memo["drifting"] = type(prod)(
+                *(a.copy() for a in (prod.quality, prod.answer_key, prod.fixed_cost_usd,
+                                     prod.query_cost_usd, prod.computes)))
+        prod.quality[:] = 0.1 + 0.8 * ((ctx.epoch % 5) / 5)
+        return prod
+
+
+def test_answers_that_change_in_place_are_seen(monkeypatch):
+    monkeypatch.setitem(REGISTRY, DriftingMiner.name, DriftingMiner)
+    sp = SubnetParams(n_uids=16, yuma=YumaParams(max_validators=4))
+    m = Network(NetworkParams(subnets=(sp,)),
+                [Cohort(get("honest_validator"), 2, 0), Cohort(DriftingMiner, 6, 0)], rng=1)
+    for epoch in range(7):
+        m.step()
+        uids = m.groups(0)[DriftingMiner].uids
+        assert np.all(m.subnets[0].quality[uids] == 0.1 + 0.8 * ((epoch % 5) / 5))
+
+
+class NaNMiner(HonestMiner):
+    """A test strategy whose first member answers with quality NaN (no score at all)."""
+
+    name = "test_nan_miner"
+    classifier: ClassVar[dict] = dict(HonestMiner.classifier)
+
+    @classmethod
+    def produce(cls, group, ctx):  # type: ignore[no-untyped-def]
+        prod = HonestMiner.produce(group, ctx)
+        quality = prod.quality.copy()
+        quality[0] = np.nan
+        return type(prod)(quality, prod.answer_key, prod.fixed_cost_usd,
+                          prod.query_cost_usd, prod.computes)
+
+
+def test_non_finite_answers_grade_the_same_with_either_backend(monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setitem(REGISTRY, NaNMiner.name, NaNMiner)
+    sp = SubnetParams(n_uids=24, yuma=YumaParams(max_validators=6))
+    runs = {}
+    for backend in ("numpy", "numba"):
+        monkeypatch.setattr(work, "BACKEND", backend)
+        m = Network(NetworkParams(subnets=(sp,)), [
+            Cohort(get("honest_validator"), 4, 0, {"dedup": 1}), Cohort(NaNMiner, 6, 0),
+            Cohort(get("copy_cabal"), 6, 0)], rng=3)
+        runs[backend] = (outputs(m, 12), m.subnets[0].score_ema.copy())
+    assert_same(runs["numpy"][0], runs["numba"][0])
+    assert np.array_equal(runs["numpy"][1], runs["numba"][1])
+
+
+# -- the fused kernels against the reference functions ---------------------------------
+def test_query_sampling_fast_path_equals_plain_uniforms(monkeypatch):
+    for seed in range(40):
+        r = np.random.default_rng(seed)
+        v, m, rounds, size = (int(r.integers(1, 60)), int(r.integers(1, 300)),
+                              int(r.integers(1, 40)), int(r.integers(1, 80)))
+        fast = work.sample_queries(np.random.default_rng(seed), v, m, rounds, size)
+        monkeypatch.setattr(work, "_RAW_UNIFORMS", False)
+        plain = work.sample_queries(np.random.default_rng(seed), v, m, rounds, size)
+        monkeypatch.setattr(work, "_RAW_UNIFORMS", True)
+        assert fast.dtype == plain.dtype and np.array_equal(fast, plain), seed
+    mt = work.sample_queries(np.random.Generator(np.random.MT19937(1)), 5, 50, 10, 10)
+    assert mt.shape == (5, 50) and mt.min() >= 0 and mt.max() <= 10
+    assert work._RAW_UNIFORMS  # numpy's PCG64 uniforms are what the fast path assumes
+
+
+@pytest.mark.parametrize(
+    "case", ["finite", "capable", "shared", "nan_quality", "inf_noise", "dedup"])
+def test_graded_scores_equal_perceived_scores_with_duplicate_detection(case):
+    for seed in range(25):
+        r = np.random.default_rng(seed)
+        v, m, rounds, size = int(r.integers(1, 30)), int(r.integers(1, 120)), 6, 10
+        q = work.sample_queries(r, v, m, rounds, size)
+        quality, cap, noise = r.random(m), r.random(v), r.random(v) * 0.3
+        key = np.where(r.random(m) < 0.5, r.integers(0, 4, m), -1)
+        detects = r.random(v) < (0.5 if case == "dedup" else 0.0)
+        if case == "capable":
+            cap = np.full(v, 1.0)
+        if case == "shared":  # every grader with the same noise and rate
+            noise = np.full(v, 0.05)
+        if case == "nan_quality":
+            quality[r.integers(0, m)] = np.nan
+        if case == "inf_noise":
+            noise[0] = np.inf
+        ref_rng, rng = np.random.default_rng(seed + 99), np.random.default_rng(seed + 99)
+        ref = work.perceived_scores(ref_rng, quality, cap, noise, q)
+        dup = work.duplicate_detection(ref_rng, key, detects, rounds, size)
+        ref = np.where(dup & (q > 0), 0.0, ref)
+        scores, observed = work.graded_scores(rng, quality, cap, noise, q, key, detects,
+                                              rounds, size)
+        assert np.array_equal(observed, ~np.isnan(ref))
+        assert np.array_equal(scores[observed], ref[observed])
+        assert ref_rng.random() == rng.random()  # the same draws
+        ema, rate = r.random((v, m)), np.full(v, 0.1) if case == "shared" else r.random(v)
+        expected = work.update_ema(ema, ref, rate)
+        work.blend_ema(ema, scores, observed, rate)
+        assert np.array_equal(ema, expected)
+
+
+def test_compiled_grading_equals_numpy(monkeypatch):
+    """``work.grade_epoch``: numba loops and numpy give the same averages, sums and draws."""
+    pytest.importorskip("numba")
+    r = np.random.default_rng(0)
+    for t in range(40):
+        v, m, n = int(r.integers(1, 40)), int(r.integers(1, 150)), 256
+        graders = r.choice(n, v, replace=False) if t % 2 else np.arange(3, 3 + v)
+        miners = slice(60, 60 + m) if t % 3 else np.sort(r.choice(np.arange(60, n), m,
+                                                                   replace=False))
+        quality = r.random(m)
+        quality[: m // 4] = 0.0  # lazy miners
+        cap = np.full(v, 0.93) if t % 4 else r.random(v)
+        noise = np.full(v, 0.05) if t % 5 else r.random(v) * 0.3
+        rate = np.full(v, 0.1) if t % 2 else r.random(v)
+        key = np.where(r.random(m) < 0.4, r.integers(0, 5, m), -1)
+        detects = r.random(v) < (0.5 if t % 3 == 0 else 0.0)
+        rounds, size = int(r.integers(1, 35)), int(r.integers(1, 60))
+        out = {}
+        for backend in ("numpy", "numba"):
+            monkeypatch.setattr(work, "BACKEND", backend)
+            ema = np.random.default_rng(t).random((n, n))
+            rq, rg = np.random.default_rng(100 + t), np.random.default_rng(200 + t)
+            sums = work.grade_epoch(rq, rg, ema, graders, miners, quality, cap, noise, rate,
+                                    key, detects, rounds, size)
+            out[backend] = (ema, *sums, rq.random(), rg.random())
+        a, b = out["numpy"], out["numba"]
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]), t
+        assert np.array_equal(a[2], b[2]) and a[3:] == b[3:], t
+
+
+def test_the_network_is_the_same_with_either_grading_backend(monkeypatch):
+    pytest.importorskip("numba")
+    runs = {}
+    for backend in ("numpy", "numba"):
+        monkeypatch.setattr(work, "BACKEND", backend)
+        runs[backend] = outputs(network(8), 25)
+    assert_same(runs["numpy"], runs["numba"])
+
+
+def test_weights_from_scores_in_place_equals_the_copying_version():
+    r = np.random.default_rng(0)
+    for _ in range(30):
+        s = r.random((6, 40)) - 0.1
+        s[r.random(s.shape) < 0.1] = np.nan
+        s[2] = 0.0
+        sharpen, top_k = r.choice([1.0, 2.0], 6), r.choice([0, 3, 50], 6).astype(float)
+        expected = work.weights_from_scores(s, sharpen, top_k)
+        assert np.array_equal(work.weights_from_scores(s.copy(), sharpen, top_k,
+                                                       overwrite=True), expected)
+
+
+def test_spearman_of_all_subnets_at_once_equals_one_by_one():
+    r = np.random.default_rng(0)
+    for t in range(200):
+        sizes = r.integers(0, 200, int(r.integers(1, 40)))
+        n = int(sizes.sum())
+        x, y = r.random(n), r.random(n)
+        if t % 3 == 0:
+            x, y = np.round(x, 1), np.round(y, 2)  # ties
+        if t % 7 == 0:
+            y[:] = 0.0  # constant
+        if t % 11 == 0 and n:
+            x[r.integers(0, n)] = np.nan
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        expected = [metrics.spearman(x[a : a + k], y[a : a + k])
+                    for a, k in zip(starts, sizes, strict=True)]
+        assert np.array_equal(metrics.spearman_segments(x, y, sizes), expected,
+                              equal_nan=True), t
