@@ -319,17 +319,20 @@ class Network(mesa.Model):
         self.ledger.initial_supply = total
 
     def _place_delegators(self) -> None:
-        """Genesis delegation: each delegator stakes to its policy's choice (or at random)."""
+        """Genesis delegation: every delegator stakes to a validator drawn uniformly at random.
+
+        Policies act from the first epoch on, with their switching delay, so whatever
+        concentration of stake they cause happens over time, where claim 9 of MODEL.md
+        section 7 looks for it (not at genesis).
+        """
         groups = self.delegator_groups()
         if not groups:
             return
         ctx = self._network_context()
         if len(ctx.validators) == 0:
             raise ValueError("population: delegators need at least one validator to stake to")
-        for cls, g in groups.items():
-            want = np.asarray(cls.choose(g, ctx), dtype=np.int64)
-            fallback = self.streams["decisions"].choice(ctx.validators, size=len(g))
-            target = np.where(np.isin(want, ctx.validators), want, fallback)
+        for _, g in groups.items():
+            target = self.streams["decisions"].choice(ctx.validators, size=len(g))
             for acct, hk in zip(g.accts, target, strict=True):
                 stake = int(to_rao(self.columns.get("stake_tao", np.array([acct]))[0]))
                 self.ledger.stake(int(acct), int(hk), stake)
@@ -1008,6 +1011,7 @@ class Network(mesa.Model):
             "uid": self.acct_uid[accts].copy(),
             "cabal": col.get("cabal", accts).astype(np.int64),
             "stake_tao": stake,
+            "hotkey_stake_tao": self.ledger.hotkey_stake_tao()[accts],
             "liquid_tao": to_tao(self.ledger.liquid[accts]),
             "income_tao": col.get("income_tao", accts, 0.0),
             "income_usd": col.get("income_usd", accts, 0.0),
