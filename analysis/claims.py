@@ -717,8 +717,9 @@ def _claim8(sets: list[ResultSet]) -> Verdict:
     status, where = combine(cells, _order(rs, axes))
     return Verdict(8, "", status, where, [], [rs.name], cells,
                    notes=["Delegators' punishment is read from the pill's own income (its take "
-                          "and stake share shrink when nominators leave); the per-agent records "
-                          "hold no hotkey stake, so the stake that left is not shown directly."])
+                          "and stake share shrink when nominators leave); the stake behind its "
+                          "hotkey is in the per-agent records (hotkey_stake_tao) for a direct "
+                          "look."])
 
 
 def _claim9(sets: list[ResultSet]) -> Verdict:
