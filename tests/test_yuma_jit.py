@@ -274,6 +274,103 @@ def test_a_declined_subnet_of_a_batch_goes_to_numpy_alone():
 
 
 # ---------------------------------------------------------------------------------------------
+# out= (bonds updated in place) and permitted_bonds_only (what the world passes)
+# ---------------------------------------------------------------------------------------------
+
+
+def chain_args(rng: np.random.Generator, b: int, n: int) -> dict[str, np.ndarray]:
+    """One epoch's inputs for b subnets of n UIDs, about half of them validators."""
+    validators = rng.random((b, n)) < 0.5
+    return {"weights": rng.random((b, n, n)) * validators[..., None] * 3,
+            "stake": rng.random((b, n)) * validators,
+            "new_registrations": rng.random((b, n)) < 0.1}
+
+
+@pytest.mark.parametrize("which", ["numba", "numpy"])
+@pytest.mark.parametrize("p", [YumaParams(), YumaParams(version="yuma2"),
+                               YumaParams(liquid_alpha=True, max_validators=3)])
+def test_bonds_updated_in_place_over_epochs_equal_fresh_ones(which, p):
+    rng = np.random.default_rng(11)
+    b, n = 4, 9
+    fresh = in_place = np.zeros((b, n, n))
+    permits = None
+    with backend(which):
+        for _ in range(6):
+            args = chain_args(rng, b, n)
+            first = in_place[0].copy()  # a single epoch, in place too
+            one = epoch(params=p, bonds=first, permits=None if permits is None else permits[0],
+                        out=first, permitted_bonds_only=True,
+                        **{k: v[0] for k, v in args.items()})
+            want = epoch_batch(params=p, bonds=fresh, permits=permits, **args)
+            got = epoch_batch(params=p, bonds=in_place, permits=permits, out=in_place,
+                              permitted_bonds_only=True, **args)
+            assert got.bonds is in_place and one.bonds is first
+            for name in FIELDS:
+                np.testing.assert_array_equal(getattr(got, name), getattr(want, name), name)
+            assert_same(one, want[0])
+            fresh, permits = want.bonds, want.new_permits
+
+
+@pytest.mark.parametrize("which", ["numba", "numpy"])
+def test_a_separate_out_buffer_is_overwritten_everywhere(which):
+    rng = np.random.default_rng(12)
+    b, n = 3, 8
+    args = chain_args(rng, b, n)
+    bonds = rng.random((b, n, n))  # rows outside permits too: they are read and cleared
+    out = np.full((b, n, n), 7.0)
+    with backend(which):
+        want = epoch_batch(params=YumaParams(), bonds=bonds, **args)
+        got = epoch_batch(params=YumaParams(), bonds=bonds, out=out, **args)
+        one = epoch(params=YumaParams(), bonds=bonds[1], out=out[1].copy(),
+                    **{k: v[1] for k, v in args.items()})
+    assert got.bonds is out
+    np.testing.assert_array_equal(out, want.bonds)
+    np.testing.assert_array_equal(one.bonds, want.bonds[1])
+
+
+def test_in_place_bonds_outside_permits_are_read_and_cleared_without_the_promise():
+    rng = np.random.default_rng(13)
+    b, n = 3, 8
+    args = chain_args(rng, b, n)
+    bonds = rng.random((b, n, n))
+    want = epoch_batch(params=YumaParams(version="yuma2"), bonds=bonds, **args)
+    with backend("numba"):
+        got = epoch_batch(params=YumaParams(version="yuma2"), bonds=bonds, out=bonds, **args)
+    assert_same(got, want)
+
+
+def test_a_subnet_declined_late_is_computed_from_intact_bonds_in_place():
+    rng = np.random.default_rng(2)
+    b, n = 5, 6
+    args = {"weights": rng.random((b, n, n)), "stake": rng.random((b, n))}
+    bonds = rng.random((b, n, n))
+    bonds[2, 0, 0] = 1e-310  # subnet 2's column sums fall below 1e-300 after its new bonds
+    bonds[2, 1:, 0] = 0.0
+    p = YumaParams(bonds_ema_rate=1e-300)
+    want = epoch_batch(params=p, bonds=bonds.copy(), **args)
+    with backend("numba"):
+        got = epoch_batch(params=p, bonds=bonds, out=bonds, **args)
+    assert_same(got, want)
+
+
+@pytest.mark.parametrize(
+    ("out", "match"),
+    [(np.zeros((2, 4, 4), dtype=np.float32), "float64"), (np.zeros((2, 4, 5)), "shape"),
+     ([[0.0]], "float64"), (np.zeros((2, 4, 8))[:, :, ::2], "C-contiguous")],
+)
+def test_a_bad_out_is_refused_naming_it(out, match):
+    args = {"weights": np.ones((2, 4, 4)), "stake": np.ones((2, 4)), "bonds": np.zeros((2, 4, 4))}
+    with pytest.raises(ValueError, match=f"out must .*{match}"):
+        epoch_batch(params=YumaParams(), out=out, **args)
+
+
+def test_out_overlapping_the_bonds_without_being_them_is_refused():
+    bonds = np.zeros((3, 4, 4))
+    with pytest.raises(ValueError, match="out must be the bonds array itself"):
+        epoch_batch(np.ones((2, 4, 4)), np.ones((2, 4)), bonds[:2], YumaParams(), out=bonds[1:])
+
+
+# ---------------------------------------------------------------------------------------------
 # Inputs the compiled kernel hands back to numpy
 # ---------------------------------------------------------------------------------------------
 

@@ -723,6 +723,7 @@ class Network(mesa.Model):
             permits=s.permits, active=active,
             new_registrations=s.new_registrations,
             last_update=s.last_update, block_at_registration=s.registered_block,
+            out=s.bonds, permitted_bonds_only=True,  # see _consensus_all
         )
         self._consensus_outputs(
             s, res.bonds, res.new_permits, res.consensus, res.incentive, res.dividends,
@@ -793,12 +794,17 @@ class Network(mesa.Model):
                 voters |= permits
             newest = np.where(voters, last_update, np.iinfo(np.int64).max).min(axis=1)
             outdated = not (newest > registered.max(axis=1)).all()
+            # Bonds are updated in place in their stack, and only rows of UIDs with a permit
+            # are read: the rest are zero, as on chain (the kernel stores rows for new
+            # permits only, and registration and deregistration clear a UID's row and permit)
+            bonds = self._stacked(batch, "bonds")
             res = yuma_epoch_batch(
-                self._stacked(batch, "weights"), stake, self._stacked(batch, "bonds"), params,
+                self._stacked(batch, "weights"), stake, bonds, params,
                 permits=permits, active=active,
                 new_registrations=np.stack([s.new_registrations for s in batch]),
                 last_update=last_update if outdated else None,
                 block_at_registration=registered if outdated else None,
+                out=bonds, permitted_bonds_only=True,
             )
             bonds = list(res.bonds)
             self._stacks[(*(s.netuid for s in batch), 1)] = (res.bonds, bonds)

@@ -11,7 +11,11 @@ Where the time goes instead: no numpy call per step (the numpy kernel makes abou
 of 1-10 us), the work restricted to the rows of validators with a permit now or next epoch,
 and the stake-weighted median (step 5) found per column without sorting: a binary search
 over 31 values placed around the column's weighted mean brackets it (5 vectorised passes),
-and a weighted quickselect finishes inside the bracket, typically a few weights.
+and a weighted quickselect finishes inside the bracket, typically a few weights. Clipping,
+rank, trust and the new bonds of a row are computed while the row is in cache; the new
+bonds overwrite the weight block and are stored (into ``out``, possibly the input bonds,
+updated in place) only once the subnet can no longer be handed to numpy. With
+``permitted_bonds`` the bond rows of UIDs without a permit, zero on chain, are not read.
 
 How it stays equal to the reference (every output within 1e-12, most bit for bit):
 
@@ -331,13 +335,22 @@ def _weighted_median_cols(wn, m, stake_rows, kappa, consensus):
             high[j] = max(high[j], v)
             mean[j] += a * v
             square[j] += a * v * v
-    columns = np.empty((n, count))
-    for q0 in range(0, count, 8):
-        for j0 in range(0, n, 8):
-            for q in range(q0, min(q0 + 8, count)):
-                row = wn[voters[q]]
-                for j in range(j0, min(j0 + 8, n)):
-                    columns[j, q] = row[j]
+    columns = np.empty((n, count))  # transposed, eight rows at a time (a cache line a column)
+    q = 0
+    while q + 8 <= count:
+        r0, r1, r2, r3 = wn[voters[q]], wn[voters[q + 1]], wn[voters[q + 2]], wn[voters[q + 3]]
+        r4, r5, r6, r7 = wn[voters[q + 4]], wn[voters[q + 5]], wn[voters[q + 6]], \
+            wn[voters[q + 7]]
+        for j in range(n):
+            column = columns[j]
+            column[q], column[q + 1], column[q + 2], column[q + 3] = r0[j], r1[j], r2[j], r3[j]
+            column[q + 4], column[q + 5], column[q + 6], column[q + 7] = r4[j], r5[j], r6[j], \
+                r7[j]
+        q += 8
+    for rest in range(q, count):
+        row = wn[voters[rest]]
+        for j in range(n):
+            columns[j, rest] = row[j]
     keys = np.empty(count)
     stakes = np.empty(count)
     edges = _EDGE_Z.shape[0]
@@ -489,24 +502,27 @@ def _weight_rows(w, rows, m, permit, last_update, registered_at, has_blocks, wn)
     n = w.shape[1]
     for r in range(m):
         u = rows[r]
-        row = wn[r]
+        source, row = w[u], wn[r]
+        bad = 0  # an integer count vectorises, a boolean or does not
         if not permit[u]:
-            bad = False  # NaN * 0 in the reference
-            for j in range(n):
-                bad |= not abs(w[u, j]) < np.inf
+            for j in range(n):  # NaN * 0 in the reference
+                bad += not abs(source[j]) < np.inf
+                row[j] = 0.0
             if bad:
                 return False
-            row[:] = 0.0
             continue
-        for j in range(n):  # (explicit loops: an array-to-array slice assignment costs
-            row[j] = w[u, j]  # more than a second of compilation)
-        row[u] = 0.0
         if has_blocks:
             updated = last_update[u]
             for j in range(n):
-                if updated <= registered_at[j]:
-                    row[j] = 0.0
-        if _not_clean(row):
+                v = 0.0 if (j == u) | (updated <= registered_at[j]) else source[j]
+                row[j] = v
+                bad += (not v >= 0.0) + (v == np.inf)
+        else:
+            for j in range(n):
+                v = 0.0 if j == u else source[j]
+                row[j] = v
+                bad += (not v >= 0.0) + (v == np.inf)
+        if bad:
             return False
         total = _pairwise_sum(row, n)
         if not total < np.inf or 0.0 < total <= _TINY:
@@ -519,24 +535,54 @@ def _weight_rows(w, rows, m, permit, last_update, registered_at, has_blocks, wn)
 
 
 @numba.njit(cache=True)
+def _store_row(out, row, kept):
+    """``out[:] = row`` if ``kept`` else zeros: a row of the stored bonds (``Bonds::insert``
+    for UIDs with a new permit, run_epoch.rs; MODEL.md section 3 step 9)."""
+    if kept:
+        for j in range(out.shape[0]):
+            out[j] = row[j]
+    else:
+        for j in range(out.shape[0]):
+            out[j] = 0.0
+
+
+@numba.njit(cache=True)
 def _batch(
     weights, stakes, bonds_in, permits_in, active_in, registered_in, last_update_in,
     registered_at_in, has_permits, has_active, has_registered, has_blocks,
     yuma3, kappa, beta, rate, liquid, alpha_low, alpha_high, steepness, max_validators,
-    stake_threshold, zero_fill, floats, bonds_all, permits_out, start,
+    stake_threshold, permitted_bonds, fill_rest, in_place, floats, bonds_all, permits_out,
+    start,
 ):
     """MODEL.md section 3 steps 1-10 for b independent subnets, each in the order of
     ``epoch`` (run_epoch.rs).
 
     ``floats`` (9 x b x n) receives consensus, incentive, dividends, trust, miner share,
-    validator share, rank, stake and active stake; ``bonds_all`` the new bonds (it must hold
-    zeros unless ``zero_fill``, which writes every row); ``permits_out`` the new permits.
+    validator share, rank, stake and active stake; ``bonds_all`` the new bonds; ``permits_out``
+    the new permits. Bond rows outside the working rows: with ``permitted_bonds`` the caller
+    promises the rows of UIDs without a permit are zero and they are not read; ``fill_rest``
+    writes zeros into them (``bonds_all`` is not known to hold zeros there); ``in_place``
+    (``bonds_all`` is ``bonds_in``) zeroes those that were read non-zero. The new bond rows are
+    built in the working block and stored only once the subnet cannot be declined, so an input
+    updated in place is intact when the numpy reference takes a subnet over.
     Starts at subnet ``start``. Returns -1, or the index of the first subnet whose inputs the
     numpy reference must handle (its outputs are then incomplete, later ones not computed).
     One function on purpose: each separately compiled numba function a caller uses is
     optimised again inside the caller, which doubles the compilation time.
     """
-    for k in range(start, stakes.shape[0]):
+    b, n = stakes.shape
+    block = np.empty((0, n))  # the working rows' weights, then their new bonds (grown)
+    permit = np.empty(n, dtype=np.bool_)
+    rows = np.empty(n, dtype=np.int64)
+    working = np.empty(n, dtype=np.bool_)
+    nonzero_rest = np.empty(n, dtype=np.bool_)
+    zero_row = np.zeros(n)
+    vectors = np.empty((9, n))
+    rest, keep, colsum, clipped, per_bond = vectors[0], vectors[1], vectors[2], vectors[3], \
+        vectors[4]
+    colsum0, delta_sum, old_share, new_share = vectors[5], vectors[6], vectors[7], vectors[8]
+    beta_one = beta == 1.0
+    for k in range(start, b):
         w, s, bonds = weights[k], stakes[k], bonds_in[k]
         permits, active, registered = permits_in[k], active_in[k], registered_in[k]
         last_update, registered_at = last_update_in[k], registered_at_in[k]
@@ -545,134 +591,141 @@ def _batch(
         miner_share, validator_share, rank = floats[4, k], floats[5, k], floats[6, k]
         stake, active_stake = floats[7, k], floats[8, k]
         bonds_out, new_permits = bonds_all[k], permits_out[k]
-        n = s.shape[0]
-        permit = np.empty(n, dtype=np.bool_)
         if not _stake_stage(s, permits, active, has_permits, has_active, max_validators,
                             stake_threshold, stake, new_permits, active_stake, permit):
             return k
 
         # The working rows: UIDs with a permit now or next epoch, in UID order (world.yuma._Rows);
         # step 4 zeroes every other weight row, and stored bonds keep only new permits' rows.
-        rows = np.empty(n, dtype=np.int64)
-        working = np.zeros(n, dtype=np.bool_)
         m = np.int64(0)  # (not a literal 0: see _pairwise_sum)
         for i in range(n):
-            if permit[i] or new_permits[i]:
+            working[i] = permit[i] or new_permits[i]
+            if working[i]:
                 rows[m] = i
-                working[i] = True
                 m += 1
         stake_rows = np.empty(m)
         for r in range(m):
             stake_rows[r] = active_stake[rows[r]]
-        wn = np.empty((m, n))
+        if block.shape[0] < m:
+            block = np.empty((m, n))
+        wn = block[:m]
         if not _weight_rows(w, rows, m, permit, last_update, registered_at, has_blocks, wn):
             return k
 
         # Step 5: consensus.
         _weighted_median_cols(wn, m, stake_rows, kappa, consensus)
 
-        # Step 9's B0 outside the working rows enters through its column sums; columns of new
-        # registrations are zeroed (``scalar_vec_mask_sparse_matrix``).
-        rest = np.zeros(n)
-        bad = False
-        for i in range(n):
-            if working[i]:
-                if _not_clean(bonds[i]):
-                    return k
-                continue
-            row = bonds[i]
-            for j in range(n):
-                v = row[j]
-                bad |= v < 0.0
-                rest[j] += v
-            if zero_fill:
-                bonds_out[i] = 0.0
+        # Step 9's B0 outside the working rows enters through its column sums (none when the
+        # caller promises those rows are zero); columns of new registrations are zeroed
+        # (``scalar_vec_mask_sparse_matrix``).
+        bad = 0
         has_rest = False
         for j in range(n):
-            bad |= not rest[j] < np.inf
-            if has_registered and registered[j]:
-                rest[j] = 0.0
-            has_rest |= rest[j] != 0.0
+            rest[j] = 0.0
+            keep[j] = 0.0 if has_registered and registered[j] else 1.0
+        if not permitted_bonds:
+            for i in range(n):
+                nonzero_rest[i] = False
+                if working[i]:
+                    continue
+                row = bonds[i]
+                nonzero = 0
+                for j in range(n):
+                    v = row[j]
+                    bad += v < 0.0
+                    nonzero += v != 0.0
+                    rest[j] += v
+                nonzero_rest[i] = nonzero > 0
+            for j in range(n):
+                bad += not rest[j] < np.inf
+                rest[j] *= keep[j]
+                has_rest |= rest[j] != 0.0
         if bad:
             return k
-        keep = np.ones(n)  # 0 in the columns of new registrations
-        if has_registered:
-            for j in range(n):
-                keep[j] = 0.0 if registered[j] else 1.0
 
-        # Steps 6-8 per working row: Wc = min(W, C), VT, R = A @ Wc, Wb (``col_clip_sparse``,
-        # ``row_sum_sparse``, ``matmul_sparse``, ``interpolate_sparse``); Wb overwrites wn. In
-        # Yuma 3 the row's new bonds follow at once (step 9, ``compute_bonds_sparse``: liquid alpha
-        # if some C_j != 0, else ``mat_ema_sparse``, a Wb + (1 - a) B0), into bonds_out.
+        # Steps 6-9 per working row, in one pass over it: Wc = min(W, C), VT, R = A @ Wc, Wb
+        # (``col_clip_sparse``, ``row_sum_sparse``, ``matmul_sparse``, ``interpolate_sparse``);
+        # Yuma 3's new bonds (``compute_bonds_sparse``: liquid alpha if some C_j != 0, else
+        # ``mat_ema_sparse``, a Wb + (1 - a) B0) overwrite the row, the original Yuma's Wb does
+        # (with B0's column sums). B0 of a UID without a permit is a zero row when promised so.
         liquid_on = False
         if yuma3 and liquid:
             for j in range(n):
                 liquid_on |= consensus[j] != 0.0
-        rank[:] = 0.0
-        trust[:] = 0.0
-        colsum = np.zeros(n)
-        clipped = np.empty(n)
-        for r in range(m):
-            row, a = wn[r], stake_rows[r]
-            target = row if beta == 1.0 else clipped
+        for j in range(n):
+            rank[j] = trust[j] = colsum[j] = colsum0[j] = delta_sum[j] = 0.0
+        masked = False  # B0's columns of new registrations are zeroed
+        if has_registered:
             for j in range(n):
+                masked |= registered[j]
+        decay = 1.0 - rate
+        for r in range(m):
+            u = rows[r]
+            row, a = wn[r], stake_rows[r]
+            b0 = zero_row if permitted_bonds and not permit[u] else bonds[u]
+            for j in range(n):  # Wc, R (loops kept simple, so that they vectorise)
                 c = min(row[j], consensus[j])
-                target[j] = c
+                clipped[j] = c
                 rank[j] += a * c
-            trust[rows[r]] = _pairwise_sum(target, n)
-            if beta != 1.0 and beta != 0.0:
+            trust[u] = _pairwise_sum(clipped, n)
+            if not beta_one:  # Wb = W + beta (Wc - W); W itself when beta is 0
                 for j in range(n):
-                    row[j] = row[j] + beta * (clipped[j] - row[j])
+                    clipped[j] = row[j] + beta * (clipped[j] - row[j])
+            for j in range(n):
+                old = b0[j]
+                bad += (not old >= 0.0) + (old == np.inf)
+            if masked:
+                for j in range(n):
+                    row[j] = b0[j] * keep[j]
+                b0 = row
             if not yuma3:
-                continue
-            b0, out = bonds[rows[r]], bonds_out[rows[r]]
-            if liquid_on:
                 for j in range(n):
-                    v = _liquid_bond(row[j], b0[j] * keep[j], consensus[j], alpha_low, alpha_high,
+                    colsum0[j] += b0[j]
+                    delta_sum[j] += a * clipped[j]
+                for j in range(n):
+                    row[j] = clipped[j]
+            elif liquid_on:
+                for j in range(n):
+                    v = _liquid_bond(clipped[j], b0[j], consensus[j], alpha_low, alpha_high,
                                      steepness)
-                    out[j] = v
+                    row[j] = v
                     colsum[j] += v
             else:
                 for j in range(n):
-                    v = (b0[j] * keep[j]) * (1.0 - rate) + row[j] * rate
-                    out[j] = v
+                    v = b0[j] * decay + clipped[j] * rate
+                    row[j] = v
                     colsum[j] += v
+        if bad:
+            return k
         for j in range(n):
             incentive[j] = rank[j]
         _normalise_in_place(incentive)
 
         # Step 9: dividends (and the original Yuma's bonds).
-        dividends[:] = 0.0
+        for i in range(n):
+            dividends[i] = 0.0
         if yuma3:
-            per_bond = np.empty(n)  # ``inplace_col_normalize_sparse`` folded into I_j / colsum_j
-            for j in range(n):
+            for j in range(n):  # ``inplace_col_normalize_sparse`` folded into I_j / colsum_j
                 if not liquid_on:
                     colsum[j] += (1.0 - rate) * rest[j]
                 total = colsum[j]
                 if not total < np.inf or 0.0 < total <= _TINY:
                     return k
                 per_bond[j] = incentive[j] / (total if total != 0.0 else 1.0)
-            for r in range(m):  # ``mat_vec_mul_sparse``, ``row_sum_sparse``, ``vec_mul``
+            # Nothing below declines: each row's dividend (``mat_vec_mul_sparse``,
+            # ``row_sum_sparse``, ``vec_mul``) as its new bonds are stored (one read of it).
+            for r in range(m):
                 if stake_rows[r] > 0.0:
-                    dividends[rows[r]] = stake_rows[r] * _dot(bonds_out[rows[r]], per_bond)
+                    dividends[rows[r]] = stake_rows[r] * _dot(wn[r], per_bond)
+                _store_row(bonds_out[rows[r]], wn[r], new_permits[rows[r]])
         else:
             # The original Yuma: ``inplace_col_normalize_sparse`` of B0, ``row_hadamard_sparse``,
             # ``compute_ema_bonds_normal_sparse`` (``mat_ema_sparse``), ``matmul_transpose_sparse``.
-            colsum0 = np.empty(n)
-            for j in range(n):
-                colsum0[j] = rest[j]
-            delta_sum = np.zeros(n)
-            for r in range(m):
-                b0, wb, a = bonds[rows[r]], wn[r], stake_rows[r]
-                for j in range(n):
-                    colsum0[j] += b0[j] * keep[j]
-                    delta_sum[j] += a * wb[j]
             # Divisions by column sums become multiplications by their reciprocals (bonds and
             # dividends are continuous: rounding moves them by an ulp); sums at or below 1e-300,
             # whose reciprocals could overflow, go to the reference.
-            old_share = np.empty(n)  # (1 - a) / colsum0: what remains of B0's column shares
-            new_share = np.empty(n)  # a / colsum(A Wb): the new shares
-            for j in range(n):
+            for j in range(n):  # old_share: what remains of B0's column shares
+                colsum0[j] += rest[j]
                 if not colsum0[j] < np.inf or 0.0 < colsum0[j] <= _TINY \
                         or 0.0 < delta_sum[j] <= _TINY:
                     return k
@@ -680,41 +733,45 @@ def _batch(
                 new_share[j] = rate / delta_sum[j] if delta_sum[j] > 0.0 else 0.0
             for r in range(m):
                 u = rows[r]
-                b0, wb, out, a = bonds[u], wn[r], bonds_out[u], stake_rows[r]
+                b0 = zero_row if permitted_bonds and not permit[u] else bonds[u]
+                wb, a = wn[r], stake_rows[r]
                 for j in range(n):
                     v = (b0[j] * keep[j]) * old_share[j] + (a * wb[j]) * new_share[j]
-                    out[j] = v
+                    wb[j] = v
                     colsum[j] += v
             for j in range(n):  # the other rows keep (1 - a) B0 / colsum0
                 colsum[j] += rest[j] * old_share[j]
                 if colsum0[j] == 0.0:
                     colsum0[j] = 1.0  # an all-zero column stays zero
-            inverse = np.empty(n)
             for j in range(n):
                 if 0.0 < colsum[j] <= _TINY:
                     return k
-                inverse[j] = 1.0 / colsum[j] if colsum[j] > 0.0 else 0.0
+                per_bond[j] = 1.0 / colsum[j] if colsum[j] > 0.0 else 0.0  # the inverse
             for r in range(m):
-                out = bonds_out[rows[r]]
+                bond_row = wn[r]
                 for j in range(n):
-                    out[j] *= inverse[j]
-                dividends[rows[r]] = _dot(out, incentive)
+                    bond_row[j] *= per_bond[j]
+                dividends[rows[r]] = _dot(bond_row, incentive)
             if has_rest:  # bond rows of UIDs without a permit still earn (docs/consensus.md)
-                per_bond = np.empty(n)  # they keep (1 - a) B0 / colsum0, column-normalised
-                for j in range(n):
-                    per_bond[j] = (1.0 - rate) * incentive[j] * inverse[j] * keep[j]
-                share = np.empty(n)
+                for j in range(n):  # they keep (1 - a) B0 / colsum0, column-normalised
+                    per_bond[j] = (1.0 - rate) * incentive[j] * per_bond[j] * keep[j]
                 for i in range(n):
                     if not working[i]:
                         for j in range(n):  # B0 / colsum0 first: colsum0 may be subnormal
-                            share[j] = bonds[i, j] / colsum0[j]
-                        dividends[i] = _dot(share, per_bond)
+                            clipped[j] = bonds[i, j] / colsum0[j]
+                        dividends[i] = _dot(clipped, per_bond)
         _normalise_in_place(dividends)
 
-        # Stored bonds: rows of UIDs without a new permit cleared (``Bonds::insert`` in epoch).
-        for r in range(m):
-            if not new_permits[rows[r]]:
-                bonds_out[rows[r]] = 0.0
+        # Stored bonds (``Bonds::insert`` in epoch): the new rows of UIDs with a new permit
+        # (Yuma 3 stored them above), every other row cleared. Nothing after this declines.
+        for r in range(m if not yuma3 else 0):
+            _store_row(bonds_out[rows[r]], wn[r], new_permits[rows[r]])
+        for i in range(n):
+            if not working[i] and (fill_rest or (in_place and not permitted_bonds
+                                                 and nonzero_rest[i])):
+                out = bonds_out[i]
+                for j in range(n):
+                    out[j] = 0.0
 
         # Step 10: the emission split (the ``emission_sum == 0`` branch of ``epoch``).
         total = _pairwise_sum(incentive, n) + _pairwise_sum(dividends, n)
@@ -762,14 +819,18 @@ def _scalars(params: YumaParams) -> tuple:
             int(params.max_validators), float(params.stake_threshold))
 
 
-def run(inputs: _Inputs, params: YumaParams, *, single: bool = False) -> YumaResult | None:
+def run(inputs: _Inputs, params: YumaParams, *, single: bool = False,
+        out: np.ndarray | None = None, permitted_bonds: bool = False) -> YumaResult | None:
     """MODEL.md section 3 for the checked inputs of :func:`world.yuma.epoch_batch`, compiled.
 
     Returns the :class:`YumaResult` with the batch axis (without it if ``single``: the one
-    subnet of :func:`world.yuma.epoch`). Inputs the numpy reference handles specially
-    (non-finite or negative entries, sums that overflow or fall to 1e-300 or below) are left
-    to it: a declined subnet of a batch is computed (or raises) there, and for a declined
-    ``single`` epoch, or uint64 block numbers, this returns None so that the caller runs it.
+    subnet of :func:`world.yuma.epoch`). The new bonds go into ``out`` when it is given (a
+    checked b x n x n float64 C-contiguous array, possibly the bonds themselves, updated in
+    place); ``permitted_bonds`` is the caller's promise that bond rows of UIDs without a permit
+    are zero (they are not read). Inputs the numpy reference handles specially (non-finite or
+    negative entries, sums that overflow or fall to 1e-300 or below) are left to it: a declined
+    subnet of a batch is computed (or raises) there, and for a declined ``single`` epoch, or
+    uint64 block numbers, this returns None so that the caller runs it.
     """
     b, n = inputs.stake.shape
     no_mask, no_blocks = _absent(b)
@@ -782,22 +843,27 @@ def run(inputs: _Inputs, params: YumaParams, *, single: bool = False) -> YumaRes
         last_update, registered_at = (_plain(x, np.int64) for x in blocks)
     masks = [no_mask if x is None else _plain(x, np.bool_)
              for x in (inputs.permits, inputs.active, inputs.registered)]
+    bonds = _plain(inputs.bonds, np.float64)
     floats = np.empty((9, b, n))
-    # One subnet: every row written (cheaper than zeroing then writing); a batch: fresh
-    # zeros, whose pages the untouched rows never fault in.
-    zero_fill = b == 1
-    bonds_out = np.empty((b, n, n)) if zero_fill else np.zeros((b, n, n))
+    in_place = out is not None and np.shares_memory(out, bonds)
+    if out is not None:
+        bonds_out, fill_rest = out, not in_place
+    elif b == 1:  # one subnet: every row written (cheaper than zeroing then writing)
+        bonds_out, fill_rest = np.empty((b, n, n)), True
+    else:  # a batch: fresh zeros, whose pages the untouched rows never fault in
+        bonds_out, fill_rest = np.zeros((b, n, n)), False
     new_permits = np.empty((b, n), dtype=np.bool_)
-    arrays = (_plain(inputs.weights, np.float64), _plain(inputs.stake, np.float64),
-              _plain(inputs.bonds, np.float64), *masks, last_update, registered_at,
-              inputs.permits is not None, inputs.active is not None,
-              inputs.registered is not None, blocks is not None, *_scalars(params), zero_fill,
-              floats, bonds_out, new_permits)
+    arrays = (_plain(inputs.weights, np.float64), _plain(inputs.stake, np.float64), bonds,
+              *masks, last_update, registered_at, inputs.permits is not None,
+              inputs.active is not None, inputs.registered is not None, blocks is not None,
+              *_scalars(params), permitted_bonds, fill_rest, in_place, floats, bonds_out,
+              new_permits)
     start = 0
     while (declined := _batch(*arrays, start)) >= 0:
-        if single:
+        if single and out is None:
             return None
-        # That subnet goes to the numpy reference (which raises for invalid inputs), the
+        # That subnet goes to the numpy reference (which raises for invalid inputs; its bonds
+        # are intact: the kernel stores a subnet's bonds only once it cannot decline), the
         # rest of the batch stays compiled: a batch still equals a loop of epoch().
         part = _run(inputs.chunk(declined, declined + 1), params)
         for i, name in enumerate(_FLOAT_FIELDS):
