@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("strategies", help="print the table of strategies and their classifiers")
     from experiments.commands import add_commands
 
-    add_commands(sub)  # validate, schema, run, sweep, main (experiments/commands.py)
+    add_commands(sub)  # validate, schema, run, sweep, main, verify (experiments/commands.py)
     from experiments import viz
 
     viz.add_parser(sub)  # viz (experiments/viz.py)
@@ -81,9 +81,13 @@ def _add_analysis_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _analysis_command(args: argparse.Namespace) -> int:
+    from experiments.commands import refuse_damaged
+
     if args.command == "report":
         from analysis.report import write_report
 
+        if refuse_damaged(args.results):
+            return 2
         print(f"report: {write_report(args.results, args.output)}")
         return 0
     from experiments.runner import results_root
@@ -95,8 +99,8 @@ def _analysis_command(args: argparse.Namespace) -> int:
 
         code = run_claims_suite(root, backend=args.backend, workers=args.workers,
                                 progress=not args.no_progress)
-    if code == 2:
-        return code
+    if code == 2 or refuse_damaged(str(root)):
+        return 2
     from analysis.claims import claims_report
 
     print(f"claims report: {claims_report(root)}")

@@ -1,8 +1,10 @@
-"""The experiment subcommands of ``tao-arena``: validate, schema, run, sweep, main.
+"""The experiment subcommands of ``tao-arena``: validate, schema, run, sweep, main, verify.
 
 ``experiments.cli`` adds them with ``add_commands`` and hands parsed arguments to
 ``dispatch``. Exit codes: 0 success; 1 some runs failed (or the results directory is in
-use); 2 bad input (a refused file or option: nothing is written); 130 interrupted.
+use; ``verify``: damage found); 2 bad input (a refused file or option: nothing is
+written) or a results directory that cannot be written (a bad root, a full disk: every
+complete run stays complete); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-COMMANDS = ("validate", "schema", "run", "sweep", "main")
+COMMANDS = ("validate", "schema", "run", "sweep", "main", "verify")
 
 
 def _positive_int(text: str) -> int:
@@ -69,6 +71,11 @@ def add_commands(sub: Any) -> None:
                    help="skip the claims suite (experiments/configs/claims/) and its verdicts")
     _execution_options(p, "ray")
 
+    p = sub.add_parser("verify", help="check a results directory without running anything "
+                                      "(exit 0 intact, 1 damage found, 2 bad input)")
+    p.add_argument("results", metavar="RESULTS_DIR",
+                   help="results/<experiment>/<hash>/, or a directory above several")
+
 
 def _error(message: str) -> None:
     print(f"tao-arena: error: {message}", file=sys.stderr)
@@ -77,9 +84,11 @@ def _error(message: str) -> None:
 def dispatch(args: argparse.Namespace) -> int:
     """Run one of ``COMMANDS``; the exit code."""
     from experiments.loader import ConfigError
-    from experiments.store import ResultsLocked
+    from experiments.store import ResultsLocked, ResultsWriteError
 
     try:
+        if args.command == "verify":
+            return verify(args.results)
         if args.command == "validate":
             return _validate(args.files)
         if args.command == "schema":
@@ -92,10 +101,57 @@ def dispatch(args: argparse.Namespace) -> int:
     except ResultsLocked as err:
         _error(str(err))
         return 1
+    except ResultsWriteError as err:
+        _error(str(err))
+        return 2
     except KeyboardInterrupt:
         _error("interrupted; run the same command again to finish the missing runs")
         return 130
     raise ValueError(f"unknown command {args.command!r}")
+
+
+def verify(results: str) -> int:
+    """``tao-arena verify``: a line per damaged run, stray temporary file or other problem
+    of every results directory at or below ``results``; nothing is changed or run."""
+    from experiments.integrity import verify_tree
+
+    try:
+        found = verify_tree(results)
+    except ValueError as err:
+        _error(str(err))
+        return 2
+    code = 0
+    for v in found:
+        if v.ok:
+            print(f"ok: {v.path}: {len(v.intact)} run(s) intact")
+            continue
+        code = 1
+        for line in v.lines():
+            print(line)
+        again = f"`tao-arena run {v.source}`" if v.source else "running its experiment again"
+        print(f"damaged: {v.path}: {len(v.intact)} run(s) intact, {len(v.damaged)} damaged; "
+              f"{again} removes what is damaged or stray and redoes those runs")
+    return code
+
+
+def refuse_damaged(results: str) -> bool:
+    """Before a report reads ``results``: print a line per damaged run on stderr and
+    return True when there is one (the report must not read a damaged file)."""
+    from experiments.integrity import damaged_lines, verify_tree
+
+    try:
+        found = verify_tree(results)
+    except ValueError:
+        return False  # not a results directory: the report says so itself
+    lines = damaged_lines(found)
+    for line in lines:
+        print(line, file=sys.stderr)
+    if lines:
+        sources = sorted({v.source for v in found if v.source and v.damaged})
+        again = " or ".join(f"`tao-arena run {s}`" for s in sources) or "the experiment again"
+        _error(f"refused: {len(lines)} damaged run(s) under {results}; run {again} to redo "
+               f"them (`tao-arena verify {results}` lists them); nothing was written")
+    return bool(lines)
 
 
 def _validate(files: list[str]) -> int:

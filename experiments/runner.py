@@ -10,6 +10,7 @@ their tracebacks in the manifest; the other runs still ran).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -19,7 +20,7 @@ from typing import Any, TextIO
 
 from experiments.backends import BACKENDS, Progress, RaySession, ray_results, serial_results
 from experiments.plan import Plan
-from experiments.store import ResultsDir
+from experiments.store import ResultsDir, ResultsWriteError
 
 DEFAULT_RESULTS_ROOT = "results"
 
@@ -83,6 +84,8 @@ def run_plan(
     t0 = time.monotonic()
     runs = plan.runs(cells)
     store = ResultsDir(results_root(root), plan).open()
+    for note in store.notes:
+        print(f"tao-arena: {note}", file=stream)
     outcome = Outcome(store.path, len(runs), 0, backend=backend)
     status = "interrupted"
     try:
@@ -110,7 +113,11 @@ def run_plan(
         outcome.elapsed_s = time.monotonic() - t0
         try:
             if store.begun:
-                store.end(status)
+                if sys.exc_info()[0] is None:
+                    store.end(status)
+                else:  # keep the error that is on its way out (a full disk, an interrupt)
+                    with contextlib.suppress(ResultsWriteError):
+                        store.end(status)
         finally:
             store.close()
     return outcome
@@ -159,8 +166,6 @@ def run_claims_suite(
 
     Returns 0, 1 if a run failed, or 2 if a file was refused (then nothing is run).
     """
-    import contextlib
-
     from experiments.loader import ConfigError
     from experiments.plan import load_plan
     from experiments.store import ResultsLocked

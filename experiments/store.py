@@ -9,16 +9,19 @@ Layout (``results/<experiment>/<config-hash>/``)::
     runs/<run_id>/metrics.parquet   per-epoch metrics of one run
     runs/<run_id>/agents.parquet    per-agent records of one run (every
                                     scenario.agent_record_interval epochs)
+    runs/<run_id>/_checksums.json   size and sha256 of the run's two files
     .lock                    held (flock) while a tao-arena process works here
 
 A run's two files are written into ``runs/.tmp-<run_id>-<random>/`` and that directory is
 renamed to ``runs/<run_id>/`` when both are complete (an atomic rename), so a run
-directory exists only complete; leftover ``.tmp-*`` directories of a killed process are
-removed by the next one. ``manifest.json`` and ``summary.parquet`` are replaced
-atomically too (written under a temporary name, then renamed). Resume: a run whose
-directory exists is complete and is skipped; the manifest is reconciled with the
-directory on every start, so a process killed between a run and a manifest update loses
-nothing.
+directory exists only complete; ``manifest.json`` and ``summary.parquet`` are replaced
+atomically too (written under a temporary name, then renamed). Resume heals the
+directory (``experiments.integrity``): leftover temporary files (``.tmp-*``, ``*.tmp``) are
+removed, every run directory is checked against its checksums and a missing, damaged or
+incomplete run is removed and recorded pending (said on stderr by the runner) so it runs
+again; the manifest is reconciled with the directory on every start, so a process killed
+between a run and a manifest update loses nothing. A write that fails (a full disk, an
+unwritable root) raises ``ResultsWriteError`` and leaves every complete run complete.
 """
 
 from __future__ import annotations
@@ -46,16 +49,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from experiments.execute import ID_COLUMNS
+from experiments.integrity import (
+    AGENTS_FILE,
+    CHECKSUMS_FILE,
+    MANIFEST,
+    METRICS_FILE,
+    RUNS,
+    SUMMARY,
+    TMP_PREFIX,
+    check_run,
+    checksums,
+    sha256_file,
+    stray_temporaries,
+)
 from experiments.plan import Plan, RunSpec
 from experiments.wiring import run_seed
 
 FORMAT = "tao-arena-results/1"
-MANIFEST = "manifest.json"
-SUMMARY = "summary.parquet"
-RUNS = "runs"
-METRICS_FILE = "metrics.parquet"
-AGENTS_FILE = "agents.parquet"
-TMP_PREFIX = ".tmp-"
 PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "mesa", "ray", "pydantic", "pyyaml",
             "networkx", "tqdm")
 MANIFEST_SAVE_INTERVAL_S = 5.0
@@ -63,6 +73,24 @@ MANIFEST_SAVE_INTERVAL_S = 5.0
 
 class ResultsLocked(RuntimeError):
     """Another tao-arena process is writing the same results directory."""
+
+
+class ResultsWriteError(RuntimeError):
+    """The results directory cannot be created or written (a bad root, a full disk)."""
+
+
+@contextlib.contextmanager
+def _writing(what: Path, opening: bool = False) -> Any:
+    """Turn an ``OSError`` while writing ``what`` into a one-line ``ResultsWriteError``."""
+    try:
+        yield
+    except OSError as err:
+        reason = err.strerror or str(err)
+        if opening:
+            raise ResultsWriteError(f"cannot use {what} as a results directory: {reason}") \
+                from None
+        raise ResultsWriteError(f"cannot write {what}: {reason}; every complete run stays "
+                                f"complete (run the same command again to finish)") from None
 
 
 def now() -> str:
@@ -99,22 +127,20 @@ def software() -> dict[str, Any]:
     }
 
 
-def sha256_file(path: Path) -> str:
-    """The sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` by ``data`` atomically; on any failure the old file stays and no
+    temporary file is left behind."""
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{secrets.token_hex(4)}")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with _writing(path):
+            with tmp.open("wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _fsync_dir(path: Path) -> None:
@@ -138,12 +164,19 @@ class ResultsDir:
         self._last_save = 0.0
         self._invocation: dict[str, Any] = {}
         self.begun = False  # whether this process recorded an invocation (``begin``)
+        self.notes: list[str] = []  # what opening healed (the runner prints it on stderr)
 
     # -- opening ------------------------------------------------------------------------
     def open(self) -> ResultsDir:
-        """Create the directory, take its lock, clean up and reconcile the manifest."""
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        """Create the directory, take its lock, heal it and reconcile the manifest.
+
+        Raises:
+            ResultsLocked: another process works here.
+            ResultsWriteError: the directory cannot be created or written.
+        """
+        with _writing(self.path, opening=True):
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -171,13 +204,13 @@ class ResultsDir:
         self.close()
 
     def _remove_partial(self) -> None:
-        for parent in (self.path, self.runs_dir):
-            for entry in parent.iterdir():
-                if entry.name.startswith(TMP_PREFIX):
-                    if entry.is_dir():
-                        shutil.rmtree(entry, ignore_errors=True)
-                    else:
-                        entry.unlink(missing_ok=True)
+        for entry in stray_temporaries(self.path):
+            if entry.parent != self.runs_dir or entry.is_file():
+                self.notes.append(f"removed a stray temporary file: {entry}")
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
     def _load_manifest(self) -> dict[str, Any]:
         path = self.path / MANIFEST
@@ -222,12 +255,27 @@ class ResultsDir:
         return fresh
 
     def _reconcile(self) -> None:
-        """Make the manifest's run statuses agree with the run directories on disk."""
+        """Make the manifest's run statuses agree with the run directories on disk,
+        removing every run directory that is not intact (``integrity.check_run``)."""
         runs = self.manifest["runs"]
+        for entry in sorted(self.runs_dir.iterdir()):
+            if not entry.is_dir():
+                continue
+            why = check_run(entry, runs.get(entry.name))
+            if why is not None:
+                shutil.rmtree(entry, ignore_errors=True)
+                rec = runs.get(entry.name)
+                if rec is not None:
+                    rec["status"] = "pending"
+                    rec["note"] = f"removed as damaged: {why}"
+                self.notes.append(f"run {entry.name}: {why}; removed, it runs again")
         on_disk = self.complete_run_ids()
         for rid, rec in runs.items():
             if rec.get("status") == "complete" and rid not in on_disk:
                 rec["status"] = "pending"  # its files were removed: run it again
+                rec["note"] = "recorded complete, but its folder was missing"
+                self.notes.append(f"run {rid}: recorded complete but its folder is missing; "
+                                  f"it runs again")
         for rid in on_disk:
             rec = runs.get(rid)
             if rec is None or rec.get("status") != "complete":
@@ -246,7 +294,8 @@ class ResultsDir:
 
     # -- queries --------------------------------------------------------------------------
     def complete_run_ids(self) -> set[str]:
-        """Runs whose directory exists (complete by construction)."""
+        """Runs whose directory exists: complete by construction, and intact (``open``
+        removed every damaged one)."""
         out = set()
         for entry in self.runs_dir.iterdir():
             if entry.name.startswith(TMP_PREFIX) or not entry.is_dir():
@@ -322,18 +371,23 @@ class ResultsDir:
         if final.exists():  # written meanwhile by this very process (a retried duplicate)
             return
         tmp = self.runs_dir / f"{TMP_PREFIX}{rid}-{secrets.token_hex(4)}"
-        tmp.mkdir()
-        hashes = {}
-        for kind, name in (("metrics", METRICS_FILE), ("agents", AGENTS_FILE)):
-            data = out[kind]
-            with (tmp / name).open("wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            hashes[kind] = hashlib.sha256(data).hexdigest()
-        _fsync_dir(tmp)
-        os.rename(tmp, final)
-        _fsync_dir(self.runs_dir)
+        files = {METRICS_FILE: out["metrics"], AGENTS_FILE: out["agents"]}
+        try:
+            with _writing(final):
+                tmp.mkdir()
+                for name, data in (*files.items(), (CHECKSUMS_FILE, checksums(files))):
+                    with (tmp / name).open("wb") as f:
+                        f.write(data)
+                        f.flush()
+                        os.fsync(f.fileno())
+                _fsync_dir(tmp)
+                os.rename(tmp, final)
+                _fsync_dir(self.runs_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        hashes = {"metrics": hashlib.sha256(out["metrics"]).hexdigest(),
+                  "agents": hashlib.sha256(out["agents"]).hexdigest()}
         rec.update({
             "status": "complete",
             "files": {"metrics": f"{RUNS}/{rid}/{METRICS_FILE}",

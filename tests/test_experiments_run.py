@@ -66,7 +66,7 @@ def test_run_writes_the_documented_layout(tmp_path: Path,
     assert runs == ["c0000-s0000", "c0000-s0001", "c0001-s0000", "c0001-s0001"]
     for r in runs:
         assert sorted(p.name for p in (d / "runs" / r).iterdir()) == [
-            "agents.parquet", "metrics.parquet"]
+            "_checksums.json", "agents.parquet", "metrics.parquet"]
 
     m = json.loads((d / "manifest.json").read_text())
     assert m["status"] == "complete" and m["counts"] == {"complete": 4}
