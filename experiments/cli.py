@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     from experiments import viz
 
     viz.add_parser(sub)  # viz (experiments/viz.py)
+    from experiments import replay
+
+    replay.add_parser(sub)  # replay (experiments/replay.py)
     _add_analysis_commands(sub)  # report, claims (below; analysis/report.py, analysis/claims.py)
     return parser
 
@@ -42,6 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.command in COMMANDS:
             return dispatch(args)
+        if args.command == "replay":
+            from experiments import replay
+
+            return replay.run(args)
         if args.command == "viz":
             from experiments import viz
 
