@@ -330,7 +330,14 @@ class Inputs:
 
 
 def preprocess(raw: dict[str, Any], base_dir: Path, inputs: Inputs) -> list[Issue]:
-    """Read the files a raw experiment names into it (the price series); issues found."""
+    """Read the files a raw experiment names into it (the price series, metagraph
+    snapshots: ``experiments.snapshot``); issues found."""
+    from experiments import snapshot
+
+    return _price_series(raw, base_dir, inputs) + snapshot.preprocess(raw, base_dir, inputs)
+
+
+def _price_series(raw: dict[str, Any], base_dir: Path, inputs: Inputs) -> list[Issue]:
     price = raw.get("scenario", {}) if isinstance(raw.get("scenario"), dict) else {}
     price = price.get("price") if isinstance(price.get("price"), dict) else None
     if price is None or price.get("series_file") is None:

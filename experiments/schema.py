@@ -37,7 +37,7 @@ from pydantic import (
     model_validator,
 )
 
-from world.params import NetworkParams, PriceParams
+from world.params import NetworkParams, PriceParams, SubnetParams
 
 __all__ = [
     "CohortSpec",
@@ -264,6 +264,32 @@ class _PriceBase(WorldSpec):
 
 PriceSpec = spec_for(PriceParams, name="PriceSpec", base=_PriceBase)
 _SPEC_OF[PriceParams] = PriceSpec
+
+
+class _SubnetBase(WorldSpec):
+    """Adds the start from a real metagraph snapshot to a subnet section (issue 19; read
+    by ``experiments.snapshot``, applied by ``world.genesis``)."""
+
+    metagraph: str | None = Field(
+        default=None, description="a metagraph snapshot (.npz or JSON, world.metagraph), "
+        "relative to the experiment file: the subnet starts with its UIDs, stakes and weights")
+    metagraph_delegated_share: float = Field(
+        default=0.0, ge=0.0, lt=1.0, description="share of each snapshot validator's stake "
+        "that belongs to the experiment's delegators (drawn to hotkeys by stake)")
+    metagraph_data: dict[str, Any] | None = Field(
+        default=None, description="the snapshot's arrays, filled in when the file is loaded "
+        "(do not write it)")
+
+    @model_validator(mode="after")
+    def _snapshot_read(self) -> _SubnetBase:
+        if (self.metagraph is None) != (self.metagraph_data is None):
+            raise LocatedValueError(("metagraph",), "metagraph is read when the experiment file "
+                                    "is loaded (experiments.plan.load_plan); give the file "
+                                    "name only")
+        return self
+
+
+_SPEC_OF[SubnetParams] = spec_for(SubnetParams, name="SubnetSpec", base=_SubnetBase)
 ScenarioSpec = spec_for(NetworkParams, name="ScenarioSpec")
 
 
@@ -329,6 +355,10 @@ class CohortSpec(Spec):
                                           description="strategy parameters (defaults filled)")
     label: str | None = Field(default=None, max_length=100,
                               description="an optional name for this cohort")
+    uids: list[int] | typing.Literal["setting_weights", "validator_permit", "rest"] | None = \
+        Field(default=None, description="on a subnet started from a metagraph: the snapshot "
+              "UIDs this cohort plays (a list, or setting_weights, validator_permit or rest: "
+              "experiments.snapshot); count is their number")
 
     @field_validator("strategy")
     @classmethod
@@ -339,6 +369,13 @@ class CohortSpec(Spec):
     @model_validator(mode="after")
     def _params_in_range(self) -> CohortSpec:
         self.params = check_strategy_params(self.strategy, self.params)
+        if isinstance(self.uids, str):
+            raise LocatedValueError(("uids",), f"uids: {self.uids} is resolved when the "
+                                               f"experiment file is loaded (load_plan)")
+        if self.uids is not None and (sorted(set(self.uids)) != sorted(self.uids)
+                                      or len(self.uids) != self.count):
+            raise LocatedValueError(("uids",), f"uids must be distinct, one per agent (count "
+                                               f"{self.count}), got {len(self.uids)}")
         return self
 
     @property

@@ -192,6 +192,12 @@ def build_model(exp: Experiment, seed: int) -> Network:
         model = Network(params, population, rng=int(seed), strategies=extra)
     except ValueError as err:
         raise LocatedValueError(("population",), str(err)) from None
+    from experiments.snapshot import apply
+
+    try:
+        apply(model, exp)  # subnets started from a metagraph snapshot
+    except ValueError as err:
+        raise LocatedValueError(("scenario", "subnets"), str(err)) from None
     attach_dynamics(model, exp)
     return model
 
