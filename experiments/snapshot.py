@@ -153,6 +153,10 @@ def preprocess(raw: dict[str, Any], base_dir: Path, inputs: Inputs) -> list[Issu
         sub["metagraph_data"] = data
         snapshots[k] = mg
     issues += _resolve_population(raw, snapshots)
+    if snapshots and raw.get("profiles") is not None:
+        issues.append(Issue(("profiles",), "profiles change the cohorts' counts, which a subnet "
+                            "started from a metagraph fixes (one agent per UID): use a sweep "
+                            "over the cohorts' strategies or uids instead"))
     return issues
 
 

@@ -75,8 +75,9 @@ class ResultsLocked(RuntimeError):
     """Another tao-arena process is writing the same results directory."""
 
 
-class ResultsWriteError(RuntimeError):
-    """The results directory cannot be created or written (a bad root, a full disk)."""
+class ResultsWriteError(ValueError):
+    """The results directory cannot be created or written (a bad root, a full disk): one
+    line, exit code 2 from the CLI (a ValueError, as bad input is)."""
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """From a validated experiment to a world model: parameters, population and dynamics.
 
-``world`` never reads files or knows about experiments; this module is the only bridge.
+``world`` never reads experiment files or knows about experiments (it reads a metagraph
+snapshot only when asked, ``world.metagraph``); this module is the only bridge.
 It also holds the table of population processes an experiment's ``dynamics:`` section
 may name. To add a process, add its class to ``DYNAMICS`` below: its keyword arguments
 become the ``params`` of the section (their types and defaults are read from the
