@@ -245,7 +245,7 @@ def test_driver_killed_mid_sweep_then_resumed(ray_local: Any, long: Any,
     assert 3 <= len(done_before) < len(reference)
     for rid in done_before:  # a run directory exists only complete
         assert sorted(p.name for p in (runs_dir / rid).iterdir()) == [
-            "agents.parquet", "metrics.parquet"]
+            "_checksums.json", "agents.parquet", "metrics.parquet"]
     before = run_files(results_dir)
 
     out = run_plan(plan, root=tmp_path, backend="ray", progress=False)
