@@ -248,6 +248,10 @@ class ResultsDir:
                 old = json.loads(path.read_text())
             except (OSError, ValueError):
                 old = {}
+                self.notes.append(f"{path} was unreadable: rebuilt from the run directories "
+                                  f"(earlier invocations' records are lost)")
+            if not isinstance(old, dict):
+                old = {}
             if old.get("format") == FORMAT and old.get("config_hash") == plan.config_hash:
                 fresh["runs"] = old.get("runs", {})
                 fresh["invocations"] = old.get("invocations", [])

@@ -95,9 +95,15 @@ def _corrupt(d: Path) -> str:
     return "c0001-s0001"
 
 
+def _manifest(d: Path) -> str:
+    f = d / "manifest.json"
+    f.write_bytes(f.read_bytes()[:100])
+    return ""
+
+
 DAMAGE: dict[str, Callable[[Path], str]] = {
     "truncated-metrics": _truncate, "deleted-run-folder": _delete,
-    "stray-tmp-file": _stray, "corrupted-agents": _corrupt,
+    "stray-tmp-file": _stray, "corrupted-agents": _corrupt, "truncated-manifest": _manifest,
 }
 
 
@@ -120,13 +126,16 @@ def test_damage_is_found_refused_and_healed_to_identical_content(
         err = capsys.readouterr().err
         assert "refused" in err and bad in err and "Traceback" not in err
         assert not (d / "report.md").exists()
-    else:
+    elif damage == "stray-tmp-file":
         assert "STRAY" in out and "metrics.parquet.tmp" in out
+    else:
+        assert "PROBLEM" in out and "manifest.json is unreadable" in out
 
     assert main(["run", str(exp), "--results", str(tmp_path / "res"), "--no-progress"]) == 0
     captured = capsys.readouterr()
     assert f"{1 if bad else 0} ran" in captured.out
-    assert (f"run {bad}:" if bad else "stray temporary file") in captured.err
+    said = {"stray-tmp-file": "stray temporary file", "truncated-manifest": "was unreadable"}
+    assert (f"run {bad}:" if bad else said[damage]) in captured.err
     assert main(["verify", str(d)]) == 0
     assert content_hashes(d) == hashes
     assert sorted(pq.read_table(d / "summary.parquet").column("run_id").to_pylist()) == [
