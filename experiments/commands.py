@@ -75,6 +75,8 @@ def add_commands(sub: Any) -> None:
                                       "(exit 0 intact, 1 damage found, 2 bad input)")
     p.add_argument("results", metavar="RESULTS_DIR",
                    help="results/<experiment>/<hash>/, or a directory above several")
+    p.add_argument("--json", default=None, metavar="OUT",
+                   help="also write what was found as JSON (one record per results directory)")
 
 
 def _error(message: str) -> None:
@@ -88,7 +90,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
     try:
         if args.command == "verify":
-            return verify(args.results)
+            return verify(args.results, args.json)
         if args.command == "validate":
             return _validate(args.files)
         if args.command == "schema":
@@ -110,9 +112,10 @@ def dispatch(args: argparse.Namespace) -> int:
     raise ValueError(f"unknown command {args.command!r}")
 
 
-def verify(results: str) -> int:
+def verify(results: str, json_out: str | None = None) -> int:
     """``tao-arena verify``: a line per damaged run, stray temporary file or other problem
-    of every results directory at or below ``results``; nothing is changed or run."""
+    of every results directory at or below ``results`` (and with ``json_out`` the same as
+    JSON); nothing is changed or run."""
     from experiments.integrity import verify_tree
 
     try:
@@ -120,6 +123,12 @@ def verify(results: str) -> int:
     except ValueError as err:
         _error(str(err))
         return 2
+    if json_out is not None:
+        records = [{"path": str(v.path), "ok": v.ok, "source": v.source, "intact": v.intact,
+                    "damaged": [{"run_id": r, "problem": p} for r, p in v.damaged],
+                    "strays": [str(p) for p in v.strays], "problems": v.problems}
+                   for v in found]
+        Path(json_out).write_text(json.dumps(records, indent=1) + "\n")
     code = 0
     for v in found:
         if v.ok:

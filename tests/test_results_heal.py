@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -116,8 +117,11 @@ def test_damage_is_found_refused_and_healed_to_identical_content(
     d = _copy(clean, tmp_path)
     bad = DAMAGE[damage](d)
 
-    assert main(["verify", str(d.parent.parent)]) == 1
+    assert main(["verify", str(d.parent.parent), "--json", str(tmp_path / "v.json")]) == 1
     out = capsys.readouterr().out
+    record = json.loads((tmp_path / "v.json").read_text())[0]
+    assert record["ok"] is False and record["path"] == str(d)
+    assert [r["run_id"] for r in record["damaged"]] == ([bad] if bad else [])
     if bad:
         assert f"DAMAGED {d / 'runs' / bad}:" in out
         assert [line for line in out.splitlines() if line.startswith("DAMAGED")] == [
