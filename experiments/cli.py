@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     from experiments import viz
 
     viz.add_parser(sub)  # viz (experiments/viz.py)
+    from experiments import guarantees
+
+    guarantees.add_parser(sub)  # guarantees (experiments/guarantees.py)
     _add_analysis_commands(sub)  # report, claims (below; analysis/report.py, analysis/claims.py)
     return parser
 
@@ -46,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from experiments import viz
 
             return viz.run(args)
+        if args.command == "guarantees":
+            from experiments import guarantees
+
+            return guarantees.run(args)
         if args.command in ANALYSIS_COMMANDS:
             return _analysis_command(args)
     except ValueError as err:
