@@ -115,6 +115,10 @@ def _fmt(obj: dict[str, Any]) -> str:
     return f"{v:.4g} [{low:.4g}, {high:.4g}]"
 
 
+def _value(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
 def _regret(obj: dict[str, Any]) -> str:
     return f"{obj['value']:.4g} (max mean gain {obj['mean']:.4g}; {obj['best_deviation']})"
 
@@ -136,7 +140,7 @@ def design_markdown(doc: dict[str, Any]) -> str:
     if rec is None:
         lines += ["No trial completed.", ""]
     else:
-        lines += [f"Trial {rec['trial']}: " + ", ".join(f"`{k}` = {v!r}"
+        lines += [f"Trial {rec['trial']}: " + ", ".join(f"`{k}` = {_value(v)}"
                                                         for k, v in rec["params"].items()),
                   "", f"Why: {rec['reason']}.", "",
                   "| objective | value |", "| --- | --- |"]
@@ -156,8 +160,7 @@ def design_markdown(doc: dict[str, Any]) -> str:
     for t in done:
         if not t.get("pareto"):
             continue
-        cells = [str(t["params"][p]) if not isinstance(t["params"][p], float)
-                 else f"{t['params'][p]:.3g}" for p in doc["search"]]
+        cells = [_value(t["params"][p]) for p in doc["search"]]
         vals = [(f"{t['objectives'][o]['value']:.4g}" if o == "regret"
                  else _fmt(t["objectives"][o])) for o in objs]
         lines.append(f"| {t['number']} | " + " | ".join(cells) + " | " + " | ".join(vals) + " |")

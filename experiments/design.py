@@ -191,6 +191,16 @@ def _probe_params(spec: DesignSpec) -> list[dict[str, Any]]:
     return probes
 
 
+def _design_loc(spec: DesignSpec, loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """Where in the design file an issue of a trial's experiment comes from: the search
+    dimension that set a swept path, else the experiment section."""
+    if loc[:2] == ("sweep", "grid") and len(loc) > 2:
+        for name, d in spec.search.items():
+            if loc[2] == name or (d.options and any(loc[2] in o for o in d.options.values())):
+                return ("search", name)
+    return ("experiment", *loc)
+
+
 def load_design(path: str | Path) -> Design:
     """Read and validate a design file; every probe setting (the ends of each range, each
     choice and option) must make a valid experiment. ``ConfigError`` otherwise."""
@@ -215,7 +225,7 @@ def load_design(path: str | Path) -> Design:
             except ConfigError as err:
                 where = ", ".join(f"{n} = {v!r}" for n, v in params.items())
                 raise ConfigError(str(path), [
-                    Issue(("experiment",) + i.loc, f"at the setting {where}: {i.message}")
+                    Issue(_design_loc(spec, i.loc), f"at the setting {where}: {i.message}")
                     for i in err.issues]) from None
     return design
 
