@@ -188,36 +188,63 @@ def trial_objectives(results_dir: str | Path, confidence: float = 0.95, *,
 # ---------------------------------------------------------------------------------------
 
 
-def pareto_mask(values: np.ndarray, directions: Sequence[str]) -> np.ndarray:
-    """Rows of ``values`` (trials x objectives) that no other row dominates."""
+def pareto_mask(values: np.ndarray, directions: Sequence[str], rtol: float = 1e-9
+                ) -> np.ndarray:
+    """Rows of ``values`` (trials x objectives) that no other row dominates. Differences
+    within ``rtol`` (relative) count as ties, so float noise in an objective that the
+    settings do not move (e.g. a role's income fixed by the emission split) decides nothing."""
     sign = np.array([1.0 if d == "minimize" else -1.0 for d in directions])
-    v = values * sign  # all minimised
+    v = np.asarray(values, dtype=float) * sign  # all minimised
     n = len(v)
     keep = np.ones(n, dtype=bool)
     for i in range(n):
-        dominated = np.all(v <= v[i], axis=1) & np.any(v < v[i], axis=1)
+        tol = rtol * (1.0 + np.abs(v[i]))
+        dominated = np.all(v <= v[i] + tol, axis=1) & np.any(v < v[i] - tol, axis=1)
         keep[i] = not dominated.any()
     return keep
 
 
 def recommend(trials: list[dict[str, Any]], *, max_regret: float, prefer: str
               ) -> dict[str, Any] | None:
-    """The recommended trial among the Pareto front: of those whose regret (upper bound)
-    is at most ``max_regret``, the one with the highest ``prefer``; if none is, the one with
-    the smallest regret. ``trials``: complete trials with ``objectives`` and ``pareto``."""
+    """The recommended trial among the Pareto front (``trials``: complete trials with
+    ``objectives`` and ``pareto``).
+
+    Of the front's settings whose regret upper bound is at most ``max_regret`` (no deviation
+    gains at the stated confidence), those whose ``prefer`` objective cannot be told apart
+    from the best one (its interval reaches the best's lower bound) are equally good for it;
+    among them the one with the smallest regret bound (the most robust) is recommended. If
+    no setting meets ``max_regret``, the one with the smallest regret bound is.
+    """
     front = [t for t in trials if t.get("pareto")]
     if not front:
         return None
-    ok = [t for t in front if t["objectives"]["regret"]["value"] <= max_regret]
+
+    def regret(t: dict[str, Any]) -> float:
+        return float(t["objectives"]["regret"]["value"])
+
+    def pref(t: dict[str, Any]) -> dict[str, float]:
+        o = t["objectives"][prefer]
+        low, high = o.get("low", math.nan), o.get("high", math.nan)
+        v = float(o["value"])
+        return {"value": v, "low": v if low is None or not math.isfinite(low) else low,
+                "high": v if high is None or not math.isfinite(high) else high}
+
+    ok = [t for t in front if regret(t) <= max_regret]
+    tied: list[dict[str, Any]] = []
     if ok:
-        best = max(ok, key=lambda t: t["objectives"][prefer]["value"])
-        bound = best["objectives"]["regret"]["value"]
-        why = (f"on the Pareto front, regret upper bound {bound:.4g} <= {max_regret:g} "
-               f"(no deviation gains at the stated confidence), and the "
-               f"highest {prefer} of the {len(ok)} such setting(s)")
+        top = max(ok, key=lambda t: pref(t)["value"])
+        tied = [t for t in ok if pref(t)["high"] >= pref(top)["low"]]
+        best = min(tied, key=regret)
+        why = (f"{len(ok)} setting(s) on the Pareto front keep the regret upper bound <= "
+               f"{max_regret:g} (no deviation gains at the stated confidence); the {prefer} of "
+               f"{len(tied)} of them cannot be told apart from the highest (trial "
+               f"{top['number']}, {pref(top)['value']:.4g}); of those this one has the "
+               f"smallest regret bound ({regret(best):.4g})")
     else:
-        best = min(front, key=lambda t: t["objectives"]["regret"]["value"])
+        best = min(front, key=regret)
         why = (f"no setting on the front keeps the regret upper bound <= {max_regret:g}; this "
-               f"one has the smallest ({best['objectives']['regret']['value']:.4g})")
+               f"one has the smallest ({regret(best):.4g})")
     return {"trial": best["number"], "params": best["params"], "reason": why,
-            "objectives": best["objectives"], "results_dir": best.get("results_dir")}
+            "objectives": best["objectives"], "results_dir": best.get("results_dir"),
+            "qualifying": [t["number"] for t in ok], "tied_on_" + prefer:
+            [t["number"] for t in tied]}

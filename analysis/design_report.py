@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
 
 DPI = 120
 LABELS = {
@@ -65,6 +66,7 @@ def front_figure(doc: dict[str, Any], path: Path) -> Path:
             if t["number"] == rec:
                 ax.plot([x], [y], marker="*", ms=16, color="gold", mec="k", zorder=4)
         ax.axvline(0.0, color="k", lw=0.8, ls=":")
+        ax.ticklabel_format(axis="y", useOffset=False)
         ax.set_xlabel(LABELS["regret"], fontsize=8)
         ax.set_ylabel(LABELS.get(name, name), fontsize=8)
         ax.grid(alpha=0.3)
@@ -95,6 +97,8 @@ def params_figure(doc: dict[str, Any], path: Path) -> Path:
                 ax.set_xticks(range(len(cats)), cats, fontsize=7, rotation=20)
             elif dim.get("log"):
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.ticklabel_format(axis="y", useOffset=False)
             if r == len(objs) - 1:
                 ax.set_xlabel(p, fontsize=8)
             if c == 0:

@@ -209,3 +209,44 @@ def test_bad_design_files_exit_2(tmp_path: Path, change: dict, needle: str,
     assert main(["design", str(f), "--out", str(out)]) == 2
     assert needle in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.ray
+def test_design_trials_on_ray_equal_serial(ray_local: object, tmp_path: Path) -> None:
+    """The same trial on Ray workers gives the same objectives as in this process."""
+    from experiments.design import load_design, run_design
+
+    f = tmp_path / "tiny.yaml"
+    f.write_text(yaml.safe_dump({**TINY, "trials": 1}))
+    design = load_design(f)
+    docs = []
+    for backend in ("serial", "ray"):
+        path = run_design(design, out=tmp_path / backend, backend=backend, log=lambda m: None)
+        docs.append(json.loads(path.read_text()))
+    serial, ray = (d["trials"][0] for d in docs)
+    assert serial["params"] == ray["params"]
+    assert serial["values"] == ray["values"]
+    manifest = json.loads((tmp_path / "ray" / ray["results_dir"] / "manifest.json").read_text())
+    assert manifest["invocations"][-1]["backend"] == "ray"
+
+
+def test_recommendation_prefers_robust_among_indistinguishable_incomes() -> None:
+    def trial(n: int, regret: float, income: float, low: float, high: float) -> dict:
+        return {"number": n, "params": {"n": n}, "pareto": True,
+                "objectives": {"regret": {"value": regret},
+                               "miner_income": {"value": income, "low": low, "high": high}}}
+
+    trials = [trial(0, -1.0, 100.0, 90.0, 110.0), trial(1, -5.0, 95.0, 85.0, 105.0),
+              trial(2, 2.0, 200.0, 190.0, 210.0)]
+    rec = recommend(trials, max_regret=0.0, prefer="miner_income")
+    assert rec is not None and rec["trial"] == 1  # as good for miners, more robust
+    assert rec["qualifying"] == [0, 1]
+    trials[1] = trial(1, -5.0, 65.0, 60.0, 70.0)  # now clearly worse for miners
+    assert recommend(trials, max_regret=0.0, prefer="miner_income")["trial"] == 0
+    # nothing meets the bound: the smallest regret
+    assert recommend(trials, max_regret=-10.0, prefer="miner_income")["trial"] == 1
+
+
+def test_pareto_ignores_float_noise() -> None:
+    values = np.array([[1.0, 5.0], [2.0, 5.0 + 1e-12], [0.5, 4.0]])
+    assert pareto_mask(values, ["minimize", "maximize"]).tolist() == [True, False, True]
