@@ -432,18 +432,10 @@ def write_outputs(design: Design, study: Any, root: Path) -> Path:
 # ---------------------------------------------------------------------------------------
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
 def add_parser(sub: Any) -> None:
     """Add ``design`` to the ``tao-arena`` subparsers."""
+    from experiments.commands import _positive_int as _positive
+
     p = sub.add_parser("design", help="search hyperparameters where honest play is an "
                                       "equilibrium (Pareto front, recommendation, figures)")
     p.add_argument("file", metavar="FILE", help="a design file (experiments/configs/design/)")
