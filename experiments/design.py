@@ -281,8 +281,8 @@ def search(study_dir: Path, study_name: str, space: dict[str, Dimension],
     call continues it. ``evaluate(number, params)`` returns the objective values and
     attributes to keep; ``TrialFailed`` marks the trial failed (it still counts). A trial
     left running by an interrupted process is marked failed and its setting asked again
-    first. The sampler's seed is offset by the trials already finished, so a resumed search
-    draws new settings rather than repeating its first ones.
+    first. The sampler's seed is offset by the trials already started (interrupted ones
+    included), so a resumed search draws new settings rather than repeating its first ones.
     """
     import optuna
     from optuna.storages import JournalStorage
@@ -296,11 +296,14 @@ def search(study_dir: Path, study_name: str, space: dict[str, Dimension],
                                 load_if_exists=True)
     finished = len(probe.get_trials(deepcopy=False,
                                     states=(TrialState.COMPLETE, TrialState.FAIL)))
+    started = len(probe.get_trials(deepcopy=False))
     for t in probe.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        storage.set_trial_state_values(t._trial_id, TrialState.FAIL)  # interrupted: retry
+        storage.set_trial_user_attr(t._trial_id, "error", "interrupted: the process ended "
+                                                          "while it ran; its setting is retried")
+        storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
         probe.enqueue_trial(t.params, user_attrs={"retry_of": t.number})
     study = optuna.load_study(study_name=study_name, storage=storage,
-                              sampler=make_sampler(sampler, seed + finished))
+                              sampler=make_sampler(sampler, seed + started))
     while finished < trials:
         trial = study.ask()
         params = suggest(trial, space)
@@ -452,7 +455,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """``tao-arena design``: 0 done; 2 a refused file (nothing run); 1 results in use."""
+    """``tao-arena design``: 0 done; 2 a refused file (nothing run); 1 results in use;
+    130 interrupted (the search continues when the command is run again)."""
     from experiments.store import ResultsLocked
 
     design = load_design(args.file)  # ConfigError (a ValueError): the CLI exits 2
@@ -464,6 +468,10 @@ def run(args: argparse.Namespace) -> int:
     except ResultsLocked as err:
         print(f"tao-arena: error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("tao-arena: error: interrupted; run the same command again to continue the "
+              "search", file=sys.stderr)
+        return 130
     doc = json.loads(path.read_text())
     rec = doc["recommended"]
     print(f"{len(doc['trials'])} trial(s), Pareto front: {doc['pareto_front']}")

@@ -250,3 +250,23 @@ def test_recommendation_prefers_robust_among_indistinguishable_incomes() -> None
 def test_pareto_ignores_float_noise() -> None:
     values = np.array([[1.0, 5.0], [2.0, 5.0 + 1e-12], [0.5, 4.0]])
     assert pareto_mask(values, ["minimize", "maximize"]).tolist() == [True, False, True]
+
+
+def test_a_search_killed_in_its_first_trial_resumes_without_repeating(tmp_path: Path) -> None:
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    from experiments.design import make_sampler, suggest
+
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / JOURNAL)))
+    study = optuna.create_study(study_name="s", storage=storage,
+                                directions=["minimize", "maximize"],
+                                sampler=make_sampler("tpe", 0))
+    hanging = suggest(study.ask(), SPACE)  # the process died here
+    calls: list[dict[str, float]] = []
+    s = search(tmp_path, "s", SPACE, ["minimize", "maximize"], _synthetic(calls), trials=3,
+               seed=0, log=lambda m: None)
+    assert calls[0] == hanging
+    assert len({(c["x"], c["y"]) for c in calls}) == 3
+    assert s.trials[0].state.name == "FAIL" and "interrupted" in s.trials[0].user_attrs["error"]
