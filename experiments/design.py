@@ -182,8 +182,7 @@ def _probe_params(spec: DesignSpec) -> list[dict[str, Any]]:
     for n, d in spec.search.items():
         alts = ([d.high] if d.low is not None else list(d.choices or [])[1:]
                 + list(d.options or {})[1:])
-        for alt in alts:
-            probes.append({**base, n: int(alt) if d.step is not None else alt})
+        probes += [{**base, n: alt} for alt in alts]
     for p in probes:
         for n, d in spec.search.items():
             if d.step is not None:

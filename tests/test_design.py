@@ -270,3 +270,18 @@ def test_a_search_killed_in_its_first_trial_resumes_without_repeating(tmp_path: 
     assert calls[0] == hanging
     assert len({(c["x"], c["y"]) for c in calls}) == 3
     assert s.trials[0].state.name == "FAIL" and "interrupted" in s.trials[0].user_attrs["error"]
+
+
+def test_integer_ranges_choices_and_options_are_searched(tmp_path: Path) -> None:
+    space = {"k": Dimension(low=2, high=10, step=2), "c": Dimension(choices=["a", "b"]),
+             "o": Dimension(options={"off": {"p.q": 0}, "on": {"p.q": 1}})}
+    seen: list[dict] = []
+
+    def evaluate(number: int, params: dict) -> tuple[list[float], dict]:
+        seen.append(params)
+        return [float(params["k"]), 0.0], {}
+
+    search(tmp_path, "ints", space, ["minimize", "maximize"], evaluate, trials=12,
+           sampler="random", seed=1, log=lambda m: None)
+    assert all(isinstance(p["k"], int) and p["k"] in (2, 4, 6, 8, 10) for p in seen)
+    assert {p["c"] for p in seen} == {"a", "b"} and {p["o"] for p in seen} == {"off", "on"}
