@@ -133,7 +133,7 @@ def split_count(ratio: float, total: int) -> int:
 
 
 @dataclass(frozen=True)
-class Network:
+class SplitGraph:
     """One sampled network of ``split_graph``: stakes and normalised quadrant weights."""
 
     stake: np.ndarray  # (n,), validators only, summing to 1
@@ -148,7 +148,7 @@ def _normalised_rows(x: np.ndarray) -> np.ndarray:
     return np.divide(x, total, out=np.zeros_like(x), where=total > 0)
 
 
-def sample_network(params: GuaranteeParams, major_stake: float) -> Network:
+def sample_network(params: GuaranteeParams, major_stake: float) -> SplitGraph:
     """The stakes and weight samples of one major stake (``split_graph``), drawn from
     ``SeedSequence([seed, round(major_stake x 1e6)])``."""
     n, v = params.n_uids, params.n_validators
@@ -167,7 +167,7 @@ def sample_network(params: GuaranteeParams, major_stake: float) -> Network:
     noise = np.maximum(0.0, 1.0 + params.sigma * rng.standard_normal((v, servers)))
     to_honest = _normalised_rows(np.where(hs, noise, 0.0))
     to_cabal = _normalised_rows(np.where(hs, 0.0, noise))
-    return Network(stake, to_honest, to_cabal, hv, hs)
+    return SplitGraph(stake, to_honest, to_cabal, hv, hs)
 
 
 def honest_emission(params: GuaranteeParams, major_stake: float) -> np.ndarray:
