@@ -51,7 +51,7 @@ def front_figure(doc: dict[str, Any], path: Path) -> Path:
     done = [t for t in doc["trials"] if t["state"] == "complete"]
     others = [o for o in doc["objectives"] if o != "regret"] or ["regret"]
     rec = (doc.get("recommended") or {}).get("trial")
-    fig = Figure(figsize=(4.6 * len(others), 4.2))
+    fig = Figure(figsize=(5.2 * len(others), 4.2), layout="constrained")
     for k, name in enumerate(others):
         ax = fig.add_subplot(1, len(others), k + 1)
         for t in done:
