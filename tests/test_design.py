@@ -285,3 +285,14 @@ def test_integer_ranges_choices_and_options_are_searched(tmp_path: Path) -> None
            sampler="random", seed=1, log=lambda m: None)
     assert all(isinstance(p["k"], int) and p["k"] in (2, 4, 6, 8, 10) for p in seen)
     assert {p["c"] for p in seen} == {"a", "b"} and {p["o"] for p in seen} == {"off", "on"}
+
+
+def test_shipped_design_files_load() -> None:
+    from experiments.design import load_design
+
+    files = sorted((Path(__file__).resolve().parents[1] / "experiments" / "configs"
+                    / "design").glob("*.yaml"))
+    assert files
+    for f in files:
+        design = load_design(f)
+        assert "regret" in design.spec.objectives and design.spec.search
