@@ -443,7 +443,7 @@ class Imitation:
         # adopt the peers' strategies as they were before anyone switched this round
         adopted = [(model.agent_of[int(a)], model.agent_of[int(b)])
                    for a, b in zip(accts[switch], peer[switch], strict=True)]
-        adopted = [(a, type(b), dict(b.values)) for a, b in adopted]
-        for agent, cls, params in adopted:
+        adopted = [(a, type(b), dict(b.values), model.cohort_of(b.acct)) for a, b in adopted]
+        for agent, cls, params, cohort in adopted:
             self.switches.append((model.epoch, agent.acct, agent.name, cls.name))
-            model.switch_strategy(agent, cls, params)
+            model.switch_strategy(agent, cls, params, cohort=cohort)

@@ -341,7 +341,8 @@ class StakeAttacker(Validator):
         miner_cls = REGISTRY[OWN_MINERS[int(agent.values["own_miner"])]]
         miners = []
         for _ in range(int(agent.values["n_miners"])):
-            miner = miner_cls(model)
+            with model.in_cohort(model.cohort_of(acct)):  # its miners belong to its entry
+                miner = miner_cls(model)
             if model.register(miner, agent.netuid) == EMPTY:
                 model.deregister(miner)  # the subnet refused it this interval
             else:

@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     from experiments import replay
 
     replay.add_parser(sub)  # replay (experiments/replay.py)
+    from experiments import guarantees
+
+    guarantees.add_parser(sub)  # guarantees (experiments/guarantees.py)
+    from experiments import design
+
+    design.add_parser(sub)  # design (experiments/design.py)
     _add_analysis_commands(sub)  # report, claims (below; analysis/report.py, analysis/claims.py)
     return parser
 
@@ -53,6 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from experiments import viz
 
             return viz.run(args)
+        if args.command == "guarantees":
+            from experiments import guarantees
+
+            return guarantees.run(args)
+        if args.command == "design":
+            from experiments import design
+
+            return design.run(args)
         if args.command in ANALYSIS_COMMANDS:
             return _analysis_command(args)
     except ValueError as err:

@@ -287,3 +287,46 @@ def pd_series(counts: dict[str, int]):
     import pandas as pd
 
     return pd.Series({f"population:{k}": float(v) for k, v in counts.items()})
+
+
+# -- cohorts in the records ------------------------------------------------------------------
+
+
+def test_records_name_the_population_entry_each_agent_came_from():
+    m = build([("honest_validator", 2), ("honest_miner", 3), ("loyal_delegator", 2),
+               ("lazy_miner", 2), ("stake_attacker", 1, {"entry_epoch": 0, "n_miners": 2,
+                                                          "outside_stake_tao": 1_000.0})],
+              strategies=["honest_miner"], network={"agent_record_interval": 1})
+    entry = Entry(m, [EntryOption("honest_miner")], rate=3.0)
+    m.dynamics.append(entry)
+    run(m, 3)
+    rec = m.agent_records()
+    first = rec[rec["epoch"] == 0].set_index("account")
+    # genesis: the index of the entry, delegators included, whatever the account order
+    assert first.groupby("strategy")["cohort"].unique().map(list).to_dict() == {
+        "honest_validator": [0], "honest_miner": [1], "loyal_delegator": [2],
+        "lazy_miner": [3], "stake_attacker": [4]}
+    last = rec[rec["epoch"] == 2]
+    attacker = int(accounts(m, "stake_attacker")[0])
+    cabal = int(m.columns.get("cabal", [attacker])[0])
+    own = last[(last["cabal"] == cabal) & (last["account"] != attacker)]
+    assert len(own) == 2 and set(own["cohort"]) == {4}  # the attacker's miners: its entry
+    newcomers = last[(last["strategy"] == "honest_miner") & ~last["account"].isin(first.index)
+                     & (last["cabal"] < 0)]
+    assert len(newcomers) > 0 and set(newcomers["cohort"]) == {-1}  # no population entry
+
+
+def test_an_imitator_takes_the_cohort_of_the_peer_it_copies():
+    m = build([("honest_validator", 2), ("honest_miner", 6),
+               ("lazy_miner", 6, {"quality": 0.0})], seed=4)
+    imitation = Imitation(every=1, beta=0.0, roles=("miner",))
+    m.dynamics.append(imitation)
+    run(m, 2)
+    assert imitation.switches
+    for acct in {a for _, a, _, _ in imitation.switches}:
+        expect = {"honest_miner": 1, "lazy_miner": 2}[m.agent_of[acct].name]
+        assert m.cohort_of(acct) == expect
+    rec = m.agent_records()
+    last = rec[rec["epoch"] == rec["epoch"].max()]
+    assert (last["cohort"] == last["strategy"].map({"honest_validator": 0, "honest_miner": 1,
+                                                     "lazy_miner": 2})).all()

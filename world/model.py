@@ -20,7 +20,8 @@ gives the same exogenous draws in every cell of a sweep (common random numbers).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -183,6 +184,7 @@ class Network(mesa.Model):
         self._answers: dict[int, _Answers] = {}  # per subnet: its miners' answers
         self._tally: tuple[Any, ...] | None = None  # accounts sorted by strategy, for metrics
         self._adopt: int | None = None  # account a switching agent takes over
+        self._cohort = -1  # population entry of the participants being created (-1: none)
         self._deleg_cache: dict[type, Group] | None = None
         self.strategy_names: list[str] = []
         self._strategy_index: dict[str, int] = {}
@@ -236,6 +238,7 @@ class Network(mesa.Model):
             self.columns.set("strategy_code", acct, self.strategy_code(agent.name))
             self.columns.set("role_code", acct, ROLES.index(agent.role))
             self.columns.set("cabal", acct, -1.0)
+            self.columns.set("cohort", acct, float(self._cohort))
 
     def strategy_code(self, name: str) -> int:
         """Index of strategy ``name`` in ``strategy_names`` (added on first sight)."""
@@ -243,6 +246,20 @@ class Network(mesa.Model):
             self._strategy_index[name] = len(self.strategy_names)
             self.strategy_names.append(name)
         return self._strategy_index[name]
+
+    @contextmanager
+    def in_cohort(self, cohort: int) -> Iterator[None]:
+        """Participants created inside this block belong to population entry ``cohort``
+        (the index of its ``Cohort`` in the population; -1: none), as their records say."""
+        outer, self._cohort = self._cohort, int(cohort)
+        try:
+            yield
+        finally:
+            self._cohort = outer
+
+    def cohort_of(self, acct: int) -> int:
+        """The population entry account ``acct``'s participant came from (-1: none)."""
+        return int(self.columns.get("cohort", np.array([acct]), -1.0)[0])
 
     def uid_of(self, acct: int) -> int:
         """UID held by account ``acct`` on its subnet, or -1."""
@@ -268,7 +285,7 @@ class Network(mesa.Model):
 
     def _populate(self, population: Sequence[Cohort]) -> None:
         """Create the genesis population: registered at block 0 without a burn."""
-        for c in population:
+        for i, c in enumerate(population):
             if c.count < 0:
                 raise ValueError(f"population count of {c.strategy.__name__} must be >= 0")
             role = getattr(c.strategy, "role", None)
@@ -287,13 +304,15 @@ class Network(mesa.Model):
                         f"population: subnet {c.subnet} has {s.n} UIDs (subnet.n_uids) and "
                         f"the population asks for more"
                     )
-                agent = c.strategy(self, **dict(c.params))
+                with self.in_cohort(i):
+                    agent = c.strategy(self, **dict(c.params))
                 self._endow(agent)
                 self.seat(agent, c.subnet, uid)
-        for c in population:
+        for i, c in enumerate(population):
             if getattr(c.strategy, "role", None) == "delegator":
                 for _ in range(c.count):
-                    agent = c.strategy(self, **dict(c.params))
+                    with self.in_cohort(i):
+                        agent = c.strategy(self, **dict(c.params))
                     self._endow(agent)
         self._place_delegators()
 
@@ -413,13 +432,16 @@ class Network(mesa.Model):
         self.columns.set("cabal", accts, float(cabal))
 
     def switch_strategy(
-        self, agent: Any, new_cls: type, params: Mapping[str, Any] | None = None
+        self, agent: Any, new_cls: type, params: Mapping[str, Any] | None = None,
+        cohort: int = -1,
     ) -> Any:
         """Replace ``agent`` by a new participant of ``new_cls`` on the same account.
 
         MODEL.md section 6 (imitation): the account keeps its UID, balances, stake, cabal
         and records; parameter columns the new strategy does not declare are cleared and
-        its state columns start afresh. The role cannot change. Returns the new agent.
+        its state columns start afresh. The role cannot change. ``cohort``: the population
+        entry the new participant copies (an imitator: its peer's; -1: none). Returns the
+        new agent.
         """
         if getattr(new_cls, "role", None) != agent.role:
             raise ValueError(
@@ -437,6 +459,7 @@ class Network(mesa.Model):
             self.columns.set(key, acct, np.nan)
         self.columns.reset(f"{new_cls.__name__}.", acct)
         self.columns.set("strategy_code", acct, self.strategy_code(new_cls.name))
+        self.columns.set("cohort", acct, float(cohort))
         new.netuid = agent.netuid
         self.agent_of[acct] = new
         agent.remove()
@@ -1016,6 +1039,7 @@ class Network(mesa.Model):
             "netuid": self.acct_netuid[accts].copy(),
             "uid": self.acct_uid[accts].copy(),
             "cabal": col.get("cabal", accts).astype(np.int64),
+            "cohort": col.get("cohort", accts).astype(np.int64),
             "stake_tao": stake,
             "hotkey_stake_tao": self.ledger.hotkey_stake_tao()[accts],
             "liquid_tao": to_tao(self.ledger.liquid[accts]),
