@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     from experiments import viz
 
     viz.add_parser(sub)  # viz (experiments/viz.py)
+    from experiments import sensitivity
+
+    sensitivity.add_parser(sub)  # sensitivity (experiments/sensitivity.py, issue 14)
     _add_analysis_commands(sub)  # report, claims (below; analysis/report.py, analysis/claims.py)
     return parser
 
@@ -46,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from experiments import viz
 
             return viz.run(args)
+        if args.command == "sensitivity":
+            from experiments import sensitivity
+
+            return sensitivity.run(args)
         if args.command in ANALYSIS_COMMANDS:
             return _analysis_command(args)
     except ValueError as err:

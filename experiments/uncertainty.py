@@ -282,10 +282,15 @@ def _python(value: Any, like: Any) -> Any:
     return value
 
 
+def column(prior: Prior, config: dict[str, Any], u: np.ndarray) -> list[Any]:
+    """The parameter's values at quantiles ``u``, as the config holds them."""
+    like = get_at(config, prior.loc)
+    return [_python(v, like) for v in prior.ppf(u)]
+
+
 def values_at(prior: Prior, config: dict[str, Any], u: np.ndarray) -> Any:
     """The parameter value(s) for quantiles ``u`` (a list per agent, else a scalar)."""
-    like = get_at(config, prior.loc)
-    values = [_python(v, like) for v in prior.ppf(u)]
+    values = column(prior, config, u)
     return values if prior.per_agent else values[0]
 
 
