@@ -25,9 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     from experiments import viz
 
     viz.add_parser(sub)  # viz (experiments/viz.py)
-    from experiments import sensitivity
+    from experiments import calibrate, sensitivity
 
     sensitivity.add_parser(sub)  # sensitivity (experiments/sensitivity.py, issue 14)
+    calibrate.add_parser(sub)  # calibrate (experiments/calibrate.py, issue 14)
     _add_analysis_commands(sub)  # report, claims (below; analysis/report.py, analysis/claims.py)
     return parser
 
@@ -49,10 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from experiments import viz
 
             return viz.run(args)
-        if args.command == "sensitivity":
-            from experiments import sensitivity
+        if args.command in ("sensitivity", "calibrate"):
+            from experiments import calibrate, sensitivity
 
-            return sensitivity.run(args)
+            return (sensitivity if args.command == "sensitivity" else calibrate).run(args)
         if args.command in ANALYSIS_COMMANDS:
             return _analysis_command(args)
     except ValueError as err:
