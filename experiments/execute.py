@@ -89,12 +89,12 @@ def execute_run(task: dict[str, Any]) -> dict[str, Any]:
                 f"{task['version']}: install the same version on every node"
             )
         from experiments.schema import Experiment
-        from experiments.uncertainty import realise, recorded
+        from experiments.uncertainty import per_agent, realise, recorded
         from experiments.wiring import build_model
 
         config, drawn = realise(task["config"], int(task["seed"]))  # priors (issue 14)
         exp = Experiment.model_validate(config)
-        model = build_model(exp, int(task["seed"]))
+        model = build_model(exp, int(task["seed"]), per_agent(drawn))
         task = {**task, "params": recorded(drawn)}
         for _ in range(exp.epochs):
             model.step()

@@ -21,7 +21,8 @@ Distributions (``Prior.ppf`` is each one's inverse CDF):
 
 ``per_agent: true`` (only for a cohort's parameter, ``population.<i>.params.<name>``) draws
 one value per agent of the cohort instead of one for the whole cohort: heterogeneous
-miners' qualities, validators' capabilities, Pareto stakes.
+miners' qualities, validators' capabilities, Pareto stakes. The model's builder gives
+them to the cohort's agents in order (``experiments.wiring.model_arguments``).
 
 Draws. Every prior has its own stream, ``SeedSequence(run seed, spawn_key=(PRIOR_STREAM,
 crc32(path)))``: disjoint from the model's streams (``Network`` spawns children of the run
@@ -305,38 +306,38 @@ def draw(config: dict[str, Any], seed: int) -> dict[str, Any]:
 
 
 def apply(config: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``config`` with ``values`` set at their paths and no ``uncertain:``.
+    """A copy of ``config`` with scalar ``values`` set at their paths and no
+    ``uncertain:`` (per-agent values, lists, are left to ``per_agent``)."""
+    from experiments.schema import parse_path
 
-    A per-agent value (a list) splits its cohort into cohorts of one agent each, in order
-    (the same agents on the same UIDs as the cohort, each with its own value)."""
     out = copy.deepcopy(config)
     out["uncertain"] = {}
-    per_agent: dict[int, dict[str, list[Any]]] = {}
     for path, value in values.items():
-        from experiments.schema import parse_path
-
-        loc = parse_path(path)
         if isinstance(value, list):
-            per_agent.setdefault(int(loc[1]), {})[str(loc[3])] = value
             continue
+        loc = parse_path(path)
         parent = get_at(out, loc[:-1])
         get_at(out, loc)  # the key exists
         parent[loc[-1]] = value
-    for i in sorted(per_agent, reverse=True):
-        cohort = out["population"][i]
-        singles = []
-        for j in range(int(cohort["count"])):
-            one = copy.deepcopy(cohort)
-            one["count"] = 1
-            for name, vals in per_agent[i].items():
-                one["params"][name] = vals[j]
-            singles.append(one)
-        out["population"][i : i + 1] = singles
+    return out
+
+
+def per_agent(values: dict[str, Any]) -> dict[int, dict[str, list[Any]]]:
+    """Per-agent values by cohort: ``{cohort index: {parameter: [one per agent]}}``, for
+    ``experiments.wiring.build_model`` (the cohort's agents get them in order)."""
+    from experiments.schema import parse_path
+
+    out: dict[int, dict[str, list[Any]]] = {}
+    for path, value in values.items():
+        if isinstance(value, list):
+            loc = parse_path(path)
+            out.setdefault(int(loc[1]), {})[str(loc[3])] = value
     return out
 
 
 def realise(config: dict[str, Any], seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The run's world: ``(config with its priors drawn, the drawn values)``."""
+    """The run's world: ``(config with its scalar priors drawn, every drawn value)``;
+    ``per_agent(values)`` holds the rest for the model's builder."""
     if not config.get("uncertain"):
         return config, {}
     values = draw(config, seed)
@@ -391,12 +392,10 @@ def check_against(config: dict[str, Any], cells: list[dict[str, Any]],
         like = get_at(trial, prior.loc)
         ends = prior.args["values"] if prior.dist == "choice" else prior.support()
         for end in ends:
-            value = _python(end, like)
-            if prior.per_agent:
-                value = [value] * int(trial["population"][prior.loc[1]]["count"])
+            value = _python(end, like)  # per agent: every agent at that end
             _, issues = validate(apply(trial, {prior.path: value}))
             if issues:
-                shown = value[0] if isinstance(value, list) else value
+                shown = value
                 every = " (every agent)" if prior.per_agent else ""
                 hint = ("; truncate it with low and high" if prior.dist in ("normal", "pareto")
                         else "")

@@ -14,7 +14,7 @@ import yaml
 from experiments.cli import main
 from experiments.plan import load_plan
 from experiments.runner import run_plan
-from experiments.uncertainty import apply, draw, parse_prior, stream
+from experiments.uncertainty import apply, draw, parse_prior, per_agent, stream
 
 BASE = {
     "name": "unc",
@@ -99,7 +99,8 @@ def test_per_agent_draws_give_each_agent_its_value() -> None:
     values = draw(config, seed=123)
     q = values["population.1.params.quality"]
     assert len(q) == 12 and len(set(q)) == 12 and all(0 < v < 1 for v in q)
-    model = build_model(Experiment.model_validate(apply(config, values)), seed=123)
+    model = build_model(Experiment.model_validate(apply(config, values)), seed=123,
+                        per_agent=per_agent(values))
     miners = np.array([a.acct for a in model.agent_of
                        if a is not None and a.name == "honest_miner"])
     assert np.allclose(model.columns.get("quality", miners), q)
