@@ -298,11 +298,17 @@ def values_at(prior: Prior, config: dict[str, Any], u: np.ndarray) -> Any:
 def draw(config: dict[str, Any], seed: int) -> dict[str, Any]:
     """Every prior's value in the run of ``seed``: ``{path: value}`` (per agent: a list of
     the cohort's ``count`` values)."""
+    priors = priors_of(config)
     out: dict[str, Any] = {}
-    for prior in priors_of(config):
-        n = int(config["population"][prior.loc[1]]["count"]) if prior.per_agent else 1
-        out[prior.path] = values_at(prior, config, stream(seed, prior).random(n))
-    return out
+    for prior in priors:
+        if not prior.per_agent:
+            out[prior.path] = values_at(prior, config, stream(seed, prior).random(1))
+    drawn = apply(config, out)  # a cohort's count may itself be drawn
+    for prior in priors:
+        if prior.per_agent:
+            n = int(drawn["population"][prior.loc[1]]["count"])
+            out[prior.path] = values_at(prior, config, stream(seed, prior).random(n))
+    return {p.path: out[p.path] for p in priors}
 
 
 def apply(config: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:

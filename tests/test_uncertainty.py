@@ -144,3 +144,19 @@ def test_swept_and_uncertain_at_once_is_refused(tmp_path: Path,
                sweep={"grid": {"subnets.0.yuma.kappa": [0.4, 0.6]}})
     assert main(["validate", str(f)]) == 2
     assert "either swept or uncertain" in capsys.readouterr().err
+
+
+def test_per_agent_draws_follow_a_drawn_count() -> None:
+    from experiments.schema import Experiment
+
+    priors = {"population.1.count": {"dist": "uniform", "low": 4, "high": 12},
+              "population.1.params.quality": PRIORS["population.1.params.quality"]}
+    config = Experiment.model_validate({**BASE, "uncertain": priors}).model_dump(mode="json")
+    counts = set()
+    for seed in range(8):
+        values = draw(config, seed)
+        n = values["population.1.count"]
+        assert isinstance(n, int) and 4 <= n <= 12
+        assert len(values["population.1.params.quality"]) == n
+        counts.add(n)
+    assert len(counts) > 1
