@@ -8,8 +8,13 @@ file, key or parameter: the message names it and what is allowed).
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+
+# subcommands whose module under experiments/ has the same name and provides
+# ``add_parser(sub)`` and ``run(args) -> exit code``
+PLUGINS = ("viz", "replay", "guarantees", "design", "sensitivity", "calibrate")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,18 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     from experiments.commands import add_commands
 
     add_commands(sub)  # validate, schema, run, sweep, main, verify (experiments/commands.py)
-    from experiments import viz
-
-    viz.add_parser(sub)  # viz (experiments/viz.py)
-    from experiments import replay
-
-    replay.add_parser(sub)  # replay (experiments/replay.py)
-    from experiments import guarantees
-
-    guarantees.add_parser(sub)  # guarantees (experiments/guarantees.py)
-    from experiments import design
-
-    design.add_parser(sub)  # design (experiments/design.py)
+    for name in PLUGINS:
+        importlib.import_module(f"experiments.{name}").add_parser(sub)
     _add_analysis_commands(sub)  # report, claims (below; analysis/report.py, analysis/claims.py)
     return parser
 
@@ -51,22 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.command in COMMANDS:
             return dispatch(args)
-        if args.command == "replay":
-            from experiments import replay
-
-            return replay.run(args)
-        if args.command == "viz":
-            from experiments import viz
-
-            return viz.run(args)
-        if args.command == "guarantees":
-            from experiments import guarantees
-
-            return guarantees.run(args)
-        if args.command == "design":
-            from experiments import design
-
-            return design.run(args)
+        if args.command in PLUGINS:
+            return importlib.import_module(f"experiments.{args.command}").run(args)
         if args.command in ANALYSIS_COMMANDS:
             return _analysis_command(args)
     except ValueError as err:

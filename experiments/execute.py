@@ -67,6 +67,8 @@ def parquet_bytes(table: pa.Table, task: dict[str, Any], kind: str) -> bytes:
         "seed": str(task["seed"]), "config_hash": task["config_hash"],
         "profile": task.get("profile"), "tao_arena": task.get("version"), "table": kind,
     }
+    if task.get("params"):
+        meta["params"] = task["params"]  # drawn priors, as summary columns (param:<path>)
     table = table.replace_schema_metadata({b"tao_arena.run": json.dumps(meta).encode()})
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression=PARQUET_COMPRESSION)
@@ -87,10 +89,13 @@ def execute_run(task: dict[str, Any]) -> dict[str, Any]:
                 f"{task['version']}: install the same version on every node"
             )
         from experiments.schema import Experiment
+        from experiments.uncertainty import per_agent, realise, recorded
         from experiments.wiring import build_model
 
-        exp = Experiment.model_validate(task["config"])
-        model = build_model(exp, int(task["seed"]))
+        config, drawn = realise(task["config"], int(task["seed"]))  # priors (issue 14)
+        exp = Experiment.model_validate(config)
+        model = build_model(exp, int(task["seed"]), per_agent(drawn))
+        task = {**task, "params": recorded(drawn)}
         for _ in range(exp.epochs):
             model.step()
         metrics = metrics_table(model.datacollector.get_model_vars_dataframe(), task)
@@ -101,7 +106,7 @@ def execute_run(task: dict[str, Any]) -> dict[str, Any]:
             "agents": parquet_bytes(agents, task, "agents"),
             "rows": {"metrics": metrics.num_rows, "agents": agents.num_rows},
             "duration_s": time.perf_counter() - t0, "worker": where,
-            "started_at": _iso(started),
+            "started_at": _iso(started), "params": drawn,
         }
     except Exception as err:  # a failing run is data, not a crash of the sweep
         return {

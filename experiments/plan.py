@@ -357,6 +357,13 @@ def load_plan(path: str | Path) -> Plan:
         if len(issues) > MAX_REPORTED:
             shown.append(Issue(("sweep",), f"... and {len(issues) - MAX_REPORTED} more"))
         raise ConfigError(source, shown)
+    if exp.uncertain:  # priors: paths exist in every cell, not swept, support accepted
+        from experiments.uncertainty import check_against
+
+        swept = [] if exp.sweep is None else [p for a in exp.sweep.axes() for p in a]
+        found = check_against(resolved, [c.config for c in cells], swept)
+        if found:
+            raise ConfigError(source, [Issue(loc, msg) for loc, msg in found])
     version = package_version()
     return Plan(
         source=source,

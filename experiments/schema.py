@@ -58,7 +58,7 @@ MAX_SEEDS = 100_000
 MAX_EPOCHS = 1_000_000
 ROLES = ("miner", "validator", "delegator")
 # Top-level keys a sweep may not vary: they name or shape the sweep itself.
-UNSWEEPABLE = ("name", "description", "seeds", "sweep", "profiles")
+UNSWEEPABLE = ("name", "description", "seeds", "sweep", "profiles", "uncertain")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
@@ -642,6 +642,16 @@ class Experiment(Spec):
     dynamics: list[DynamicsSpec] = Field(default_factory=list, max_length=100)
     sweep: SweepSpec | None = None
     profiles: ProfilesSpec | None = None
+    uncertain: dict[PathStr, Any] = Field(
+        default_factory=dict, description="priors: parameter path -> distribution, drawn "
+        "once per run (experiments/uncertainty.py, docs/uncertainty.md)")
+
+    @field_validator("uncertain")
+    @classmethod
+    def _priors(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from experiments.uncertainty import check_priors
+
+        return check_priors(value)
 
     @model_validator(mode="after")
     def _population_fits(self) -> Experiment:

@@ -406,6 +406,8 @@ class ResultsDir:
             "ended_at": now(),
             "attempts": rec.get("attempts", 0) + 1,
         })
+        if out.get("params"):
+            rec["params"] = out["params"]  # the values drawn for its priors (issue 14)
         for key in ("error", "traceback", "note"):
             rec.pop(key, None)
         self._invocation["completed"] = self._invocation.get("completed", 0) + 1
@@ -487,6 +489,7 @@ def summary_row(metrics_path: Path, plan: Plan,
         "epochs": len(df), "warmup_epochs": warm,
     }
     row.update({f"sweep:{k}": v for k, v in cell.overrides.items()})
+    row.update(meta.get("params") or {})  # param:<path>, drawn from priors (issue 14)
     after = df[df["epoch"] >= warm] if len(df) > warm else df
     for col in df.columns:
         if col in ID_COLUMNS or col == "epoch":

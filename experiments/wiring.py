@@ -158,13 +158,26 @@ def network_params(exp: Experiment) -> NetworkParams:
     return exp.scenario.to_world()
 
 
-def model_arguments(exp: Experiment) -> tuple[NetworkParams, list[Any], list[type]]:
-    """``Network(params, population, strategies=...)``'s arguments for ``exp``."""
+def model_arguments(
+    exp: Experiment, per_agent: Mapping[int, Mapping[str, Sequence[Any]]] | None = None,
+) -> tuple[NetworkParams, list[Any], list[type]]:
+    """``Network(params, population, strategies=...)``'s arguments for ``exp``.
+
+    ``per_agent``: cohort index -> {parameter: one value per agent} (priors drawn per agent,
+    ``experiments.uncertainty``): such a cohort becomes cohorts of one agent each, in order
+    (the same agents on the same UIDs), each with its own values."""
     from agents.catalog import get
     from world.model import Cohort
 
-    population = [Cohort(get(c.strategy), c.count, c.subnet, dict(c.params))
-                  for c in exp.population]
+    population = []
+    for i, c in enumerate(exp.population):
+        own = (per_agent or {}).get(i)
+        if not own:
+            population.append(Cohort(get(c.strategy), c.count, c.subnet, dict(c.params)))
+            continue
+        population += [Cohort(get(c.strategy), 1, c.subnet,
+                              {**c.params, **{k: v[j] for k, v in own.items()}})
+                       for j in range(c.count)]
     extra = [get(name) for d in exp.dynamics for name in _strategies_named(d.params)]
     extra += [s for c in population for s in c.strategy.spawned_strategies()]
     return network_params(exp), population, extra
@@ -183,12 +196,14 @@ def attach_dynamics(model: Network, exp: Experiment) -> None:
             raise LocatedValueError(("dynamics", i, "params"), str(err)) from None
 
 
-def build_model(exp: Experiment, seed: int) -> Network:
-    """The model of one run: scenario, population and dynamics, seeded with ``seed``."""
+def build_model(exp: Experiment, seed: int,
+                per_agent: Mapping[int, Mapping[str, Sequence[Any]]] | None = None) -> Network:
+    """The model of one run: scenario, population and dynamics, seeded with ``seed``
+    (``per_agent``: parameter values drawn per agent, see ``model_arguments``)."""
     from experiments.schema import LocatedValueError
     from world.model import Network
 
-    params, population, extra = model_arguments(exp)
+    params, population, extra = model_arguments(exp, per_agent)
     try:
         model = Network(params, population, rng=int(seed), strategies=extra)
     except ValueError as err:
