@@ -191,6 +191,13 @@ def test_every_declared_parameter_round_trips_through_the_json_schema() -> None:
             for key, p in declarations(params).items():
                 _check_property(props[key], p, f"{process}.{key}")
                 checked += 1
+    from experiments.schema import CohortSpec, ProfilesSpec
+
+    for cls in (Experiment, SeedSpec, CohortSpec, ProfilesSpec):
+        props = (schema if cls is Experiment else defs[cls.__name__])["properties"]
+        for key, p in declarations(cls).items():
+            _check_property(props[key], p, f"{cls.__name__}.{key}")
+            checked += 1
     assert checked > 100
 
 
