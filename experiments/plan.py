@@ -391,9 +391,8 @@ def _check_cell(raw: dict[str, Any], base_dir: Path, inputs: Inputs,
     exp, issues = validate(raw)
     if exp is None:
         return None, issues
-    key = json.dumps([exp.scenario.model_dump(mode="json"),
-                      [c.model_dump(mode="json") for c in exp.population],
-                      [d.model_dump(mode="json") for d in exp.dynamics]], sort_keys=True)
+    key = json.dumps(exp.model_dump(mode="json", include={"scenario", "population", "dynamics"}),
+                     sort_keys=True)
     if key not in built:
         built[key] = dry_build(exp)
     return (None, built[key]) if built[key] else (exp, [])

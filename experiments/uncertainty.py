@@ -222,8 +222,8 @@ def _check_args(dist: str, a: dict[str, float]) -> None:
 
 def check_priors(value: dict[str, Any]) -> dict[str, Any]:
     """The ``uncertain:`` mapping, checked (the schema's validator). Raises
-    ``LocatedValueError`` at ``uncertain.<path>[.<key>]`` naming what is allowed."""
-    from experiments.schema import LocatedValueError
+    ``ParameterError`` at ``uncertain.<path>[.<key>]`` naming what is allowed."""
+    from world.parameters import ParameterError
 
     seen: dict[tuple[str | int, ...], str] = {}
     for path, spec in value.items():
@@ -231,10 +231,10 @@ def check_priors(value: dict[str, Any]) -> dict[str, Any]:
             prior = parse_prior(path, spec)
         except PriorError as err:
             sub = (path,) if err.key is None else (path, err.key)
-            raise LocatedValueError(sub, f"{path}: {err}") from None
+            raise ParameterError(sub, f"{path}: {err}") from None
         for other, name in seen.items():
             if prior.loc[: len(other)] == other or other[: len(prior.loc)] == prior.loc:
-                raise LocatedValueError((path,), f"uncertain path {path!r} overlaps "
+                raise ParameterError((path,), f"uncertain path {path!r} overlaps "
                                                  f"{name!r}; each parameter has one prior")
         seen[prior.loc] = path
     return value
