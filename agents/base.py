@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import mesa
 import numpy as np
 
-from world.interfaces import Group, NetworkContext, Production, SubnetContext
+from world.interfaces import Endowment, Grading, Group, NetworkContext, Production, SubnetContext
 
 if TYPE_CHECKING:
     from world.model import Network
@@ -132,6 +132,11 @@ class Participant(mesa.Agent):
     def check_params(cls, values: dict[str, float]) -> None:
         """Checks across parameters (``ValueError`` naming them); none by default."""
 
+    def endowment(self) -> Endowment:
+        """TAO it holds at genesis: ``endowment_tao`` liquid and ``stake_tao`` staked
+        (the world's ``world.interfaces.Endowment``)."""
+        return Endowment(self.values.get("endowment_tao", 0.0), self.values.get("stake_tao", 0.0))
+
     @classmethod
     def spawned_strategies(cls) -> tuple[type[Participant], ...]:
         """Strategies this one may bring into the network mid-run (e.g. its own miners),
@@ -184,6 +189,17 @@ class Validator(Participant):
     def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray:
         raise NotImplementedError(f"{cls.__name__} must define set_weights()")
 
+    @classmethod
+    def server_usd_per_hour(cls, group: Group) -> np.ndarray:
+        """What each member's node costs per hour (USD)."""
+        return group.param("server_usd_per_hour")
+
+    @classmethod
+    def grading(cls, group: Group) -> Grading | None:
+        """How the members grade miners; None: they grade nothing (the world queries no
+        miner for them)."""
+        return None
+
 
 class GradingValidator(Validator):
     """Base of validators that query and grade miners themselves (MODEL.md section 5)."""
@@ -198,6 +214,11 @@ class GradingValidator(Validator):
         "dedup": Param(0, 0, 1, "1 if it zeroes answers it detects as copies", integer=True),
         "server_usd_per_hour": Param(1.6, 0, None, "USD per hour for its grading GPU (A100)"),
     }
+
+    @classmethod
+    def grading(cls, group: Group) -> Grading:
+        return Grading(group.param("capability"), group.param("noise"), group.param("dedup"),
+                       group.param("score_ema_rate"), group.param("grading_cost_usd"))
 
 
 class Delegator(Participant):
@@ -216,6 +237,11 @@ class Delegator(Participant):
     @classmethod
     def choose(cls, group: Group, ctx: NetworkContext) -> np.ndarray:
         raise NotImplementedError(f"{cls.__name__} must define choose()")
+
+    @classmethod
+    def switch_delay(cls, group: Group) -> np.ndarray:
+        """Epochs each member's new choice must persist before its stake moves."""
+        return group.param("switch_delay")
 
 
 REGISTRY: dict[str, type[Participant]] = {}

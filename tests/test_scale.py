@@ -134,11 +134,9 @@ class ForgetCaches:
     """Drops every cache of the model after each epoch (a cold start every epoch)."""
 
     def after_epoch(self, model: Network) -> None:
-        model._invalidate(None)
-        model._answers.clear()
-        model._members.clear()
-        model._tally = None
-        model._stacks.clear()
+        model.membership.forget()
+        model.answers.clear()
+        model.consensus.forget()
         _CABALS_CHECKED.pop(model, None)
 
 

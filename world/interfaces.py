@@ -12,12 +12,20 @@ The three roles and their per-epoch calls (MODEL.md sections 5 and 6):
 - validators: ``set_weights(group, ctx) -> (len(group), n_uids) array`` (rows of weights;
   the world normalises them, enforces the rate limit and commit-reveal);
 - delegators: ``choose(group, ctx) -> account of the validator each member wants``.
+
+Besides its decisions, the world asks a strategy a few questions about what it declared
+(its parameters): how much TAO a participant brings at genesis (``endowment()``), what a
+validator's node costs (``server_usd_per_hour(group)``), how a grading validator grades
+(``grading(group) -> Grading``, None for one that grades nothing) and how long a
+delegator's new choice must persist (``switch_delay(group)``). ``MinerStrategy``,
+``ValidatorStrategy`` and ``DelegatorStrategy`` below list these calls; the world reads
+no parameter of a strategy by name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -193,3 +201,61 @@ class NetworkContext:
     stake_tao: np.ndarray
     net_yield: np.ndarray
     take: float
+
+
+@dataclass(frozen=True)
+class Endowment:
+    """What a participant holds at genesis (TAO): ``liquid_tao`` in its account and
+    ``stake_tao`` staked (a validator's to its own hotkey, a delegator's to a validator
+    drawn at random; the world buys neither, it is part of the initial issuance)."""
+
+    liquid_tao: float = 0.0
+    stake_tao: float = 0.0
+
+
+@dataclass(frozen=True)
+class Grading:
+    """How a group of grading validators queries and grades miners (MODEL.md section 5),
+    one value per member: ``capability`` (the quality ceiling of what it can tell
+    apart), ``noise`` (standard deviation of one graded response), ``dedup`` (> 0: it
+    zeroes answers it detects as copies), ``score_ema_rate`` (weight of a new score in
+    its moving average) and ``cost_usd`` (USD per response graded)."""
+
+    capability: np.ndarray
+    noise: np.ndarray
+    dedup: np.ndarray
+    score_ema_rate: np.ndarray
+    cost_usd: np.ndarray
+
+
+class Strategy(Protocol):
+    """What every strategy class tells the world (see ``agents.base.Participant``)."""
+
+    name: ClassVar[str]
+    role: ClassVar[str]
+
+    def endowment(self) -> Endowment: ...
+
+
+class MinerStrategy(Strategy, Protocol):
+    @classmethod
+    def produce(cls, group: Group, ctx: SubnetContext) -> Production: ...
+
+
+class ValidatorStrategy(Strategy, Protocol):
+    @classmethod
+    def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray: ...
+
+    @classmethod
+    def server_usd_per_hour(cls, group: Group) -> np.ndarray: ...
+
+    @classmethod
+    def grading(cls, group: Group) -> Grading | None: ...
+
+
+class DelegatorStrategy(Strategy, Protocol):
+    @classmethod
+    def choose(cls, group: Group, ctx: NetworkContext) -> np.ndarray: ...
+
+    @classmethod
+    def switch_delay(cls, group: Group) -> np.ndarray: ...
