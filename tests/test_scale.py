@@ -273,7 +273,8 @@ def test_graded_scores_equal_perceived_scores_with_duplicate_detection(case):
         assert np.array_equal(scores[observed], ref[observed])
         assert ref_rng.random() == rng.random()  # the same draws
         ema, rate = r.random((v, m)), np.full(v, 0.1) if case == "shared" else r.random(v)
-        expected = work.update_ema(ema, ref, rate)
+        expected = np.where(np.isnan(ref), ema,  # (1 - rate) ema + rate score, where scored
+                            (1.0 - rate[:, None]) * ema + rate[:, None] * np.nan_to_num(ref))
         work.blend_ema(ema, scores, observed, rate)
         assert np.array_equal(ema, expected)
 

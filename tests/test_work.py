@@ -32,9 +32,11 @@ def test_duplicates_detected_only_by_dedup_validators_and_only_for_copies():
 
 
 def test_ema_only_moves_where_observed():
-    ema = np.array([[0.5, 0.5]])
-    out = work.update_ema(ema, np.array([[1.0, np.nan]]), np.array([0.25]))
-    assert np.allclose(out, [[0.625, 0.5]])
+    ema = np.array([[0.5, 0.5], [0.2, 0.0]])
+    scores = np.array([[1.0, 0.9], [0.6, 1.0]])
+    observed = np.array([[True, False], [True, True]])
+    work.blend_ema(ema, scores, observed, np.array([0.25, 0.5]))
+    assert np.allclose(ema, [[0.625, 0.5], [0.4, 0.5]])
 
 
 def test_weights_from_scores_topk_and_sharpen():

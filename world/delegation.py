@@ -29,10 +29,7 @@ def context(model: Network) -> NetworkContext:
     ).astype(np.int64)
     stake = to_tao(model.ledger.hotkey_stake()[vals]) if len(vals) else np.zeros(0)
     yld = model.columns.get("net_yield", vals, 0.0)
-    return NetworkContext(
-        model, model.epoch, model.streams["decisions"], vals, stake, yld,
-        model.params.economy.validator_take,
-    )
+    return NetworkContext(model, model.epoch, model.streams["decisions"], vals, stake, yld)
 
 
 def place(model: Network) -> None:

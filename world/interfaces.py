@@ -132,14 +132,12 @@ class SubnetContext:
     Everything here is public on chain or the participant's own: ``visible_weights`` are
     the weights on chain (with commit-reveal, the revealed ones, ``reveal_period`` epochs
     old); ``score_ema`` rows are each validator's own moving averages of what it
-    perceived; the last epoch's consensus, incentive, dividends, emission and stake.
+    perceived; last epoch's consensus and the stake behind each UID.
     """
 
     model: Network
     subnet: Subnet
     epoch: int
-    block: int
-    price_usd: float
     epoch_hours: float
     rng: np.random.Generator
 
@@ -162,27 +160,8 @@ class SubnetContext:
 
     @property
     def consensus(self) -> np.ndarray:
+        """Last epoch's Yuma consensus weight of each UID."""
         return self.subnet.last.consensus
-
-    @property
-    def incentive(self) -> np.ndarray:
-        return self.subnet.last.incentive
-
-    @property
-    def dividends(self) -> np.ndarray:
-        return self.subnet.last.dividends
-
-    @property
-    def emission_tao(self) -> np.ndarray:
-        return self.subnet.emission_tao
-
-    @property
-    def miner_uids(self) -> np.ndarray:
-        return np.flatnonzero(self.subnet.is_miner)
-
-    def uids_of(self, accts: np.ndarray) -> np.ndarray:
-        """UIDs on this subnet of the given accounts (-1 where not registered here)."""
-        return self.subnet.uid_of(accts)
 
 
 @dataclass
@@ -191,7 +170,7 @@ class NetworkContext:
 
     ``validators``: their accounts; ``stake_tao``: stake behind each; ``net_yield``:
     trailing yield to a nominator per TAO staked per epoch, after the validator's take
-    (an exponential moving average, MODEL.md section 6); ``take``: the take rate.
+    (an exponential moving average, MODEL.md section 6).
     """
 
     model: Network
@@ -200,7 +179,6 @@ class NetworkContext:
     validators: np.ndarray
     stake_tao: np.ndarray
     net_yield: np.ndarray
-    take: float
 
 
 @dataclass(frozen=True)

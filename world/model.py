@@ -167,9 +167,7 @@ class Network(mesa.Model):
     def subnet_context(self, s: Subnet) -> SubnetContext:
         """Subnet ``s``'s public state this epoch, as its strategies see it."""
         return SubnetContext(
-            self, s, self.epoch, self.block, self.price_usd, self.params.epoch_hours,
-            self.streams["decisions"],
-        )
+            self, s, self.epoch, self.params.epoch_hours, self.streams["decisions"])
 
     def network_context(self) -> NetworkContext:
         """What delegators see this epoch (``world.delegation.context``)."""
@@ -266,20 +264,17 @@ class Network(mesa.Model):
         return registration.register(self, agent, netuid)
 
     def form_cabal(self, members: Sequence[Any], leader: Any, name: str = "") -> int:
-        """Make ``members`` a cabal led by ``leader``, with a shared purse account.
+        """Make ``members`` a cabal led by ``leader``; returns the cabal's id.
 
-        MODEL.md section 6 and claim 4/11: collusion is explicit. The cabal's id appears
-        in every member's per-agent records (column ``cabal``); its purse is a ledger
-        account the members may pay into and draw from.
+        MODEL.md section 6 and claims 4/11: collusion is explicit. The cabal's id appears
+        in every member's per-agent records (column ``cabal``).
         """
         if leader not in members:
             raise ValueError("form_cabal: the leader must be one of the members")
         cabal = len(self.cabals)
-        purse = self._open_special(f"cabal:{cabal}:purse")
         accts = np.array(sorted(a.acct for a in members), dtype=np.int64)
         self.cabals[cabal] = {
             "name": name or f"cabal-{cabal}", "leader": leader.acct, "members": accts,
-            "purse": purse,
         }
         self.columns.set("cabal", accts, float(cabal))
         return cabal

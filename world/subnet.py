@@ -73,14 +73,9 @@ class Subnet:
         reg = params.registration
         self.burn_rao = int(round(reg.initial_burn_tao * RAO_PER_TAO))
         self.regs_this_interval = 0
-        self._uid_of: dict[int, int] = {}
         self.version = 0  # bumped whenever a UID changes hands (caches of membership key on it)
 
     # -- membership -------------------------------------------------------------------
-    def uid_of(self, accts: np.ndarray) -> np.ndarray:
-        """UIDs held by ``accts`` on this subnet (-1 where none)."""
-        return np.array([self._uid_of.get(int(a), EMPTY) for a in accts], dtype=np.int64)
-
     def free_uid(self) -> int:
         """The lowest empty UID, or -1 when the subnet is full."""
         empty = np.flatnonzero(self.occupant == EMPTY)
@@ -109,12 +104,8 @@ class Subnet:
         column is reset in the next epoch) and weights set on it before its registration
         block are outdated; its own row of weights and bonds starts empty.
         """
-        old = int(self.occupant[uid])
-        if old != EMPTY:
-            self._uid_of.pop(old, None)
         self.version += 1
         self.occupant[uid] = acct
-        self._uid_of[acct] = uid
         self.is_miner[uid] = role == "miner"
         self.is_validator[uid] = role == "validator"
         self.registered_block[uid] = block
@@ -132,8 +123,6 @@ class Subnet:
 
     def vacate(self, uid: int) -> None:
         """Empty ``uid`` (deregistration); its weights and bonds are cleared."""
-        acct = int(self.occupant[uid])
-        self._uid_of.pop(acct, None)
         self.version += 1
         self.occupant[uid] = EMPTY
         self.is_miner[uid] = False

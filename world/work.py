@@ -173,15 +173,6 @@ def duplicate_detection(
     return detected
 
 
-def update_ema(
-    ema: np.ndarray, scores: np.ndarray, rate: np.ndarray
-) -> np.ndarray:
-    """Moving average of perceived scores, updated only where a score was observed."""
-    observed = ~np.isnan(scores)
-    blended = (1.0 - rate[:, None]) * ema + rate[:, None] * np.nan_to_num(scores)
-    return np.where(observed, blended, ema)
-
-
 def graded_scores(
     rng: np.random.Generator,
     quality: np.ndarray,
@@ -223,8 +214,9 @@ def graded_scores(
 
 
 def blend_ema(ema: np.ndarray, scores: np.ndarray, observed: np.ndarray, rate: np.ndarray) -> None:
-    """``update_ema`` in place for ``graded_scores``' output: ``ema`` becomes
-    ``(1 - rate) ema + rate scores`` where observed (``scores`` is overwritten)."""
+    """Each validator's moving average of perceived scores, updated in place only where
+    it observed a score (MODEL.md section 5): ``ema`` becomes ``(1 - rate) ema + rate
+    scores`` where ``observed`` (``scores``, ``graded_scores``' output, is overwritten)."""
     r = _rows(rate)
     blended = (1.0 - r) * ema
     scores *= r

@@ -140,5 +140,5 @@ def test_no_validators_means_no_move(cls):
     m = _two_validators("loyal_delegator", 1)
     g = Group(cls, accounts(m, "loyal_delegator"), np.full(6, -1), m)
     ctx = m.network_context()
-    empty = NetworkContext(m, 0, ctx.rng, np.zeros(0, np.int64), np.zeros(0), np.zeros(0), 0.18)
+    empty = NetworkContext(m, 0, ctx.rng, np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
     assert np.array_equal(cls.choose(g, empty), m.ledger.staked_to[g.accts])
