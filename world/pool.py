@@ -118,30 +118,31 @@ class Pool:
         """TAO per alpha, ``tao_reserve / alpha_reserve`` (impls.rs ``current_price``)."""
         return self.tao_reserve / self.alpha_reserve
 
-    def quote_buy(self, tao_in: float) -> float:
+    def quote_buy(self, tao_in: float, *, drop_fee: bool = False) -> float:
         """Alpha that ``buy_alpha(tao_in)`` would pay, without trading."""
         t = _amount("tao_in", tao_in, self.tao_reserve, "TAO reserve")
-        d = t * (1.0 - self.fee)
+        d = t if drop_fee else t * (1.0 - self.fee)
         return self.alpha_reserve * d / (self.tao_reserve + d) if d > 0.0 else 0.0
 
-    def quote_sell(self, alpha_in: float) -> float:
+    def quote_sell(self, alpha_in: float, *, drop_fee: bool = False) -> float:
         """TAO that ``sell_alpha(alpha_in)`` would pay, without trading."""
         a = _amount("alpha_in", alpha_in, self.alpha_reserve, "alpha reserve")
-        d = a * (1.0 - self.fee)
+        d = a if drop_fee else a * (1.0 - self.fee)
         return self.tao_reserve * d / (self.alpha_reserve + d) if d > 0.0 else 0.0
 
-    def buy_alpha(self, tao_in: float) -> float:
+    def buy_alpha(self, tao_in: float, *, drop_fee: bool = False) -> float:
         """Swap ``tao_in`` TAO for alpha; returns the alpha paid out (stake_utils.rs
-        ``swap_tao_for_alpha``). The TAO reserve grows by all of ``tao_in``."""
-        out = self.quote_buy(tao_in)
+        ``swap_tao_for_alpha``). The TAO reserve grows by all of ``tao_in``.
+        ``drop_fee``: no fee, as the chain's own buys (``drop_fees = true``)."""
+        out = self.quote_buy(tao_in, drop_fee=drop_fee)
         self.tao_reserve += float(tao_in)
         self.alpha_reserve -= out
         return out
 
-    def sell_alpha(self, alpha_in: float) -> float:
+    def sell_alpha(self, alpha_in: float, *, drop_fee: bool = False) -> float:
         """Swap ``alpha_in`` alpha for TAO; returns the TAO paid out (stake_utils.rs
         ``swap_alpha_for_tao``). The alpha reserve grows by all of ``alpha_in``."""
-        out = self.quote_sell(alpha_in)
+        out = self.quote_sell(alpha_in, drop_fee=drop_fee)
         self.alpha_reserve += float(alpha_in)
         self.tao_reserve -= out
         return out
@@ -213,28 +214,28 @@ class ExactPool:
         """``amount`` less the floored fee (impls.rs ``calculate_fee_amount``)."""
         return amount - (amount * self.fee.numerator) // self.fee.denominator
 
-    def quote_buy(self, tao_rao: int) -> int:
+    def quote_buy(self, tao_rao: int, *, drop_fee: bool = False) -> int:
         """Alpha units ``buy_alpha(tao_rao)`` would pay: ``floor(x d / (y + d))``."""
         t = _units("tao_rao", tao_rao, self.tao_rao, "TAO reserve")
-        d = self._net(t)
+        d = t if drop_fee else self._net(t)
         return (self.alpha_units * d) // (self.tao_rao + d)
 
-    def quote_sell(self, alpha_units: int) -> int:
+    def quote_sell(self, alpha_units: int, *, drop_fee: bool = False) -> int:
         """RAO ``sell_alpha(alpha_units)`` would pay: ``floor(y d / (x + d))``."""
         a = _units("alpha_units", alpha_units, self.alpha_units, "alpha reserve")
-        d = self._net(a)
+        d = a if drop_fee else self._net(a)
         return (self.tao_rao * d) // (self.alpha_units + d)
 
-    def buy_alpha(self, tao_rao: int) -> int:
+    def buy_alpha(self, tao_rao: int, *, drop_fee: bool = False) -> int:
         """Swap ``tao_rao`` RAO into the pool; returns the alpha units paid out."""
-        out = self.quote_buy(tao_rao)
+        out = self.quote_buy(tao_rao, drop_fee=drop_fee)
         self.tao_rao += tao_rao
         self.alpha_units -= out
         return out
 
-    def sell_alpha(self, alpha_units: int) -> int:
+    def sell_alpha(self, alpha_units: int, *, drop_fee: bool = False) -> int:
         """Swap ``alpha_units`` into the pool; returns the RAO paid out."""
-        out = self.quote_sell(alpha_units)
+        out = self.quote_sell(alpha_units, drop_fee=drop_fee)
         self.alpha_units += alpha_units
         self.tao_rao -= out
         return out

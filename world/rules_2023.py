@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from world.payout import share_pro_rata
+
 __all__ = [
     "adjust_burn",
     "burn_adjustment_due",
@@ -237,34 +239,17 @@ def distribute_hotkey_emission(
     rounding dust and the server emission. Returns per-account increments whose sum is
     exactly ``sum(server_rao) + sum(validator_rao)``.
     """
-    to = np.asarray(staked_to, dtype=np.int64)
-    stake = np.asarray(staked, dtype=np.int64)
     owner = np.asarray(owner_of, dtype=np.int64)
     delegate = np.asarray(is_delegate, dtype=bool)
     server = np.asarray(server_rao, dtype=np.int64)
     validator = np.asarray(validator_rao, dtype=np.int64)
-    n_acct = max(len(to), int(owner.max(initial=-1)) + 1)
-    h = len(owner)
-    if np.any(server < 0) or np.any(validator < 0) or np.any(stake < 0):
-        raise ValueError("emission and stake amounts must be >= 0")
-    out = np.zeros(n_acct, dtype=np.int64)
-    has = to >= 0
-    total = np.bincount(to[has], weights=stake[has], minlength=h)[:h]
-    take_rao = np.where(delegate, np.floor(validator * take), 0).astype(np.int64)
-    rest = np.where(delegate, validator - take_rao, 0)
-    payers = np.flatnonzero(has & (stake > 0))
-    hot = to[payers]
-    share = stake[payers] / np.maximum(total[hot], 1.0)
-    pay = np.where(delegate[hot], np.floor(rest[hot] * share), 0).astype(np.int64)
-    paid = np.bincount(hot, weights=pay, minlength=h).astype(np.int64)
-    while np.any(paid > rest):  # float floor one RAO over: take it back from the largest
-        for hk in np.flatnonzero(paid > rest):
-            mine = np.flatnonzero(hot == hk)
-            pay[mine[np.argmax(pay[mine])]] -= paid[hk] - rest[hk]
-        paid = np.bincount(hot, weights=pay, minlength=h).astype(np.int64)
-    np.add.at(out, payers, pay)
-    keep = server + validator - paid  # take + dust + server, or everything if no delegate
-    np.add.at(out, owner, keep)
+    if np.any(server < 0):
+        raise ValueError("server emission must be >= 0")
+    # A non-delegate's stakers are not paid: everything goes to its owner.
+    to = np.asarray(staked_to, dtype=np.int64)
+    to = np.where((to >= 0) & delegate[np.maximum(to, 0)], to, -1)
+    out = share_pro_rata(validator, to, staked, owner, take=np.where(delegate, take, 0.0))
+    np.add.at(out, owner, server)
     return out
 
 
