@@ -106,3 +106,12 @@ def test_bad_names_are_refused_naming_them():
         effective("dec2023", {"dtao.tao_weight": 0.1})
     with pytest.raises(ValueError, match="variant of era 'dtao' must be one of 'flow_shares'"):
         manifest("dtao", variant="sn1_legacy")
+
+
+def test_docs_hold_the_table_of_both_eras():
+    from pathlib import Path
+
+    from world.eras import markdown_table
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "eras.md").read_text()
+    assert markdown_table() in text, "regenerate the table in docs/eras.md from markdown_table()"

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ERAS", "ERA_NAMES", "Rule", "effective", "era_variants", "manifest"]
+__all__ = ["ERAS", "ERA_NAMES", "Rule", "effective", "era_variants", "manifest", "markdown_table"]
 
 U16_MAX = 65_535
 U64_MAX = 2**64 - 1
@@ -211,8 +211,9 @@ _VARIANTS: dict[str, dict[str, tuple[dict[str, Any], str]]] = {
     "dtao": {
         "flow_shares": (
             {"dtao.flow_shares": True, "dtao.injection_cap": "alpha_emission"},
-            _C26 + "coinbase/subnet_emissions.rs get_shares_flow; before June 2026 the "
-            "injection cap was the alpha emission itself (MODEL.md section 9)",
+            _C26 + "coinbase/subnet_emissions.rs get_shares_flow; before commit c3841130c "
+            "(2026-06-22) the alpha injection cap was min(alpha emission, TAO block "
+            "emission) in run_coinbase.rs get_subnet_terms",
         ),
     },
 }
@@ -282,3 +283,23 @@ def manifest(
         rows.append({"key": key, "value": value, "default": rule.value,
                      "overridden": key in applied, "source": source})
     return rows
+
+
+def markdown_table() -> str:
+    """The rules of both eras side by side as a Markdown table (docs/eras.md holds it; a
+    test keeps the two equal)."""
+
+    def cell(era: str, key: str) -> str:
+        rule = ERAS[era].get(key)
+        if rule is None:
+            return "-"
+        v = rule.value
+        text = f"{v:.6g}" if isinstance(v, float) else repr(v) if isinstance(v, str) else str(v)
+        return f"`{text}`"
+
+    keys = sorted(set(DEC2023) | set(DTAO))
+    lines = ["| rule | dec2023 | dtao | sources (dec2023; dtao) |", "|---|---|---|---|"]
+    for key in keys:
+        sources = "; ".join(ERAS[e][key].source for e in ERA_NAMES if key in ERAS[e])
+        lines.append(f"| `{key}` | {cell('dec2023', key)} | {cell('dtao', key)} | {sources} |")
+    return "\n".join(lines) + "\n"
