@@ -213,3 +213,27 @@ def test_deregistration_unstakes_the_nominators_too():
         600, 400, 0, 0]
     assert deregistration_unstake(staked_to, staked, 0, registered_elsewhere=True).tolist() == [
         0, 0, 0, 0]
+
+
+# -- the chain's own test vectors (subtensor@2023-12-20 pallets/subtensor/tests) ---------
+
+
+def test_root_epoch_matches_the_chains_test_network_pruning():
+    # tests/root.rs test_network_pruning: 10 root validators with 1,000 RAO each; validator
+    # i sets weight 1 on netuids 0..i-1 of 11; the mock runtime's root Rho is 30
+    # (tests/mock.rs InitialRho). Expected emission values per block, from the test.
+    weights = np.zeros((10, 11))
+    for i in range(10):
+        weights[i, :i] = 1.0
+    r = root_epoch(weights, [1_000] * 10, rho=30.0)
+    emission = np.floor(r.shares * 1_000_000_000).astype(np.int64)
+    assert emission[:6].tolist() == [277_820_113, 246_922_263, 215_549_466, 176_432_500,
+                                     77_181_559, 5_857_251]
+
+
+def test_burn_matches_the_chains_test_burn_adjustment():
+    # tests/block_step.rs test_burn_adjustment (burn 1000, target 1, two registrations)
+    # and test_burn_adjustment_with_moving_average (AdjustmentAlpha u64::MAX / 2).
+    assert adjust_burn(1000, 2, 1, 0, 10**12, alpha=0.0).tolist() == 1500
+    alpha = (2**64 - 1) // 2 / (2**64 - 1)
+    assert adjust_burn(1000, 2, 1, 0, 10**12, alpha=alpha).tolist() == 1250

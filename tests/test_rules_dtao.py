@@ -205,3 +205,13 @@ def test_a_dissolved_pool_pays_its_tao_pro_rata():
     assert dissolve_payout(10, [5, 2, 2]) == [6, 2, 2]  # remainders 5, 2, 2 of 9
     big = dissolve_payout(123_456_789_012_345, [10**17, 3 * 10**17 + 1, 7])
     assert sum(big) == 123_456_789_012_345
+
+
+@pytest.mark.parametrize("pending", [(183_123_567_452, 837_120_949_872), (0, 837_120_949_872)])
+def test_dividend_totals_match_the_chains_tests(pending):
+    # tests/coinbase.rs test_calculate_dividend_distribution_totals / _total_only_tao:
+    # whatever the stakes and dividends, the pending alpha and root alpha are paid in full.
+    alpha_pay, root_pay = dividend_distribution(
+        [77_783_738, 19_283_940], [4_859_302, 23_423], [2_342_352, 859_273], 0.18, *pending)
+    assert alpha_pay.sum() == pytest.approx(pending[0], abs=1_000)
+    assert root_pay.sum() == pytest.approx(pending[1], abs=1_000)
