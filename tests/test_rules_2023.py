@@ -179,6 +179,47 @@ def test_masking_only_permitted_rows_equals_masking_all():
     full = mask_outdated_bonds(bonds.copy(), lu, reg)
     rows = mask_outdated_bonds(bonds.copy(), lu, reg, rows=[0, 1, 2])
     np.testing.assert_array_equal(full, rows)
+    # a batch of subnets at once equals each subnet on its own
+    bonds = rng.random((3, 6, 6))
+    lu, reg = rng.integers(0, 100, (3, 6)), rng.integers(0, 100, (3, 6))
+    rows = np.array([[0, 1, 2], [3, 4, 5], [0, 2, 5]])
+    one = [mask_outdated_bonds(bonds[k].copy(), lu[k], reg[k], rows=rows[k]) for k in range(3)]
+    np.testing.assert_array_equal(mask_outdated_bonds(bonds.copy(), lu, reg, rows=rows), one)
+    np.testing.assert_array_equal(mask_outdated_bonds(bonds.copy(), lu, reg),
+                                  [mask_outdated_bonds(bonds[k].copy(), lu[k], reg[k])
+                                   for k in range(3)])
+    new = rng.random((3, 6)) < 0.3
+    one = [mask_outdated_bonds(bonds[k].copy(), lu[k], reg[k], rows=rows[k], columns=new[k])
+           for k in range(3)]
+    np.testing.assert_array_equal(
+        mask_outdated_bonds(bonds.copy(), lu, reg, rows=rows, columns=new), one)
+
+
+def test_masking_only_new_registrations_is_enough_over_epochs():
+    # Bonds computed under the 2023 rule already hold 0 on every pair outdated before the
+    # last epoch, so masking the columns registered since then gives the same epochs.
+    rng = np.random.default_rng(11)
+    n, params = 8, YumaParams(version="yuma2", max_validators=4)
+    stake = np.r_[rng.random(4) + 0.5, np.zeros(4)]
+    full, cheap = np.zeros((n, n)), np.zeros((n, n))
+    last_update, registered = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    permits = None
+    for block in range(100, 1100, 100):
+        new = np.zeros(n, dtype=bool)
+        if block % 300 == 0:  # a miner is replaced
+            j = 4 + block // 300 % 4
+            registered[j], new[j] = block - 50, True
+        setters = rng.random(4) < 0.5  # validators that set weights this epoch
+        last_update[:4] = np.where(setters, block - 10, last_update[:4])
+        weights = np.zeros((n, n))
+        weights[:4, 4:] = rng.random((4, 4))
+        mask_outdated_bonds(full, last_update, registered)
+        mask_outdated_bonds(cheap, last_update, registered, rows=np.arange(4), columns=new)
+        np.testing.assert_array_equal(full, cheap)
+        kw = dict(permits=permits, last_update=last_update, block_at_registration=registered)
+        a = epoch(weights, stake, full, params, **kw)
+        b = epoch(weights, stake, cheap, params, **kw)
+        full, cheap, permits = a.bonds, b.bonds, a.new_permits
 
 
 # -- stake and emission (uids.rs, block_step.rs, staking.rs) -----------------------------

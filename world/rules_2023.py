@@ -171,25 +171,55 @@ def outdated_mask(last_update: ArrayLike, block_at_registration: ArrayLike) -> B
 
 def mask_outdated_bonds(
     bonds: NDArray[np.float64], last_update: ArrayLike, block_at_registration: ArrayLike,
-    rows: ArrayLike | None = None,
+    rows: ArrayLike | None = None, columns: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
-    """Zero, in place, the bonds :func:`outdated_mask` marks (only ``rows`` if given).
+    """Zero, in place, the bonds :func:`outdated_mask` marks (within ``rows`` and
+    ``columns`` if given).
 
     Applied to the stored bonds before a ``yuma2`` epoch run with
     ``new_registrations=None``, this is the 2023 epoch exactly: epoch.rs masks the bonds
     first, then column-normalises them, as ``world.yuma`` does with the bonds it is given.
-    Only the rows of UIDs with a validator permit carry bonds (epoch.rs stores bond rows
-    only for new permits), so ``rows`` = those UIDs saves the rest of the matrix.
+
+    Two restrictions keep it cheap and change nothing:
+
+    * ``rows``: the UIDs with a validator permit; epoch.rs stores bond rows only for new
+      permits, so the other rows are zero.
+    * ``columns``: a boolean mask of the miners registered since the previous epoch. A
+      pair outdated now and registered before that epoch was outdated then too
+      (``last_update`` never decreases), so the epoch zeroed its weight and its bond, and
+      the new bond, ``colnorm(a * 0 + (1 - a) * 0)``, stayed 0: only bonds computed under
+      this same rule may be restricted so.
+
+    A leading batch axis (b subnets: bonds b x n x n, the block vectors and ``columns``
+    b x n, ``rows`` b x m) is masked in one vectorised step, as ``world.yuma.epoch_batch``
+    stacks subnets.
     """
     lu = np.asarray(last_update, dtype=np.int64)
     bar = np.asarray(block_at_registration, dtype=np.int64)
-    if rows is None:
-        bonds[lu[:, None] <= bar[None, :]] = 0.0
+    n = bonds.shape[-1]
+    b = bonds.shape[0] if bonds.ndim == 3 else 1
+    bonds3, lu2, bar2 = bonds.reshape(b, n, n), lu.reshape(b, n), bar.reshape(b, n)
+    r = (np.broadcast_to(np.arange(n), (b, n)) if rows is None
+         else np.asarray(rows, dtype=np.intp).reshape(b, -1))
+    lu_rows = np.take_along_axis(lu2, r, axis=1)  # b x m
+    batch = np.arange(b)[:, None]
+    if columns is None:
+        block = bonds3[batch, r]  # b x m x n
+        block[lu_rows[..., None] <= bar2[:, None, :]] = 0.0
+        bonds3[batch, r] = block
         return bonds
-    r = np.asarray(rows, dtype=np.intp)
-    block = bonds[r]
-    block[lu[r][:, None] <= bar[None, :]] = 0.0
-    bonds[r] = block
+    new = np.asarray(columns, dtype=bool).reshape(b, n)
+    width = int(new.sum(axis=1).max(initial=0))
+    if width == 0:
+        return bonds
+    # each subnet's new columns first (stable order), padded with columns masked out
+    cols = np.argsort(~new, axis=1, kind="stable")[:, :width]  # b x c
+    valid = np.take_along_axis(new, cols, axis=1)
+    index = (batch[:, :, None], r[:, :, None], cols[:, None, :])
+    block = bonds3[index]  # b x m x c
+    stale = lu_rows[..., None] <= np.take_along_axis(bar2, cols, axis=1)[:, None, :]
+    block[stale & valid[:, None, :]] = 0.0
+    bonds3[index] = block
     return bonds
 
 
