@@ -215,3 +215,19 @@ def test_dividend_totals_match_the_chains_tests(pending):
         [77_783_738, 19_283_940], [4_859_302, 23_423], [2_342_352, 859_273], 0.18, *pending)
     assert alpha_pay.sum() == pytest.approx(pending[0], abs=1_000)
     assert root_pay.sum() == pytest.approx(pending[1], abs=1_000)
+
+
+def test_dtao_pruning_lowest_emission_then_earliest_registration():
+    from world.rules_dtao import neuron_to_prune
+
+    emission = [5.0, 1.0, 1.0, 1.0, 0.0]
+    registered = [0, 300, 200, 200, 9_000]
+    # UID 4 (emission 0) is immune; UIDs 2 and 3 tie on emission and registration: lower UID
+    assert neuron_to_prune(emission, registered, 10_000, 5_000, min_non_immune=2) == 2
+    # the owner's hotkey is never pruned
+    assert neuron_to_prune(emission, registered, 10_000, 5_000,
+                           owner_hotkey=[False, False, True, False, False],
+                           min_non_immune=2) == 3
+    # too few non-immune UIDs (4 <= 10): the best immune one goes instead
+    assert neuron_to_prune(emission, registered, 10_000, 5_000) == 4
+    assert neuron_to_prune([1.0], [0], 10_000, 5_000, owner_hotkey=[True]) is None

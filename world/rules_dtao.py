@@ -36,6 +36,7 @@ __all__ = [
     "moving_price",
     "neuron_burn_after_blocks",
     "neuron_burn_after_registration",
+    "neuron_to_prune",
     "owner_incentive_burn",
     "root_proportion",
     "split_alpha_out",
@@ -334,6 +335,34 @@ def neuron_burn_after_registration(
     and clamped (subnets/registration.rs ``bump_registration_price_after_registration``)."""
     b = np.floor(np.asarray(burn_rao, dtype=np.float64) * max(mult, 1.0))
     return np.clip(b, min_burn_rao, max_burn_rao).astype(np.int64)
+
+
+def neuron_to_prune(
+    emission: ArrayLike, block_at_registration: ArrayLike, current_block: int,
+    immunity_period: int, owner_hotkey: ArrayLike | None = None, min_non_immune: int = 10,
+) -> int | None:
+    """The UID a registration on a full subnet replaces (subnets/registration.rs
+    ``get_neuron_to_prune``).
+
+    The owner's hotkeys are never pruned. Among the rest, the lowest emission, ties to the
+    earliest registration, then the lowest UID; a non-immune UID
+    (``current - registered >= immunity_period``, utils/misc.rs ``get_neuron_is_immune``)
+    if more than ``min_non_immune`` of them exist (``MinNonImmuneUids``, 10), else the
+    best immune one; ``None`` when that choice has no candidate (every UID the owner's,
+    or too few non-immune UIDs and no immune one).
+    """
+    e = _f(emission)
+    reg = np.asarray(block_at_registration, dtype=np.int64)
+    n = len(e)
+    own = np.zeros(n, dtype=bool) if owner_hotkey is None else np.asarray(owner_hotkey, bool)
+    immune = current_block - reg < immunity_period
+    free = ~own & ~immune
+    pool = free if free.sum() > min_non_immune else ~own & immune
+    if not pool.any():
+        return None
+    uids = np.flatnonzero(pool)
+    order = np.lexsort((uids, reg[uids], e[uids]))
+    return int(uids[order[0]])
 
 
 def lock_cost(
