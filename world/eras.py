@@ -71,7 +71,7 @@ DEC2023: dict[str, Rule] = {
     "yuma.liquid_alpha": Rule(False, _C23 + "epoch.rs epoch: one EMA rate"),
     "yuma.max_validators": Rule(
         64, _C23 + "root.rs init_new_network: set_max_allowed_validators(64)"),
-    "yuma.bond_reset": Rule(
+    "subnet.bond_reset": Rule(
         "pair", _C23 + "epoch.rs epoch: vec_mask_sparse_matrix(bonds, last_update, "
         "block_at_registration, updated <= registered)"),
     # -- emission --------------------------------------------------------------------------
@@ -97,7 +97,7 @@ DEC2023: dict[str, Rule] = {
     "stake.scope": Rule(
         "global", _C23 + "uids.rs get_stake_for_uid_and_subnetwork = "
         "get_total_stake_for_hotkey (one number for every subnet)"),
-    "stake.dereg_unstakes": Rule(
+    "economy.dereg_unstakes": Rule(
         True, _C23 + "uids.rs replace_neuron: unstake_all_coldkeys_from_hotkey_account "
         "when the hotkey has no other registration"),
     # -- registration ----------------------------------------------------------------------
@@ -141,7 +141,7 @@ DTAO: dict[str, Rule] = {
         0.1, _C26 + "runtime: SubtensorInitialBondsMovingAverage 900_000"),
     "yuma.liquid_alpha": Rule(False, _C26 + "lib.rs LiquidAlphaOn, DefaultLiquidAlpha false"),
     "yuma.max_validators": Rule(64, _C26 + "subnets/subnet.rs init_new_network: 64"),
-    "yuma.bond_reset": Rule(
+    "subnet.bond_reset": Rule(
         "column", _C26 + "epoch/run_epoch.rs epoch_mechanism: inplace_mask_cols("
         "recently_registered, bonds), registered at or after the last tempo"),
     "economy.fixed_emission_per_block": Rule(
@@ -159,7 +159,7 @@ DTAO: dict[str, Rule] = {
         "stake", _C26 + "coinbase/run_coinbase.rs distribute_dividends_and_incentives: "
         "increase_stake_for_hotkey_and_coldkey_on_subnet(incentive)"),
     "stake.scope": Rule("subnet", _C26 + "staking/stake_utils.rs: stake is alpha per subnet"),
-    "stake.dereg_unstakes": Rule(
+    "economy.dereg_unstakes": Rule(
         False, _C26 + "subnets/uids.rs replace_neuron: no unstake (stake belongs to the "
         "(hotkey, coldkey) pair on a subnet, not to the UID)"),
     "dtao.tao_weight": Rule(
@@ -324,16 +324,17 @@ def markdown_table() -> str:
 WORLD_FIELDS: dict[str, tuple[str, ...]] = {
     "network.tempo": ("tempo",),
     **{f"subnet.{k}": ("subnets", "*", k) for k in (
-        "n_uids", "activity_cutoff", "weights_rate_limit", "commit_reveal", "reveal_period")},
+        "n_uids", "activity_cutoff", "weights_rate_limit", "commit_reveal", "reveal_period",
+        "bond_reset")},
     **{f"yuma.{k}": ("subnets", "*", "yuma", k) for k in (
         "version", "kappa", "bonds_penalty", "bonds_ema_rate", "liquid_alpha",
         "max_validators")},
     **{f"registration.{k}": ("subnets", "*", "registration", k) for k in (
         "initial_burn_tao", "min_burn_tao", "max_burn_tao", "target_per_interval",
-        "immunity_period")},
+        "immunity_period", "burn_rule", "pruning")},
     **{f"economy.{k}": ("economy", k) for k in (
         "fixed_emission_per_block", "initial_issuance_tao", "subnet_split", "owner_share",
-        "validator_take")},
+        "validator_take", "miner_pay", "dereg_unstakes")},
 }
 
 # The rules whose era default a scenario takes when it does not give the value itself.
