@@ -84,7 +84,7 @@ def ensure_cabals(model: Network, netuid: int) -> None:
     if need.any():
         need &= columns.get("cabal", occ, -1.0) < 0
     if not need.any():
-        checked[netuid] = (s.version, columns.version("cabal_tag"), columns.version("cabal"))
+        checked[netuid] = state
         return
     existing = {c["name"]: cid for cid, c in model.cabals.items()}
     for tag in np.unique(tags[need]).astype(np.int64):
