@@ -3,19 +3,20 @@
 MODEL.md section 5. Miner strategies ``produce()`` this epoch's answers (true quality,
 answer key, fixed cost, cost per query); grading validators (those whose strategy
 returns a ``Grading``) query samples of miners and grade what they get
-(``world.work.grade_epoch``: the rules, vectorised over graders x miners); GPU rent,
+(``world.work``: the rules, vectorised over graders x miners, run by
+``world.work_fast.grade_epoch``); GPU rent,
 API calls per query received, grading per response and each validator's node accrue
 to the epoch's costs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from world import work
+from world import work_fast
 from world.interfaces import SubnetContext
 from world.membership import Plan
 from world.subnet import Subnet
@@ -26,51 +27,30 @@ if TYPE_CHECKING:
 
 @dataclass
 class Answers:
-    """This epoch's answers of one subnet's miners, per UID (``Production`` fields), kept
-    between epochs: a group whose strategy returns the same immutable ``Production`` as
-    last epoch needs no writing."""
+    """This epoch's answers of one subnet's miners, per UID (``Production`` fields)."""
 
-    plan: Plan
-    version: int
     quality: np.ndarray
     key: np.ndarray
     fixed: np.ndarray
     per_query: np.ndarray
     computes: np.ndarray
-    last: dict[type, Any] = field(default_factory=dict)
-    plain: bool | None = None  # quality suits the compiled grading (None: not checked)
-
-    @classmethod
-    def empty(cls, plan: Plan, version: int, n: int) -> Answers:
-        return cls(plan, version, np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n),
-                   np.zeros(n), np.zeros(n, dtype=bool))
-
-
-def _immutable(prod: Any) -> bool:
-    """Whether every array of a ``Production`` is read-only (so it cannot change)."""
-    return not any(getattr(prod, f).flags.writeable for f in (
-        "quality", "answer_key", "fixed_cost_usd", "query_cost_usd", "computes"))
+    plain: bool  # the qualities suit the compiled grading (``work_fast.plain_inputs``)
 
 
 def answers(model: Network, s: Subnet, plan: Plan, ctx: SubnetContext) -> Answers:
     """Every miner strategy's ``produce()`` on subnet ``s``, gathered per UID; the true
-    qualities go to ``s.quality``."""
-    ans = model.answers.get(s.netuid)
-    if ans is None or ans.plan is not plan or ans.version != s.version:
-        ans = model.answers[s.netuid] = Answers.empty(plan, s.version, s.n)
+    qualities (clipped to [0, 1]) go to ``s.quality``."""
+    n = s.n
+    ans = Answers(np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n), np.zeros(n),
+                  np.zeros(n, dtype=bool), False)
     for cls, g in plan.miner_groups:
         prod = cls.produce(g, ctx)
-        if ans.last.get(cls) is prod:
-            continue  # the same read-only answers as last epoch, already in place
         ans.quality[g.uids] = np.clip(prod.quality, 0.0, 1.0)
         ans.key[g.uids] = prod.answer_key
         ans.fixed[g.uids] = prod.fixed_cost_usd
         ans.per_query[g.uids] = prod.query_cost_usd
         ans.computes[g.uids] = prod.computes
-        ans.last[cls] = prod if _immutable(prod) else None
-        ans.plain = None
-    if ans.plain is None:
-        ans.plain = work.plain_inputs(ans.quality, np.zeros(0), np.zeros(0), np.zeros(0))
+    ans.plain = work_fast.plain_inputs(ans.quality, np.zeros(0), np.zeros(0), np.zeros(0))
     s.quality[:] = ans.quality
     return ans
 
@@ -84,7 +64,7 @@ def charge_servers(model: Network, plan: Plan) -> None:
 
 def grade(model: Network, s: Subnet, plan: Plan, ans: Answers) -> None:
     """Queries and grading, vectorised over graders x miners (MODEL.md section 5;
-    ``work.grade_epoch``), and what they cost."""
+    ``work.grade_epoch``, run by ``work_fast.grade_epoch``), and what they cost."""
     mem = model.membership.members(s)
     miners, m_accts = mem.miners, mem.miner_accts
     if s.permits is not None:
@@ -110,10 +90,10 @@ def grade(model: Network, s: Subnet, plan: Plan, ans: Answers) -> None:
         uids, accts = uids[keep], accts[keep]
         capability, noise, dedup, rate, cost = (
             a[keep] for a in (capability, noise, dedup, rate, cost))
-    plain = ans.plain and work.plain_inputs(np.zeros(0), capability, noise, rate)
+    plain = ans.plain and work_fast.plain_inputs(np.zeros(0), capability, noise, rate)
     wp = s.params.work
     cols = mem.miner_cols  # the miners' UIDs: a slice when they are a range (views)
-    received, graded = work.grade_epoch(
+    received, graded = work_fast.grade_epoch(
         model.streams["queries"], model.streams["grading"], s.score_ema, uids, cols,
         s.quality[cols], capability, noise, rate, ans.key[cols], dedup > 0,
         wp.query_rounds, wp.sample_size, plain=plain,
