@@ -17,18 +17,26 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import mesa
 import numpy as np
 
-from world.interfaces import Endowment, Grading, Group, NetworkContext, Production, SubnetContext
+from world.interfaces import (
+    Endowment,
+    Grading,
+    Group,
+    NetworkContext,
+    Production,
+    RootContext,
+    SubnetContext,
+)
 from world.parameters import Param
 
-__all__ = ["REGISTRY", "ROLES", "Delegator", "Miner", "Param", "Participant", "Validator",
-           "register"]
+__all__ = ["REGISTRY", "ROLES", "Delegator", "Miner", "Param", "Participant", "RootValidator",
+           "Validator", "register"]
 
 if TYPE_CHECKING:
     from world.model import Network
 
-ROLES = ("miner", "validator", "delegator")
+ROLES = ("miner", "validator", "delegator", "root")
 CLASSIFIER_KEYS = (
-    "role",  # miner, validator or delegator
+    "role",  # miner, validator, delegator or root
     "cost_model",  # what it pays for, in words
     "colludes",  # acts for a cabal (MODEL.md section 6: collusion is explicit)
     "stochastic",  # its own decisions draw random numbers
@@ -199,6 +207,25 @@ class Delegator(Participant):
     def switch_delay(cls, group: Group) -> np.ndarray:
         """Epochs each member's new choice must persist before its stake moves."""
         return group.param("switch_delay")
+
+
+class RootValidator(Participant):
+    """A root validator of December 2023 (MODEL.md section 9): a hotkey with stake on the
+    root network that sets weights over subnets each epoch; the world seats the
+    ``root.max_validators`` with the most stake (subtensor@2023-12-20 root.rs
+    ``do_root_register``) and splits emission by ``root_epoch``. It holds no subnet UID.
+    """
+
+    role = "root"
+    params: ClassVar[dict[str, Param]] = {
+        "stake_tao": Param(100_000.0, 0, None, "TAO staked to its root hotkey"),
+    }
+
+    @classmethod
+    def root_weights(cls, group: Group, ctx: RootContext) -> np.ndarray:
+        """One row of non-negative weights over the subnets per member (any scale: the
+        chain stores each row max-upscaled)."""
+        raise NotImplementedError(f"{cls.__name__} must define root_weights()")
 
 
 REGISTRY: dict[str, type[Participant]] = {}

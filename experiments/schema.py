@@ -89,7 +89,8 @@ def _strategy_schema(schema: dict[str, Any]) -> None:
 class CohortSpec(Spec):
     """``count`` agents of one strategy (by registry name), on subnet ``subnet``.
 
-    Miners and validators need a subnet; delegators have none (they stake network-wide).
+    Miners and validators need a subnet; delegators and root validators have none (they
+    stake network-wide).
     ``params`` override the strategy's defaults within its declared ranges
     (``tao-arena strategies`` and ``docs/strategies.md`` list them).
     """
@@ -97,7 +98,8 @@ class CohortSpec(Spec):
     strategy: str = Field(description="strategy name from the registry",
                           json_schema_extra=_strategy_schema)
     count: int = Field(ge=0, le=100_000, description="number of agents")
-    subnet: int | None = Field(default=None, ge=0, description="subnet index (None: delegators)")
+    subnet: int | None = Field(default=None, ge=0,
+                               description="subnet index (None: delegators, root validators)")
     params: dict[str, Any] = Field(default_factory=dict,
                                    description="strategy parameters (defaults filled)")
     label: str | None = Field(default=None, max_length=100,
@@ -393,12 +395,12 @@ class Experiment(Spec):
         subnets = self.scenario.subnets
         used = [0] * len(subnets)
         for i, c in enumerate(self.population):
-            if c.role == "delegator":
+            if c.role in ("delegator", "root"):
                 if c.subnet is not None:
                     raise ParameterError(
                         ("population", i, "subnet"),
-                        f"{c.strategy} is a delegator strategy: delegators have no subnet "
-                        "(leave subnet out)",
+                        f"{c.strategy} is a {c.role} strategy: {c.role} participants have "
+                        "no subnet (leave subnet out)",
                     )
                 continue
             if c.subnet is None or c.subnet >= len(subnets):

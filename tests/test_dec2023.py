@@ -189,3 +189,45 @@ def test_neuron_to_prune_is_the_rule_the_subnet_uses() -> None:
     expect = rules_2023.neuron_to_prune(rules_2023.max_upscale_u16(scores),
                                         s.registered_block, m.block, 0)
     assert s.uid_to_prune(m.block) == expect
+
+
+def two_subnets(roots: list[Cohort], seed: int = 5, **root: Any) -> Network:
+    p = scenario({"era": "dec2023", "economy": {"fixed_emission_per_block": 0.1},
+                  "root": root,
+                  "subnets": [{"n_uids": 12, "yuma": {"max_validators": 3}}] * 2}).to_world()
+    pop = [Cohort(HonestValidator, 2, k, {"capability": 0.98}) for k in (0, 1)]
+    pop += [Cohort(HonestMiner, 6, k) for k in (0, 1)] + roots
+    return Network(p, pop, rng=seed)
+
+
+def test_root_weights_move_subnet_shares_as_root_epoch_says() -> None:
+    from agents.roots import RootFavourite, RootUniform
+    from world.root import root_epoch
+
+    m = two_subnets([Cohort(RootFavourite, 1, None, {"subnet": 1, "stake_tao": 300_000}),
+                     Cohort(RootUniform, 2, None, {"stake_tao": 100_000})])
+    run(m, 2)
+    seats = m.root_seats
+    assert len(seats) == 3
+    stake = m.ledger.hotkey_stake()[seats].astype(float)
+    rows = np.array([[0.0, 1.0], [1.0, 1.0], [1.0, 1.0]])  # favourite first (lowest account)
+    expect = root_epoch(rows, stake).shares
+    assert np.allclose(m.root_shares, expect)
+    # subnet 1 has every seat's weight (trust 1), subnet 0 only 40% of the stake: it gets
+    # rank 0.4 x sigmoid(10 (0.4 - 0.5)) against 1.0 x sigmoid(5)
+    assert m.root_shares[1] > 0.85
+    paid = [s.emission_tao.sum() for s in m.subnets]
+    assert paid[1] / sum(paid) == pytest.approx(m.root_shares[1], rel=1e-6)
+    m.ledger.check(m.epoch)
+
+
+def test_only_the_top_root_stakes_are_seated_and_no_root_means_fixed_shares() -> None:
+    from agents.roots import RootFavourite, RootUniform
+
+    m = two_subnets([Cohort(RootFavourite, 1, None, {"subnet": 0, "stake_tao": 50}),
+                     Cohort(RootUniform, 3, None, {"stake_tao": 1_000})], max_validators=3)
+    run(m, 1)
+    assert len(m.root_seats) == 3 and np.allclose(m.root_shares, [0.5, 0.5])
+    none = two_subnets([])
+    run(none, 2)
+    assert np.allclose(none.root_shares, [0.5, 0.5])  # the scenario's (even) fixed split

@@ -90,13 +90,13 @@ def track(model: Network, agent: Any) -> None:
 
 
 def endow(model: Network, agent: Any) -> None:
-    """Genesis TAO (``agent.endowment()``): held liquid, a validator's stake staked to
-    itself (a delegator's is staked by ``world.delegation.place``)."""
+    """Genesis TAO (``agent.endowment()``): held liquid, a validator's or root validator's
+    stake staked to itself (a delegator's is staked by ``world.delegation.place``)."""
     e = agent.endowment()
     liquid = int(to_rao(e.liquid_tao + e.stake_tao))
     model.ledger.liquid[agent.acct] = liquid
     model.ledger.initial_supply += liquid
-    if agent.role == "validator" and e.stake_tao > 0:
+    if agent.role in ("validator", "root") and e.stake_tao > 0:
         model.ledger.stake(agent.acct, agent.acct, int(to_rao(e.stake_tao)))
 
 

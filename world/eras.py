@@ -335,13 +335,14 @@ WORLD_FIELDS: dict[str, tuple[str, ...]] = {
     **{f"economy.{k}": ("economy", k) for k in (
         "fixed_emission_per_block", "initial_issuance_tao", "subnet_split", "owner_share",
         "validator_take", "miner_pay", "dereg_unstakes")},
+    **{f"root.{k}": ("root", k) for k in ("max_validators", "rho", "kappa")},
 }
 
 # The rules whose era default a scenario takes when it does not give the value itself.
 # ``dtao`` is today's world exactly as it was before the eras (its own defaults, which
 # existing files' results rely on) until its rules are wired (issue 16).
 APPLIED: dict[str, frozenset[str]] = {
-    "dec2023": frozenset(k for k in WORLD_FIELDS if k != "economy.subnet_split"),
+    "dec2023": frozenset(WORLD_FIELDS),
     "dtao": frozenset(),
 }
 

@@ -102,6 +102,8 @@ class Network(mesa.Model):
         self.acct_uid = np.zeros(0, dtype=np.int64)  # per account: its UID (-1: none)
         self.dynamics: list[Dynamics] = []
         self.cabals: dict[int, dict[str, Any]] = {}
+        self.root_shares: np.ndarray | None = None  # subnets' shares by the root network
+        self.root_seats = np.zeros(0, dtype=np.int64)  # accounts seated on the root network
         self.membership = Membership(self)
         self.consensus = Consensus(self)
         self.books = EpochBooks.open(0)
