@@ -231,3 +231,62 @@ def test_only_the_top_root_stakes_are_seated_and_no_root_means_fixed_shares() ->
     none = two_subnets([])
     run(none, 2)
     assert np.allclose(none.root_shares, [0.5, 0.5])  # the scenario's (even) fixed split
+
+
+def three_subnets(era: str, seed: int = 7) -> Network:
+    from agents.validators import SubnetHopper
+
+    p = scenario({"era": era, "economy": {"fixed_emission_per_block": 0.1},
+                  "subnets": [{"n_uids": 12, "yuma": {"max_validators": 3}}] * 3}).to_world()
+    pop = [Cohort(SubnetHopper, 1, 0, {"stake_tao": 50_000, "n_subnets": 2,
+                                       "entry_epoch": 1})]
+    pop += [Cohort(HonestValidator, 2, k, {"stake_tao": 1_000}) for k in (0, 1, 2)]
+    pop += [Cohort(HonestMiner, 6, k) for k in (0, 1, 2)] + [Cohort(YieldChaser, 3)]
+    return Network(p, pop, rng=seed)
+
+
+def test_a_validator_on_three_subnets_counts_its_whole_stake_on_each() -> None:
+    m = three_subnets("dec2023")
+    hopper = int(m.subnets[0].occupant[0])
+    run(m, 10)
+    twins = np.flatnonzero(m.hotkey_of[: m.ledger.n] == hopper)
+    assert len(twins) == 3  # its own registration and two on the other subnets
+    counted = []
+    for s in m.subnets:
+        mine = np.isin(s.occupant, twins)
+        assert mine.sum() == 1
+        counted.append(s.stake_tao[mine][0])
+        assert s.stake_tao[mine][0] > 10 * s.stake_tao[s.is_validator & ~mine].max()
+        others = s.last.dividends[s.is_validator & ~mine]
+        assert s.last.dividends[mine][0] > others.max()  # the largest on each subnet
+    # the same number on each subnet: the whole stake (own and nominators') at consensus,
+    # the hotkey's stake now less what this epoch's payments added
+    assert counted[0] == counted[1] == counted[2] >= 50_000
+    paid = sum(float(s.emission_tao[np.isin(s.occupant, twins)].sum()) for s in m.subnets)
+    assert m.ledger.hotkey_stake_tao()[hopper] - paid == pytest.approx(counted[0], abs=1e-6)
+    # the twins hold no stake: what they earn goes to the one hotkey's stake
+    assert m.ledger.staked[twins[twins != hopper]].sum() == 0
+    before = m.ledger.hotkey_stake()[hopper]
+    run(m, 1)
+    div = sum(float(s.emission_tao[np.isin(s.occupant, twins)].sum()) for s in m.subnets)
+    gained = (m.ledger.hotkey_stake()[hopper] - before) / 1e9
+    assert gained == pytest.approx(div, rel=1e-6)
+    m.ledger.check(m.epoch)
+    today = three_subnets("dtao")
+    run(today, 4)
+    assert (today.hotkey_of[: today.ledger.n] == np.arange(today.ledger.n)).all()
+
+
+def test_deregistering_one_of_a_hotkeys_registrations_keeps_its_stake() -> None:
+    m = three_subnets("dec2023")
+    hopper = int(m.subnets[0].occupant[0])
+    run(m, 3)
+    twins = [int(a) for a in np.flatnonzero(m.hotkey_of[: m.ledger.n] == hopper)
+             if a != hopper]
+    held = m.ledger.hotkey_stake()[hopper]
+    m.deregister(m.agent_of[twins[0]])  # registered elsewhere: nothing unstaked
+    assert m.ledger.hotkey_stake()[hopper] == held
+    m.deregister(m.agent_of[twins[1]])
+    m.deregister(m.agent_of[hopper])  # its last registration: everything unstaked
+    assert m.ledger.hotkey_stake()[hopper] == 0
+    m.ledger.check(m.epoch)

@@ -79,7 +79,9 @@ def track(model: Network, agent: Any) -> None:
         cap = max(n, 2 * len(model.acct_uid), 64)
         model.acct_uid = np.resize(model.acct_uid, cap)
         model.acct_netuid = np.resize(model.acct_netuid, cap)
+        model.hotkey_of = np.resize(model.hotkey_of, cap)
     model.acct_uid[acct] = EMPTY
+    model.hotkey_of[acct] = acct
     model.acct_netuid[acct] = EMPTY
     if agent is not None:
         model.columns.set("alive", acct, 1.0)

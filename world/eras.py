@@ -94,7 +94,7 @@ DEC2023: dict[str, Rule] = {
     "root.kappa": Rule(
         32_767 / U16_MAX, _C23 + "root.rs root_epoch: get_float_kappa(0), InitialKappa"),
     # -- stake -----------------------------------------------------------------------------
-    "stake.scope": Rule(
+    "economy.stake_scope": Rule(
         "global", _C23 + "uids.rs get_stake_for_uid_and_subnetwork = "
         "get_total_stake_for_hotkey (one number for every subnet)"),
     "economy.dereg_unstakes": Rule(
@@ -158,7 +158,8 @@ DTAO: dict[str, Rule] = {
     "economy.miner_pay": Rule(
         "stake", _C26 + "coinbase/run_coinbase.rs distribute_dividends_and_incentives: "
         "increase_stake_for_hotkey_and_coldkey_on_subnet(incentive)"),
-    "stake.scope": Rule("subnet", _C26 + "staking/stake_utils.rs: stake is alpha per subnet"),
+    "economy.stake_scope": Rule(
+        "subnet", _C26 + "staking/stake_utils.rs: stake is alpha per subnet"),
     "economy.dereg_unstakes": Rule(
         False, _C26 + "subnets/uids.rs replace_neuron: no unstake (stake belongs to the "
         "(hotkey, coldkey) pair on a subnet, not to the UID)"),
@@ -334,7 +335,7 @@ WORLD_FIELDS: dict[str, tuple[str, ...]] = {
         "immunity_period", "burn_rule", "pruning")},
     **{f"economy.{k}": ("economy", k) for k in (
         "fixed_emission_per_block", "initial_issuance_tao", "subnet_split", "owner_share",
-        "validator_take", "miner_pay", "dereg_unstakes")},
+        "validator_take", "miner_pay", "stake_scope", "dereg_unstakes")},
     **{f"root.{k}": ("root", k) for k in ("max_validators", "rho", "kappa")},
 }
 

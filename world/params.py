@@ -186,6 +186,11 @@ class EconomyParams:
         "liquid", doc="miners' incentive paid to their free balance (liquid) or added to "
         "their hotkey's stake (stake)", source="subtensor@2023-12-20 block_step.rs "
         "emit_inflation_through_hotkey_account")
+    stake_scope: Literal["subnet", "global"] = param(
+        "subnet", doc="subnet: a hotkey holds one UID; global: one hotkey may hold UIDs on "
+        "several subnets (Network.link_hotkey) and counts its whole stake on each (2023)",
+        source="subtensor@2023-12-20 uids.rs get_stake_for_uid_and_subnetwork = "
+        "get_total_stake_for_hotkey")
     dereg_unstakes: bool = param(
         False, doc="a deregistered hotkey's stake, nominators' included, returns to free "
         "balances", source="subtensor@2023-12-20 uids.rs replace_neuron: "

@@ -90,6 +90,8 @@ def pay(model: Network) -> None:
         acc[2] += v
     books.role_emission = np.array(acc)
     hk = occupant[occ]
+    if eco.stake_scope == "global":  # a linked registration earns for its hotkey (2023)
+        hk = model.hotkey_of[hk]
     dv = div_rao[occ]
     accts = np.concatenate([[s.owner_acct for s in subnets], hk]).astype(np.int64)
     amounts = np.concatenate([owner, inc_rao[occ]]).astype(np.int64)
