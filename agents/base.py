@@ -170,14 +170,16 @@ class GradingValidator(Validator):
     """Base of validators that query and grade miners themselves (MODEL.md section 5)."""
 
     params: ClassVar[dict[str, Param]] = {
-        "capability": Param(0.93, 0, 1, "quality ceiling of its grading model (GPT-4 ~0.93)"),
+        "capability": Param(0.93, 0, 1, "quality ceiling of its grading model (GPT-4 ~0.93)",
+                            source="MODEL.md section 8: GPT-4 Turbo MT-bench ~9.3 / 10"),
         "noise": Param(0.05, 0, 1, "standard deviation of one graded response"),
         "grading_cost_usd": Param(0.002, 0, None, "USD per response graded"),
         "score_ema_rate": Param(0.1, 0, 1, "weight of a new score in its moving average"),
         "sharpen": Param(1.0, 0, 50, "power applied to scores before normalising"),
         "top_k": Param(0, 0, 4096, "weight only the best k miners (0: all)", integer=True),
         "dedup": Param(0, 0, 1, "1 if it zeroes answers it detects as copies", integer=True),
-        "server_usd_per_hour": Param(1.6, 0, None, "USD per hour for its grading GPU (A100)"),
+        "server_usd_per_hour": Param(1.6, 0, None, "USD per hour for its grading GPU (A100)",
+                                     source="MODEL.md section 8: A100 80GB $1.3-$2 an hour"),
     }
 
     @classmethod

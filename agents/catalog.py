@@ -73,9 +73,11 @@ def strategies_markdown() -> str:
 
 
 def parameter_table(params: dict[str, Param]) -> list[str]:
-    """Markdown rows of declared parameters: name, default, what is allowed, meaning."""
-    rows = ["| parameter | default | allowed | meaning |", "|---|---|---|---|"]
-    rows += [f"| `{key}` | {p.show()} | {p.allowed()} | {p.doc} |" for key, p in params.items()]
+    """Markdown rows of declared parameters: name, default, what is allowed, meaning and
+    where the default comes from."""
+    rows = ["| parameter | default | allowed | meaning | source |", "|---|---|---|---|---|"]
+    rows += [f"| `{key}` | {p.show()} | {p.allowed()} | {p.doc} | {p.source} |"
+             for key, p in params.items()]
     return rows
 
 

@@ -52,6 +52,11 @@ class ParameterError(ValueError):
         self.path: tuple[str | int, ...] = (path,) if isinstance(path, str) else tuple(path)
 
 
+def _number(value: float) -> str:
+    """A bound as written: whole numbers in full (``1000000``), others as ``%g``."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -90,8 +95,8 @@ class Param:
 
     def bounds(self) -> str:
         """The range as an interval, e.g. ``[0, 1]`` or ``(0, inf]``."""
-        lo = "-inf" if self.low is None else f"{self.low:g}"
-        hi = "inf" if self.high is None else f"{self.high:g}"
+        lo = "-inf" if self.low is None else _number(self.low)
+        hi = "inf" if self.high is None else _number(self.high)
         return f"{'(' if self.low_open else '['}{lo}, {hi}{')' if self.high_open else ']'}"
 
     def allowed(self) -> str:
