@@ -290,3 +290,41 @@ def test_deregistering_one_of_a_hotkeys_registrations_keeps_its_stake() -> None:
     m.deregister(m.agent_of[hopper])  # its last registration: everything unstaked
     assert m.ledger.hotkey_stake()[hopper] == 0
     m.ledger.check(m.epoch)
+
+
+def test_every_strategy_in_an_evolving_dec2023_network_keeps_the_ledger_exact() -> None:
+    """Entry, exit and imitation under the 2023 rules (pruning by score, the pair mask,
+    unstaking on deregistration, root split, global stake): the ledger is checked to the
+    RAO every epoch (``Ledger.check`` raises)."""
+    from agents.catalog import REGISTRY, get
+    from agents.population import Entry, EntryOption, Exit, Imitation
+
+    spread = {"delegator": None, "root": None}
+    pop = []
+    for name, cls in sorted(REGISTRY.items()):
+        count = 2 if cls.role in ("miner", "delegator") else 1
+        params = {"entry_epoch": 5, "n_miners": 2} if name == "stake_attacker" else {}
+        if name == "subnet_hopper":
+            params = {"stake_tao": 20_000, "n_subnets": 1, "entry_epoch": 3}
+        for k in (0, 1):
+            if cls.role in spread and k:
+                continue
+            pop.append(Cohort(get(name), count, spread.get(cls.role, k), params))
+    p = scenario({"era": "dec2023", "economy": {"fixed_emission_per_block": 0.1},
+                  "subnets": [{"n_uids": 40, "yuma": {"max_validators": 12},
+                               "registration": {"immunity_period": 1_000},
+                               "work": {"query_rounds": 4, "sample_size": 10}}] * 2}
+                 ).to_world()
+    m = Network(p, pop, rng=13)
+    m.dynamics += [
+        Entry(m, [EntryOption("honest_miner", weight=2.0), EntryOption("lazy_miner")],
+              rate=0.5),
+        Exit(patience=8),
+        Imitation(every=10, beta=0.002, exclude=("stake_attacker", "subnet_hopper")),
+    ]
+    run(m, 40)
+    m.ledger.check(m.epoch)
+    assert m.root_shares is not None and len(m.root_seats) == 4
+    linked = m.hotkey_of[: m.ledger.n] != np.arange(m.ledger.n)
+    assert linked.sum() == 2  # each subnet's hopper registered once on the other
+    assert m.ledger.burned > 0  # newcomers paid the 2023 burn
