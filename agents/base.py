@@ -17,18 +17,26 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import mesa
 import numpy as np
 
-from world.interfaces import Group, NetworkContext, Production, SubnetContext
+from world.interfaces import (
+    Endowment,
+    Grading,
+    Group,
+    NetworkContext,
+    Production,
+    RootContext,
+    SubnetContext,
+)
 from world.parameters import Param
 
-__all__ = ["REGISTRY", "ROLES", "Delegator", "Miner", "Param", "Participant", "Validator",
-           "register"]
+__all__ = ["REGISTRY", "ROLES", "Delegator", "Miner", "Param", "Participant", "RootValidator",
+           "Validator", "register"]
 
 if TYPE_CHECKING:
     from world.model import Network
 
-ROLES = ("miner", "validator", "delegator")
+ROLES = ("miner", "validator", "delegator", "root")
 CLASSIFIER_KEYS = (
-    "role",  # miner, validator or delegator
+    "role",  # miner, validator, delegator or root
     "cost_model",  # what it pays for, in words
     "colludes",  # acts for a cabal (MODEL.md section 6: collusion is explicit)
     "stochastic",  # its own decisions draw random numbers
@@ -56,6 +64,7 @@ class Participant(mesa.Agent):
         self.acct = model.open_account(self)
         self.netuid = -1
         for key, value in self.values.items():
+            model.columns.declare(key)
             model.columns.set(key, self.acct, value)
 
     # -- parameters -----------------------------------------------------------------
@@ -87,6 +96,11 @@ class Participant(mesa.Agent):
     @classmethod
     def check_params(cls, values: dict[str, float]) -> None:
         """Checks across parameters (``ValueError`` naming them); none by default."""
+
+    def endowment(self) -> Endowment:
+        """TAO it holds at genesis: ``endowment_tao`` liquid and ``stake_tao`` staked
+        (the world's ``world.interfaces.Endowment``)."""
+        return Endowment(self.values.get("endowment_tao", 0.0), self.values.get("stake_tao", 0.0))
 
     @classmethod
     def spawned_strategies(cls) -> tuple[type[Participant], ...]:
@@ -140,6 +154,17 @@ class Validator(Participant):
     def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray:
         raise NotImplementedError(f"{cls.__name__} must define set_weights()")
 
+    @classmethod
+    def server_usd_per_hour(cls, group: Group) -> np.ndarray:
+        """What each member's node costs per hour (USD)."""
+        return group.param("server_usd_per_hour")
+
+    @classmethod
+    def grading(cls, group: Group) -> Grading | None:
+        """How the members grade miners; None: they grade nothing (the world queries no
+        miner for them)."""
+        return None
+
 
 class GradingValidator(Validator):
     """Base of validators that query and grade miners themselves (MODEL.md section 5)."""
@@ -156,6 +181,11 @@ class GradingValidator(Validator):
         "server_usd_per_hour": Param(1.6, 0, None, "USD per hour for its grading GPU (A100)",
                                      source="MODEL.md section 8: A100 80GB $1.3-$2 an hour"),
     }
+
+    @classmethod
+    def grading(cls, group: Group) -> Grading:
+        return Grading(group.param("capability"), group.param("noise"), group.param("dedup"),
+                       group.param("score_ema_rate"), group.param("grading_cost_usd"))
 
 
 class Delegator(Participant):
@@ -174,6 +204,30 @@ class Delegator(Participant):
     @classmethod
     def choose(cls, group: Group, ctx: NetworkContext) -> np.ndarray:
         raise NotImplementedError(f"{cls.__name__} must define choose()")
+
+    @classmethod
+    def switch_delay(cls, group: Group) -> np.ndarray:
+        """Epochs each member's new choice must persist before its stake moves."""
+        return group.param("switch_delay")
+
+
+class RootValidator(Participant):
+    """A root validator of December 2023 (MODEL.md section 9): a hotkey with stake on the
+    root network that sets weights over subnets each epoch; the world seats the
+    ``root.max_validators`` with the most stake (subtensor@2023-12-20 root.rs
+    ``do_root_register``) and splits emission by ``root_epoch``. It holds no subnet UID.
+    """
+
+    role = "root"
+    params: ClassVar[dict[str, Param]] = {
+        "stake_tao": Param(100_000.0, 0, None, "TAO staked to its root hotkey"),
+    }
+
+    @classmethod
+    def root_weights(cls, group: Group, ctx: RootContext) -> np.ndarray:
+        """One row of non-negative weights over the subnets per member (any scale: the
+        chain stores each row max-upscaled)."""
+        raise NotImplementedError(f"{cls.__name__} must define root_weights()")
 
 
 REGISTRY: dict[str, type[Participant]] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 
-from agents import delegators, miners, population, validators  # noqa: F401  (they register)
+from agents import delegators, miners, population, roots, validators  # noqa: F401  (they register)
 from agents.base import CLASSIFIER_KEYS, REGISTRY, Param, Participant
 from world.parameters import declarations, sections
 
@@ -50,7 +50,7 @@ def strategies_markdown() -> str:
     parts = ["# Strategies", "",
              "Generated from the registry by `python -m agents.catalog`; do not edit by hand.",
              ""]
-    for role in ("miner", "validator", "delegator"):
+    for role in ("miner", "validator", "delegator", "root"):
         parts += [f"## {role.capitalize()}s", ""]
         for cls in sorted((c for c in REGISTRY.values() if c.role == role),
                           key=lambda c: c.name):

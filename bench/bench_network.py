@@ -68,22 +68,24 @@ def build(subnets: int, n_uids: int, delegators: int, seed: int = 1,
 STRATEGIES = "  strategies' produce / set_weights"
 # (label, owner, attribute): the phases of an epoch and, indented, parts of a subnet's turn
 PHASES = (
-    ("delegation", "model", "_delegate"),
-    ("subnets: strategies, grading, weights", "model", "_run_subnet"),
-    ("  grading (queries, scores, moving averages)", "model", "_grade"),
-    ("  weights: clean, commit, reveal", "model", "_clean_weights"),
+    ("delegation", "delegation", "move_stake"),
+    ("subnets: strategies, grading, weights", "model", "_subnet_turn"),
+    ("  grading (queries, scores, moving averages)", "grading", "grade"),
+    ("  weights: clean, commit, reveal", "weights", "clean"),
     ("  weights: clean, commit, reveal", "subnet", "reveal_due"),
-    ("consensus (Yuma, all subnets)", "model", "_consensus_all"),
-    ("emission", "model", "_pay_emission"),
-    ("accounts", "model", "_account"),
-    ("metrics", "model", "_measure"),
+    ("consensus (Yuma, all subnets)", "consensus", "run_all"),
+    ("emission", "payments", "pay"),
+    ("accounts", "accounts", "close_epoch"),
+    ("metrics", "measure", "measure"),
     ("data collection", "collector", "collect"),
-    ("per-agent records", "model", "_record_agents"),
+    ("per-agent records", "measure", "record_agents"),
 )
 
 
 def breakdown(model: Network, epochs: int) -> None:
     """CPU time per epoch by phase, from timers wrapped around each phase's calls."""
+    from world import accounts, delegation, grading, measure, payments, weights
+    from world.consensus import Consensus
     from world.subnet import Subnet
 
     spent: collections.Counter[str] = collections.Counter()
@@ -97,10 +99,13 @@ def breakdown(model: Network, epochs: int) -> None:
                 spent[label] += time.process_time() - t
         return call
 
-    owners = {"model": Network, "subnet": Subnet, "collector": model.datacollector}
+    owners = {"model": Network, "subnet": Subnet, "collector": model.datacollector,
+              "delegation": delegation, "grading": grading, "weights": weights,
+              "consensus": Consensus, "payments": payments, "accounts": accounts,
+              "measure": measure}
     phases = list(PHASES)
     if not model.batch_subnets:  # Yuma at the end of each subnet's turn: part of it
-        phases.insert(4, ("  consensus (Yuma, subnet by subnet)", "model", "_consensus"))
+        phases.insert(4, ("  consensus (Yuma, subnet by subnet)", "consensus", "run"))
     saved = [(owners[o], attr, getattr(owners[o], attr)) for _, o, attr in phases]
     for (label, _, _), (target, attr, fn) in zip(phases, saved, strict=True):
         setattr(target, attr, timer(fn, label))

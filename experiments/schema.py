@@ -90,7 +90,8 @@ def _strategy_schema(schema: dict[str, Any]) -> None:
 class CohortSpec(Spec):
     """``count`` agents of one strategy (by registry name), on subnet ``subnet``.
 
-    Miners and validators need a subnet; delegators have none (they stake network-wide).
+    Miners and validators need a subnet; delegators and root validators have none (they
+    stake network-wide).
     ``params`` override the strategy's defaults within its declared ranges
     (``tao-arena strategies`` and ``docs/strategies.md`` list them).
     """
@@ -100,7 +101,7 @@ class CohortSpec(Spec):
     model_config = ConfigDict(title="population")
 
     count: int = param(..., 0, 100_000, "number of agents")
-    subnet: int | None = param(None, 0, None, "subnet index (null: delegators)")
+    subnet: int | None = param(None, 0, None, "subnet index (null: delegators, root validators)")
     params: dict[str, Any] = Field(default_factory=dict,
                                    description="strategy parameters (defaults filled)")
     label: str | None = Field(default=None, max_length=100,
@@ -420,12 +421,12 @@ class Experiment(Spec):
         subnets = self.scenario.subnets
         used = [0] * len(subnets)
         for i, c in enumerate(self.population):
-            if c.role == "delegator":
+            if c.role in ("delegator", "root"):
                 if c.subnet is not None:
                     raise ParameterError(
                         ("population", i, "subnet"),
-                        f"{c.strategy} is a delegator strategy: delegators have no subnet "
-                        "(leave subnet out)",
+                        f"{c.strategy} is a {c.role} strategy: {c.role} participants have "
+                        "no subnet (leave subnet out)",
                     )
                 continue
             if c.subnet is None or c.subnet >= len(subnets):

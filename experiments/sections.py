@@ -16,13 +16,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, TypeAdapter, model_validator
 
+from world.eras import ERA_NAMES, era_variants, fill_scenario
 from world.parameters import ParameterError, param, parameters, section
 from world.params import NetworkParams, PriceParams, SubnetParams
 
 __all__ = ["PriceSpec", "ScenarioSpec", "SubnetSpec", "check_strategy_params", "describe_error",
-           "fields_of", "short_repr", "to_world"]
+           "fields_of", "scenario", "short_repr", "to_world"]
 
 
 @parameters("price")
@@ -74,9 +75,29 @@ class ScenarioSpec(NetworkParams):
     subnets: tuple[SubnetSpec, ...] = section(lambda: (SubnetSpec(),), "the subnets")
     price: PriceSpec = section(PriceSpec, "the TAO/USD price path")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _era_defaults(cls, data: Any) -> Any:
+        """Fill in the rules of the scenario's era (``era``, ``era_variant``) that the file
+        does not give (``world.eras.fill_scenario``): an era sets the defaults, any value
+        given in the file overrides its rule (MODEL.md section 9)."""
+        if not isinstance(data, dict):
+            return data
+        era, variant = data.get("era", "dtao"), data.get("era_variant")
+        if era not in ERA_NAMES or not (variant is None or isinstance(variant, str)):
+            return data  # the field checks report it
+        if variant is not None and variant not in era_variants(era):
+            return data
+        return fill_scenario(data, era, variant)
+
     def to_world(self) -> NetworkParams:
         """The world's parameters of this scenario."""
         return to_world(self)  # type: ignore[no-any-return]
+
+
+def scenario(data: dict[str, Any]) -> ScenarioSpec:
+    """The scenario section of a file (or of a resolved config), validated."""
+    return TypeAdapter(ScenarioSpec).validate_python(data)
 
 
 _WORLD_OF: dict[type, type] = {

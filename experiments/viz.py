@@ -1,6 +1,6 @@
 """``tao-arena viz [FILE] [--port N] [--host H]``: serve the interactive page.
 
-The page is ``world/app.py`` (Mesa's SolaraViz), served with ``solara run`` on
+The page is ``viz/app.py`` (Mesa's SolaraViz), served with ``solara run`` on
 127.0.0.1 unless ``--host`` says otherwise; the experiment file reaches it in the
 ``TAO_ARENA_VIZ_FILE`` environment variable. The file is validated first: a bad file is
 refused with the loader's message and exit code 2, and no server starts.
@@ -33,8 +33,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-APP_MODULE = "world.app"
-ENV_FILE = "TAO_ARENA_VIZ_FILE"  # the same name as world.app.ENV_FILE
+APP_MODULE = "viz.app"
+ENV_FILE = "TAO_ARENA_VIZ_FILE"  # the same name as viz.settings.ENV_FILE
 ENV_ASSETS = "TAO_ARENA_ASSETS"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+from strategies.base import build
 
 from world.emission import block_emission, epoch_emission, halvings, subnet_shares
+from world.params import RAO_PER_TAO, EconomyParams
 
 
 @pytest.mark.parametrize(
@@ -23,8 +25,22 @@ def test_epoch_emission_halves_mid_epoch_exactly():
 
 
 def test_burns_lower_issuance_and_delay_the_halving():
-    # the same minted amount minus burns stays below the threshold longer
-    assert block_emission(10_500_000.0 - 1.0) == 1.0
+    """A network 100 TAO below the first halving mints 100 blocks at 1 TAO and 260 at
+    0.5 in its next epoch; 200 TAO burned first put it 300 TAO below the threshold, so
+    it mints 300 blocks at 1 and 60 at 0.5 (MODEL.md section 4: burns lower issuance)."""
+    minted = {}
+    for burn_tao in (0.0, 200.0):
+        m = build([("honest_validator", 2), ("honest_miner", 4)],
+                  network={"economy": EconomyParams(initial_issuance_tao=10_499_900.0)})
+        m.ledger.burn(m.market, int(burn_tao * RAO_PER_TAO))
+        assert m.ledger.supply == int((10_499_900.0 - burn_tao) * RAO_PER_TAO)
+        before = m.ledger.minted
+        m.step()
+        minted[burn_tao] = (m.ledger.minted - before) / RAO_PER_TAO
+        assert m.datacollector.get_model_vars_dataframe()["burned_tao"].iloc[0] == burn_tao
+    # the whole epoch's emission is minted, less at most a few RAO of flooring
+    assert minted[0.0] == pytest.approx(100 + 260 * 0.5, abs=1e-6)
+    assert minted[200.0] == pytest.approx(300 + 60 * 0.5, abs=1e-6)
 
 
 def test_subnet_shares():

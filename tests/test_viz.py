@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -49,11 +50,17 @@ def experiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def app(experiment: Path, monkeypatch_module: pytest.MonkeyPatch):  # noqa: ANN201
-    """``world.app`` imported for ``experiment`` (as ``tao-arena viz`` serves it)."""
+    """The page (``viz.app``, imported for ``experiment`` as ``tao-arena viz`` serves it)
+    and the names of the ``viz`` modules it is made of, in one namespace."""
     monkeypatch_module.setenv("TAO_ARENA_VIZ_FILE", str(experiment))
-    if "world.app" in sys.modules:
-        return importlib.reload(sys.modules["world.app"])
-    return importlib.import_module("world.app")
+    if "viz.app" in sys.modules:
+        page = importlib.reload(sys.modules["viz.app"])
+    else:
+        page = importlib.import_module("viz.app")
+    names: dict[str, object] = {}
+    for part in ("style", "settings", "arena", "network_view", "plots"):
+        names.update(vars(importlib.import_module(f"viz.{part}")))
+    return SimpleNamespace(**{**names, **vars(page)})
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +71,11 @@ def monkeypatch_module():  # noqa: ANN201
 
 
 def test_page_module_imports(app, experiment: Path) -> None:
-    assert app.page is not None
-    assert isinstance(app.model, app.ArenaModel)
-    assert app.model.experiment == str(experiment)
-    assert app.model.network.subnets[0].n == 256
+    assert app.Page is not None
+    model = app.new_model()
+    assert isinstance(model, app.ArenaModel)
+    assert model.experiment == str(experiment)
+    assert model.network.subnets[0].n == 256
     for key in ("experiment", "kappa", "bonds_penalty", "reveal_period", "liquid_alpha",
                 "tao_price_usd", "miner_mix", "miner_mix_share", "validator_mix",
                 "validator_mix_share", "seed_index"):
@@ -193,7 +201,7 @@ def test_viz_cli_defaults_to_loopback() -> None:
     args = build_parser().parse_args(["viz"])
     assert args.host == "127.0.0.1" and args.port == viz.DEFAULT_PORT and args.file is None
     cmd = viz.solara_command(args.host, 9999)
-    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and "world.app" in cmd
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and "viz.app" in cmd
     assert viz.is_loopback("127.0.0.1") and viz.is_loopback("::1")
     assert not viz.is_loopback("0.0.0.0")
     assert viz.url_of("0.0.0.0", 8765) == "http://127.0.0.1:8765/"

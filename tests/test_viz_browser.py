@@ -209,3 +209,31 @@ def test_page_in_a_real_browser(server: str, tmp_path: Path) -> None:
     assert not problems, "\n".join(problems)
     elapsed = time.perf_counter() - t_start
     print(f"browser session: {elapsed:.1f} s; screenshot {SCREENSHOT_COPY}")
+
+
+def test_two_tabs_each_step_their_own_run(server: str) -> None:
+    """Issue 19: each browser session has its own model. A second tab opened after the
+    first stepped starts at epoch 0, and stepping either leaves the other where it is."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = ensure_chromium()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1500, "height": 1300})
+            first = context.new_page()
+            first.goto(server)
+            first.wait_for_selector("#tao-epoch", timeout=60_000)
+            for k in range(1, 4):
+                _step(first, k)
+            second = context.new_page()
+            second.goto(server)
+            second.wait_for_selector("#tao-epoch", timeout=60_000)
+            assert _epoch(second) == "Epoch 0"
+            _step(second, 1)
+            first.wait_for_timeout(500)
+            assert _epoch(first) == "Epoch 3"
+            _step(first, 4)
+            second.wait_for_timeout(500)
+            assert _epoch(second) == "Epoch 1"
+        finally:
+            browser.close()

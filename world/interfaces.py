@@ -12,12 +12,20 @@ The three roles and their per-epoch calls (MODEL.md sections 5 and 6):
 - validators: ``set_weights(group, ctx) -> (len(group), n_uids) array`` (rows of weights;
   the world normalises them, enforces the rate limit and commit-reveal);
 - delegators: ``choose(group, ctx) -> account of the validator each member wants``.
+
+Besides its decisions, the world asks a strategy a few questions about what it declared
+(its parameters): how much TAO a participant brings at genesis (``endowment()``), what a
+validator's node costs (``server_usd_per_hour(group)``), how a grading validator grades
+(``grading(group) -> Grading``, None for one that grades nothing) and how long a
+delegator's new choice must persist (``switch_delay(group)``). ``MinerStrategy``,
+``ValidatorStrategy`` and ``DelegatorStrategy`` below list these calls; the world reads
+no parameter of a strategy by name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -34,8 +42,9 @@ class Group:
     accts: np.ndarray  # ledger accounts of the members (in UID order on a subnet)
     uids: np.ndarray  # their UIDs on the subnet (-1 for delegators)
     model: Network
-    # values derived from the membership, kept as long as the group (the world builds a
-    # new group when the membership changes); keys name what else they depend on
+    # the members' parameter values gathered from their columns, by name: (column version,
+    # values), kept as long as the group (the world builds a new group when the
+    # membership changes)
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -44,23 +53,24 @@ class Group:
     def param(self, name: str) -> np.ndarray:
         """The members' values of a declared parameter (see ``Participant.params``).
 
-        A fresh array each call; the gather from the column is cached until the column is
+        A fresh array each call; the gather from the column is kept until the column is
         written (parameters rarely change, and strategies read them every epoch)."""
         columns = self.model.columns
-        key = ("param", name)
-        hit = self.memo.get(key)
-        if hit is None or hit[0] != columns.version(name):
-            values = columns.get(name, self.accts)  # creates the column if it is new
-            hit = (columns.version(name), values)
-            self.memo[key] = hit
+        version = columns.version(name)
+        hit = self.memo.get(name)
+        if hit is None or hit[0] != version:
+            hit = self.memo[name] = (version, columns.get(name, self.accts))
         return hit[1].copy()
 
     def state(self, name: str, default: float = 0.0) -> np.ndarray:
-        """The members' values of a strategy state column (``default`` where unset)."""
-        return self.model.columns.get(f"{self.cls.__name__}.{name}", self.accts, default)
+        """The members' values of strategy state column ``name``, declared on first use
+        with ``default`` (the value of members that never wrote it)."""
+        column = f"{self.cls.__name__}.{name}"
+        self.model.columns.declare(column, default)
+        return self.model.columns.get(column, self.accts)
 
     def set_state(self, name: str, values: np.ndarray | float) -> None:
-        """Write the members' values of a strategy state column."""
+        """Write the members' values of a state column (read with ``state`` first)."""
         self.model.columns.set(f"{self.cls.__name__}.{name}", self.accts, values)
 
     @property
@@ -124,14 +134,12 @@ class SubnetContext:
     Everything here is public on chain or the participant's own: ``visible_weights`` are
     the weights on chain (with commit-reveal, the revealed ones, ``reveal_period`` epochs
     old); ``score_ema`` rows are each validator's own moving averages of what it
-    perceived; the last epoch's consensus, incentive, dividends, emission and stake.
+    perceived; last epoch's consensus and the stake behind each UID.
     """
 
     model: Network
     subnet: Subnet
     epoch: int
-    block: int
-    price_usd: float
     epoch_hours: float
     rng: np.random.Generator
 
@@ -154,27 +162,8 @@ class SubnetContext:
 
     @property
     def consensus(self) -> np.ndarray:
+        """Last epoch's Yuma consensus weight of each UID."""
         return self.subnet.last.consensus
-
-    @property
-    def incentive(self) -> np.ndarray:
-        return self.subnet.last.incentive
-
-    @property
-    def dividends(self) -> np.ndarray:
-        return self.subnet.last.dividends
-
-    @property
-    def emission_tao(self) -> np.ndarray:
-        return self.subnet.emission_tao
-
-    @property
-    def miner_uids(self) -> np.ndarray:
-        return np.flatnonzero(self.subnet.is_miner)
-
-    def uids_of(self, accts: np.ndarray) -> np.ndarray:
-        """UIDs on this subnet of the given accounts (-1 where not registered here)."""
-        return self.subnet.uid_of(accts)
 
 
 @dataclass
@@ -183,7 +172,7 @@ class NetworkContext:
 
     ``validators``: their accounts; ``stake_tao``: stake behind each; ``net_yield``:
     trailing yield to a nominator per TAO staked per epoch, after the validator's take
-    (an exponential moving average, MODEL.md section 6); ``take``: the take rate.
+    (an exponential moving average, MODEL.md section 6).
     """
 
     model: Network
@@ -192,4 +181,79 @@ class NetworkContext:
     validators: np.ndarray
     stake_tao: np.ndarray
     net_yield: np.ndarray
-    take: float
+
+
+@dataclass(frozen=True)
+class RootContext:
+    """What root validators see when they set weights over subnets (MODEL.md section 9,
+    ``dec2023``): per subnet, ``stake_tao`` (the stake behind its UIDs this epoch) and
+    ``emission_tao`` (what it was paid last epoch)."""
+
+    model: Network
+    epoch: int
+    rng: np.random.Generator
+    stake_tao: np.ndarray
+    emission_tao: np.ndarray
+
+    @property
+    def n_subnets(self) -> int:
+        """Number of subnets the weights range over."""
+        return len(self.stake_tao)
+
+
+@dataclass(frozen=True)
+class Endowment:
+    """What a participant holds at genesis (TAO): ``liquid_tao`` in its account and
+    ``stake_tao`` staked (a validator's to its own hotkey, a delegator's to a validator
+    drawn at random; the world buys neither, it is part of the initial issuance)."""
+
+    liquid_tao: float = 0.0
+    stake_tao: float = 0.0
+
+
+@dataclass(frozen=True)
+class Grading:
+    """How a group of grading validators queries and grades miners (MODEL.md section 5),
+    one value per member: ``capability`` (the quality ceiling of what it can tell
+    apart), ``noise`` (standard deviation of one graded response), ``dedup`` (> 0: it
+    zeroes answers it detects as copies), ``score_ema_rate`` (weight of a new score in
+    its moving average) and ``cost_usd`` (USD per response graded)."""
+
+    capability: np.ndarray
+    noise: np.ndarray
+    dedup: np.ndarray
+    score_ema_rate: np.ndarray
+    cost_usd: np.ndarray
+
+
+class Strategy(Protocol):
+    """What every strategy class tells the world (see ``agents.base.Participant``)."""
+
+    name: ClassVar[str]
+    role: ClassVar[str]
+
+    def endowment(self) -> Endowment: ...
+
+
+class MinerStrategy(Strategy, Protocol):
+    @classmethod
+    def produce(cls, group: Group, ctx: SubnetContext) -> Production: ...
+
+
+class ValidatorStrategy(Strategy, Protocol):
+    @classmethod
+    def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray: ...
+
+    @classmethod
+    def server_usd_per_hour(cls, group: Group) -> np.ndarray: ...
+
+    @classmethod
+    def grading(cls, group: Group) -> Grading | None: ...
+
+
+class DelegatorStrategy(Strategy, Protocol):
+    @classmethod
+    def choose(cls, group: Group, ctx: NetworkContext) -> np.ndarray: ...
+
+    @classmethod
+    def switch_delay(cls, group: Group) -> np.ndarray: ...

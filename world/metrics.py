@@ -12,30 +12,19 @@
 from __future__ import annotations
 
 import numpy as np
-
-
-def average_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n with ties given their average rank (``scipy.stats.rankdata``'s default,
-    without its overhead: this runs every epoch)."""
-    x = np.asarray(x, dtype=np.float64)
-    n = len(x)
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    first = np.empty(n, dtype=bool)
-    first[:1] = True
-    np.not_equal(xs[1:], xs[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    counts = np.diff(np.append(starts, n))
-    ranks = np.empty(n)
-    ranks[order] = np.repeat(starts + (counts + 1) / 2.0, counts)
-    return ranks
+from scipy.stats import rankdata
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman's rho with average ranks for ties; NaN if fewer than 3 points or constant."""
+    """Spearman's rho with average ranks for ties (``scipy.stats.rankdata``); NaN if fewer
+    than 3 points, constant, or a value is NaN. ``scipy.stats.spearmanr`` gives the same
+    within rounding (tests/test_metrics.py); this form's sums are of multiples of 1/4,
+    exact in any order, which ``spearman_segments`` relies on."""
     if len(x) < 3:
         return float("nan")
-    rx, ry = average_ranks(x), average_ranks(y)
+    rx, ry = rankdata(x), rankdata(y)
+    if np.isnan(rx).any() or np.isnan(ry).any():
+        return float("nan")
     rx -= rx.mean()
     ry -= ry.mean()
     sxx, syy = float(rx @ rx), float(ry @ ry)
@@ -71,7 +60,8 @@ def spearman_segments(x: np.ndarray, y: np.ndarray, sizes: np.ndarray) -> np.nda
 
 
 def _segment_ranks(x: np.ndarray, seg: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """``average_ranks`` within each segment (``seg``: segment of each value, ascending)."""
+    """Average ranks (``scipy.stats.rankdata``'s) within each segment (``seg``: the
+    segment of each value, ascending)."""
     n = len(x)
     k, width = len(sizes), int(sizes.max()) if len(sizes) else 0
     if n and np.isfinite(x).all():

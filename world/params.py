@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
+from world.eras import ERA_NAMES, era_variants
 from world.parameters import ParameterError, param, parameters, section
 from world.yuma import YumaParams
 
@@ -43,6 +44,16 @@ class RegistrationParams:
                                      source="subtensor DefaultTargetRegistrationsPerInterval")
     immunity_period: int = param(5_000, 0, None, "blocks a new UID cannot be pruned",
                                  source="MODEL.md section 3 defaults")
+    burn_rule: Literal["proportional", "interval"] = param(
+        "proportional", doc="how the burn adjusts each interval: proportional, burn *= "
+        "(regs + target) / (2 target) (this world's rule before the eras); interval, the "
+        "chain's six cases (world.rules_2023.adjust_burn)",
+        source="subtensor@2023-12-20 block_step.rs adjust_registration_terms_for_networks")
+    pruning: Literal["emission", "score"] = param(
+        "emission", doc="which UID a registration on a full subnet replaces: emission, the "
+        "lowest last emission, ties to the earliest registration; score, the 2023 pruning "
+        "score, ties to the highest UID (world.rules_2023.neuron_to_prune)",
+        source="subtensor@2023-12-20 registration.rs get_neuron_to_prune")
 
     @model_validator(mode="after")
     def _burn_order(self) -> RegistrationParams:
@@ -95,6 +106,11 @@ class SubnetParams:
     emission_share: float | None = param(None, 0, 1, "fixed share of network emission with "
                                          "subnet_split fixed; null: an even split",
                                          source="MODEL.md section 4")
+    bond_reset: Literal["column", "pair"] = param(
+        "column", doc="column: a new registration resets its bond column (today); pair: "
+        "bonds masked per (validator, miner) pair whose validator last set weights at or "
+        "before the miner registered (2023)",
+        source="subtensor@2023-12-20 epoch.rs epoch: vec_mask_sparse_matrix")
 
     @model_validator(mode="after")
     def _consistent(self) -> SubnetParams:
@@ -153,8 +169,10 @@ class EconomyParams:
         source="MODEL.md section 4")
     halving_base_per_block: float = param(1.0, 0, None, "TAO per block before the first "
                                           "halving", source="subtensor block emission")
-    subnet_split: Literal["fixed", "stake"] = param(
-        "fixed", doc="how emission is split across subnets", source="MODEL.md section 4")
+    subnet_split: Literal["fixed", "stake", "root"] = param(
+        "fixed", doc="how emission is split across subnets: fixed shares, by the stake in "
+        "each, or by the root network's weights (root_epoch, 2023; the fixed shares until "
+        "a root validator sets weights)", source="MODEL.md sections 4 and 9")
     owner_share: float = param(0.18, 0, 1, "subnet owner's share of a subnet's emission",
                                source="subtensor: 18% to the owner")
     miner_share: float = param(0.41, 0, 1, "miners' share of a subnet's emission",
@@ -164,6 +182,19 @@ class EconomyParams:
     validator_take: float = param(0.18, 0, 1, "delegate take: validators' cut of their "
                                   "nominators' dividends", source="subtensor DefaultTake "
                                   "(also the maximum)")
+    miner_pay: Literal["liquid", "stake"] = param(
+        "liquid", doc="miners' incentive paid to their free balance (liquid) or added to "
+        "their hotkey's stake (stake)", source="subtensor@2023-12-20 block_step.rs "
+        "emit_inflation_through_hotkey_account")
+    stake_scope: Literal["subnet", "global"] = param(
+        "subnet", doc="subnet: a hotkey holds one UID; global: one hotkey may hold UIDs on "
+        "several subnets (Network.link_hotkey) and counts its whole stake on each (2023)",
+        source="subtensor@2023-12-20 uids.rs get_stake_for_uid_and_subnetwork = "
+        "get_total_stake_for_hotkey")
+    dereg_unstakes: bool = param(
+        False, doc="a deregistered hotkey's stake, nominators' included, returns to free "
+        "balances", source="subtensor@2023-12-20 uids.rs replace_neuron: "
+        "unstake_all_coldkeys_from_hotkey_account")
 
     @model_validator(mode="after")
     def _shares(self) -> EconomyParams:
@@ -182,6 +213,21 @@ class EconomyParams:
         return self
 
 
+@parameters("root")
+class RootParams:
+    """The root network of December 2023 (MODEL.md section 9; ``world.root``,
+    ``world.rootnet``): the ``max_validators`` root validators with the most stake set
+    weights over subnets; each subnet's share of emission is proportional to
+    ``sigmoid(rho (trust - kappa)) * rank``. Used with ``economy.subnet_split = "root"``."""
+
+    max_validators: int = param(64, 1, 4096, "root validators (seats by stake)",
+                                source="subtensor@2023-12-20 root.rs get_max_root_validators")
+    rho: float = param(10.0, 0, 1_000, "steepness of the root consensus sigmoid",
+                       source="subtensor@2023-12-20 root.rs root_epoch: get_rho(0)")
+    kappa: float = param(32_767 / 65_535, 0, 1, "midpoint of the root consensus sigmoid",
+                         source="subtensor@2023-12-20 root.rs root_epoch: get_float_kappa(0)")
+
+
 @parameters("network")
 class NetworkParams:
     """The whole network: time, economy, prices and its subnets."""
@@ -191,14 +237,29 @@ class NetworkParams:
                        source="subtensor DefaultTempo")
     economy: EconomyParams = section(EconomyParams, "emission and its split")
     price: PriceParams = section(PriceParams, "the TAO/USD price path")
+    root: RootParams = section(RootParams, "the root network (subnet_split root)")
     agent_record_interval: int = param(10, 0, None, "epochs between per-agent records "
                                        "(0: never)", source="a recording choice")
+    era: Literal["dec2023", "dtao"] = param(
+        "dtao", doc="the chain's rules: dec2023 (the report's chain) or dtao (today's); the "
+        "era sets the defaults of the rules a file does not give (world.eras)",
+        source="MODEL.md section 9")
+    era_variant: Literal["sn1_legacy", "flow_shares"] | None = param(
+        None, doc="a named switch of the era (dec2023: sn1_legacy)",
+        source="world.eras era_variants")
 
     @model_validator(mode="after")
     def _subnets(self) -> NetworkParams:
+        if self.era not in ERA_NAMES:
+            raise ParameterError("era", f"network.era must be one of "
+                                 f"{', '.join(map(repr, ERA_NAMES))}, got {self.era!r}")
+        if self.era_variant is not None and self.era_variant not in era_variants(self.era):
+            names = ", ".join(map(repr, era_variants(self.era))) or "none"
+            raise ParameterError("era_variant", f"network.era_variant of era {self.era!r} must "
+                                 f"be one of {names}, got {self.era_variant!r}")
         if not self.subnets:
             raise ParameterError("subnets", "network.subnets must list at least one subnet")
-        if self.economy.subnet_split == "fixed":
+        if self.economy.subnet_split in ("fixed", "root"):
             shares = [s.emission_share for s in self.subnets]
             if any(s is not None for s in shares) and not all(s is not None for s in shares):
                 raise ParameterError("subnets", "subnets[*].emission_share must be given for "

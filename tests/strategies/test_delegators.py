@@ -24,31 +24,30 @@ def _two_validators(policy, delay, **params):
     ], seed=5)
 
 
-def test_yield_chaser_moves_to_the_higher_net_yield_after_its_delay():
-    delay = 4
+def _first_moves(delay: int, epochs: int = 40) -> tuple[np.ndarray, np.ndarray, object]:
+    """The epoch each yield chaser's stake first left its genesis validator (-1: never)
+    and where it ended, with ``switch_delay`` ``delay``."""
     m = _two_validators("yield_chaser", delay)
     accts = accounts(m, "yield_chaser")
-    g = m.delegator_groups()[YieldChaser]
-    pending = np.full(len(accts), NO_HOTKEY)
-    since = np.zeros(len(accts))
-    moves = 0
-    for t in range(40):
-        ctx = m._network_context()
-        want = YieldChaser.choose(g, ctx)  # no randomness: the world's call sees the same
-        before = m.ledger.staked_to[accts].copy()
-        valid = np.isin(want, ctx.validators)
-        want = np.where(valid, want, before)
-        since = np.where(want != pending, t, since)
-        pending = want
-        expected = np.where((want != before) & (t - since >= delay), want, before)
+    start = m.ledger.staked_to[accts].copy()
+    first = np.full(len(accts), -1)
+    for t in range(epochs):
         m.step()
-        after = m.ledger.staked_to[accts]
-        assert np.array_equal(after, expected), f"epoch {t}"
-        moves += int((after != before).sum())
-    assert moves >= 1
-    best = m._network_context()
-    top = best.validators[np.argmax(best.net_yield)]
-    assert np.all(m.ledger.staked_to[accts] == top)
+        moved = (m.ledger.staked_to[accts] != start) & (first < 0)
+        first[moved] = t
+    return first, m.ledger.staked_to[accts], m
+
+
+def test_yield_chaser_moves_to_the_higher_net_yield_after_its_delay():
+    now, _, _ = _first_moves(0)
+    assert (now >= 0).any()  # some chasers start elsewhere than the best validator
+    for delay in (2, 5):
+        later, end, m = _first_moves(delay)
+        # the same wish, held ``delay`` epochs longer before the stake moves
+        assert np.array_equal(later, np.where(now >= 0, now + delay, -1)), delay
+        best = m.network_context()
+        top = best.validators[np.argmax(best.net_yield)]
+        assert np.all(end == top)
 
 
 def test_yield_chaser_with_a_hurdle_stays_put():
@@ -76,7 +75,7 @@ def test_vectorised_yield_chaser_matches_the_reference():
     g = m.delegator_groups()[YieldChaser]
     rng = np.random.default_rng(0)
     for t in range(15):
-        ctx = m._network_context()
+        ctx = m.network_context()
         ctx.net_yield = rng.random(len(ctx.validators)) * (rng.random() < 0.8)
         m.ledger.staked_to[g.accts[:2]] = NO_HOTKEY if t % 3 == 0 else ctx.validators[0]
         assert np.array_equal(YieldChaser.choose(g, ctx), _reference_yield_choice(g, ctx))
@@ -87,7 +86,7 @@ def test_popularity_follower_joins_the_largest_validator_and_stake_concentrates(
     m = _two_validators("popularity_follower", 2)
     accts = accounts(m, "popularity_follower")
     run(m, 12)
-    ctx = m._network_context()
+    ctx = m.network_context()
     largest = ctx.validators[np.argmax(ctx.stake_tao)]
     assert largest == accounts(m, "honest_validator")[2]  # the 30,000 TAO one
     assert np.all(m.ledger.staked_to[accts] == largest)
@@ -126,7 +125,7 @@ def test_loyal_delegator_never_moves_even_from_a_poison_pill():
     for _ in range(40):
         m.step()
         assert np.array_equal(m.ledger.staked_to[loyal], start)
-    ctx = m._network_context()
+    ctx = m.network_context()
     assert pill in start
     # the yield chasers left the turned validator: its dividends collapsed
     assert np.all(m.ledger.staked_to[chasers] != pill)
@@ -139,6 +138,6 @@ def test_loyal_delegator_never_moves_even_from_a_poison_pill():
 def test_no_validators_means_no_move(cls):
     m = _two_validators("loyal_delegator", 1)
     g = Group(cls, accounts(m, "loyal_delegator"), np.full(6, -1), m)
-    ctx = m._network_context()
-    empty = NetworkContext(m, 0, ctx.rng, np.zeros(0, np.int64), np.zeros(0), np.zeros(0), 0.18)
+    ctx = m.network_context()
+    empty = NetworkContext(m, 0, ctx.rng, np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
     assert np.array_equal(cls.choose(g, empty), m.ledger.staked_to[g.accts])

@@ -49,7 +49,7 @@ def test_copy_cabal_members_return_the_sources_answer_and_only_the_source_pays()
     assert np.all(s.quality[m.uids_of(tag0, 0)] == 0.93)
     assert np.all(s.quality[m.uids_of(tag1, 0)] == 0.83)
     g = m.groups(0)[CopyCabalMiner]
-    prod = CopyCabalMiner.produce(g, m._subnet_context(s))
+    prod = CopyCabalMiner.produce(g, m.subnet_context(s))
     cabal = m.columns.get("cabal", g.accts)
     assert np.array_equal(prod.answer_key, cabal)
     # one source per cabal (its lowest account), which alone computes and pays the model
@@ -70,7 +70,7 @@ def test_api_source_cost_factor_with_sampling():
                   sample_size=10), 2)
     s = m.subnets[0]
     g = m.groups(0)[CopyCabalMiner]
-    prod = CopyCabalMiner.produce(g, m._subnet_context(s))
+    prod = CopyCabalMiner.produce(g, m.subnet_context(s))
     p = 10 / 34
     assert prod.query_cost_usd[prod.computes] == pytest.approx([0.02 * (1 - (1 - p) ** 4) / p])
     assert np.all(prod.query_cost_usd[~prod.computes] == 0)
@@ -162,5 +162,5 @@ def test_lazy_miner_costs_nothing_and_earns_nothing_from_capable_graders():
     assert np.all(s.quality[uids(m, "lazy_miner")] == 0)
     assert s.last.incentive[uids(m, "lazy_miner")].sum() < 0.01
     # it computes nothing (claim 10's overhead counts only computed answers)
-    prod = LazyMiner.produce(m.groups(0)[LazyMiner], m._subnet_context(s))
+    prod = LazyMiner.produce(m.groups(0)[LazyMiner], m.subnet_context(s))
     assert not prod.computes.any()

@@ -76,7 +76,7 @@ def test_cabal_validator_tilts_its_honest_weights_towards_its_miners():
     ]), 30)
     s = m.subnets[0]
     g = m.groups(0)[CabalValidator]
-    ctx = m._subnet_context(s)
+    ctx = m.subnet_context(s)
     ours = m.uids_of(m.cabal_members(0), 0)
     ours = ours[s.is_miner[ours]]
     assert len(ours) == 4

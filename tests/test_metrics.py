@@ -1,0 +1,78 @@
+"""The network metrics (world/metrics.py) against scipy and values worked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from world import metrics
+
+
+def test_spearman_is_scipys_spearmanr():
+    r = np.random.default_rng(1)
+    for t in range(60):
+        n = int(r.integers(3, 200))
+        x, y = r.random(n), r.random(n)
+        if t % 3 == 0:
+            x, y = np.round(x, 1), np.round(y, 2)
+        assert metrics.spearman(x, y) == pytest.approx(stats.spearmanr(x, y).statistic,
+                                                       abs=1e-12), t
+
+
+def test_spearman_by_hand():
+    # ranks (1,2,3,4) and (1,3,2,4): d = (0,1,1,0), rho = 1 - 6 * 2 / (4 * 15) = 0.8
+    assert metrics.spearman(np.array([1.0, 2, 3, 4]), np.array([10.0, 30, 20, 40])) == \
+        pytest.approx(0.8)
+    assert metrics.spearman(np.array([1.0, 2, 3]), np.array([3.0, 2, 1])) == pytest.approx(-1)
+    assert np.isnan(metrics.spearman(np.array([1.0, 2]), np.array([1.0, 2])))  # < 3 points
+    assert np.isnan(metrics.spearman(np.array([1.0, 2, 3]), np.zeros(3)))  # constant
+    assert np.isnan(metrics.spearman(np.array([1.0, np.nan, 3, 4]), np.arange(4.0)))
+
+
+def test_spearman_of_segments_is_scipys_per_segment():
+    r = np.random.default_rng(2)
+    sizes = np.array([5, 0, 2, 40, 17, 3])
+    x, y = np.round(r.random(sizes.sum()), 1), r.random(sizes.sum())
+    got = metrics.spearman_segments(x, y, sizes)
+    at = 0
+    for k, rho in zip(sizes, got, strict=True):
+        if k < 3:
+            assert np.isnan(rho)
+        else:
+            assert rho == pytest.approx(stats.spearmanr(x[at:at + k], y[at:at + k]).statistic,
+                                        abs=1e-12)
+        at += k
+
+
+def gini_by_definition(v: np.ndarray) -> float:
+    """Mean absolute difference over all ordered pairs, over twice the mean."""
+    return float(np.abs(v[:, None] - v[None, :]).sum() / (2 * len(v) ** 2 * v.mean()))
+
+
+def test_gini_by_hand_and_by_definition():
+    assert metrics.gini(np.ones(7)) == 0.0
+    assert metrics.gini(np.array([0.0, 0.0, 0.0, 1.0])) == pytest.approx(0.75)  # (n-1)/n
+    # (1, 2, 3, 4): sum |xi - xj| over ordered pairs = 20, n^2 = 16, mean 2.5: 20/80
+    assert metrics.gini(np.array([4.0, 1.0, 3.0, 2.0])) == pytest.approx(0.25)
+    assert metrics.gini(np.zeros(0)) == 0.0 and metrics.gini(np.zeros(3)) == 0.0
+    r = np.random.default_rng(3)
+    for _ in range(30):
+        v = r.pareto(1.5, int(r.integers(1, 100)))
+        assert metrics.gini(v) == pytest.approx(gini_by_definition(v), rel=1e-9)
+
+
+def test_nakamoto_coefficient_by_hand():
+    # 40 + 30 = 70 of 100 > 50: two holders
+    assert metrics.nakamoto(np.array([10.0, 40, 30, 20])) == 2
+    # exactly half is not more than half: 50 + 30 of 100 needs two
+    assert metrics.nakamoto(np.array([50.0, 30, 20])) == 2
+    assert metrics.nakamoto(np.array([51.0, 29, 20])) == 1
+    assert metrics.nakamoto(np.full(10, 1.0)) == 6
+    assert metrics.nakamoto(np.full(10, 1.0), threshold=0.33) == 4
+    assert metrics.nakamoto(np.zeros(4)) == 0 and metrics.nakamoto(np.zeros(0)) == 0
+
+
+def test_compute_per_useful_answer():
+    assert metrics.compute_per_useful_answer(120.0, 30.0, 50.0) == 3.0
+    assert np.isnan(metrics.compute_per_useful_answer(5.0, 5.0, 0.0))

@@ -1,0 +1,109 @@
+"""A subnet's work in one epoch: miners' answers, validators' grading, and their costs.
+
+MODEL.md section 5. Miner strategies ``produce()`` this epoch's answers (true quality,
+answer key, fixed cost, cost per query); grading validators (those whose strategy
+returns a ``Grading``) query samples of miners and grade what they get
+(``world.work``: the rules, vectorised over graders x miners, run by
+``world.work_fast.grade_epoch``); GPU rent,
+API calls per query received, grading per response and each validator's node accrue
+to the epoch's costs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from world import work_fast
+from world.interfaces import SubnetContext
+from world.membership import Plan
+from world.subnet import Subnet
+
+if TYPE_CHECKING:
+    from world.model import Network
+
+
+@dataclass
+class Answers:
+    """This epoch's answers of one subnet's miners, per UID (``Production`` fields)."""
+
+    quality: np.ndarray
+    key: np.ndarray
+    fixed: np.ndarray
+    per_query: np.ndarray
+    computes: np.ndarray
+    plain: bool  # the qualities suit the compiled grading (``work_fast.plain_inputs``)
+
+
+def answers(model: Network, s: Subnet, plan: Plan, ctx: SubnetContext) -> Answers:
+    """Every miner strategy's ``produce()`` on subnet ``s``, gathered per UID; the true
+    qualities (clipped to [0, 1]) go to ``s.quality``."""
+    n = s.n
+    ans = Answers(np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n), np.zeros(n),
+                  np.zeros(n, dtype=bool), False)
+    for cls, g in plan.miner_groups:
+        prod = cls.produce(g, ctx)
+        ans.quality[g.uids] = np.clip(prod.quality, 0.0, 1.0)
+        ans.key[g.uids] = prod.answer_key
+        ans.fixed[g.uids] = prod.fixed_cost_usd
+        ans.per_query[g.uids] = prod.query_cost_usd
+        ans.computes[g.uids] = prod.computes
+    ans.plain = work_fast.plain_inputs(ans.quality, np.zeros(0), np.zeros(0), np.zeros(0))
+    s.quality[:] = ans.quality
+    return ans
+
+
+def charge_servers(model: Network, plan: Plan) -> None:
+    """Each validator's node for the epoch (``server_usd_per_hour``)."""
+    if len(plan.setter_accts):
+        server = np.concatenate([cls.server_usd_per_hour(g) for cls, g in plan.setters])
+        model.books.cost[plan.setter_accts] += server * model.params.epoch_hours
+
+
+def grade(model: Network, s: Subnet, plan: Plan, ans: Answers) -> None:
+    """Queries and grading, vectorised over graders x miners (MODEL.md section 5;
+    ``work.grade_epoch``, run by ``work_fast.grade_epoch``), and what they cost."""
+    mem = model.membership.members(s)
+    miners, m_accts = mem.miners, mem.miner_accts
+    if s.permits is not None:
+        permitted = s.permits
+    else:  # before the first epoch every UID with stake holds a permit (MODEL.md 3)
+        permitted = model.ledger.hotkey_stake()[np.maximum(s.occupant, 0)] > 0
+    if not model.membership.is_current(s.netuid, plan):
+        plan = model.membership.plan(s.netuid)  # a strategy changed membership in its turn
+    graders, g_accts, specs = [], [], []
+    for cls, g in plan.setters:
+        spec = cls.grading(g)
+        if spec is not None:
+            graders.append(g.uids)
+            g_accts.append(g.accts)
+            specs.append(spec)
+    uids = np.concatenate(graders) if graders else np.zeros(0, np.int64)
+    accts = np.concatenate(g_accts) if g_accts else np.zeros(0, np.int64)
+    capability, noise, dedup, rate, cost = (
+        np.concatenate([getattr(sp, f) for sp in specs]) if specs else np.zeros(0)
+        for f in ("capability", "noise", "dedup", "score_ema_rate", "cost_usd"))
+    keep = permitted[uids]
+    if not keep.all():
+        uids, accts = uids[keep], accts[keep]
+        capability, noise, dedup, rate, cost = (
+            a[keep] for a in (capability, noise, dedup, rate, cost))
+    plain = ans.plain and work_fast.plain_inputs(np.zeros(0), capability, noise, rate)
+    wp = s.params.work
+    cols = mem.miner_cols  # the miners' UIDs: a slice when they are a range (views)
+    received, graded = work_fast.grade_epoch(
+        model.streams["queries"], model.streams["grading"], s.score_ema, uids, cols,
+        s.quality[cols], capability, noise, rate, ans.key[cols], dedup > 0,
+        wp.query_rounds, wp.sample_size, plain=plain,
+    )
+    books = model.books
+    books.cost[m_accts] += ans.fixed[cols] + ans.per_query[cols] * received
+    books.cost[accts] += cost * graded
+    totals = books.work  # summed in float64, subnet after subnet
+    totals[0] += float((received * ans.computes[cols]).sum())
+    totals[1] += float(graded.sum())
+    totals[2] += float(len(uids) * wp.query_rounds if len(miners) else 0)
+    s.queries_received = np.zeros(s.n)
+    s.queries_received[cols] = received

@@ -1,0 +1,117 @@
+"""Measurement: the network metrics of each epoch and the per-agent records.
+
+MODEL.md section 7 names what the claims are tested on; ``docs/world.md`` ("Measurement")
+lists every metric. The statistics themselves (Spearman's rho, Gini, Nakamoto
+coefficient) are ``world.metrics``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from world import metrics
+from world.ledger import to_tao
+from world.membership import ROLES
+from world.params import RAO_PER_TAO
+
+if TYPE_CHECKING:
+    from world.model import Network
+
+
+def reporters(model: Network) -> dict[str, Callable[[Network], float]]:
+    """The data collector's model reporters: every network metric and, per strategy, its
+    population, emission and profit (NaN before the first epoch)."""
+    keys = [
+        "epoch", "price_usd", "issuance_tao", "burned_tao", "emission_tao",
+        "emission_owner_tao", "emission_miners_tao", "emission_validators_tao",
+        "nominator_payout_tao", "alignment", "gini_emission", "nakamoto_stake",
+        "compute_per_useful_answer",
+    ]
+    for name in model.strategy_names:
+        keys += [f"population:{name}", f"emission_tao:{name}", f"profit_usd:{name}",
+                 f"profit_usd_per_agent:{name}"]
+    return {k: (lambda m, k=k: m.metrics.get(k, float("nan"))) for k in keys}
+
+
+def measure(model: Network) -> None:
+    """This epoch's network metrics (read by the DataCollector)."""
+    books = model.books
+    m: dict[str, float] = {
+        "epoch": float(model.epoch),
+        "price_usd": model.price_usd,
+        "issuance_tao": model.ledger.supply / RAO_PER_TAO,
+        "burned_tao": model.ledger.burned / RAO_PER_TAO,
+        "emission_tao": float(books.role_emission.sum()),
+        "emission_owner_tao": float(books.role_emission[0]),
+        "emission_miners_tao": float(books.role_emission[1]),
+        "emission_validators_tao": float(books.role_emission[2]),
+        "nominator_payout_tao": books.nominator_payout,
+    }
+    subnets = model.subnets
+    pairs = [(s, model.membership.members(s)) for s in subnets]
+    rhos = metrics.spearman_segments(
+        np.concatenate([s.quality[mem.miners] for s, mem in pairs]),
+        np.concatenate([s.last.incentive[mem.miners] for s, mem in pairs]),
+        np.array([len(mem.miners) for _, mem in pairs], dtype=np.int64),
+    )
+    finite = [r for r in rhos.tolist() if np.isfinite(r)]
+    m["alignment"] = float(np.mean(finite)) if finite else float("nan")
+    m["gini_emission"] = metrics.gini(
+        np.concatenate([s.emission_tao[mem.occupied] for s, mem in pairs]))
+    m["nakamoto_stake"] = float(metrics.nakamoto(np.concatenate(
+        [s.stake_tao[s.is_validator] for s in subnets])))
+    m["compute_per_useful_answer"] = metrics.compute_per_useful_answer(*books.work)
+    alive, order, bounds = model.membership.by_strategy_code()
+    income = model.columns.get("income_tao", alive, 0.0)[order]
+    profit = model.columns.get("profit_usd", alive, 0.0)[order]
+    # each strategy's values in account order, as ``income[codes == i]`` gives them
+    for i, name in enumerate(model.strategy_names):
+        lo, hi = bounds[i], bounds[i + 1]
+        count = hi - lo
+        m[f"population:{name}"] = float(count)
+        total = profit[lo:hi].sum()
+        m[f"emission_tao:{name}"] = float(income[lo:hi].sum())
+        m[f"profit_usd:{name}"] = float(total)
+        # ndarray.mean is the same sum divided by the count
+        m[f"profit_usd_per_agent:{name}"] = float(total / count) if count else float("nan")
+    model.metrics = m
+
+
+def record_agents(model: Network) -> None:
+    """Per-agent records, every ``agent_record_interval`` epochs (columnar)."""
+    accts = model.membership.alive()
+    col = model.columns
+    stake = to_tao(model.ledger.staked[accts])
+    model.records.append({
+        "epoch": np.full(len(accts), model.epoch, dtype=np.int64),
+        "account": accts,
+        "strategy": np.asarray(model.strategy_names, dtype=object)[
+            col.get("strategy_code", accts).astype(np.int64)],
+        "role": np.asarray(ROLES, dtype=object)[col.get("role_code", accts).astype(np.int64)],
+        "netuid": model.acct_netuid[accts].copy(),
+        "uid": model.acct_uid[accts].copy(),
+        "cabal": col.get("cabal", accts).astype(np.int64),
+        "cohort": col.get("cohort", accts).astype(np.int64),
+        "stake_tao": stake,
+        "hotkey_stake_tao": model.ledger.hotkey_stake_tao()[accts],
+        "liquid_tao": to_tao(model.ledger.liquid[accts]),
+        "income_tao": col.get("income_tao", accts, 0.0),
+        "income_usd": col.get("income_usd", accts, 0.0),
+        "cost_usd": col.get("epoch_cost_usd", accts, 0.0),
+        "profit_usd": col.get("profit_usd", accts, 0.0),
+        "profit_usd_total": col.get("profit_usd_total", accts, 0.0),
+    })
+
+def frame(records: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """Per-agent records as one DataFrame, one row per agent per recorded epoch."""
+    if not records:
+        return pd.DataFrame()
+    keys = records[0].keys()
+    # the concatenations are the frame's own: no second copy into consolidated blocks
+    return pd.DataFrame(
+        {k: np.concatenate([r[k] for r in records]) for k in keys}, copy=False
+    )

@@ -1,0 +1,71 @@
+"""Exact payouts of an amount per hotkey to the stakes behind it, in integer units.
+
+Both eras pay a hotkey's dividends the same way (MODEL.md sections 4 and 9): the hotkey
+keeps its take, the rest is shared pro rata over all stake behind it, its owner's
+included, each share floored; the owner also gets the rounding dust, so the payout is
+exact to the unit (RAO for TAO, alpha units for alpha).
+
+Sources: subtensor@2023-12-20 ``block_step.rs`` ``emit_inflation_through_hotkey_account``
+(``calculate_delegate_proportional_take``, ``calculate_stake_proportional_emission``),
+subtensor@2026-06-30 ``coinbase/run_coinbase.rs`` ``distribute_dividends_and_incentives``
+(take to the hotkey's owner, the rest by ``increase_stake_for_hotkey_on_subnet``, i.e.
+pro rata to the hotkey's alpha shares) and ``staking/claim_root.rs`` (root dividends are
+claimed by root stakers pro rata to their root stake on the hotkey).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["share_pro_rata"]
+
+IntArray = NDArray[np.int64]
+
+
+def share_pro_rata(
+    amount: ArrayLike,
+    staked_to: ArrayLike,
+    staked: ArrayLike,
+    owner_of: ArrayLike,
+    take: float | ArrayLike = 0.0,
+) -> IntArray:
+    """Per account, what it receives when each hotkey h pays out ``amount[h]`` units.
+
+    Args:
+        amount: per hotkey index h, the units to pay out (>= 0).
+        staked_to: per account, the hotkey index its stake is behind (-1: none).
+        staked: per account, that stake (>= 0; any unit, only ratios matter).
+        owner_of: per hotkey, the account that owns it (gets the take and the dust).
+        take: the hotkey's take, one rate for all or one per hotkey, in [0, 1].
+
+    The owner keeps ``floor(take * amount)``; each account behind the hotkey gets
+    ``floor(rest * stake / total)`` with the total taken before any payment; the owner
+    gets the rest. The result sums to ``sum(amount)`` exactly; a hotkey with no stake
+    behind it pays everything to its owner.
+    """
+    amt = np.asarray(amount, dtype=np.int64)
+    to = np.asarray(staked_to, dtype=np.int64)
+    stake = np.asarray(staked, dtype=np.float64)
+    owner = np.asarray(owner_of, dtype=np.int64)
+    rate = np.broadcast_to(np.asarray(take, dtype=np.float64), amt.shape)
+    if np.any(amt < 0) or np.any(stake < 0):
+        raise ValueError("amounts and stakes must be >= 0")
+    if np.any((rate < 0) | (rate > 1)):
+        raise ValueError("take must be in [0, 1]")
+    h = len(amt)
+    out = np.zeros(max(len(to), int(owner.max(initial=-1)) + 1), dtype=np.int64)
+    rest = amt - np.floor(amt * rate).astype(np.int64)
+    payers = np.flatnonzero((to >= 0) & (stake > 0))
+    hot = to[payers]
+    total = np.bincount(hot, weights=stake[payers], minlength=h)
+    pay = np.floor(rest[hot] * (stake[payers] / total[hot])).astype(np.int64)
+    paid = np.bincount(hot, weights=pay, minlength=h).astype(np.int64)
+    while np.any(paid > rest):  # a float floor one unit over: take it back from the largest
+        for hk in np.flatnonzero(paid > rest):
+            mine = np.flatnonzero(hot == hk)
+            pay[mine[np.argmax(pay[mine])]] -= paid[hk] - rest[hk]
+        paid = np.bincount(hot, weights=pay, minlength=h).astype(np.int64)
+    np.add.at(out, payers, pay)
+    np.add.at(out, owner, amt - paid)
+    return out

@@ -1,0 +1,69 @@
+"""Setting weights: validators' rows made valid, rate-limited, committed and revealed.
+
+MODEL.md section 3. Every validator strategy's ``set_weights()`` returns one row per
+member over the subnet's UIDs; the chain normalises set weights (subtensor
+``set_weights``), drops weights on empty UIDs, lets a validator set them at most once
+per ``weights_rate_limit`` blocks, and with commit-reveal puts them on chain
+``reveal_period`` epochs later (``Subnet.commit``, ``Subnet.reveal_due``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from world.interfaces import Group, SubnetContext
+from world.membership import Plan
+from world.subnet import Subnet
+
+if TYPE_CHECKING:
+    from world.model import Network
+
+
+def set_weights(model: Network, s: Subnet, plan: Plan, ctx: SubnetContext) -> None:
+    """The validators' rows of this epoch, committed where the rate limit allows, then
+    the commits due this epoch revealed."""
+    if plan.setters:
+        uids = plan.setter_uids
+        rows = clean(model, s, uids, np.concatenate(
+            [rows_of(cls, g, ctx) for cls, g in plan.setters]))
+        can = s.can_set_weights(uids, model.block)
+        if can.all():
+            s.commit(model.epoch, model.block, uids, rows, copy=False)
+        else:
+            s.commit(model.epoch, model.block, uids[can], rows[can], copy=False)
+    s.reveal_due(model.epoch, model.block)
+
+
+def rows_of(cls: type, g: Group, ctx: SubnetContext) -> np.ndarray:
+    """A validator strategy's weight rows, checked for shape."""
+    rows = np.asarray(cls.set_weights(g, ctx), dtype=np.float64)
+    if rows.shape != (len(g), ctx.n):
+        raise ValueError(
+            f"{cls.__name__}.set_weights returned shape {rows.shape}, expected "
+            f"{(len(g), ctx.n)}"
+        )
+    return rows
+
+
+def clean(model: Network, s: Subnet, uids: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Strategies' weight rows made valid: non-negative, on occupied UIDs,
+    row-normalised (the chain normalises set weights, subtensor ``set_weights``).
+    NaN counts as no weight; an infinite weight is a strategy's bug and an error."""
+    rows = np.fmax(rows, 0.0, out=rows)  # NaN and negatives to 0, in one pass
+    total = rows.sum(axis=1, keepdims=True)  # finite unless a weight is infinite
+    if not np.isfinite(total).all() and not np.isfinite(rows).all():
+        bad = s.occupant[uids[~np.isfinite(rows).all(axis=1)]]
+        raise ValueError(
+            f"subnet {s.netuid}: infinite weights set by "
+            + ", ".join(model.agent_of[int(a)].name for a in bad[:5])
+        )
+    mem = model.membership.members(s)
+    if not mem.full:
+        rows *= mem.occupied
+        total = rows.sum(axis=1, keepdims=True)
+    # an all-zero row (total 0) stays zero: dividing its zeros by 1 leaves them as they are
+    total[total <= 0] = 1.0
+    rows /= total
+    return rows
