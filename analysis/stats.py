@@ -1,4 +1,4 @@
-"""Statistics across seeds: bootstrap intervals, paired comparisons, dominance, corrections.
+"""Statistics across seeds: intervals, paired comparisons, corrections, seed counts.
 
 The unit of replication throughout is the *seed*: a payoff sample is one number per seed
 (agents of one strategy in a run averaged first, see issue 6). Two sweep cells (or two
@@ -16,10 +16,9 @@ Contents:
   JASA 82:171-185), falling back to the percentile bootstrap when BCa is degenerate.
 - :func:`paired_difference`: per-seed differences, their BCa interval and a p-value
   (paired t-test by default, Wilcoxon signed-rank on request).
-- :func:`dominance_test`: "a beats b in every context" as an intersection-union test
-  (Berger 1982, Technometrics 24:295-300; Berger & Hsu 1996, Stat. Sci. 11:283-319).
-- :func:`holm`, :func:`benjamini_hochberg`: multiple-testing corrections, by hand
-  (Holm 1979, Scand. J. Statist. 6:65-70; Benjamini & Hochberg 1995, JRSS-B 57:289-300).
+- :func:`holm`: Holm's step-down correction within one table (Holm 1979, Scand. J.
+  Statist. 6:65-70; scipy has no Holm; across a sweep grid use
+  ``scipy.stats.false_discovery_control``, Benjamini & Hochberg 1995).
 - :func:`seeds_for_half_width`, :func:`seeds_for_paired_power`: how many seeds to run.
 """
 
@@ -27,7 +26,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,15 +35,12 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 __all__ = [
-    "DominanceResult",
     "Estimate",
     "MultipleTestResult",
     "PairedComparison",
     "SeedLike",
     "as_generator",
-    "benjamini_hochberg",
     "bootstrap_ci",
-    "dominance_test",
     "holm",
     "paired_difference",
     "seeds_for_half_width",
@@ -300,108 +296,6 @@ def _paired_p(d: NDArray[np.float64], test: str, alternative: str) -> tuple[floa
 
 
 @dataclass(frozen=True)
-class DominanceResult:
-    """Result of :func:`dominance_test`.
-
-    Attributes:
-        p_value: intersection-union p-value, the max of ``per_context`` p-values.
-        dominates: ``p_value <= level``: a beats b in every context at that level.
-        level: the test's significance level.
-        per_context: one-sided comparison (H1: a - b > margin) per context.
-        worst_context: index of the context with the largest p-value (the weakest link).
-    """
-
-    p_value: float
-    dominates: bool
-    level: float
-    per_context: list[PairedComparison]
-    worst_context: int
-
-
-def dominance_test(
-    a: ArrayLike | Sequence[ArrayLike],
-    b: ArrayLike | Sequence[ArrayLike],
-    *,
-    level: float = 0.05,
-    margin: float = 0.0,
-    test: PairedTest = "t",
-    confidence: float = 0.95,
-    n_resamples: int = 9999,
-    rng: SeedLike = 0,
-) -> DominanceResult:
-    """Does strategy a dominate strategy b, i.e. beat it in *every* context?
-
-    H0: there is a context c with ``mean(a_c - b_c) <= margin``; H1: in every context
-    ``mean(a_c - b_c) > margin``. H1 is an intersection, so this is an
-    intersection-union test (Berger 1982; Berger & Hsu 1996, sec. 2): reject H0 at level
-    ``level`` iff every per-context one-sided test rejects at ``level``, i.e. the IUT
-    p-value is the **maximum** of the per-context one-sided p-values. No multiplicity
-    correction is needed (the IUT is level-``level`` as it stands), but it is
-    conservative, and a single context where a is no better is enough to fail.
-
-    Each context is a paired comparison on the same seed indices (:func:`paired_difference`
-    with ``alternative="greater"``); contexts may have different numbers of seeds.
-
-    Args:
-        a, b: per-context per-seed payoffs: a 2-D array ``(n_contexts, n_seeds)`` or a
-            sequence of 1-D arrays (one per context). ``a[c][i]`` and ``b[c][i]`` come
-            from seed ``i`` of context ``c``.
-        level: significance level for ``dominates``.
-        margin: a must beat b by more than this (default 0).
-        test: per-context test, ``"t"`` or ``"wilcoxon"`` (see :func:`paired_difference`).
-        confidence: coverage of the per-context intervals (two-sided intervals).
-        n_resamples: bootstrap resamples per context.
-        rng: numpy Generator or seed.
-
-    Raises:
-        ValueError: different numbers of contexts, or any per-context problem.
-    """
-    ca = _contexts(a, "a")
-    cb = _contexts(b, "b")
-    if len(ca) != len(cb):
-        raise ValueError(f"a and b must have the same number of contexts ({len(ca)} vs {len(cb)})")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    gen = as_generator(rng)
-    per = []
-    for c, (xa, xb) in enumerate(zip(ca, cb, strict=True)):
-        try:
-            per.append(
-                paired_difference(
-                    xa,
-                    xb,
-                    test=test,
-                    alternative="greater",
-                    margin=margin,
-                    confidence=confidence,
-                    n_resamples=n_resamples,
-                    rng=gen,
-                )
-            )
-        except ValueError as exc:
-            raise ValueError(f"context {c}: {exc}") from exc
-    ps = np.array([r.p_value for r in per])
-    worst = int(np.argmax(ps))
-    p = float(ps[worst])
-    return DominanceResult(p, p <= level, level, per, worst)
-
-
-def _contexts(x: ArrayLike | Sequence[ArrayLike], name: str) -> list[NDArray[np.float64]]:
-    if isinstance(x, np.ndarray):
-        if x.ndim == 1:
-            return [x]
-        if x.ndim != 2:
-            raise ValueError(f"{name} must be (n_contexts, n_seeds) or a list of 1-D arrays")
-        return list(x)
-    out = [np.asarray(v, dtype=float) for v in x]  # type: ignore[union-attr]
-    if not out:
-        raise ValueError(f"{name} has no contexts")
-    if all(v.ndim == 0 for v in out):  # a flat list of numbers = one context
-        return [np.asarray(out)]
-    return out
-
-
-@dataclass(frozen=True)
 class MultipleTestResult:
     """Adjusted p-values and rejections, same shape as the input p-values."""
 
@@ -444,31 +338,6 @@ def holm(pvalues: ArrayLike, level: float = 0.05) -> MultipleTestResult:
     adj[order] = adj_sorted
     adj = adj.reshape(p.shape)
     return MultipleTestResult(adj, adj <= level, level, "holm")
-
-
-def benjamini_hochberg(pvalues: ArrayLike, level: float = 0.05) -> MultipleTestResult:
-    """Benjamini-Hochberg step-up correction (false discovery rate), across a sweep grid.
-
-    With ``p_(1) <= ... <= p_(m)``: ``q_(i) = min_{j >= i} min(1, m p_(j) / j)``; reject
-    H_(i) iff ``q_(i) <= level`` (Benjamini & Hochberg 1995). Valid under independence or
-    positive regression dependence (PRDS), which holds for one-sided tests on positively
-    correlated cells of a sweep. Equals ``scipy.stats.false_discovery_control(p,
-    method="bh")``.
-
-    Args:
-        pvalues: p-values of any shape, e.g. a ``(n_param1, n_param2)`` grid.
-        level: the FDR level.
-    """
-    p = _pvalues(pvalues)
-    flat = p.ravel()
-    m = flat.size
-    order = np.argsort(flat, kind="stable")
-    scaled = flat[order] * m / np.arange(1, m + 1)
-    adj_sorted = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
-    adj = np.empty(m)
-    adj[order] = adj_sorted
-    adj = adj.reshape(p.shape)
-    return MultipleTestResult(adj, adj <= level, level, "bh")
 
 
 def _pilot_sd(pilot: ArrayLike | None, sigma: float | None, name: str) -> tuple[float, int | None]:
