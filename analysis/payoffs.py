@@ -227,9 +227,10 @@ def agent_payoffs(
     after the window starts are measured from their first record.
 
     Returns:
-        One row per account: ``account, strategy, role, netuid, uid, cabal,
+        One row per account: ``account, strategy, role, netuid, uid, cabal, cohort,
         stake_tao, profit_usd_per_day, income_usd_per_day, cost_usd_per_day``
-        (strategy, role, netuid, uid and cabal as at the account's last record,
+        (strategy, role, netuid, uid, cabal and cohort, the population entry the agent
+        came from (-1 for newcomers or records without it), as at the account's last record,
         stake_tao at its first record in the window).
     """
     if agents is None or agents.empty:
@@ -253,6 +254,7 @@ def agent_payoffs(
         "netuid": last["netuid"].to_numpy() if "netuid" in last else -1,
         "uid": last["uid"].to_numpy() if "uid" in last else -1,
         "cabal": last["cabal"].to_numpy() if "cabal" in last else -1,
+        "cohort": last["cohort"].to_numpy() if "cohort" in last else -1,
         "stake_tao": first["stake_tao"].to_numpy(float) if "stake_tao" in first else np.nan,
         "profit_usd_per_day": gained / span * epochs_per_day,
         "income_usd_per_day": g["income_usd"].mean().to_numpy(float) * epochs_per_day,
@@ -268,6 +270,7 @@ def agent_payoffs(
             "role": last_gone["role"].to_numpy() if "role" in last_gone else "",
             "netuid": -1, "uid": -1,
             "cabal": last_gone["cabal"].to_numpy() if "cabal" in last_gone else -1,
+            "cohort": last_gone["cohort"].to_numpy() if "cohort" in last_gone else -1,
             "stake_tao": last_gone["stake_tao"].to_numpy(float)
             if "stake_tao" in last_gone else np.nan,
             "profit_usd_per_day": 0.0, "income_usd_per_day": 0.0, "cost_usd_per_day": 0.0,

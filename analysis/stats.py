@@ -11,6 +11,8 @@ package reads results and never imports the simulator.
 
 Contents:
 
+- :func:`mean_ci`: the interval reports use: Student-t below 20 seeds, BCa from 20 on,
+  zero-width samples marked "no variation".
 - :class:`Estimate`, :func:`bootstrap_ci`: a mean with a BCa bootstrap interval
   (``scipy.stats.bootstrap``; Efron 1987, "Better bootstrap confidence intervals",
   JASA 82:171-185), falling back to the percentile bootstrap when BCa is degenerate.
@@ -42,6 +44,7 @@ __all__ = [
     "as_generator",
     "bootstrap_ci",
     "holm",
+    "mean_ci",
     "paired_difference",
     "seeds_for_half_width",
     "seeds_for_paired_power",
@@ -92,8 +95,10 @@ class Estimate:
             statistic the producing function documents).
         low, high: the interval bounds.
         n: the number of seeds (independent replications) behind it.
-        method: how the interval was computed: ``"BCa"``, ``"percentile"`` or ``"none"``
-            (no interval: ``low`` and ``high`` are NaN).
+        method: how the interval was computed: ``"t"`` (Student), ``"BCa"``,
+            ``"percentile"``, ``"no variation"`` (every seed gave the same number: the
+            interval is that point, and it says the seeds agree, not that the number is
+            certain) or ``"none"`` (fewer than two seeds: ``low`` and ``high`` are NaN).
         confidence: the nominal coverage of ``[low, high]``.
     """
 
@@ -103,6 +108,11 @@ class Estimate:
     n: int
     method: str
     confidence: float = 0.95
+
+    @property
+    def varies(self) -> bool:
+        """True when the interval has width (seeds disagreed): only then can it decide."""
+        return self.method not in ("no variation", "none") and bool(self.high > self.low)
 
     @property
     def half_width(self) -> float:
@@ -118,6 +128,44 @@ class Estimate:
         if math.isnan(self.low):
             return f"{self.mean:.{digits}g}"
         return f"{self.mean:.{digits}g} [{self.low:.{digits}g}, {self.high:.{digits}g}]"
+
+
+T_BELOW_N = 20
+"""Below this many seeds a mean's interval is Student-t, from it on BCa (:func:`mean_ci`)."""
+
+
+def mean_ci(
+    samples: ArrayLike,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 4999,
+    rng: SeedLike = 0,
+) -> Estimate:
+    """Mean of per-seed samples with an interval that keeps its stated coverage.
+
+    A bootstrap interval cannot reach beyond the samples' range, so with a handful of seeds
+    it is too narrow (measured coverage of a "95%" BCa interval at n = 4: about 77%).
+    Below :data:`T_BELOW_N` seeds the interval is Student's t (exact for normal payoffs,
+    close for the mildly skewed per-seed means of a run); from it on, the BCa bootstrap
+    (:func:`bootstrap_ci`; Efron 1987), which adapts to skew. NaNs are dropped. Zero or one
+    finite sample: ``method="none"``; all samples equal: ``method="no variation"``
+    (``low == high == mean``), an interval that decides nothing by itself.
+    """
+    x = np.asarray(samples, dtype=float).ravel()
+    x = x[np.isfinite(x)]
+    _check_confidence(confidence)
+    n = int(x.size)
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0, "none", confidence)
+    m = float(x.mean())
+    if n == 1:
+        return Estimate(m, math.nan, math.nan, 1, "none", confidence)
+    if float(np.ptp(x)) <= 1e-12 * max(1.0, abs(m)):
+        return Estimate(m, m, m, n, "no variation", confidence)
+    if n < T_BELOW_N:
+        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+        return Estimate(m, m - half, m + half, n, "t", confidence)
+    return bootstrap_ci(x, confidence=confidence, n_resamples=n_resamples, rng=rng)
 
 
 def bootstrap_ci(

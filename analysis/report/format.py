@@ -36,9 +36,12 @@ def fmt(x: float, unit: str = "") -> str:
 
 
 def fmt_est(est: Estimate | dict[str, Any] | pd.Series, unit: str = "") -> str:
-    """``mean [low, high]`` (or the mean alone without an interval)."""
+    """``mean [low, high]`` (or the mean alone without an interval; "mean (no variation
+    across seeds)" when every seed gave the same number)."""
     if isinstance(est, Estimate):
         m, lo, hi = est.mean, est.low, est.high
+        if est.method == "no variation":
+            return f"{fmt(m, unit)} (no variation across seeds)"
     else:
         m, lo, hi = float(est["mean"]), float(est["low"]), float(est["high"])
     if not (np.isfinite(lo) and np.isfinite(hi)):
