@@ -447,3 +447,38 @@ def coalition_figure(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def deviation_figure(
+    panels: Mapping[str, Sequence[Interval]],
+    path: Path,
+    *,
+    title: str,
+    xlabel: str,
+    epsilon: float | None = None,
+) -> Path:
+    """Deviation gains, one panel per role (their scales differ): a row per deviation and
+    sweep point, dot = mean gain, bar = interval, colour = the strategy deviated to (with
+    its legend), dashed zero line and, when given, a dotted line at +epsilon."""
+    n = max((len(v) for v in panels.values()), default=1)
+    fig = Figure(figsize=(7.0 * max(len(panels), 1), 1.6 + 0.3 * n))
+    axes = np.atleast_1d(fig.subplots(1, max(len(panels), 1), squeeze=False)[0])
+    for ax, (role, items) in zip(axes, panels.items(), strict=False):
+        y = np.arange(len(items))[::-1]
+        for yi, it in zip(y, items, strict=True):
+            c = color_of(it.group or it.label)
+            ax.errorbar(it.mean, yi, xerr=_err([it]), fmt="o", color=c, ecolor=c, capsize=3,
+                        ms=5, label=it.group or it.label)
+        ax.set_yticks(y, [it.label for it in items], fontsize=8)
+        ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
+        if epsilon is not None:
+            ax.axvline(epsilon, color="0.3", lw=0.8, ls=":")
+        ax.set_xlabel(xlabel)
+        ax.set_title(f"{role}s")
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_ylim(-0.7, len(items) - 0.3)
+        handles, labels = ax.get_legend_handles_labels()
+        uniq = dict(zip(labels, handles, strict=True))
+        ax.legend(uniq.values(), uniq.keys(), title="deviates to", fontsize=8, loc="best")
+    fig.suptitle(title)
+    return _save(fig, path)

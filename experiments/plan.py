@@ -195,6 +195,9 @@ def expand_profiles(
     """The profiles ``spec`` asks for: ``[(profile description, population)]``.
 
     ``population`` is the resolved population (cohorts with every parameter filled).
+    A deviation's description names ``cohort``, the population entry the deviators leave
+    (their counterfactual: the same entry in the baseline run), and ``deviator_cohort``,
+    the entry they form (the ``cohort`` column of the per-agent records).
     ``ValueError`` when a role has no cohort to switch.
     """
     roles = [r for r in ROLES if getattr(spec, r)]
@@ -222,7 +225,8 @@ def expand_profiles(
                             "label": f"deviator:{alt.strategy}"})
                 out.append(({"id": f"deviation:{role}:{alt.strategy}", "kind": "deviation",
                              "role": role, "strategy": alt.strategy,
-                             "from": base["strategy"], "deviators": spec.deviators}, pop))
+                             "from": base["strategy"], "deviators": spec.deviators,
+                             "cohort": idx, "deviator_cohort": len(pop) - 1}, pop))
     if spec.monomorphic:
         for combo in itertools.product(*(getattr(spec, r) for r in roles)):
             pop = deep_copy({"p": population})["p"]

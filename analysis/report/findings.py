@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import figures as F
+from analysis.deviations import MIN_EFFECT_SHARE, DeviationResult, deviation_results
 from analysis.game import (
     alpharank_sweep,
-    deviation_regret,
     find_equilibria,
 )
 from analysis.payoffs import (
@@ -23,56 +23,12 @@ from analysis.payoffs import (
     payoff_table,
 )
 from analysis.report.format import _t_band, axis_title, cell_labels, fmt, path_title
-from analysis.stats import Estimate, bootstrap_ci, holm, paired_difference
+from analysis.stats import Estimate, mean_ci
 
 MAX_PANEL_CELLS = 6
 N_RESAMPLES = 4999
 
 
-
-
-@dataclass
-class DeviationResult:
-    """Deviation gains from the baseline (all-honest) profile at one sweep point."""
-
-    point: int
-    point_label: str
-    labels: list[str]  # "role: from -> to"
-    gains: list[Estimate]
-    max_gain: Estimate
-    best: int
-    pvalues: list[float]
-    holm_reject: list[bool]
-    n_seeds: int
-    roles: list[str] = field(default_factory=list)  # per deviation: the deviator's role
-    sources: list[str] = field(default_factory=list)  # per deviation: the strategy it left
-    targets: list[str] = field(default_factory=list)  # per deviation: the one it played
-    deviator: np.ndarray | None = None  # (n_dev, n_seeds) deviator's profit per day
-    baseline: np.ndarray | None = None  # (n_dev, n_seeds) its profit in the baseline
-
-    @property
-    def honest_is_equilibrium(self) -> bool:
-        """No deviation gains significantly (Holm-corrected, one-sided 5%)."""
-        return not any(self.holm_reject)
-
-    def honest_for(self, role: str) -> bool:
-        """No deviation of ``role`` gains significantly: honest play is a best response of
-        that role (the baseline is an equilibrium when this holds for every role)."""
-        return not any(r for r, ro in zip(self.holm_reject, self.roles, strict=True)
-                       if ro == role)
-
-    def responses(self, role: str) -> dict[str, np.ndarray]:
-        """Per strategy of ``role``, the per-seed profit of one agent playing it against
-        the baseline: the strategy it left (its baseline payoff) and each deviation."""
-        out: dict[str, np.ndarray] = {}
-        if self.deviator is None or self.baseline is None:
-            return out
-        for i, r in enumerate(self.roles):
-            if r != role:
-                continue
-            out.setdefault(self.sources[i], self.baseline[i])
-            out[self.targets[i]] = self.deviator[i]
-        return out
 
 
 @dataclass
@@ -141,6 +97,7 @@ class Analysis:
         self.roles = self._roles()
         self._estimates: dict[tuple[int, str, str], Estimate] = {}
         self._agent_payoffs: dict[str, pd.DataFrame] = {}
+        self._deviations: list[DeviationResult] | None = None
 
     # -- basic facts ----------------------------------------------------------------
     def _roles(self) -> dict[str, str]:
@@ -184,7 +141,8 @@ class Analysis:
         return [r for r in self.rs.runs if r.cell == cell]
 
     def estimate(self, cell: int, strategy: str, value: str = "profit_usd_per_day") -> Estimate:
-        """Mean across seeds of one payoff measure of ``strategy`` in ``cell`` (BCa, cached)."""
+        """Mean across seeds of one payoff measure of ``strategy`` in ``cell`` (``mean_ci``,
+        cached)."""
         key = (cell, strategy, value)
         if key not in self._estimates:
             self._estimates[key] = self._estimate(cell, strategy, value)
@@ -193,12 +151,7 @@ class Analysis:
     def _estimate(self, cell: int, strategy: str, value: str) -> Estimate:
         x = self.table.loc[(self.table["cell"] == cell) & (self.table["strategy"] == strategy),
                            value].to_numpy(float)
-        x = x[np.isfinite(x)]
-        if x.size == 0:
-            return Estimate(math.nan, math.nan, math.nan, 0, "none", self.confidence)
-        if x.size == 1:
-            return Estimate(float(x[0]), math.nan, math.nan, 1, "none", self.confidence)
-        return bootstrap_ci(x, confidence=self.confidence, n_resamples=N_RESAMPLES, rng=0)
+        return mean_ci(x, confidence=self.confidence)
 
     def strategies_of(self, cell: int) -> list[str]:
         """Strategies with a finite payoff in ``cell``, role order then name."""
@@ -224,81 +177,13 @@ class Analysis:
 
     # -- deviations ------------------------------------------------------------------
     def deviations(self) -> list[DeviationResult]:
-        """Deviation gains from the baseline at every sweep point with deviation profiles."""
-        out = []
-        by_point: dict[int, dict[str, Any]] = {}
-        for k in sorted(self.rs.cells):
-            p = self.profile(k)
-            if not p or p.get("kind") not in ("baseline", "deviation"):
-                continue
-            d = by_point.setdefault(self.point_of[k], {"baseline": None, "devs": []})
-            if p["kind"] == "baseline":
-                d["baseline"] = k
-            else:
-                d["devs"].append((k, p))
-        for point, d in sorted(by_point.items()):
-            if d["baseline"] is None or not d["devs"]:
-                continue
-            res = self._deviation_at(point, d["baseline"], d["devs"])
-            if res is not None:
-                out.append(res)
-        return out
-
-    def _per_seed_agent_payoff(self, cell: int, pick: Any) -> dict[int, float]:
-        """Seed index -> mean per-agent profit per day of the agents ``pick`` selects."""
-        out: dict[int, float] = {}
-        for r in self.runs_of(cell):
-            if r.agents is None or r.agents.empty:
-                continue
-            ap = self.agent_payoffs_of(r)
-            first_epoch = r.agents["epoch"].min()
-            first = r.agents[r.agents["epoch"] == first_epoch]
-            accts = pick(first)
-            vals = ap.loc[ap["account"].isin(accts), "profit_usd_per_day"].to_numpy(float)
-            if vals.size:
-                out[r.seed_index] = float(np.mean(vals))
-        return out
-
-    def _deviation_at(self, point: int, base: int, devs: list[tuple[int, dict[str, Any]]]
-                      ) -> DeviationResult | None:
-        rows_dev, rows_base, labels, meta = [], [], [], []
-        for cell, p in devs:
-            alt, src, role, k = p["strategy"], p.get("from"), p.get("role"), p.get("deviators", 1)
-            meta.append((role, src, alt))
-
-            def pick_dev(first: pd.DataFrame, alt: str = alt, k: int = k) -> np.ndarray:
-                # the deviators are the cohort appended last: the newest accounts playing alt
-                acc = np.sort(first.loc[first["strategy"] == alt, "account"].to_numpy())
-                return acc[-k:]
-
-            def pick_src(first: pd.DataFrame, src: str = src) -> np.ndarray:
-                return first.loc[first["strategy"] == src, "account"].to_numpy()
-
-            dv = self._per_seed_agent_payoff(cell, pick_dev)
-            bv = self._per_seed_agent_payoff(base, pick_src)
-            if not dv or not bv:  # no agent records: the strategies' run payoffs
-                seeds, a, b = paired_samples(self.table, "profit_usd_per_day",
-                                             {"cell": cell, "strategy": alt},
-                                             {"cell": base, "strategy": src})
-                dv, bv = dict(zip(seeds, a, strict=True)), dict(zip(seeds, b, strict=True))
-            rows_dev.append(dv)
-            rows_base.append(bv)
-            labels.append(f"{role}: {src} -> {alt}")
-        seeds = sorted(set.intersection(*(set(d) & set(b) for d, b in
-                                          zip(rows_dev, rows_base, strict=True))))
-        if len(seeds) < 2:
-            return None
-        dev = np.array([[d[s] for s in seeds] for d in rows_dev])
-        bas = np.array([[b[s] for s in seeds] for b in rows_base])
-        reg = deviation_regret(bas, dev, confidence=self.confidence, n_resamples=N_RESAMPLES,
-                               rng=0)
-        pvals = [paired_difference(dev[i], bas[i], alternative="greater",
-                                   n_resamples=200).p_value for i in range(len(labels))]
-        rej = holm(pvals).reject.tolist()
-        return DeviationResult(point, self.point_labels[point], labels, reg.gains,
-                               reg.max_gain, reg.best_deviation, pvals, rej, len(seeds),
-                               [m[0] for m in meta], [m[1] for m in meta],
-                               [m[2] for m in meta], dev, bas)
+        """Deviation gains from the baseline at every sweep point with deviation profiles,
+        each against the deviator's own cohort in the paired baseline run
+        (``analysis.deviations``)."""
+        if self._deviations is None:
+            self._deviations = deviation_results(self.rs, self.point_of, self.point_labels,
+                                                 self.agent_payoffs_of)
+        return self._deviations
 
     # -- the empirical game -----------------------------------------------------------
     def games(self) -> list[GameResult]:
@@ -379,7 +264,7 @@ class Analysis:
                 ann[i][j] = f"{w}\n+{fmt(lead, '$')}/d" if ru else w
                 honest = [s for s in names if s.startswith("honest")]
                 if d is not None and role in d.roles:
-                    heq[i, j] = float(d.honest_for(role))
+                    heq[i, j] = float(d.is_equilibrium(role))
                 elif honest:
                     heq[i, j] = float(w in honest or (overlap and ru in honest))
             cfg = self.rs.config
@@ -403,10 +288,7 @@ class Analysis:
         seeds, a, b = paired_samples(self.table, "profit_usd_per_day",
                                      {"cell": cell, "strategy": w},
                                      {"cell": cell, "strategy": ru})
-        if len(seeds) < 2:
-            return w, ru, True, means[w] - means[ru]
-        diff = paired_difference(a, b, n_resamples=N_RESAMPLES).diff
-        return w, ru, bool(diff.low <= 0.0), diff.mean
+        return w, ru, not beats(a, b), float(np.mean(a - b)) if len(seeds) else math.nan
 
     # -- coalitions -------------------------------------------------------------------
     def coalitions(self) -> pd.DataFrame:
@@ -445,7 +327,17 @@ def _best(samples: dict[str, np.ndarray]) -> tuple[str | None, str | None, bool,
     if len(order) == 1:
         return order[0], None, False, math.nan
     w, ru = order[0], order[1]
-    diff = paired_difference(samples[w], samples[ru], n_resamples=N_RESAMPLES).diff
-    return w, ru, bool(diff.low <= 0.0), diff.mean
+    return w, ru, not beats(samples[w], samples[ru]), float(np.mean(samples[w] - samples[ru]))
+
+
+def beats(a: np.ndarray, b: np.ndarray) -> bool:
+    """Per-seed payoffs ``a`` beat ``b`` (paired by seed): the 95% interval of ``a - b``
+    lies above 0, the seeds vary, and the mean lead exceeds the minimum effect size
+    (``analysis.deviations.MIN_EFFECT_SHARE`` of the smaller payoff)."""
+    if len(a) < 2:
+        return False
+    e = mean_ci(np.asarray(a, float) - np.asarray(b, float))
+    floor = MIN_EFFECT_SHARE * min(abs(float(np.mean(a))), abs(float(np.mean(b))))
+    return e.varies and e.low > 0.0 and e.mean > floor
 
 

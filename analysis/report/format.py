@@ -110,6 +110,7 @@ class Doc:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.figures: list[str] = []
+        self.data: dict[str, Any] = {}  # the numbers the text states, for report.json
 
     def add(self, *lines: str) -> None:
         self.lines.extend(lines)

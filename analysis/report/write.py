@@ -24,11 +24,21 @@ Methods (the statistics live in ``analysis.stats`` and ``analysis.game``):
 
 
 
+import json
+import math
+import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from analysis import figures as F
+from analysis.deviations import (
+    EPSILON_SHARE,
+    EPSILON_USD_PER_DAY,
+    MIN_EFFECT_SHARE,
+    DeviationResult,
+)
 from analysis.game import (
     replicator_trajectory_two_pop,
 )
@@ -37,7 +47,7 @@ from analysis.payoffs import (
     find_result_dirs,
     load_results,
 )
-from analysis.report.findings import N_RESAMPLES, Analysis, DeviationResult, GameResult
+from analysis.report.findings import N_RESAMPLES, Analysis, GameResult
 from analysis.report.format import Doc, axis_title, fmt, fmt_est
 from analysis.stats import Estimate, bootstrap_ci
 
@@ -105,8 +115,50 @@ def report_one(rs: ResultSet, out: Path) -> Path:
     _network_section(doc, an, out)
     _methods(doc, an)
     path = out / "report.md"
-    path.write_text("\n".join(doc.lines) + "\n")
+    _write_atomic(path, "\n".join(doc.lines) + "\n")
+    _write_atomic(out / "report.json", json.dumps(_report_json(an, doc), indent=1,
+                                                  allow_nan=False) + "\n")
     return path
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _json_safe(x: Any) -> Any:
+    """NaN and infinities as null, numpy scalars as Python numbers, recursively."""
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _report_json(an: Analysis, doc: Doc) -> dict[str, Any]:
+    """report.json: the numbers report.md states (documented in docs/report.md)."""
+    rs = an.rs
+    return _json_safe({
+        "format": "tao-arena-report/1",
+        "experiment": rs.name,
+        "config_hash": rs.manifest.get("config_hash"),
+        "runs": len(rs.runs),
+        "seeds": len({r.seed_index for r in rs.runs}),
+        "epochs": rs.epochs,
+        "warmup_epochs": rs.warmup,
+        "epochs_per_day": rs.epochs_per_day,
+        "tolerances": {"epsilon_usd_per_day": EPSILON_USD_PER_DAY,
+                       "epsilon_share_of_income": EPSILON_SHARE,
+                       "min_effect_share": MIN_EFFECT_SHARE},
+        "figures": doc.figures,
+        **{k: doc.data.get(k, []) for k in ("payoffs", "deviations", "equilibria", "games",
+                                            "network")},
+    })
 
 
 def _header(doc: Doc, an: Analysis) -> None:
@@ -299,43 +351,69 @@ def _cell_text(e: Estimate | None) -> str:
 def _deviation_section(doc: Doc, an: Analysis, devs: list[DeviationResult], out: Path
                        ) -> None:
     doc.add("## Deviations from all-honest", "")
+    doc.data["deviations"], doc.data["equilibria"] = [], []
     if not devs:
-        doc.add("This experiment has no deviation profiles (`profiles: deviations: true` in "
-                "the experiment file asks for them).", "")
+        doc.add("This experiment has no deviation profiles with per-agent records "
+                "(`profiles: deviations: true` in the experiment file asks for them).", "")
         return
+    doc.add("One agent of a cohort switches strategy; its **gain** is its profit per day "
+            "minus that of the same cohort (same population entry: same stake, same "
+            "parameters) in the baseline run of the same seed. An agent that is "
+            "deregistered earns 0 afterwards and keeps the costs it paid. *epsilon*: "
+            f"the larger of ${fmt(EPSILON_USD_PER_DAY)}/day and {EPSILON_SHARE:.0%} of the "
+            "smallest deviating cohort's baseline income; the baseline is an "
+            "epsilon-equilibrium when the upper bound of every gain is below it. A "
+            "deviation is significant when Holm's correction rejects a one-sided t-test "
+            f"and its gain exceeds {MIN_EFFECT_SHARE:.0%} of the smaller payoff.", "")
     for d in devs:
-        doc.add(f"At {d.point_label} ({d.n_seeds} paired seeds): the largest deviation gain "
-                f"is **{d.labels[d.best]}**, {fmt_est(d.max_gain, '$')} per day. "
-                + ("No deviation gains significantly (Holm-corrected one-sided tests at 5%): "
-                   "the baseline is an equilibrium of the empirical game."
-                   if d.honest_is_equilibrium else
-                   "Deviations that gain significantly (Holm-corrected, 5%): "
-                   + ", ".join(lab for lab, r in zip(d.labels, d.holm_reject, strict=True)
-                               if r) + "."), "")
-        doc.table(["deviation", "gain $/day [95% CI]", "one-sided p", "significant (Holm)"],
-                  [[lab, fmt_est(g, "$"), f"{p:.3g}", "yes" if r else "no"]
-                   for lab, g, p, r in zip(d.labels, d.gains, d.pvalues, d.holm_reject,
-                                           strict=True)])
-    d = devs[0]
-    if len(devs) == 1:
-        items = [F.Interval(lab.split(": ", 1)[1], g.mean, g.low, g.high,
-                            lab.rsplit("-> ", 1)[1]) for lab, g in zip(d.labels, d.gains,
-                                                                       strict=True)]
-        path = F.bar_intervals(items, out / "fig_deviations.png",
-                               title="gain of one agent deviating from the baseline",
-                               ylabel="deviator's profit - baseline profit (USD/day)",
-                               note=f"{d.n_seeds} seeds, 95% BCa intervals")
-    else:
-        items = [F.Interval(f"{lab} | {dd.point_label}", g.mean, g.low, g.high,
-                            lab.rsplit("-> ", 1)[1])
-                 for dd in devs[:MAX_FOREST_CELLS] for lab, g in zip(dd.labels, dd.gains,
-                                                                     strict=True)]
-        path = F.forest_figure(items, out / "fig_deviations.png",
-                               title="gain of one agent deviating from the baseline",
-                               xlabel="deviator's profit - baseline profit (USD/day)")
-    doc.figure(path, "deviation gains from the baseline (all-honest) profile: the "
-                     "deviator's profit minus what it earned as honest, paired by seed, "
-                     "with 95% intervals; above zero, deviating pays.")
+        eq = d.is_equilibrium()
+        sig = [x.label for x in d.deviations if x.significant]
+        doc.add(f"At {d.point_label} ({d.n_seeds} paired seeds, epsilon "
+                f"{fmt(d.epsilon, '$')}/day): the baseline "
+                + ("**is** an epsilon-equilibrium" if eq else "is **not** an "
+                   "epsilon-equilibrium")
+                + f" (largest upper bound of a gain: {fmt(d.max_gain_upper, '$')}/day). "
+                + (f"Deviations that gain significantly: {', '.join(sig)}." if sig else
+                   "No deviation gains significantly."), "")
+        doc.table(["deviation", "cohort", "gain $/day [95% CI]", "per 1,000 TAO staked",
+                   "one-sided p", "significant"],
+                  [[x.label, str(x.cohort), fmt_est(x.gain, "$"), fmt_est(x.per_stake, "$"),
+                    fmt(x.p_value), "yes" if x.significant else "no"]
+                   for x in d.deviations])
+        cell = {p: _plain(v) for p, v in d.overrides.items()}
+        for x in d.deviations:
+            doc.data["deviations"].append({
+                "cell": cell, "role": x.role, "from": x.source, "to": x.target,
+                "cohort": x.cohort, "gain_usd_per_day": x.gain.mean, "low": x.gain.low,
+                "high": x.gain.high, "p_value": x.p_value, "significant": x.significant,
+                "interval": x.gain.method, "n_seeds": len(x.seeds),
+                "deviator_usd_per_day": float(np.mean([x.deviator[s] for s in x.seeds])),
+                "baseline_usd_per_day": float(np.mean([x.baseline[s] for s in x.seeds])),
+                "gain_usd_per_day_per_1000_tao": x.per_stake.mean})
+        doc.data["equilibria"].append({
+            "cell": cell, "profile": "baseline", "epsilon_usd_per_day": d.epsilon,
+            "max_gain_upper": d.max_gain_upper, "is_equilibrium": d.is_equilibrium()})
+    panels: dict[str, list[F.Interval]] = {}
+    multi = len(devs) > 1
+    for d in devs:
+        for x in d.deviations:
+            label = f"{x.source} -> {x.target}" + (f" | {d.point_label}" if multi else "")
+            panels.setdefault(x.role, []).append(
+                F.Interval(label, x.gain.mean, x.gain.low, x.gain.high, x.target))
+    path = F.deviation_figure(panels, out / "fig_deviations.png",
+                              title="gain of one agent deviating from the baseline, against "
+                                    "its own cohort in the paired baseline run",
+                              xlabel="gain (USD/day)",
+                              epsilon=devs[0].epsilon if len(devs) == 1 else None)
+    doc.figure(path, "deviation gains from the baseline profile, one panel per role: the "
+                     "deviator's profit minus its cohort's in the baseline, paired by seed, "
+                     "with 95% intervals; colour = the strategy deviated to; right of zero, "
+                     "deviating pays.")
+
+
+def _plain(v: Any) -> Any:
+    """A swept value as JSON holds it."""
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _game_section(doc: Doc, an: Analysis, out: Path) -> None:
@@ -430,9 +508,10 @@ def _phase_section(doc: Doc, an: Analysis, devs: list[DeviationResult], out: Pat
             f"{n} wins {c} of {ph.winner.size} cells" for n, c in counts.items() if c)
             + f"; the lead is not significant in {int(ph.overlap.sum())} cell(s) (hatched)."
             + ("" if ph.honest_eq is None else
-               f" Honest play is a best response of the {ph.role}s in "
+               f" Honest play is an epsilon-best response of the {ph.role}s in "
                f"{int(np.nansum(ph.honest_eq))} of {int(np.sum(np.isfinite(ph.honest_eq)))} "
-               "cells (inside the black outline; the all-honest profile is an equilibrium "
+               "cells (inside the black outline: the upper bound of every deviation gain of "
+               "the role is below epsilon; the all-honest profile is an epsilon-equilibrium "
                "where this holds for every role)."),
             "")
         held = f" ({'; '.join(ph.fixed)})" if ph.fixed else ""
@@ -441,9 +520,10 @@ def _phase_section(doc: Doc, an: Analysis, devs: list[DeviationResult], out: Pat
                 "the strategy with the highest mean profit")
         doc.figure(path, f"phase diagram of the {ph.role}s over `{ph.x_path}` x "
                          f"`{ph.y_path}`{held}: colour = {what}, "
-                         "hatched where the paired 95% interval of its lead covers 0, black "
-                         "outline around the cells where honest play is a best response of "
-                         "this role.")
+                         "hatched where its lead is not significant (the paired 95% "
+                         "interval covers 0 or the lead is below the minimum effect size), "
+                         "black outline around the cells where honest play is an "
+                         "epsilon-best response of this role.")
 
 
 def _coalition_section(doc: Doc, an: Analysis, out: Path) -> None:
