@@ -20,7 +20,9 @@ Statistics over seeds (the unit of replication): the gain's interval is
 the deviations of one sweep point; a deviation is *significant* only when Holm rejects and
 the gain exceeds the minimum effect size (:data:`MIN_EFFECT_SHARE` of the smaller of the
 two payoffs). A gain with no variation across seeds has no p-value and is never
-significant by itself.
+significant by itself. A deviation whose runs are behaviourally identical to another's
+(every agent's income and stake equal, epoch by epoch, in every seed) is flagged
+``same_as`` that strategy: a degenerate strategy in this profile, never a separate finding.
 
 The baseline is an **epsilon-equilibrium** of the empirical game when the upper bound of
 every deviation's gain lies below epsilon (Tuyls et al. 2020, "Bounds and dynamics for
@@ -89,6 +91,7 @@ class Deviation:
     per_stake: Estimate = field(init=False)
     p_value: float = field(init=False)
     significant: bool = False
+    same_as: str | None = None  # an earlier target that behaves identically here
 
     def __post_init__(self) -> None:
         seeds = self.seeds
@@ -198,6 +201,34 @@ def _cohorts(p: dict[str, Any], base: pd.DataFrame, dev: pd.DataFrame) -> tuple[
     return int(src.min()), int(tgt.max())
 
 
+BEHAVIOUR = ("epoch", "account", "uid", "income_tao", "stake_tao")
+"""What two strategies must give every agent, epoch by epoch, to behave identically."""
+
+
+def identical_behaviour(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """True when two runs' per-agent records agree on every agent's :data:`BEHAVIOUR`
+    columns (same answers and weights give everyone the same income and stake)."""
+    cols = [c for c in BEHAVIOUR if c in a and c in b]
+    if len(a) != len(b) or "income_tao" not in cols:
+        return False
+    return bool(a[cols].reset_index(drop=True).equals(b[cols].reset_index(drop=True)))
+
+
+def _flag_identical(devs: list[Deviation], runs: dict[int, dict[int, RunData]]) -> None:
+    """Mark each deviation whose runs are, seed by seed, behaviourally identical to an
+    earlier deviation's of the same role (e.g. a one-member copy cabal and a pass-through
+    miner): a degenerate strategy in this profile, not a separate finding."""
+    for j, b in enumerate(devs):
+        for a in devs[:j]:
+            if a.role != b.role or a.same_as is not None:
+                continue
+            seeds = sorted(set(runs[a.cell]) & set(runs[b.cell]))
+            if seeds and all(identical_behaviour(runs[a.cell][s].agents,  # type: ignore[arg-type]
+                                                 runs[b.cell][s].agents) for s in seeds):
+                b.same_as = a.target
+                break
+
+
 def deviation_results(rs: ResultSet, point_of: dict[int, int], point_labels: dict[int, str],
                       payoffs_of: PayoffsOf) -> list[DeviationResult]:
     """The deviations of every sweep point that has a baseline and deviation profiles.
@@ -247,12 +278,14 @@ def deviation_results(rs: ResultSet, point_of: dict[int, int], point_labels: dic
                                       float(np.mean(inc)), float(np.nanmean(stake))))
         if not devs:
             continue
+        _flag_identical(devs, runs)
         ps = [dv.p_value for dv in devs]
         finite = [i for i, pv in enumerate(ps) if np.isfinite(pv)]
         if finite:
             rej = holm([ps[i] for i in finite]).reject
             for i, r in zip(finite, rej, strict=True):
-                devs[i].significant = bool(r) and devs[i].gain.mean > devs[i].min_effect
+                devs[i].significant = (bool(r) and devs[i].gain.mean > devs[i].min_effect
+                                       and devs[i].same_as is None)
         out.append(DeviationResult(point, point_labels[point],
                                    dict(rs.cells[base].get("overrides") or {}), base, devs))
     return out

@@ -2,13 +2,17 @@
 
 Issue 6 and MODEL.md sections 4 and 7. A *payoff* is measured per run and per strategy:
 
-- ``profit_usd_per_epoch`` (and ``_per_day``): the mean, over the epochs after the
-  warm-up, of the strategy's profit per agent in that epoch (the world's per-epoch metric
-  ``profit_usd_per_agent:<strategy>``: agents of one strategy in a run are averaged
-  first, then epochs). The warm-up is skipped because bonds and moving averages start
-  empty (an initial transient, Law 2015, "Simulation Modeling and Analysis", sec. 9.5.1).
-- ``income_usd_per_day`` and ``cost_usd_per_day`` likewise (income = the strategy's TAO
-  income per agent valued at the epoch's price; cost = income - profit).
+- ``profit_usd_per_epoch`` (and ``_per_day``): with per-agent records, the mean over the
+  agents that started the window playing the strategy of each one's profit over the
+  window (:func:`agent_payoffs`; **survivorship**: an agent that exits or is deregistered
+  earns 0 for the rest of the run and keeps the costs it paid, so a strategy that gets
+  its agents deregistered does not look as good as its survivors). Without them, the mean
+  over post-warm-up epochs of the world's metric ``profit_usd_per_agent:<strategy>`` (the
+  agents alive in each epoch). The warm-up is skipped because bonds and moving averages
+  start empty (an initial transient, Law 2015, "Simulation Modeling and Analysis", sec.
+  9.5.1).
+- ``income_usd_per_day`` and ``cost_usd_per_day`` likewise (income = TAO income valued
+  at the epoch's price; cost = income - profit).
 - ``return_on_capital``: annualised profit over the TAO the strategy's agents hold
   (stake + liquid, valued in USD) at the first per-agent record after the warm-up; the
   ratio of the per-agent means (a capital-weighted return).
@@ -127,8 +131,8 @@ def run_payoffs(
     Args:
         metrics: the run's per-epoch metrics (columns ``epoch``, ``price_usd``,
             ``population:<s>``, ``emission_tao:<s>``, ``profit_usd_per_agent:<s>``).
-        agents: the run's per-agent records, for return on capital and survival (NaN
-            without them).
+        agents: the run's per-agent records, for the per-agent payoffs (survivorship),
+            return on capital and survival (metric means and NaN without them).
         warmup: first epoch counted; earlier epochs are skipped.
         epochs_per_day: to convert per-epoch amounts into per-day ones.
 
@@ -144,11 +148,17 @@ def run_payoffs(
     roles = _roles(agents)
     capital = _capital(agents, metrics, warmup)
     survival = _survival(agents)
+    by_agent = (agent_payoffs(agents, warmup=warmup, epochs_per_day=epochs_per_day)
+                .groupby("strategy_start")[["profit_usd_per_day", "income_usd_per_day"]].mean()
+                if agents is not None and not agents.empty else pd.DataFrame())
     rows = []
     for s in strategies_in(metrics):
         pop = post[f"population:{s}"].to_numpy(float)
         alive = pop > 0
-        if alive.any():
+        if s in by_agent.index:  # every agent that started with s, 0 after it left
+            profit = float(by_agent.loc[s, "profit_usd_per_day"]) / epochs_per_day
+            income = float(by_agent.loc[s, "income_usd_per_day"]) / epochs_per_day
+        elif alive.any():
             profit = float(np.mean(post[f"profit_usd_per_agent:{s}"].to_numpy(float)[alive]))
             income_tao = post[f"emission_tao:{s}"].to_numpy(float)[alive] / pop[alive]
             income = float(np.mean(income_tao * price[alive]))
@@ -221,13 +231,17 @@ def agent_payoffs(
     record of the run, per epoch of that window, times ``epochs_per_day``. An agent that
     left earlier keeps its last cumulative profit (it earns 0 after leaving), so its
     payoff covers the same window as everyone's; one that left before the window starts
-    has a payoff of 0 (netuid and uid -1). ``income_usd_per_day`` and
-    ``cost_usd_per_day`` are the means of the sampled epochs' income and cost (the
-    records hold one epoch's amounts every recording interval). Agents that appear only
-    after the window starts are measured from their first record.
+    has a payoff of 0 (netuid and uid -1): survivorship, an agent that exits or is
+    deregistered earns 0 for the rest of the run and keeps the costs it paid.
+    ``income_usd_per_day`` and ``cost_usd_per_day`` are the sampled epochs' income and
+    cost (the records hold one epoch's amounts every recording interval) summed over the
+    agent's records and divided by the recorded epochs from its first record to the end (0
+    after it left). Agents that appear only after the window starts are measured from
+    their first record.
 
     Returns:
-        One row per account: ``account, strategy, role, netuid, uid, cabal, cohort,
+        One row per account: ``account, strategy, strategy_start`` (at its first record in
+        the window), ``role, netuid, uid, cabal, cohort,
         stake_tao, profit_usd_per_day, income_usd_per_day, cost_usd_per_day``
         (strategy, role, netuid, uid, cabal and cohort, the population entry the agent
         came from (-1 for newcomers or records without it), as at the account's last record,
@@ -247,9 +261,14 @@ def agent_payoffs(
     before = first["profit_usd_total"].to_numpy(float) - first["profit_usd"].to_numpy(float)
     gained = last["profit_usd_total"].to_numpy(float) - before
     span = end - first["epoch"].to_numpy(float) + 1.0
+    # income and cost are sampled every recording interval: an agent's sum over its
+    # records, over the recorded epochs from its first record to the end (0 once it left)
+    sampled = np.sort(win["epoch"].unique())
+    n_samples = len(sampled) - np.searchsorted(sampled, first["epoch"].to_numpy())
     out = pd.DataFrame({
         "account": first.index.to_numpy(),
         "strategy": last["strategy"].to_numpy(),
+        "strategy_start": first["strategy"].to_numpy(),
         "role": last["role"].to_numpy() if "role" in last else "",
         "netuid": last["netuid"].to_numpy() if "netuid" in last else -1,
         "uid": last["uid"].to_numpy() if "uid" in last else -1,
@@ -257,8 +276,9 @@ def agent_payoffs(
         "cohort": last["cohort"].to_numpy() if "cohort" in last else -1,
         "stake_tao": first["stake_tao"].to_numpy(float) if "stake_tao" in first else np.nan,
         "profit_usd_per_day": gained / span * epochs_per_day,
-        "income_usd_per_day": g["income_usd"].mean().to_numpy(float) * epochs_per_day,
-        "cost_usd_per_day": g["cost_usd"].mean().to_numpy(float) * epochs_per_day,
+        "income_usd_per_day": g["income_usd"].sum().to_numpy(float) / n_samples
+        * epochs_per_day,
+        "cost_usd_per_day": g["cost_usd"].sum().to_numpy(float) / n_samples * epochs_per_day,
     })
     # agents that left before the window earn nothing in it: a payoff of 0, not a gap
     gone = agents[~agents["account"].isin(out["account"])]
@@ -267,6 +287,7 @@ def agent_payoffs(
         out = pd.concat([out, pd.DataFrame({
             "account": last_gone.index.to_numpy(),
             "strategy": last_gone["strategy"].to_numpy(),
+            "strategy_start": last_gone["strategy"].to_numpy(),
             "role": last_gone["role"].to_numpy() if "role" in last_gone else "",
             "netuid": -1, "uid": -1,
             "cabal": last_gone["cabal"].to_numpy() if "cabal" in last_gone else -1,

@@ -116,7 +116,7 @@ def test_run_payoffs_skip_warmup_and_convert_units() -> None:
                       price=100.0)
     agents = agents_frame(range(0, 10, 2), {
         a: {"strategy": "miner_x", "role": "miner", "profit": 10.0, "stake": 0.0,
-            "liquid": 4.0} for a in (5, 6, 7)})
+            "liquid": 4.0, "income_usd": 50.0} for a in (5, 6, 7)})
     p = run_payoffs(m, agents, warmup=4, epochs_per_day=20.0).set_index("strategy")
     row = p.loc["miner_x"]
     assert row["profit_usd_per_epoch"] == pytest.approx(10.0)
@@ -140,6 +140,20 @@ def test_agent_payoffs_from_cumulative_profit_and_leavers() -> None:
     # 3 epochs (4, 5, 6) of 5 in the window, nothing after it left
     assert ap.loc[2, "profit_usd_per_day"] == pytest.approx(5.0 * 3 / 5)
     assert ap.loc[3, "profit_usd_per_day"] == 0.0 and ap.loc[3, "strategy"] == "b"
+
+
+def test_a_deregistered_agent_counts_in_its_strategy_payoff() -> None:
+    """Survivorship: the strategy's payoff includes the agent that left (0 after leaving,
+    its costs kept), not only the survivors; the per-epoch metric alone would say 10."""
+    m = metrics_frame(10, {"s": {"profit": 10.0, "population": 2}})
+    agents = agents_frame(range(0, 10), {
+        1: {"strategy": "s", "role": "miner", "profit": 10.0},
+        2: {"strategy": "s", "role": "miner", "profit": -4.0, "until": 5},  # deregistered
+    })
+    row = run_payoffs(m, agents, warmup=4, epochs_per_day=1.0).set_index("strategy").loc["s"]
+    # agent 2: epochs 4 and 5 at -4, then 0 for 4 epochs: -8 / 6 over the window
+    assert row["profit_usd_per_day"] == pytest.approx((10.0 + (-8.0 / 6)) / 2)
+    assert row["survival"] == 0.5
 
 
 def _two_seed_results(tmp_path: Path) -> Path:

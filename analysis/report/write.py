@@ -378,15 +378,22 @@ def _deviation_section(doc: Doc, an: Analysis, devs: list[DeviationResult], out:
         doc.table(["deviation", "cohort", "gain $/day [95% CI]", "per 1,000 TAO staked",
                    "one-sided p", "significant"],
                   [[x.label, str(x.cohort), fmt_est(x.gain, "$"), fmt_est(x.per_stake, "$"),
-                    fmt(x.p_value), "yes" if x.significant else "no"]
+                    fmt(x.p_value),
+                    f"same as {x.same_as}" if x.same_as else "yes" if x.significant else "no"]
                    for x in d.deviations])
+        same = [x for x in d.deviations if x.same_as]
+        if same:
+            doc.add("Degenerate here: " + "; ".join(
+                f"{x.target} behaves exactly as {x.same_as} (every agent's income and stake "
+                "equal in every seed), so it is not a separate finding" for x in same) + ".",
+                "")
         cell = {p: _plain(v) for p, v in d.overrides.items()}
         for x in d.deviations:
             doc.data["deviations"].append({
                 "cell": cell, "role": x.role, "from": x.source, "to": x.target,
                 "cohort": x.cohort, "gain_usd_per_day": x.gain.mean, "low": x.gain.low,
                 "high": x.gain.high, "p_value": x.p_value, "significant": x.significant,
-                "interval": x.gain.method, "n_seeds": len(x.seeds),
+                "interval": x.gain.method, "n_seeds": len(x.seeds), "same_as": x.same_as,
                 "deviator_usd_per_day": float(np.mean([x.deviator[s] for s in x.seeds])),
                 "baseline_usd_per_day": float(np.mean([x.baseline[s] for s in x.seeds])),
                 "gain_usd_per_day_per_1000_tao": x.per_stake.mean})
