@@ -100,6 +100,7 @@ def agents_frame(epochs: range, agents: dict[int, dict[str, Any]]) -> pd.DataFra
             if e in epochs:
                 rows.append({"epoch": e, "account": acct, "strategy": a["strategy"],
                              "role": a["role"], "netuid": 0, "uid": acct, "cabal": -1,
+                             "cohort": a.get("cohort", -1),
                              "stake_tao": a.get("stake", 0.0), "liquid_tao": a.get("liquid", 0.0),
                              "income_tao": 0.0, "income_usd": a.get("income_usd", a["profit"]),
                              "cost_usd": 0.0, "profit_usd": a["profit"],
