@@ -393,3 +393,17 @@ def test_alpharank_matches_openspiel() -> None:
         tables = [rng.normal(size=(3, 2)), rng.normal(size=(3, 2))]
         _, _, pi_os, _, _ = open_spiel_alpharank.compute(tables, m=8, alpha=0.5)
         np.testing.assert_allclose(alpharank(tables, alpha=0.5, m=8).pi, pi_os, atol=1e-8)
+
+
+def test_replicator_follows_a_slow_direction_to_its_equilibrium() -> None:
+    """Row strategy 0 beats 1 by exactly 1 whatever the column plays, beside payoffs of
+    3,000: the dynamics run until the starts come to rest, so every start reaches the
+    equilibrium (basin 1); a fixed horizon of 1,000 payoff units leaves most short."""
+    a = np.array([[3001.0, 1.0], [3000.0, 0.0]])
+    b = np.array([[1.0, 0.0], [1.0, 0.0]])  # the column role's own range is 1
+    eqs = find_equilibria(a, b, rng=0, n_starts=16)
+    assert eqs[0].is_pure and eqs[0].basin == 1.0
+    np.testing.assert_array_equal(eqs[0].x, [1.0, 0.0])
+    np.testing.assert_array_equal(eqs[0].y, [1.0, 0.0])
+    short = find_equilibria(a, b, rng=0, n_starts=16, t_max=1000.0)
+    assert short[0].basin < 0.2  # only starts that began next to it arrive

@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 from scipy.special import softmax
 
 from analysis.game.regret import _regret1, _regrets2
-from analysis.game.replicator import _ivp, _log, _rhs1, _rhs2
+from analysis.game.replicator import _ivp, _log, _rhs1, _rhs2, run_to_rest, slowest_time
 from analysis.game.tables import FloatArray, Mixes, _bimatrix, _scale, _square
 from analysis.stats import (
     SeedLike,
@@ -151,7 +151,7 @@ def find_equilibria(
     *,
     rng: SeedLike = 0,
     n_starts: int = 64,
-    t_max: float = 1000.0,
+    t_max: float | None = None,
     epsilon: float | None = None,
     support_enumeration: bool = True,
     max_support_pairs: int = 70_000,
@@ -165,11 +165,15 @@ def find_equilibria(
     earns more, i.e. where the regret is 0):
 
     1. Replicator dynamics from ``n_starts`` random interior starts (uniform on each
-       simplex, drawn from ``rng``), integrated with ``solve_ivp`` in log coordinates
-       to ``t_max`` in units where the payoff range is 1. Each endpoint is snapped to the
-       exact rest point of its face (the indifference equations on its support) when one
-       is within 0.05; endpoints still moving (cycles, as in matching pennies) are
-       dropped. Interior starts converge only to Nash equilibria (the "folk theorem",
+       simplex, drawn from ``rng``), integrated with ``solve_ivp`` in log coordinates,
+       each role's payoffs scaled by that role's own payoff range, until each start is at
+       rest (its regret below 1e-7 in those units; :func:`analysis.game.replicator.
+       run_to_rest`) or the time reaches ``t_max`` (default: 50 over the slowest payoff
+       difference, :func:`~analysis.game.replicator.slowest_time`). Each rest point is
+       snapped to the exact rest point of its face (the indifference equations on its
+       support) when one is within 0.05; starts that never come to rest (cycles, as in
+       matching pennies) are dropped, so a **basin** is the fraction of starts that
+       converge to an equilibrium. Interior starts converge only to Nash equilibria (the "folk theorem",
        Hofbauer & Sigmund 1998, thm. 7.2.1), and only to the dynamically stable ones.
     2. Support enumeration (Nisan et al. 2007, "Algorithmic Game Theory", sec. 3.2;
        Porter, Nudelman & Shoham 2008, GEB 63:642): for every pair of supports, solve
@@ -190,7 +194,7 @@ def find_equilibria(
         payoff_row, payoff_col: ``(n, m)`` mean payoffs of the row and column role.
         rng: numpy Generator or seed for the random starts.
         n_starts: number of replicator starts (0 to use support enumeration only).
-        t_max: integration time in payoff-range units.
+        t_max: the longest integration time, in payoff-range units (None: from the game).
         epsilon: regret tolerance in payoff units; default ``1e-6`` times the payoff range.
         support_enumeration: run search 2.
         max_support_pairs: size limit for search 2.
@@ -233,18 +237,19 @@ def find_equilibria(
         gen = as_generator(rng)
         xs = _dirichlet_starts(gen, n_starts, n)
         ys = _dirichlet_starts(gen, n_starts, m)
-        z0 = np.concatenate([_log(xs), _log(ys)], axis=1).ravel()
-        sol_y = _ivp(
-            _rhs2(a / scale, b / scale, n_starts),
-            (0.0, t_max),
-            z0,
-            method="RK45",
-            t_eval=[t_max],
-            rtol=1e-7,
-            atol=1e-9,
-        )
-        zend = sol_y[:, -1].reshape(n_starts, n + m)
-        for z in zend:
+        z0 = np.concatenate([_log(xs), _log(ys)], axis=1)
+        # each role's payoffs in its own unit: a role with a small payoff range moves as
+        # fast as one with a large range (one common scale would freeze the small one)
+        sa, sb = _scale(a), _scale(b)
+        ua, ub = a / sa, b / sb
+        limit = slowest_time(ua, ub) if t_max is None else float(t_max)
+
+        def scaled_regret(z: FloatArray) -> float:
+            return max(_regrets2(ua, ub, softmax(z[:n]), softmax(z[n:])))
+
+        zend, done, _ = run_to_rest(lambda k: _rhs2(ua, ub, k), scaled_regret, z0,
+                                    t_limit=limit)
+        for z in zend[done]:
             pt = (softmax(z[:n]), softmax(z[n:]))
             snapped = _snap(pt, solve, regret, eps, 0.05)
             if snapped is not None:

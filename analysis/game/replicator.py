@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import solve_ivp
 from scipy.special import softmax
 
@@ -219,3 +219,57 @@ def replicator_trajectory_two_pop(
     return Trajectory(ts, xs, ys)
 
 
+
+
+def slowest_time(*tables: FloatArray, cap: float = 1e5) -> float:
+    """An integration horizon long enough for the slowest direction of the dynamics: 50
+    over the smallest non-zero payoff difference within a row or column of the (scaled)
+    tables, between 100 and ``cap``. A mix approaching a strict equilibrium along a gap g
+    shrinks like exp(-g t), so 50 / g leaves a residual of e^-50."""
+    gaps = []
+    for t in tables:
+        for axis in range(t.ndim):
+            d = np.abs(np.diff(np.sort(t, axis=axis), axis=axis))
+            gaps.append(d[d > 1e-12 * max(1.0, float(np.max(np.abs(t))))])
+    g = np.concatenate(gaps) if gaps else np.zeros(0)
+    return float(np.clip(50.0 / g.min(), 100.0, cap)) if g.size else 100.0
+
+
+def run_to_rest(
+    rhs: Callable[[int], Callable[[float, FloatArray], FloatArray]],
+    regret: Callable[[FloatArray], float],
+    z0: FloatArray,
+    *,
+    t_limit: float,
+    tol: float = 1e-7,
+    t_first: float = 10.0,
+) -> tuple[FloatArray, NDArray[np.bool_], FloatArray]:
+    """Integrate many replicator starts (rows of log-coordinates ``z0``) until each is at
+    rest: its regret (in the scaled payoffs) is below ``tol``, or the time reaches
+    ``t_limit`` (then it did not converge: a cycle, or slower than the limit). Time grows
+    tenfold per stage from ``t_first``, so a slow direction is followed as long as it needs
+    and no longer. ``rhs(k)`` is the field of ``k`` stacked starts, ``regret(z)`` one
+    start's regret.
+
+    Returns:
+        ``(z_end, converged, t_end)``: final log-coordinates, whether each start came to
+        rest, and when (NaN if it did not).
+    """
+    z = np.array(z0, dtype=float)
+    done = np.zeros(len(z), dtype=bool)
+    t_end = np.full(len(z), np.nan)
+    t, stage = 0.0, min(t_first, t_limit)
+    while True:
+        todo = np.flatnonzero(~done)
+        if todo.size == 0:
+            break
+        sol = _ivp(rhs(todo.size), (t, stage), z[todo].ravel(), method="RK45",
+                   t_eval=[stage], rtol=1e-7, atol=1e-9)
+        z[todo] = sol[:, -1].reshape(todo.size, -1)
+        for i in todo:
+            if regret(z[i]) < tol:
+                done[i], t_end[i] = True, stage
+        if stage >= t_limit:
+            break
+        t, stage = stage, min(stage * 10.0, t_limit)
+    return z, done, t_end
