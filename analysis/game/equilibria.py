@@ -13,7 +13,14 @@ from numpy.typing import ArrayLike
 from scipy.special import softmax
 
 from analysis.game.regret import _regret1, _regrets2
-from analysis.game.replicator import _ivp, _log, _rhs1, _rhs2, run_to_rest, slowest_time
+from analysis.game.replicator import (
+    _ivp,
+    _log,
+    _rhs1,
+    _rhs2,
+    run_to_rest,
+    slowest_time,
+)
 from analysis.game.tables import FloatArray, Mixes, _bimatrix, _scale, _square
 from analysis.stats import (
     SeedLike,
@@ -173,8 +180,9 @@ def find_equilibria(
        snapped to the exact rest point of its face (the indifference equations on its
        support) when one is within 0.05; starts that never come to rest (cycles, as in
        matching pennies) are dropped, so a **basin** is the fraction of starts that
-       converge to an equilibrium. Interior starts converge only to Nash equilibria (the "folk theorem",
-       Hofbauer & Sigmund 1998, thm. 7.2.1), and only to the dynamically stable ones.
+       converge to an equilibrium. Interior starts converge only to Nash equilibria
+       (the "folk theorem", Hofbauer & Sigmund 1998, thm. 7.2.1), and only to the
+       dynamically stable ones.
     2. Support enumeration (Nisan et al. 2007, "Algorithmic Game Theory", sec. 3.2;
        Porter, Nudelman & Shoham 2008, GEB 63:642): for every pair of supports, solve
        the indifference equations; this also finds the unstable equilibria replicator

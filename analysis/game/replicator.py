@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -273,3 +274,33 @@ def run_to_rest(
             break
         t, stage = stage, min(stage * 10.0, t_limit)
     return z, done, t_end
+
+
+def rest_points_two_pop(
+    payoff_row: ArrayLike,
+    payoff_col: ArrayLike,
+    starts: Sequence[tuple[ArrayLike, ArrayLike]],
+    *,
+    t_limit: float | None = None,
+) -> list[tuple[FloatArray, FloatArray, float]]:
+    """Where two-population replicator dynamics from each start ``(x0, y0)`` come to rest:
+    ``(x, y, t)`` per start, ``t`` the time it came to rest (NaN: not by ``t_limit``, then
+    ``x, y`` are the mixes at ``t_limit``). Each role's payoffs are scaled by that role's
+    own range; ``t_limit`` defaults to :func:`slowest_time` of the scaled tables."""
+    a, b = _bimatrix(payoff_row, payoff_col)
+    ua, ub = a / (np.ptp(a) or 1.0), b / (np.ptp(b) or 1.0)
+    n, m = a.shape
+    z0 = np.array([np.concatenate([np.log(_mix(x0, n, "x0")), np.log(_mix(y0, m, "y0"))])
+                   for x0, y0 in starts])
+    if np.any(~np.isfinite(z0)):
+        raise ValueError("starts must be interior (every strategy present)")
+
+    def regret(z: FloatArray) -> float:
+        x, y = softmax(z[:n]), softmax(z[n:])
+        fx, fy = ua @ y, x @ ub
+        return float(max(fx.max() - x @ fx, fy.max() - fy @ y))
+
+    limit = slowest_time(ua, ub) if t_limit is None else float(t_limit)
+    z, done, t_end = run_to_rest(lambda k: _rhs2(ua, ub, k), regret, z0, t_limit=limit)
+    return [(softmax(zz[:n]), softmax(zz[n:]), float(t) if d else math.nan)
+            for zz, d, t in zip(z, done, t_end, strict=True)]

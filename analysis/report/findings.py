@@ -107,6 +107,11 @@ class Analysis:
                 out[s] = r
         return out
 
+    def overrides_of_point(self, point: int) -> dict[str, Any]:
+        """The swept values of a sweep point (its cells' common overrides)."""
+        k = next(c for c, p in self.point_of.items() if p == point)
+        return dict(self.rs.cells[k].get("overrides") or {})
+
     def profile(self, cell: int) -> dict[str, Any] | None:
         """The cell's profile description (None without profiles)."""
         return self.rs.cells.get(cell, {}).get("profile")
@@ -310,6 +315,7 @@ class Analysis:
                 for role, g in grp.groupby("role"):
                     others = ap[(ap["cabal"] < 0) & (ap["role"] == role)]
                     rows.append({"cell": r.cell, "seed_index": r.seed_index,
+                                 "profile": str((self.profile(r.cell) or {}).get("id") or ""),
                                  "cabal": int(cab), "role": role, "size": len(grp),
                                  "stake_share": round(share, 3),
                                  "members_of_role": len(g),

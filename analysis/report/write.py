@@ -7,7 +7,8 @@ What it contains and how to read it: ``docs/report.md``.
 Methods (the statistics live in ``analysis.stats`` and ``analysis.game``):
 
 - Payoffs per run and strategy (``analysis.payoffs``), the seed the unit of replication;
-  means across seeds with BCa bootstrap intervals (Efron 1987).
+  means across seeds with 95% intervals (``analysis.stats.mean_ci``: Student-t below 20
+  seeds, BCa bootstrap from 20, Efron 1987; "no variation across seeds" when they agree).
 - Comparisons between cells or strategies are paired on the seed index (common random
   numbers, Law 2015 sec. 11.2); p-values within one table are Holm-corrected (Holm 1979).
 - Deviation gains from the all-honest profile and its regret (Wellman 2006).
@@ -37,19 +38,16 @@ from analysis.deviations import (
     EPSILON_SHARE,
     EPSILON_USD_PER_DAY,
     MIN_EFFECT_SHARE,
-    DeviationResult,
-)
-from analysis.game import (
-    replicator_trajectory_two_pop,
 )
 from analysis.payoffs import (
     ResultSet,
     find_result_dirs,
     load_results,
 )
-from analysis.report.findings import N_RESAMPLES, Analysis, GameResult
+from analysis.report.findings import Analysis
 from analysis.report.format import Doc, axis_title, fmt, fmt_est
-from analysis.stats import Estimate, bootstrap_ci
+from analysis.report.game_sections import deviation_section, game_section, phase_section
+from analysis.stats import Estimate, mean_ci, seeds_for_half_width
 
 NETWORK_METRICS = {
     "alignment": "Spearman rho (quality vs incentive)",
@@ -108,9 +106,9 @@ def report_one(rs: ResultSet, out: Path) -> Path:
     _payoff_section(doc, an, out)
     _sweep_section(doc, an, out)
     devs = an.deviations()
-    _deviation_section(doc, an, devs, out)
-    _game_section(doc, an, out)
-    _phase_section(doc, an, devs, out)
+    deviation_section(doc, an, devs, out)
+    game_section(doc, an, out)
+    phase_section(doc, an, devs, out)
     _coalition_section(doc, an, out)
     _network_section(doc, an, out)
     _methods(doc, an)
@@ -156,6 +154,7 @@ def _report_json(an: Analysis, doc: Doc) -> dict[str, Any]:
                        "epsilon_share_of_income": EPSILON_SHARE,
                        "min_effect_share": MIN_EFFECT_SHARE},
         "figures": doc.figures,
+        "seeds_needed_for_epsilon": doc.data.get("seeds_needed_for_epsilon"),
         **{k: doc.data.get(k, []) for k in ("payoffs", "deviations", "equilibria", "games",
                                             "network")},
     })
@@ -203,7 +202,8 @@ def _header(doc: Doc, an: Analysis) -> None:
     if profs:
         doc.add(f"- Strategy profiles: {', '.join(sorted(profs))}.")
     doc.add("", "Money is in USD; a day is 7,200 blocks. Intervals are 95% "
-                "(BCa bootstrap over seeds unless stated).", "")
+                "(Student-t over seeds below 20 seeds, BCa bootstrap from 20; 'no variation "
+                "across seeds' where every seed gave the same number).", "")
 
 
 def _payoff_section(doc: Doc, an: Analysis, out: Path) -> None:
@@ -218,9 +218,16 @@ def _payoff_section(doc: Doc, an: Analysis, out: Path) -> None:
     if len(shown) < len(set(an.table["cell"])):
         doc.add("The table lists the population as written (the baselines); the cells of "
                 "deviation and monomorphic profiles are in their own sections below.", "")
+    doc.data["payoffs"] = []
     for k in shown:
         for s in an.strategies_of(k):
             e = {m: an.estimate(k, s, m) for m in measures}
+            doc.data["payoffs"].append({
+                "cell": dict(an.rs.cells[k].get("overrides") or {}),
+                "profile": (an.profile(k) or {}).get("id"), "strategy": s,
+                "role": an.roles.get(s, ""),
+                **{m: {"mean": e[m].mean, "low": e[m].low, "high": e[m].high,
+                       "n": e[m].n, "interval": e[m].method} for m in measures}})
             roc = e["return_on_capital"]
             roc_txt = fmt_est(Estimate(roc.mean * 100, roc.low * 100, roc.high * 100, roc.n,
                                        roc.method), "%") if np.isfinite(roc.mean) else "n/a"
@@ -245,7 +252,7 @@ def _payoff_section(doc: Doc, an: Analysis, out: Path) -> None:
                            title=f"{an.rs.name}: profit per agent per day (95% CI)",
                            xlabel="profit per agent per day (USD)")
     doc.figure(path, "strategy payoffs: mean profit per agent per day across seeds, with "
-                     "95% BCa intervals" + note + ".")
+                     "95% intervals" + note + ".")
     panels = {}
     for k in an.representative_cells():
         bands = []
@@ -348,191 +355,6 @@ def _cell_text(e: Estimate | None) -> str:
     return f"{fmt(e.mean)}\n[{fmt(e.low)}, {fmt(e.high)}]"
 
 
-def _deviation_section(doc: Doc, an: Analysis, devs: list[DeviationResult], out: Path
-                       ) -> None:
-    doc.add("## Deviations from all-honest", "")
-    doc.data["deviations"], doc.data["equilibria"] = [], []
-    if not devs:
-        doc.add("This experiment has no deviation profiles with per-agent records "
-                "(`profiles: deviations: true` in the experiment file asks for them).", "")
-        return
-    doc.add("One agent of a cohort switches strategy; its **gain** is its profit per day "
-            "minus that of the same cohort (same population entry: same stake, same "
-            "parameters) in the baseline run of the same seed. An agent that is "
-            "deregistered earns 0 afterwards and keeps the costs it paid. *epsilon*: "
-            f"the larger of ${fmt(EPSILON_USD_PER_DAY)}/day and {EPSILON_SHARE:.0%} of the "
-            "smallest deviating cohort's baseline income; the baseline is an "
-            "epsilon-equilibrium when the upper bound of every gain is below it. A "
-            "deviation is significant when Holm's correction rejects a one-sided t-test "
-            f"and its gain exceeds {MIN_EFFECT_SHARE:.0%} of the smaller payoff.", "")
-    for d in devs:
-        eq = d.is_equilibrium()
-        sig = [x.label for x in d.deviations if x.significant]
-        doc.add(f"At {d.point_label} ({d.n_seeds} paired seeds, epsilon "
-                f"{fmt(d.epsilon, '$')}/day): the baseline "
-                + ("**is** an epsilon-equilibrium" if eq else "is **not** an "
-                   "epsilon-equilibrium")
-                + f" (largest upper bound of a gain: {fmt(d.max_gain_upper, '$')}/day). "
-                + (f"Deviations that gain significantly: {', '.join(sig)}." if sig else
-                   "No deviation gains significantly."), "")
-        doc.table(["deviation", "cohort", "gain $/day [95% CI]", "per 1,000 TAO staked",
-                   "one-sided p", "significant"],
-                  [[x.label, str(x.cohort), fmt_est(x.gain, "$"), fmt_est(x.per_stake, "$"),
-                    fmt(x.p_value),
-                    f"same as {x.same_as}" if x.same_as else "yes" if x.significant else "no"]
-                   for x in d.deviations])
-        same = [x for x in d.deviations if x.same_as]
-        if same:
-            doc.add("Degenerate here: " + "; ".join(
-                f"{x.target} behaves exactly as {x.same_as} (every agent's income and stake "
-                "equal in every seed), so it is not a separate finding" for x in same) + ".",
-                "")
-        cell = {p: _plain(v) for p, v in d.overrides.items()}
-        for x in d.deviations:
-            doc.data["deviations"].append({
-                "cell": cell, "role": x.role, "from": x.source, "to": x.target,
-                "cohort": x.cohort, "gain_usd_per_day": x.gain.mean, "low": x.gain.low,
-                "high": x.gain.high, "p_value": x.p_value, "significant": x.significant,
-                "interval": x.gain.method, "n_seeds": len(x.seeds), "same_as": x.same_as,
-                "deviator_usd_per_day": float(np.mean([x.deviator[s] for s in x.seeds])),
-                "baseline_usd_per_day": float(np.mean([x.baseline[s] for s in x.seeds])),
-                "gain_usd_per_day_per_1000_tao": x.per_stake.mean})
-        doc.data["equilibria"].append({
-            "cell": cell, "profile": "baseline", "epsilon_usd_per_day": d.epsilon,
-            "max_gain_upper": d.max_gain_upper, "is_equilibrium": d.is_equilibrium()})
-    panels: dict[str, list[F.Interval]] = {}
-    multi = len(devs) > 1
-    for d in devs:
-        for x in d.deviations:
-            label = f"{x.source} -> {x.target}" + (f" | {d.point_label}" if multi else "")
-            panels.setdefault(x.role, []).append(
-                F.Interval(label, x.gain.mean, x.gain.low, x.gain.high, x.target))
-    path = F.deviation_figure(panels, out / "fig_deviations.png",
-                              title="gain of one agent deviating from the baseline, against "
-                                    "its own cohort in the paired baseline run",
-                              xlabel="gain (USD/day)",
-                              epsilon=devs[0].epsilon if len(devs) == 1 else None)
-    doc.figure(path, "deviation gains from the baseline profile, one panel per role: the "
-                     "deviator's profit minus its cohort's in the baseline, paired by seed, "
-                     "with 95% intervals; colour = the strategy deviated to; right of zero, "
-                     "deviating pays.")
-
-
-def _plain(v: Any) -> Any:
-    """A swept value as JSON holds it."""
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def _game_section(doc: Doc, an: Analysis, out: Path) -> None:
-    games = an.games()
-    doc.add("## The empirical game: equilibria, alpha-Rank, replicator dynamics", "")
-    two = [g for g in games if len(g.roles) == 2 and g.alpharank is not None]
-    if not two:
-        doc.add("This experiment has no complete miner x validator table of monomorphic "
-                "profiles (`profiles: monomorphic: true` with strategy sets for two roles), "
-                "so there is no game to solve.", "")
-        return
-    for g in two:
-        doc.add(f"### {g.point_label}", "")
-        rl, cl = g.strategies
-        if g.equilibria:
-            rows = []
-            for e in g.equilibria:
-                mix = lambda v, names: ", ".join(  # noqa: E731
-                    f"{n} {p:.2f}" for n, p in zip(names, v, strict=True) if p > 1e-3)
-                rows.append([mix(e.x, rl), mix(e.y, cl), fmt(e.regret), f"{e.basin:.2f}",
-                             e.found_by])
-            doc.add("Nash equilibria of the table of means (replicator dynamics from 64 "
-                    "random starts plus support enumeration):", "")
-            doc.table([f"{g.roles[0]} mix", f"{g.roles[1]} mix", "regret ($/day)",
-                       "basin", "found by"], rows)
-        ar = g.alpharank
-        labels = [f"{rl[p[0]]} / {cl[p[1]]}" for p in ar.profiles]
-        top = ar.ranking[:3]
-        doc.add("alpha-Rank (multi-population, m = 50, alpha swept to the large-alpha "
-                "limit" + (f", converged at alpha = {g.alpha_converged:.3g}" if
-                           g.alpha_converged else ", not converged within the sweep") + "): "
-                + "; ".join(f"{labels[i]} {ar.pi[i]:.3f}" for i in top) + ".", "")
-        path = F.alpharank_figure(labels, ar.pi, {
-            g.roles[0]: (rl, ar.marginals[0]), g.roles[1]: (cl, ar.marginals[1])},
-            out / f"fig_alpharank{_suffix(g, two)}.png",
-            title=f"alpha-Rank of the {g.roles[0]} x {g.roles[1]} game ({g.point_label})")
-        doc.figure(path, "alpha-Rank: stationary mass of each joint profile (left) and of "
-                         "each role's strategies (right); mass concentrates on the profiles "
-                         "evolution keeps returning to.")
-        trajs = []
-        gen = np.random.default_rng(0)
-        a, b = g.payoffs
-        sa, sb = _range(a), _range(b)
-        starts = [(np.full(len(rl), 1 / len(rl)), np.full(len(cl), 1 / len(cl)))]
-        starts += [(gen.dirichlet(np.ones(len(rl))), gen.dirichlet(np.ones(len(cl))))
-                   for _ in range(5)]
-        for x0, y0 in starts:
-            tr = replicator_trajectory_two_pop(a / sa, b / sb, x0, y0, t_max=30.0,
-                                               n_points=151)
-            trajs.append((tr.t, tr.x, tr.y))
-        path = F.replicator_figure(trajs, (rl, cl), out / f"fig_replicator{_suffix(g, two)}.png",
-                                   title=f"replicator dynamics ({g.point_label}); thick: "
-                                         "uniform start, thin: random starts",
-                                   roles=(f"{g.roles[0]}s", f"{g.roles[1]}s"))
-        end_x, end_y = trajs[0][1][-1], trajs[0][2][-1]
-        doc.add("From the uniform mix, the replicator dynamics end at "
-                + ", ".join(f"{n} {p:.2f}" for n, p in zip(rl, end_x, strict=True) if p > 0.01)
-                + " (" + g.roles[0] + "s) and "
-                + ", ".join(f"{n} {p:.2f}" for n, p in zip(cl, end_y, strict=True) if p > 0.01)
-                + " (" + g.roles[1] + "s).", "")
-        doc.figure(path, "replicator trajectories of each role's strategy mix on the payoff "
-                         "table (each role's payoffs scaled by their range).")
-
-
-def _suffix(g: GameResult, games: list[GameResult]) -> str:
-    return "" if g is games[0] else f"_{g.point}"
-
-
-def _range(a: np.ndarray) -> float:
-    r = float(np.ptp(a))
-    return r if r > 0 else 1.0
-
-
-def _phase_section(doc: Doc, an: Analysis, devs: list[DeviationResult], out: Path) -> None:
-    phases = an.phases(devs)
-    doc.add("## Phase diagrams", "")
-    if not phases:
-        doc.add("A phase diagram needs a sweep over at least two parameters with at least two "
-                "strategies of one role; this experiment has "
-                f"{len(an.axes)} swept parameter(s).", "")
-        return
-    for ph in phases:
-        p = out / f"fig_phase_{ph.role}.png"
-        path = F.phase_figure(ph.x_values, ph.y_values, ph.winner, ph.overlap, ph.honest_eq,
-                              ph.names, p, xlabel=ph.x_path, ylabel=ph.y_path,
-                              title=(f"best response of one {ph.role} to the baseline "
-                                     "(profit/day)" if ph.best_response else
-                                     f"best-paid {ph.role} strategy per cell (profit/day)"),
-                              annotations=ph.annotations)
-        counts = {n: int(np.sum(ph.winner == i)) for i, n in enumerate(ph.names)}
-        doc.add(f"{ph.role.capitalize()}s: " + ", ".join(
-            f"{n} wins {c} of {ph.winner.size} cells" for n, c in counts.items() if c)
-            + f"; the lead is not significant in {int(ph.overlap.sum())} cell(s) (hatched)."
-            + ("" if ph.honest_eq is None else
-               f" Honest play is an epsilon-best response of the {ph.role}s in "
-               f"{int(np.nansum(ph.honest_eq))} of {int(np.sum(np.isfinite(ph.honest_eq)))} "
-               "cells (inside the black outline: the upper bound of every deviation gain of "
-               "the role is below epsilon; the all-honest profile is an epsilon-equilibrium "
-               "where this holds for every role)."),
-            "")
-        held = f" ({'; '.join(ph.fixed)})" if ph.fixed else ""
-        what = ("the best response to the baseline (the strategy one agent earns most "
-                "with when all others play the baseline)" if ph.best_response else
-                "the strategy with the highest mean profit")
-        doc.figure(path, f"phase diagram of the {ph.role}s over `{ph.x_path}` x "
-                         f"`{ph.y_path}`{held}: colour = {what}, "
-                         "hatched where its lead is not significant (the paired 95% "
-                         "interval covers 0 or the lead is below the minimum effect size), "
-                         "black outline around the cells where honest play is an "
-                         "epsilon-best response of this role.")
-
-
 def _coalition_section(doc: Doc, an: Analysis, out: Path) -> None:
     co = an.coalitions()
     if co.empty:
@@ -545,7 +367,7 @@ def _coalition_section(doc: Doc, an: Analysis, out: Path) -> None:
     doc.add("## Coalitions", "")
     series = {}
     rows = []
-    for role, grp in co.groupby("role"):
+    for (role, prof), grp in co.groupby(["role", "profile"], sort=False):
         per_run = grp.groupby(["cell", "seed_index", xcol], as_index=False).agg(
             member=("member_profit", "mean"), nonmember=("nonmember_profit", "mean"))
         for what in ("member", "nonmember"):
@@ -554,20 +376,21 @@ def _coalition_section(doc: Doc, an: Analysis, out: Path) -> None:
                 v = g[what].to_numpy(float)
                 v = v[np.isfinite(v)]
                 if v.size >= 2:
-                    e = bootstrap_ci(v, n_resamples=N_RESAMPLES)
+                    e = mean_ci(v)
                     pts.append((xv, e))
-                    rows.append([role, what + "s", fmt(float(xv)), fmt_est(e, "$"),
+                    rows.append([role, what + "s", prof, fmt(float(xv)), fmt_est(e, "$"),
                                  str(v.size)])
             if pts:
                 x = np.array([p[0] for p in pts], float)
-                series[f"{role}s, cabal {what}s"] = (
+                series[f"{role}s, cabal {what}s" + (f" ({prof})" if prof else "")] = (
                     x, np.array([p[1].mean for p in pts]), np.array([p[1].low for p in pts]),
                     np.array([p[1].high for p in pts]))
     if not series:
         return
     doc.add("Profit per agent per day of cabal members and of the non-members of the same "
-            f"role, by the {xname} (runs pooled over the cells with the same value).", "")
-    doc.table(["role", "who", xname, "profit $/day [95% CI]", "runs"], rows)
+            f"role, by the {xname}, per strategy profile (runs pooled over the cells of one "
+            "profile with the same value; a curve never joins different profiles).", "")
+    doc.table(["role", "who", "profile", xname, "profit $/day [95% CI]", "runs"], rows)
     path = F.coalition_figure(series, out / "fig_coalitions.png",
                               title=f"coalition curve: profit per agent by {xname}",
                               xlabel=xname, ylabel="profit per agent per day (USD)")
@@ -584,7 +407,7 @@ def _network_section(doc: Doc, an: Analysis, out: Path) -> None:
         row = [an.labels[k]]
         for m in NETWORK_METRICS:
             b = an.series(k, m)
-            if b is None:
+            if b is None or not np.isfinite(b.mean).any():  # not measured: no empty panel
                 row.append("n/a")
                 continue
             panels[m].append(F.Band(an.labels[k], b.x, b.mean, b.low, b.high))
@@ -595,13 +418,17 @@ def _network_section(doc: Doc, an: Analysis, out: Path) -> None:
                 if post.size:
                     vals.append(float(post.mean()))
             if len(vals) >= 2:
-                row.append(fmt_est(bootstrap_ci(np.array(vals), n_resamples=N_RESAMPLES)))
+                e = mean_ci(np.array(vals))
+                row.append(fmt_est(e))
+                doc.data.setdefault("network", []).append({
+                    "cell": dict(an.rs.cells[k].get("overrides") or {}), "metric": m,
+                    "mean": e.mean, "low": e.low, "high": e.high, "interval": e.method})
             elif vals:
                 row.append(fmt(vals[0]))
             else:
                 row.append("n/a")
         rows.append(row)
-    doc.add("Post-warm-up means per run, then across seeds (95% BCa):", "")
+    doc.add("Post-warm-up means per run, then across seeds (95% intervals):", "")
     doc.table(["cell", *NETWORK_METRICS], rows)
     panels = {k: v for k, v in panels.items() if v}
     path = F.metrics_figure(panels, out / "fig_network.png",
@@ -612,15 +439,40 @@ def _network_section(doc: Doc, an: Analysis, out: Path) -> None:
                      "stake, and compute spent per useful answer.")
 
 
+def _seeds_needed(an: Analysis) -> int | None:
+    """How many seeds would resolve every deviation gain to epsilon (the seed advisor, from
+    the pilot variance of these runs); None without deviation gains that vary."""
+    need = []
+    for d in an.deviations():
+        for x in d.deviations:
+            g = np.array([x.deviator[s] - x.baseline[s] for s in x.seeds])
+            if len(g) >= 2 and np.std(g) > 0:
+                need.append(seeds_for_half_width(d.epsilon / 2, pilot=g))
+    return max(need) if need else None
+
+
 def _methods(doc: Doc, an: Analysis) -> None:
+    need = doc.data["seeds_needed_for_epsilon"] = _seeds_needed(an)
+    advice = "" if need is None else (
+        f"- Seeds: {len({r.seed_index for r in an.rs.runs})}; for every deviation gain's 95% "
+        "interval to be at most epsilon wide the seed advisor "
+        f"(`analysis.stats.seeds_for_half_width`, from these runs' variance) asks for {need}.")
     doc.add("## Methods", "",
-            "- Payoff of a strategy in a run: the mean over post-warm-up epochs of its "
-            "agents' mean profit per epoch (`analysis/payoffs.py`); per day = per epoch x "
+            "- Payoff of a strategy in a run: with per-agent records, the mean over the "
+            "agents that started the window playing it of each one's profit per day over "
+            "the window (an agent that exits or is deregistered earns 0 afterwards and keeps "
+            "the costs it paid); without them, the mean over post-warm-up epochs of its "
+            "living agents' profit (`analysis/payoffs.py`); per day = per epoch x "
             f"{fmt(an.rs.epochs_per_day)}.",
-            "- Intervals: BCa bootstrap across seeds (`scipy.stats.bootstrap`; Efron 1987); "
+            *([advice] if advice else []),
+            "- Intervals: Student-t across seeds below 20 seeds, BCa bootstrap from 20 "
+            "(`analysis.stats.mean_ci`; `scipy.stats.bootstrap`, Efron 1987); "
             "time-series bands: pointwise Student t-intervals across seeds.",
             "- Paired comparisons on the seed index (common random numbers); deviation "
-            "p-values Holm-corrected within each sweep point.",
+            "gains against the deviator's own cohort in the paired baseline run "
+            "(`analysis/deviations.py`), one-sided t-tests Holm-corrected within each sweep "
+            "point; the baseline is an epsilon-equilibrium when every gain's upper bound "
+            "is below epsilon (Tuyls et al. 2020).",
             "- Empirical game: Wellman 2006; equilibria by replicator dynamics + support "
             "enumeration (`analysis.game.find_equilibria`); alpha-Rank: Omidshafiei et al. "
             "2019, multi-population, alpha swept to its large-alpha limit.",
