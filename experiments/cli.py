@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     from experiments import viz
 
     viz.add_parser(sub)  # viz (experiments/viz.py)
-    _add_analysis_commands(sub)  # report, claims (below; analysis/report.py, analysis/claims.py)
+    _add_analysis_commands(sub)  # report, claims (below; analysis/report/, analysis/claims/)
     return parser
 
 
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # -- analysis (issue 6): `report` and `claims` ------------------------------------------
-# The work lives in analysis/report.py and analysis/claims.py (they read result files
+# The work lives in analysis/report/ and analysis/claims/ (they read result files
 # only); `claims --run` first runs the claims suite, experiments/configs/claims/*.yaml.
 
 ANALYSIS_COMMANDS = ("report", "claims")
