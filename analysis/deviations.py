@@ -123,13 +123,15 @@ class Deviation:
 
 @dataclass
 class DeviationResult:
-    """Every deviation from the baseline at one sweep point, with the baseline's epsilon."""
+    """Every single deviation from one profile (``base``: ``"baseline"``, the population
+    as written, or a pure profile's id) at one sweep point, with the profile's epsilon."""
 
     point: int
     point_label: str
     overrides: dict[str, Any]
     baseline_cell: int
     deviations: list[Deviation]
+    base: str = "baseline"
 
     @property
     def n_seeds(self) -> int:
@@ -231,27 +233,31 @@ def _flag_identical(devs: list[Deviation], runs: dict[int, dict[int, RunData]]) 
 
 def deviation_results(rs: ResultSet, point_of: dict[int, int], point_labels: dict[int, str],
                       payoffs_of: PayoffsOf) -> list[DeviationResult]:
-    """The deviations of every sweep point that has a baseline and deviation profiles.
+    """The deviations of every sweep point from every profile they deviate from (the
+    baseline, and the pure profiles of ``profiles: pure``), baseline first.
 
     ``point_of``: cell -> sweep point; ``payoffs_of(run)``: the run's per-agent payoffs
     (with ``cohort``). Points whose runs have no per-agent records or no ``cohort`` column
     are left out (a cohort counterfactual needs both).
     """
-    by_point: dict[int, dict[str, Any]] = {}
+    by_point: dict[tuple[int, str], dict[str, Any]] = {}
+    ids = {}
     for k in sorted(rs.cells):
         p = rs.cells[k].get("profile") or {}
-        if p.get("kind") in ("baseline", "deviation"):
-            d = by_point.setdefault(point_of[k], {"baseline": None, "devs": []})
-            if p["kind"] == "baseline":
-                d["baseline"] = k
-            else:
-                d["devs"].append((k, p))
+        if p.get("id"):
+            ids[(point_of[k], p["id"])] = k
+        if p.get("kind") == "deviation":
+            key = (point_of[k], str(p.get("base", "baseline")))
+            by_point.setdefault(key, {"devs": []})["devs"].append((k, p))
+    for (point, base), d in by_point.items():
+        d["baseline"] = ids.get((point, base))
     runs: dict[int, dict[int, RunData]] = {}
     for r in rs.runs:
         if r.agents is not None and not r.agents.empty and "cohort" in r.agents:
             runs.setdefault(r.cell, {})[r.seed_index] = r
     out = []
-    for point, d in sorted(by_point.items()):
+    for (point, base_id), d in sorted(by_point.items(), key=lambda kv: (
+            kv[0][0], kv[0][1] != "baseline", kv[0][1])):
         base = d["baseline"]
         if base is None or base not in runs:
             continue
@@ -287,5 +293,6 @@ def deviation_results(rs: ResultSet, point_of: dict[int, int], point_labels: dic
                 devs[i].significant = (bool(r) and devs[i].gain.mean > devs[i].min_effect
                                        and devs[i].same_as is None)
         out.append(DeviationResult(point, point_labels[point],
-                                   dict(rs.cells[base].get("overrides") or {}), base, devs))
+                                   dict(rs.cells[base].get("overrides") or {}), base, devs,
+                                   base_id))
     return out

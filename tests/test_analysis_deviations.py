@@ -144,3 +144,83 @@ def test_no_variation_is_said_not_hidden() -> None:
     assert e.method == "no variation" and not e.varies and e.low == e.high == 3.0
     assert mean_ci([1.0]).method == "none" and mean_ci([]).n == 0
     assert mean_ci(np.arange(25.0)).method == "BCa" and mean_ci([1.0, 2.0]).method == "t"
+
+
+# ----------------------------------------------------------------- the role-symmetric game
+
+
+def _symmetric(root: Path) -> Path:
+    """A role-symmetric game of 4 miners with strategies a and b, each pure profile run with
+    its single deviation. Per epoch: in all-a everyone earns 10 and a lone b earns 8; in
+    all-b everyone earns 6 and a lone a earns 9. So all-a is the symmetric pure equilibrium
+    (no agent gains by switching) and all-b is not (an agent gains 3 an epoch)."""
+    config = {"name": "sym", "epochs": EPOCHS, "warmup_epochs": WARMUP,
+              "population": [{"strategy": "a", "count": 4, "subnet": 0}]}
+    cells, runs = [], []
+    for base, other, own, dev in (("a", "b", 10.0, 8.0), ("b", "a", 6.0, 9.0)):
+        pid = f"mono:miner={base}"
+        k = len(cells)
+        cells.append({"cell": k, "overrides": {}, "profile": {
+            "id": pid, "kind": "monomorphic", "strategies": {"miner": base}}})
+        cells.append({"cell": k + 1, "overrides": {}, "profile": {
+            "id": f"{pid}|deviation:miner:{other}", "kind": "deviation", "role": "miner",
+            "strategy": other, "from": base, "deviators": 1, "cohort": 0,
+            "deviator_cohort": 1, "base": pid}})
+        for seed in range(4):
+            wobble = 0.05 * seed * (seed - 1)
+            m = metrics_frame(EPOCHS, {base: {"profit": own}})
+            runs.append((k, seed, m, agents_frame(range(EPOCHS), {
+                i: {"strategy": base, "role": "miner", "profit": own + wobble, "cohort": 0}
+                for i in range(4)})))
+            ag = {i: {"strategy": base, "role": "miner", "profit": own + wobble, "cohort": 0}
+                  for i in range(3)}
+            ag[4] = {"strategy": other, "role": "miner", "profit": dev + 2 * wobble,
+                     "cohort": 1}
+            runs.append((k + 1, seed, m, agents_frame(range(EPOCHS), ag)))
+    return write_results(root / "sym" / "h", config, cells, runs)
+
+
+def test_role_symmetric_game_finds_its_symmetric_pure_equilibrium(tmp_path: Path) -> None:
+    rs = load_results(_symmetric(tmp_path))
+    by_base = {d.base: d for d in Analysis(rs).deviations()}
+    all_a, all_b = by_base["mono:miner=a"], by_base["mono:miner=b"]
+    assert all_a.is_equilibrium() and not all_b.is_equilibrium()
+    # the wobble adds 0.1 an epoch to the deviator on average (0, 0, 0.1, 0.3)
+    assert all_a.deviations[0].gain.mean == pytest.approx(20 * (8.0 - 10.0 + 0.1))
+    assert all_b.deviations[0].gain.mean == pytest.approx(20 * (9.0 - 6.0 + 0.1))
+    assert all_b.deviations[0].significant
+    report_one(rs, tmp_path / "out")
+    eqs = json.loads((tmp_path / "out" / "report.json").read_text())["equilibria"]
+    assert {e["profile"]: e["is_equilibrium"] for e in eqs} == {
+        "mono:miner=a": True, "mono:miner=b": False}
+
+
+def test_an_experiment_asks_for_the_deviations_from_a_pure_profile(tmp_path: Path) -> None:
+    import yaml
+
+    from experiments.plan import load_plan
+
+    root = Path(__file__).resolve().parents[1]
+    exp = yaml.safe_load((root / "experiments/configs/quickstart.yaml").read_text())
+    exp["profiles"] = {"miner": ["honest_miner", "gpt_passthrough"],
+                       "validator": ["honest_validator", "weight_copier"],
+                       "deviations": True,
+                       "pure": [{"miner": "gpt_passthrough", "validator": "weight_copier"}]}
+    f = tmp_path / "pure.yaml"
+    f.write_text(yaml.safe_dump(exp))
+    profiles = [c.profile for c in load_plan(f).cells]
+    ids = [p["id"] for p in profiles]
+    base = "mono:miner=gpt_passthrough,validator=weight_copier"
+    assert ids == ["baseline", "deviation:miner:gpt_passthrough",
+                   "deviation:validator:weight_copier", base,
+                   f"{base}|deviation:miner:honest_miner",
+                   f"{base}|deviation:validator:honest_validator"]
+    dev = profiles[-1]
+    assert dev["base"] == base and dev["from"] == "weight_copier" and dev["cohort"] == 0
+    # the population of the pure profile: the deviators leave its first validator cohort
+    exp["profiles"]["pure"] = [{"miner": "lazy_miner"}]
+    f.write_text(yaml.safe_dump(exp))
+    from experiments.loader import ConfigError
+
+    with pytest.raises(ConfigError, match="lazy_miner"):
+        load_plan(f)

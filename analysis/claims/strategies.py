@@ -36,7 +36,7 @@ def _claim3(sets: list[ResultSet]) -> Verdict:
     an = Analysis(rs)
     coords = {c.index: c.coords for c in sweep_cells(rs)}
     tests = []
-    for d in an.deviations():
+    for d in (d for d in an.deviations() if d.base == "baseline"):
         i = next((j for j, t in enumerate(d.targets) if t == "weight_copier"), None)
         if i is None:
             raise MissingData(f"no weight_copier deviation at {d.point_label}")

@@ -25,7 +25,7 @@ from analysis.report.format import Doc, fmt, fmt_est
 
 def deviation_section(doc: Doc, an: Analysis, devs: list[DeviationResult], out: Path
                        ) -> None:
-    doc.add("## Deviations from all-honest", "")
+    doc.add("## Deviations from all-honest (and from the pure profiles asked for)", "")
     doc.data["deviations"], doc.data["equilibria"] = [], []
     if not devs:
         doc.add("This experiment has no deviation profiles with per-agent records "
@@ -43,8 +43,10 @@ def deviation_section(doc: Doc, an: Analysis, devs: list[DeviationResult], out: 
     for d in devs:
         eq = d.is_equilibrium()
         sig = [x.label for x in d.deviations if x.significant]
-        doc.add(f"At {d.point_label} ({d.n_seeds} paired seeds, epsilon "
-                f"{fmt(d.epsilon, '$')}/day): the baseline "
+        doc.add(f"At {d.point_label}" + ("" if d.base == "baseline" else
+                                          f", deviating from the pure profile `{d.base}`")
+                + f" ({d.n_seeds} paired seeds, epsilon {fmt(d.epsilon, '$')}/day): "
+                + ("the baseline " if d.base == "baseline" else "the profile ")
                 + ("**is** an epsilon-equilibrium" if eq else "is **not** an "
                    "epsilon-equilibrium")
                 + f" (largest upper bound of a gain: {fmt(d.max_gain_upper, '$')}/day). "
@@ -73,13 +75,14 @@ def deviation_section(doc: Doc, an: Analysis, devs: list[DeviationResult], out: 
                 "baseline_usd_per_day": float(np.mean([x.baseline[s] for s in x.seeds])),
                 "gain_usd_per_day_per_1000_tao": x.per_stake.mean})
         doc.data["equilibria"].append({
-            "cell": cell, "profile": "baseline", "epsilon_usd_per_day": d.epsilon,
+            "cell": cell, "profile": d.base, "epsilon_usd_per_day": d.epsilon,
             "max_gain_upper": d.max_gain_upper, "is_equilibrium": d.is_equilibrium()})
     panels: dict[str, list[F.Interval]] = {}
     multi = len(devs) > 1
     for d in devs:
         for x in d.deviations:
-            label = f"{x.source} -> {x.target}" + (f" | {d.point_label}" if multi else "")
+            label = (f"{x.source} -> {x.target}" + (f" | {d.point_label}" if multi else "")
+                     + ("" if d.base == "baseline" else f" | from {d.base}"))
             panels.setdefault(x.role, []).append(
                 F.Interval(label, x.gain.mean, x.gain.low, x.gain.high, x.target))
     path = F.deviation_figure(panels, out / "fig_deviations.png",
@@ -214,7 +217,7 @@ def _range(a: np.ndarray) -> float:
 
 
 def phase_section(doc: Doc, an: Analysis, devs: list[DeviationResult], out: Path) -> None:
-    phases = an.phases(devs)
+    phases = an.phases([d for d in devs if d.base == "baseline"])
     doc.add("## Phase diagrams", "")
     if not phases:
         doc.add("A phase diagram needs a sweep over at least two parameters with at least two "
