@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import figures as F
-from analysis.deviations import MIN_EFFECT_SHARE, DeviationResult, deviation_results
+from analysis.deviations import MIN_EFFECT_SHARE, STAKE_UNIT_TAO, DeviationResult, deviation_results
 from analysis.game import (
     alpharank_sweep,
     find_equilibria,
@@ -299,7 +299,7 @@ class Analysis:
     def coalitions(self) -> pd.DataFrame:
         """Per run, cabal and role: the cabal's size and validator stake share (of all
         validator stake, at the first record after the warm-up), its members' mean profit per
-        day and the non-members' of the same role."""
+        day and the non-members' of the same role (validators: per 1,000 TAO staked)."""
         rows = []
         for r in self.rs.runs:
             if r.agents is None or r.agents.empty or "cabal" not in r.agents:
@@ -319,10 +319,21 @@ class Analysis:
                                  "cabal": int(cab), "role": role, "size": len(grp),
                                  "stake_share": round(share, 3),
                                  "members_of_role": len(g),
-                                 "member_profit": float(g["profit_usd_per_day"].mean()),
-                                 "nonmember_profit": float(others["profit_usd_per_day"].mean())
+                                 "member_profit": _per_unit(g, role),
+                                 "nonmember_profit": _per_unit(others, role)
                                  if len(others) else math.nan})
         return pd.DataFrame(rows)
+
+
+def _per_unit(agents: pd.DataFrame, role: str) -> float:
+    """Mean profit per day of ``agents``; for validators per 1,000 TAO of their stake (a
+    cabal of 20k-TAO validators is not compared with non-members that include 200k-TAO
+    ones, whose profit is larger only for their stake)."""
+    profit = float(agents["profit_usd_per_day"].mean())
+    if role != "validator":
+        return profit
+    stake = float(agents["stake_tao"].mean())
+    return profit / stake * STAKE_UNIT_TAO if stake > 0 else math.nan
 
 
 def _best(samples: dict[str, np.ndarray]) -> tuple[str | None, str | None, bool, float]:

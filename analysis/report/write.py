@@ -387,13 +387,16 @@ def _coalition_section(doc: Doc, an: Analysis, out: Path) -> None:
                     np.array([p[1].high for p in pts]))
     if not series:
         return
-    doc.add("Profit per agent per day of cabal members and of the non-members of the same "
-            f"role, by the {xname}, per strategy profile (runs pooled over the cells of one "
+    doc.add("Profit per agent per day (validators: per 1,000 TAO staked, so that stake "
+            "does not pass for membership) of cabal members and of the non-members of the "
+            f"same role, by the {xname}, per strategy profile (runs pooled over the cells of one "
             "profile with the same value; a curve never joins different profiles).", "")
-    doc.table(["role", "who", "profile", xname, "profit $/day [95% CI]", "runs"], rows)
+    doc.table(["role", "who", "profile", xname,
+               "profit $/day [95% CI] (validators: per 1,000 TAO)", "runs"], rows)
     path = F.coalition_figure(series, out / "fig_coalitions.png",
                               title=f"coalition curve: profit per agent by {xname}",
-                              xlabel=xname, ylabel="profit per agent per day (USD)")
+                              xlabel=xname,
+                              ylabel="profit per agent per day, USD\n(validators: per 1,000 TAO)")
     doc.figure(path, "coalition curves: profit per cabal member (and per non-member of the "
                      f"same role) against the {xname}, with 95% intervals.")
 
