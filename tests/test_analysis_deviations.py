@@ -32,12 +32,12 @@ def _agents(profits: dict[int, tuple[str, int, float, float]], *, step: float = 
             "cohort": c} for a, (s, c, p, stake) in profits.items()})
 
 
-def _confounded(root: Path, gains: dict[str, float]) -> Path:
+def _confounded(root: Path, gains: dict[str, float], name: str = "confounded") -> Path:
     """Baseline: three 20k-TAO validators (cohort 0) earn 100 an epoch, two 200k-TAO ones
     (cohort 1) 1,000. In each deviation one of cohort 0 (now cohort 2) plays the strategy
     and earns 100 + gain. The role average of honest validators is 460 an epoch, so against
     it every deviation looks like a loss of about 355; against its own cohort it gains."""
-    config = {"name": "confounded", "epochs": EPOCHS, "warmup_epochs": WARMUP,
+    config = {"name": name, "epochs": EPOCHS, "warmup_epochs": WARMUP,
               "scenario": {"tempo": 360}, "population": POP}
     cells = [{"cell": 0, "overrides": {}, "profile": {"id": "baseline", "kind": "baseline"}}]
     for i, s in enumerate(gains):
@@ -59,7 +59,7 @@ def _confounded(root: Path, gains: dict[str, float]) -> Path:
             m = metrics_frame(EPOCHS, {"honest_validator": {"profit": 460.0, "population": 4},
                                        s: {"profit": 100.0 + g}})
             runs.append((i + 1, seed, m, _agents(dev, step=noise)))
-    return write_results(root / "confounded" / "h", config, cells, runs)
+    return write_results(root / name / "h", config, cells, runs)
 
 
 def test_gain_is_against_the_deviators_own_cohort(tmp_path: Path) -> None:

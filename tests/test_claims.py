@@ -198,6 +198,17 @@ def test_a_programming_error_in_a_claim_raises(tmp_path: Path) -> None:
         evaluate(CLAIMS[9], latest_results(tmp_path))
 
 
+def test_claim3_compares_the_copier_with_its_own_cohort(tmp_path: Path) -> None:
+    """A 20k-TAO copier gaining $112/day over its cohort holds claim 3, although it earns
+    far less than the mean honest validator (which includes 200k-TAO ones)."""
+    from test_analysis_deviations import _confounded
+
+    _confounded(tmp_path, {"weight_copier": 5.0}, name="claim03_weight_copying")
+    v = evaluate(CLAIMS[2], latest_results(tmp_path))
+    assert v.status == HOLDS, v.numbers
+    assert "copier - honest = $112 [" in v.cells[0].detail
+
+
 def test_claims_report_lists_every_claim(tmp_path: Path) -> None:
     _claim4_results(tmp_path, {0: 5.0, 1: -3.0})
     path = claims_report(tmp_path, experiment_reports=False)

@@ -3,6 +3,7 @@ copy cabals, pass-through miners, cabal validators)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis.claims.cells import (
@@ -25,7 +26,8 @@ from analysis.stats import Estimate
 
 
 def _claim3(sets: list[ResultSet]) -> Verdict:
-    """Claim 3: the weight copier's deviation gain over an honest validator.
+    """Claim 3: the weight copier's deviation gain over an honest validator of its own
+    cohort (``analysis.deviations``: the same population entry in the paired baseline).
 
     "Pays as well as honest grading": non-inferiority with a margin of 1% of the honest
     validator's profit (the copier saves its grading cost, ~1% of a validator's income
@@ -37,18 +39,18 @@ def _claim3(sets: list[ResultSet]) -> Verdict:
     coords = {c.index: c.coords for c in sweep_cells(rs)}
     tests = []
     for d in (d for d in an.deviations() if d.base == "baseline"):
-        i = next((j for j, t in enumerate(d.targets) if t == "weight_copier"), None)
-        if i is None:
+        x = next((x for x in d.deviations if x.target == "weight_copier"), None)
+        if x is None:
             raise MissingData(f"no weight_copier deviation at {d.point_label}")
-        hv = an.estimate(d.baseline_cell, "honest_validator").mean
-        g = d.gains[i]
+        hv = float(np.mean([x.baseline[s] for s in x.seeds]))  # its own cohort, as honest
         margin = 0.01 * abs(hv)
-        runs = an.runs_of(d.cells[i])
+        runs = an.runs_of(x.cell)
         gone = sum(_absent_at_end(r.agents, "weight_copier") for r in runs)
-        tests.append(CellTest(coords[d.baseline_cell], interval_test(g, -margin),
-                              f"copier - honest = {fmt_est(g, '$')}/day (honest validator "
-                              f"{fmt(hv, '$')}/day; margin -{fmt(margin, '$')}); the copier "
-                              f"was deregistered in {gone} of {len(runs)} seeds"))
+        tests.append(CellTest(coords[d.baseline_cell], interval_test(x.gain, -margin),
+                              f"copier - honest = {fmt_est(x.gain, '$')}/day (its cohort as "
+                              f"honest validators {fmt(hv, '$')}/day; margin "
+                              f"-{fmt(margin, '$')}); the copier was deregistered in {gone} "
+                              f"of {len(runs)} seeds"))
     return judge(3, rs, tests,
                  notes=["A copier earns nothing until its copies of the consensus are "
                         "revealed, so with a long reveal period it has the lowest emission "
