@@ -166,8 +166,8 @@ class DeviationResult:
     def responses(self, role: str) -> dict[str, np.ndarray]:
         """Per strategy of ``role``, the per-seed profit of one agent of the deviating cohort
         playing it against the baseline: the strategy it left and each deviation (seeds
-        common to all, in order)."""
-        devs = [d for d in self.deviations if d.role == role]
+        common to all, in order; a strategy flagged ``same_as`` another is left out)."""
+        devs = [d for d in self.deviations if d.role == role and d.same_as is None]
         if not devs:
             return {}
         seeds = sorted(set.intersection(*(set(d.seeds) for d in devs)))
