@@ -463,12 +463,13 @@ def deviation_figure(
     xlabel: str,
     epsilon: float | None = None,
 ) -> Path:
-    """Deviation gains, one panel per role (their scales differ): a row per deviation and
+    """Deviation gains, one panel per role stacked (their scales differ): a row per deviation and
     sweep point, dot = mean gain, bar = interval, colour = the strategy deviated to (with
     its legend), dashed zero line and, when given, a dotted line at +epsilon."""
-    n = max((len(v) for v in panels.values()), default=1)
-    fig = Figure(figsize=(7.0 * max(len(panels), 1), 1.6 + 0.3 * n))
-    axes = np.atleast_1d(fig.subplots(1, max(len(panels), 1), squeeze=False)[0])
+    sizes = [max(len(v), 1) for v in panels.values()] or [1]
+    fig = Figure(figsize=(9.0, 1.2 + 0.28 * sum(sizes) + 0.8 * len(sizes)))
+    axes = np.atleast_1d(fig.subplots(len(sizes), 1, squeeze=False,
+                                      gridspec_kw={"height_ratios": sizes})[:, 0])
     for ax, (role, items) in zip(axes, panels.items(), strict=False):
         y = np.arange(len(items))[::-1]
         for yi, it in zip(y, items, strict=True):
@@ -485,6 +486,7 @@ def deviation_figure(
         ax.set_ylim(-0.7, len(items) - 0.3)
         handles, labels = ax.get_legend_handles_labels()
         uniq = dict(zip(labels, handles, strict=True))
-        ax.legend(uniq.values(), uniq.keys(), title="deviates to", fontsize=8, loc="best")
+        ax.legend(uniq.values(), uniq.keys(), title="deviates to", fontsize=8,
+                  loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle(title)
     return _save(fig, path)
