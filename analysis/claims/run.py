@@ -104,7 +104,8 @@ def claims_report(results_root: str | Path, out_dir: str | Path | None = None, *
              "Each claim of ../shared/MODEL.md section 7, tested on its experiment in "
              "`experiments/configs/claims/`. Verdicts: **holds**, **does not hold**, **holds "
              "in part** (where is said), **inconclusive** (no interval decided), **not run**. "
-             "Numbers are means over seeds with 95% BCa intervals; how each claim is tested "
+             "Numbers are means over seeds with 95% intervals (Student-t below 20 seeds, BCa "
+             "from 20; no variation across seeds decides nothing); how each claim is tested "
              "is in `analysis/claims/` and `docs/report.md`.", "",
              "| # | claim | verdict | where |", "|---|---|---|---|"]
     for v in verdicts:

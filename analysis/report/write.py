@@ -210,7 +210,10 @@ def _payoff_section(doc: Doc, an: Analysis, out: Path) -> None:
     doc.add("## Strategy payoffs", "")
     doc.add("Profit per agent per day after the warm-up (income valued at the epoch's TAO "
             "price, minus GPU, API, grading, server and registration costs), averaged over "
-            "a strategy's agents within a run, then across seeds.", "")
+            "a strategy's agents within a run (every cohort together: validators of "
+            "different stakes share a row; an agent that left counts with 0 afterwards), "
+            "then across seeds. Comparisons that must hold stake fixed are in the deviations "
+            "section (each deviator against its own cohort).", "")
     measures = ("profit_usd_per_day", "income_usd_per_day", "cost_usd_per_day",
                 "return_on_capital", "survival")
     rows = []
