@@ -49,7 +49,6 @@ __all__ = [
     "agent_payoffs",
     "find_result_dirs",
     "load_results",
-    "estimate_frame",
     "paired_samples",
     "payoff_table",
     "run_payoffs",
@@ -359,12 +358,6 @@ def _estimate(x: np.ndarray, confidence: float, n_resamples: int, rng: int) -> E
         v = float(x[0]) if x.size else float("nan")
         return Estimate(v, float("nan"), float("nan"), int(x.size), "none", confidence)
     return bootstrap_ci(x, confidence=confidence, n_resamples=n_resamples, rng=rng)
-
-
-def estimate_frame(row: pd.Series | dict[str, Any]) -> Estimate:
-    """The :class:`~analysis.stats.Estimate` of one row of :func:`summarize`."""
-    return Estimate(float(row["mean"]), float(row["low"]), float(row["high"]), int(row["n"]),
-                    str(row["method"]))
 
 
 def paired_samples(

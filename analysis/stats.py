@@ -1,4 +1,4 @@
-"""Statistics across seeds: intervals, paired comparisons, corrections, seed counts.
+"""Statistics across seeds: intervals, multiple-testing correction, seed counts.
 
 The unit of replication throughout is the *seed*: a payoff sample is one number per seed
 (agents of one strategy in a run averaged first, see issue 6). Two sweep cells (or two
@@ -16,12 +16,12 @@ Contents:
 - :class:`Estimate`, :func:`bootstrap_ci`: a mean with a BCa bootstrap interval
   (``scipy.stats.bootstrap``; Efron 1987, "Better bootstrap confidence intervals",
   JASA 82:171-185), falling back to the percentile bootstrap when BCa is degenerate.
-- :func:`paired_difference`: per-seed differences, their BCa interval and a p-value
-  (paired t-test by default, Wilcoxon signed-rank on request).
 - :func:`holm`: Holm's step-down correction within one table (Holm 1979, Scand. J.
   Statist. 6:65-70; scipy has no Holm; across a sweep grid use
   ``scipy.stats.false_discovery_control``, Benjamini & Hochberg 1995).
-- :func:`seeds_for_half_width`, :func:`seeds_for_paired_power`: how many seeds to run.
+- :func:`seeds_for_half_width`: how many seeds to run (the seed advisor).
+Paired comparisons are the interval of the per-seed differences (:func:`mean_ci`) and a
+one-sided ``scipy.stats.ttest_1samp`` (``analysis.deviations``).
 """
 
 from __future__ import annotations
@@ -39,22 +39,18 @@ from scipy import stats
 __all__ = [
     "Estimate",
     "MultipleTestResult",
-    "PairedComparison",
     "SeedLike",
     "as_generator",
     "bootstrap_ci",
     "holm",
     "mean_ci",
-    "paired_difference",
     "seeds_for_half_width",
-    "seeds_for_paired_power",
 ]
 
 SeedLike = np.random.Generator | int | None
 """A numpy Generator, or a seed for ``numpy.random.default_rng`` (None: fresh entropy)."""
 
 Alternative = Literal["two-sided", "greater", "less"]
-PairedTest = Literal["t", "wilcoxon"]
 
 
 def as_generator(rng: SeedLike) -> np.random.Generator:
@@ -246,104 +242,6 @@ def _bootstrap_statistic(
 
 
 @dataclass(frozen=True)
-class PairedComparison:
-    """Result of :func:`paired_difference`.
-
-    Attributes:
-        diff: mean of the per-seed differences ``a - b`` with its bootstrap interval.
-        p_value: p-value of the chosen test for the chosen alternative.
-        statistic: the test statistic (t, or the Wilcoxon W).
-        test: ``"t"`` (paired t-test) or ``"wilcoxon"`` (signed-rank).
-        alternative: ``"two-sided"``, ``"greater"`` (H1: mean a - b > margin) or ``"less"``.
-        margin: the null value of the difference (0 by default).
-    """
-
-    diff: Estimate
-    p_value: float
-    statistic: float
-    test: str
-    alternative: str
-    margin: float = 0.0
-
-
-def paired_difference(
-    a: ArrayLike,
-    b: ArrayLike,
-    *,
-    test: PairedTest = "t",
-    alternative: Alternative = "two-sided",
-    margin: float = 0.0,
-    confidence: float = 0.95,
-    n_resamples: int = 9999,
-    rng: SeedLike = 0,
-) -> PairedComparison:
-    """Paired comparison of two cells run on the same seed indices (common random numbers).
-
-    ``d_i = a_i - b_i`` per seed ``i``; the interval is the BCa bootstrap of ``mean(d)``
-    (:func:`bootstrap_ci`), and the p-value tests ``mean(d) = margin`` against
-    ``alternative``.
-
-    Which test: the default is the paired t-test (``scipy.stats.ttest_1samp`` on
-    ``d - margin``; Student 1908, any textbook e.g. Montgomery, "Design and Analysis of
-    Experiments", sec. 2.5.1). A seed's payoff is already an average over many epochs and
-    agents, so by the central limit theorem ``d`` is close to normal; the t-test then
-    tests the *mean* difference (the same quantity the interval is about, and the one a
-    profit-maximiser cares about) and has more power than a rank test. Use
-    ``test="wilcoxon"`` (``scipy.stats.wilcoxon``, Wilcoxon 1945) when the differences
-    are heavy-tailed or have outliers (e.g. rare ruin events): it is robust but tests the
-    pseudo-median (it assumes ``d`` symmetric about it), not the mean.
-
-    Degenerate cases: if every ``d_i - margin`` is exactly 0 the p-value is 1; if they
-    are all equal and non-zero (zero variance) the t statistic is infinite and the
-    p-value is 0 for the alternative the sign supports, 1 otherwise.
-
-    Args:
-        a, b: 1-D arrays of per-seed payoffs, index ``i`` = seed ``i`` in both.
-        test: ``"t"`` or ``"wilcoxon"``.
-        alternative: ``"two-sided"``, ``"greater"`` (a - b > margin) or ``"less"``.
-        margin: null difference (a non-inferiority/superiority margin), default 0.
-        confidence: coverage of the interval on the difference.
-        n_resamples: bootstrap resamples.
-        rng: numpy Generator or seed for the bootstrap.
-
-    Raises:
-        ValueError: shapes differ, NaNs, fewer than 2 seeds, unknown test/alternative.
-    """
-    xa = _as_samples(a, "a")
-    xb = _as_samples(b, "b")
-    if xa.shape != xb.shape:
-        raise ValueError(f"a and b must have the same seeds (shapes {xa.shape} vs {xb.shape})")
-    if alternative not in ("two-sided", "greater", "less"):
-        raise ValueError(
-            f"alternative must be 'two-sided', 'greater' or 'less', got {alternative!r}"
-        )
-    if test not in ("t", "wilcoxon"):
-        raise ValueError(f"test must be 't' or 'wilcoxon', got {test!r}")
-    d = xa - xb
-    est = bootstrap_ci(d, confidence=confidence, n_resamples=n_resamples, rng=rng)
-    centred = d - margin
-    stat, p = _paired_p(centred, test, alternative)
-    return PairedComparison(est, p, stat, test, alternative, float(margin))
-
-
-def _paired_p(d: NDArray[np.float64], test: str, alternative: str) -> tuple[float, float]:
-    """(statistic, p-value) of a one-sample location test of ``d`` against 0."""
-    if np.all(d == 0.0):
-        return 0.0, 1.0
-    if np.all(d == d[0]):  # zero variance, non-zero mean: infinite evidence of its sign
-        sign = 1.0 if d[0] > 0 else -1.0
-        supported = alternative == "two-sided" or (sign > 0) == (alternative == "greater")
-        return sign * math.inf, 0.0 if supported else 1.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if test == "t":
-            res = stats.ttest_1samp(d, 0.0, alternative=alternative)
-        else:
-            res = stats.wilcoxon(d, alternative=alternative)
-    return float(res.statistic), float(res.pvalue)
-
-
-@dataclass(frozen=True)
 class MultipleTestResult:
     """Adjusted p-values and rejections, same shape as the input p-values."""
 
@@ -444,71 +342,6 @@ def seeds_for_half_width(
         return stats.t.ppf(0.5 + confidence / 2, n - 1) * s / np.sqrt(n) <= half_width
 
     return _smallest_n(ok, max(int(min_seeds), 2), max_seeds, "half_width")
-
-
-def seeds_for_paired_power(
-    delta: float,
-    *,
-    pilot_diff: ArrayLike | None = None,
-    sigma: float | None = None,
-    level: float = 0.05,
-    power: float = 0.8,
-    alternative: Literal["two-sided", "one-sided"] = "two-sided",
-    exact: bool = True,
-    max_seeds: int = 1_000_000,
-) -> int:
-    """Number of seeds for a paired t-test to detect a mean difference ``delta``.
-
-    ``sigma`` is the sd of the per-seed *difference* (or estimated from ``pilot_diff``,
-    the per-seed differences of a pilot run with common random numbers, which is what
-    makes pairing pay: ``sd(a - b)`` is far below ``sd(a)`` when the cells are
-    positively correlated).
-
-    ``exact=False``: the normal approximation (e.g. Chow, Shao & Wang, "Sample Size
-    Calculations in Clinical Research", 2nd ed., sec. 3.1):
-    ``n = ceil(((z_{1-a/2} + z_{power}) sigma / delta)^2)`` (``z_{1-a}`` if one-sided).
-    ``exact=True`` (default): the smallest ``n >= 2`` whose paired t-test power, from
-    the noncentral t distribution (``scipy.stats.nct``, df = n - 1, noncentrality
-    ``delta sqrt(n) / sigma``), reaches ``power`` (same as G*Power / R's
-    ``power.t.test(type="paired")``).
-
-    Args:
-        delta: the difference to detect (its absolute value is used), > 0.
-        pilot_diff: pilot per-seed differences; exactly one of pilot_diff / sigma.
-        sigma: known sd of the per-seed difference.
-        level: significance level.
-        power: target power, in (0, 1).
-        alternative: ``"two-sided"`` or ``"one-sided"``.
-        exact: noncentral-t search (True) or normal formula (False).
-        max_seeds: search bound.
-    """
-    if not (np.isfinite(delta) and delta != 0):
-        raise ValueError(f"delta must be finite and non-zero, got {delta}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    if not 0 < power < 1:
-        raise ValueError(f"power must be in (0, 1), got {power}")
-    if alternative not in ("two-sided", "one-sided"):
-        raise ValueError(f"alternative must be 'two-sided' or 'one-sided', got {alternative!r}")
-    s, _ = _pilot_sd(pilot_diff, sigma, "pilot_diff")
-    delta = abs(float(delta))
-    if s == 0.0:
-        return 2
-    a = level / 2 if alternative == "two-sided" else level
-    if not exact:
-        z = stats.norm.ppf(1 - a) + stats.norm.ppf(power)
-        return max(2, math.ceil((z * s / delta) ** 2 - 1e-9))
-
-    def ok(n: NDArray[np.int64]) -> NDArray[np.bool_]:
-        df = n - 1
-        nc = delta * np.sqrt(n) / s
-        crit = stats.t.ppf(1 - a, df)
-        pw = stats.nct.sf(crit, df, nc)
-        if alternative == "two-sided":
-            pw = pw + stats.nct.cdf(-crit, df, nc)
-        return pw >= power
-
-    return _smallest_n(ok, 2, max_seeds, "delta")
 
 
 def _smallest_n(

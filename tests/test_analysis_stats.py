@@ -12,9 +12,7 @@ from analysis.stats import (
     Estimate,
     bootstrap_ci,
     holm,
-    paired_difference,
     seeds_for_half_width,
-    seeds_for_paired_power,
 )
 
 # ----------------------------------------------------------------------------- bootstrap
@@ -85,58 +83,6 @@ def test_bca_interval_covers_true_mean_at_stated_rate() -> None:
 # ----------------------------------------------------------------------- paired tests
 
 
-def test_paired_difference_uses_common_random_numbers() -> None:
-    # Large seed-to-seed noise shared by both cells, small true difference 0.5: the
-    # paired comparison sees it clearly, an unpaired one would not.
-    rng = np.random.default_rng(3)
-    common = rng.normal(0, 10, size=20)
-    a = common + 0.5 + rng.normal(0, 0.1, size=20)
-    b = common + rng.normal(0, 0.1, size=20)
-    res = paired_difference(a, b, rng=1)
-    assert res.test == "t"
-    assert res.diff.low > 0.3 and res.diff.high < 0.7
-    assert res.p_value == pytest.approx(sps.ttest_rel(a, b).pvalue)
-    assert res.p_value < 1e-6
-    assert sps.ttest_ind(a, b).pvalue > 0.5  # what ignoring the pairing would say
-
-
-def test_paired_difference_wilcoxon_and_one_sided() -> None:
-    rng = np.random.default_rng(4)
-    a = rng.normal(1, 1, size=15)
-    b = rng.normal(0, 1, size=15)
-    res = paired_difference(a, b, test="wilcoxon", alternative="greater")
-    assert res.p_value == pytest.approx(sps.wilcoxon(a - b, alternative="greater").pvalue)
-    res_less = paired_difference(a, b, alternative="less")
-    res_greater = paired_difference(a, b, alternative="greater")
-    assert res_less.p_value + res_greater.p_value == pytest.approx(1.0)
-
-
-def test_paired_difference_degenerate_differences() -> None:
-    a = np.array([1.0, 2.0, 3.0])
-    same = paired_difference(a, a)
-    assert same.p_value == 1.0 and same.diff.mean == 0.0
-    shifted = paired_difference(a + 1.0, a, alternative="greater")
-    assert shifted.p_value == 0.0 and shifted.statistic == math.inf
-    assert paired_difference(a + 1.0, a, alternative="less").p_value == 1.0
-
-
-def test_paired_difference_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="same seeds"):
-        paired_difference([1.0, 2.0, 3.0], [1.0, 2.0])
-    with pytest.raises(ValueError, match="test"):
-        paired_difference([1.0, 2.0], [1.0, 3.0], test="z")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="alternative"):
-        paired_difference([1.0, 2.0], [1.0, 3.0], alternative="up")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="at least 2"):
-        paired_difference([1.0], [2.0])
-
-
-# ----------------------------------------------------------------------------- dominance
-
-
-# ----------------------------------------------------------------------------- Holm / BH
-
-
 def test_holm_hand_computed() -> None:
     # m = 4, sorted p: 0.005, 0.01, 0.03, 0.04 -> times (4, 3, 2, 1):
     # 0.02, 0.03, 0.06, 0.04 -> running max: 0.02, 0.03, 0.06, 0.06.
@@ -194,16 +140,6 @@ def test_seed_count_from_pilot_uses_t() -> None:
     assert n >= seeds_for_half_width(1.0, sigma=s)  # t quantiles are wider than z
 
 
-def test_seed_count_for_paired_power() -> None:
-    # Standardised effect 0.5, alpha 0.05 two-sided, power 0.8:
-    # normal formula ((1.96 + 0.8416) / 0.5)^2 = 31.4 -> 32;
-    # exact noncentral t (G*Power, R power.t.test type="paired"): 34.
-    assert seeds_for_paired_power(0.5, sigma=1.0, exact=False) == 32
-    assert seeds_for_paired_power(0.5, sigma=1.0) == 34
-    assert seeds_for_paired_power(-1.0, sigma=2.0) == 34  # only |delta| / sigma matters
-    assert seeds_for_paired_power(0.5, sigma=1.0, alternative="one-sided") < 34
-
-
 def test_seed_advisor_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="exactly one"):
         seeds_for_half_width(1.0)
@@ -213,7 +149,3 @@ def test_seed_advisor_rejects_bad_input() -> None:
         seeds_for_half_width(0.0, sigma=1.0)
     with pytest.raises(ValueError, match="pilot"):
         seeds_for_half_width(1.0, pilot=[1.0])
-    with pytest.raises(ValueError, match="delta"):
-        seeds_for_paired_power(0.0, sigma=1.0)
-    with pytest.raises(ValueError, match="power"):
-        seeds_for_paired_power(1.0, sigma=1.0, power=1.0)
