@@ -416,12 +416,11 @@ def metrics_figure(
     for ax in axes[len(keys):]:
         ax.set_visible(False)
     handles, labels = _legend_entries(axes[: len(keys)])
-    ncol = min(len(labels), 3)
-    fig.legend(handles, labels, loc="lower center", ncol=max(ncol, 1), fontsize=8,
-               bbox_to_anchor=(0.5, -0.01), frameon=False)
     fig.suptitle(title)
-    nrows_legend = int(np.ceil(len(labels) / max(ncol, 1)))
-    fig.tight_layout(rect=(0, min(0.04 * nrows_legend + 0.02, 0.3), 1, 0.97))
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    # one legend for all panels, beside them (never stacked over the plots)
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
+               frameon=False, title="cell")
     return _save(fig, path)
 
 
@@ -433,17 +432,61 @@ def coalition_figure(
     xlabel: str,
     ylabel: str,
 ) -> Path:
-    """Coalition curves: profit per member against coalition size or share, with intervals."""
-    fig = Figure(figsize=(7.0, 4.2))
+    """Coalition curves: profit per member against coalition size or share, with intervals.
+
+    One series per (role, members or not, profile): a line joins only points of one
+    profile across the sweep; a profile with one x value is a point with its interval."""
+    fig = Figure(figsize=(8.0, 4.6))
     ax = fig.subplots()
     for label, (x, m, lo, hi) in series.items():
         c = color_of(label)
-        ax.plot(x, m, "o-", color=c, label=label)
-        ax.fill_between(x, lo, hi, color=c, alpha=0.2, lw=0)
+        if len(x) > 1:
+            ax.plot(x, m, "o-", color=c, label=label)
+            ax.fill_between(x, lo, hi, color=c, alpha=0.2, lw=0)
+        else:
+            ax.errorbar(x, m, yerr=[m - lo, hi - m], fmt="o", color=c, capsize=3,
+                        label=label)
     ax.axhline(0.0, color="0.5", lw=0.8, ls="--")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    return _save(fig, path)
+
+
+def deviation_figure(
+    panels: Mapping[str, Sequence[Interval]],
+    path: Path,
+    *,
+    title: str,
+    xlabel: str,
+    epsilon: float | None = None,
+) -> Path:
+    """Deviation gains, one panel per role stacked (their scales differ): a row per deviation and
+    sweep point, dot = mean gain, bar = interval, colour = the strategy deviated to (with
+    its legend), dashed zero line and, when given, a dotted line at +epsilon."""
+    sizes = [max(len(v), 1) for v in panels.values()] or [1]
+    fig = Figure(figsize=(9.0, 1.2 + 0.28 * sum(sizes) + 0.8 * len(sizes)))
+    axes = np.atleast_1d(fig.subplots(len(sizes), 1, squeeze=False,
+                                      gridspec_kw={"height_ratios": sizes})[:, 0])
+    for ax, (role, items) in zip(axes, panels.items(), strict=False):
+        y = np.arange(len(items))[::-1]
+        for yi, it in zip(y, items, strict=True):
+            c = color_of(it.group or it.label)
+            ax.errorbar(it.mean, yi, xerr=_err([it]), fmt="o", color=c, ecolor=c, capsize=3,
+                        ms=5, label=it.group or it.label)
+        ax.set_yticks(y, [it.label for it in items], fontsize=8)
+        ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
+        if epsilon is not None:
+            ax.axvline(epsilon, color="0.3", lw=0.8, ls=":")
+        ax.set_xlabel(xlabel)
+        ax.set_title(f"{role}s")
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_ylim(-0.7, len(items) - 0.3)
+        handles, labels = ax.get_legend_handles_labels()
+        uniq = dict(zip(labels, handles, strict=True))
+        ax.legend(uniq.values(), uniq.keys(), title="deviates to", fontsize=8,
+                  loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.suptitle(title)
     return _save(fig, path)

@@ -2,13 +2,17 @@
 
 Issue 6 and MODEL.md sections 4 and 7. A *payoff* is measured per run and per strategy:
 
-- ``profit_usd_per_epoch`` (and ``_per_day``): the mean, over the epochs after the
-  warm-up, of the strategy's profit per agent in that epoch (the world's per-epoch metric
-  ``profit_usd_per_agent:<strategy>``: agents of one strategy in a run are averaged
-  first, then epochs). The warm-up is skipped because bonds and moving averages start
-  empty (an initial transient, Law 2015, "Simulation Modeling and Analysis", sec. 9.5.1).
-- ``income_usd_per_day`` and ``cost_usd_per_day`` likewise (income = the strategy's TAO
-  income per agent valued at the epoch's price; cost = income - profit).
+- ``profit_usd_per_epoch`` (and ``_per_day``): with per-agent records, the mean over the
+  agents that started the window playing the strategy of each one's profit over the
+  window (:func:`agent_payoffs`; **survivorship**: an agent that exits or is deregistered
+  earns 0 for the rest of the run and keeps the costs it paid, so a strategy that gets
+  its agents deregistered does not look as good as its survivors). Without them, the mean
+  over post-warm-up epochs of the world's metric ``profit_usd_per_agent:<strategy>`` (the
+  agents alive in each epoch). The warm-up is skipped because bonds and moving averages
+  start empty (an initial transient, Law 2015, "Simulation Modeling and Analysis", sec.
+  9.5.1).
+- ``income_usd_per_day`` and ``cost_usd_per_day`` likewise (income = TAO income valued
+  at the epoch's price; cost = income - profit).
 - ``return_on_capital``: annualised profit over the TAO the strategy's agents hold
   (stake + liquid, valued in USD) at the first per-agent record after the warm-up; the
   ratio of the per-agent means (a capital-weighted return).
@@ -45,7 +49,6 @@ __all__ = [
     "agent_payoffs",
     "find_result_dirs",
     "load_results",
-    "estimate_frame",
     "paired_samples",
     "payoff_table",
     "run_payoffs",
@@ -127,8 +130,8 @@ def run_payoffs(
     Args:
         metrics: the run's per-epoch metrics (columns ``epoch``, ``price_usd``,
             ``population:<s>``, ``emission_tao:<s>``, ``profit_usd_per_agent:<s>``).
-        agents: the run's per-agent records, for return on capital and survival (NaN
-            without them).
+        agents: the run's per-agent records, for the per-agent payoffs (survivorship),
+            return on capital and survival (metric means and NaN without them).
         warmup: first epoch counted; earlier epochs are skipped.
         epochs_per_day: to convert per-epoch amounts into per-day ones.
 
@@ -144,11 +147,17 @@ def run_payoffs(
     roles = _roles(agents)
     capital = _capital(agents, metrics, warmup)
     survival = _survival(agents)
+    by_agent = (agent_payoffs(agents, warmup=warmup, epochs_per_day=epochs_per_day)
+                .groupby("strategy_start")[["profit_usd_per_day", "income_usd_per_day"]].mean()
+                if agents is not None and not agents.empty else pd.DataFrame())
     rows = []
     for s in strategies_in(metrics):
         pop = post[f"population:{s}"].to_numpy(float)
         alive = pop > 0
-        if alive.any():
+        if s in by_agent.index:  # every agent that started with s, 0 after it left
+            profit = float(by_agent.loc[s, "profit_usd_per_day"]) / epochs_per_day
+            income = float(by_agent.loc[s, "income_usd_per_day"]) / epochs_per_day
+        elif alive.any():
             profit = float(np.mean(post[f"profit_usd_per_agent:{s}"].to_numpy(float)[alive]))
             income_tao = post[f"emission_tao:{s}"].to_numpy(float)[alive] / pop[alive]
             income = float(np.mean(income_tao * price[alive]))
@@ -221,15 +230,20 @@ def agent_payoffs(
     record of the run, per epoch of that window, times ``epochs_per_day``. An agent that
     left earlier keeps its last cumulative profit (it earns 0 after leaving), so its
     payoff covers the same window as everyone's; one that left before the window starts
-    has a payoff of 0 (netuid and uid -1). ``income_usd_per_day`` and
-    ``cost_usd_per_day`` are the means of the sampled epochs' income and cost (the
-    records hold one epoch's amounts every recording interval). Agents that appear only
-    after the window starts are measured from their first record.
+    has a payoff of 0 (netuid and uid -1): survivorship, an agent that exits or is
+    deregistered earns 0 for the rest of the run and keeps the costs it paid.
+    ``income_usd_per_day`` and ``cost_usd_per_day`` are the sampled epochs' income and
+    cost (the records hold one epoch's amounts every recording interval) summed over the
+    agent's records and divided by the recorded epochs from its first record to the end (0
+    after it left). Agents that appear only after the window starts are measured from
+    their first record.
 
     Returns:
-        One row per account: ``account, strategy, role, netuid, uid, cabal,
+        One row per account: ``account, strategy, strategy_start`` (at its first record in
+        the window), ``role, netuid, uid, cabal, cohort,
         stake_tao, profit_usd_per_day, income_usd_per_day, cost_usd_per_day``
-        (strategy, role, netuid, uid and cabal as at the account's last record,
+        (strategy, role, netuid, uid, cabal and cohort, the population entry the agent
+        came from (-1 for newcomers or records without it), as at the account's last record,
         stake_tao at its first record in the window).
     """
     if agents is None or agents.empty:
@@ -246,17 +260,24 @@ def agent_payoffs(
     before = first["profit_usd_total"].to_numpy(float) - first["profit_usd"].to_numpy(float)
     gained = last["profit_usd_total"].to_numpy(float) - before
     span = end - first["epoch"].to_numpy(float) + 1.0
+    # income and cost are sampled every recording interval: an agent's sum over its
+    # records, over the recorded epochs from its first record to the end (0 once it left)
+    sampled = np.sort(win["epoch"].unique())
+    n_samples = len(sampled) - np.searchsorted(sampled, first["epoch"].to_numpy())
     out = pd.DataFrame({
         "account": first.index.to_numpy(),
         "strategy": last["strategy"].to_numpy(),
+        "strategy_start": first["strategy"].to_numpy(),
         "role": last["role"].to_numpy() if "role" in last else "",
         "netuid": last["netuid"].to_numpy() if "netuid" in last else -1,
         "uid": last["uid"].to_numpy() if "uid" in last else -1,
         "cabal": last["cabal"].to_numpy() if "cabal" in last else -1,
+        "cohort": last["cohort"].to_numpy() if "cohort" in last else -1,
         "stake_tao": first["stake_tao"].to_numpy(float) if "stake_tao" in first else np.nan,
         "profit_usd_per_day": gained / span * epochs_per_day,
-        "income_usd_per_day": g["income_usd"].mean().to_numpy(float) * epochs_per_day,
-        "cost_usd_per_day": g["cost_usd"].mean().to_numpy(float) * epochs_per_day,
+        "income_usd_per_day": g["income_usd"].sum().to_numpy(float) / n_samples
+        * epochs_per_day,
+        "cost_usd_per_day": g["cost_usd"].sum().to_numpy(float) / n_samples * epochs_per_day,
     })
     # agents that left before the window earn nothing in it: a payoff of 0, not a gap
     gone = agents[~agents["account"].isin(out["account"])]
@@ -265,9 +286,11 @@ def agent_payoffs(
         out = pd.concat([out, pd.DataFrame({
             "account": last_gone.index.to_numpy(),
             "strategy": last_gone["strategy"].to_numpy(),
+            "strategy_start": last_gone["strategy"].to_numpy(),
             "role": last_gone["role"].to_numpy() if "role" in last_gone else "",
             "netuid": -1, "uid": -1,
             "cabal": last_gone["cabal"].to_numpy() if "cabal" in last_gone else -1,
+            "cohort": last_gone["cohort"].to_numpy() if "cohort" in last_gone else -1,
             "stake_tao": last_gone["stake_tao"].to_numpy(float)
             if "stake_tao" in last_gone else np.nan,
             "profit_usd_per_day": 0.0, "income_usd_per_day": 0.0, "cost_usd_per_day": 0.0,
@@ -335,12 +358,6 @@ def _estimate(x: np.ndarray, confidence: float, n_resamples: int, rng: int) -> E
         v = float(x[0]) if x.size else float("nan")
         return Estimate(v, float("nan"), float("nan"), int(x.size), "none", confidence)
     return bootstrap_ci(x, confidence=confidence, n_resamples=n_resamples, rng=rng)
-
-
-def estimate_frame(row: pd.Series | dict[str, Any]) -> Estimate:
-    """The :class:`~analysis.stats.Estimate` of one row of :func:`summarize`."""
-    return Estimate(float(row["mean"]), float(row["low"]), float(row["high"]), int(row["n"]),
-                    str(row["method"]))
 
 
 def paired_samples(

@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)  # validate, schema, run, sweep, main, verify (experiments/commands.py)
     for name in PLUGINS:
         importlib.import_module(f"experiments.{name}").add_parser(sub)
-    _add_analysis_commands(sub)  # report, claims (below; analysis/report.py, analysis/claims.py)
+    _add_analysis_commands(sub)  # report, claims (below; analysis/report/, analysis/claims/)
     return parser
 
 
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # -- analysis (issue 6): `report` and `claims` ------------------------------------------
-# The work lives in analysis/report.py and analysis/claims.py (they read result files
+# The work lives in analysis/report/ and analysis/claims/ (they read result files
 # only); `claims --run` first runs the claims suite, experiments/configs/claims/*.yaml.
 
 ANALYSIS_COMMANDS = ("report", "claims")

@@ -206,54 +206,98 @@ def _on_subnet(cohort: dict[str, Any], role: str, subnet: int) -> bool:
     return role == "delegator" or cohort.get("subnet") == subnet
 
 
+def _switched(population: list[dict[str, Any]], chosen: dict[str, Any], subnet: int
+              ) -> list[dict[str, Any]]:
+    """``population`` with every cohort of each role in ``chosen`` (on ``subnet``) switched
+    to that role's chosen strategy (a ``ProfileStrategy``)."""
+    pop = deep_copy({"p": population})["p"]
+    for c in pop:
+        role = _role_of(c["strategy"])
+        if role in chosen and _on_subnet(c, role, subnet):
+            alt = chosen[role]
+            params = _carried(c["strategy"], alt.strategy, c["params"])
+            params.update(alt.params)
+            c["strategy"], c["params"] = alt.strategy, params
+    return pop
+
+
+def _single_deviations(population: list[dict[str, Any]], spec: ProfilesSpec,
+                       roles: list[str], base: str
+                       ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each single deviation from the profile ``base`` (whose population is ``population``):
+    for each role and each other strategy of its set, ``deviators`` agents of the role's
+    first cohort on the subnet switch to it, as a cohort of their own appended last."""
+    out = []
+    for role in roles:
+        idx = next((i for i, c in enumerate(population)
+                    if _role_of(c["strategy"]) == role and _on_subnet(c, role, spec.subnet)
+                    and c["count"] >= spec.deviators), None)
+        if idx is None:
+            where = "network-wide" if role == "delegator" else f"on subnet {spec.subnet}"
+            raise ValueError(f"no {role} cohort {where} has {spec.deviators} agent(s) to "
+                             f"deviate (profiles.deviators = {spec.deviators})")
+        src = population[idx]
+        for alt in getattr(spec, role):
+            if alt.strategy == src["strategy"]:
+                continue
+            pop = deep_copy({"p": population})["p"]
+            pop[idx]["count"] -= spec.deviators
+            params = _carried(src["strategy"], alt.strategy, src["params"])
+            params.update(alt.params)
+            pop.append({"strategy": alt.strategy, "count": spec.deviators,
+                        "subnet": src.get("subnet"), "params": params,
+                        "label": f"deviator:{alt.strategy}"})
+            pid = f"deviation:{role}:{alt.strategy}"
+            desc = {"id": pid if base == "baseline" else f"{base}|{pid}", "kind": "deviation",
+                    "role": role, "strategy": alt.strategy, "from": src["strategy"],
+                    "deviators": spec.deviators, "cohort": idx,
+                    "deviator_cohort": len(pop) - 1}
+            if base != "baseline":
+                desc["base"] = base
+            out.append((desc, pop))
+    return out
+
+
+def _mono_id(chosen: dict[str, Any]) -> str:
+    return "mono:" + ",".join(f"{r}={s.strategy}" for r, s in chosen.items())
+
+
 def expand_profiles(
     population: list[dict[str, Any]], spec: ProfilesSpec
 ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """The profiles ``spec`` asks for: ``[(profile description, population)]``.
 
     ``population`` is the resolved population (cohorts with every parameter filled).
+    A deviation's description names ``cohort``, the population entry the deviators leave
+    (their counterfactual: the same entry in the run of the profile they deviate from),
+    ``deviator_cohort``, the entry they form (the ``cohort`` column of the per-agent
+    records), and, when it is not the baseline, ``base``: the id of that profile.
     ``ValueError`` when a role has no cohort to switch.
     """
     roles = [r for r in ROLES if getattr(spec, r)]
     out: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     if spec.deviations:
         out.append(({"id": "baseline", "kind": "baseline"}, deep_copy({"p": population})["p"]))
-        for role in roles:
-            idx = next((i for i, c in enumerate(population)
-                        if _role_of(c["strategy"]) == role and _on_subnet(c, role, spec.subnet)
-                        and c["count"] >= spec.deviators), None)
-            if idx is None:
-                where = "network-wide" if role == "delegator" else f"on subnet {spec.subnet}"
-                raise ValueError(f"no {role} cohort {where} has {spec.deviators} agent(s) to "
-                                 f"deviate (profiles.deviators = {spec.deviators})")
-            base = population[idx]
-            for alt in getattr(spec, role):
-                if alt.strategy == base["strategy"]:
-                    continue
-                pop = deep_copy({"p": population})["p"]
-                pop[idx]["count"] -= spec.deviators
-                params = _carried(base["strategy"], alt.strategy, base["params"])
-                params.update(alt.params)
-                pop.append({"strategy": alt.strategy, "count": spec.deviators,
-                            "subnet": base.get("subnet"), "params": params,
-                            "label": f"deviator:{alt.strategy}"})
-                out.append(({"id": f"deviation:{role}:{alt.strategy}", "kind": "deviation",
-                             "role": role, "strategy": alt.strategy,
-                             "from": base["strategy"], "deviators": spec.deviators}, pop))
+        out += _single_deviations(population, spec, roles, "baseline")
+    monos = set()
     if spec.monomorphic:
         for combo in itertools.product(*(getattr(spec, r) for r in roles)):
-            pop = deep_copy({"p": population})["p"]
             chosen = dict(zip(roles, combo, strict=True))
-            for c in pop:
-                role = _role_of(c["strategy"])
-                if role in chosen and _on_subnet(c, role, spec.subnet):
-                    alt = chosen[role]
-                    params = _carried(c["strategy"], alt.strategy, c["params"])
-                    params.update(alt.params)
-                    c["strategy"], c["params"] = alt.strategy, params
-            pid = "mono:" + ",".join(f"{r}={s.strategy}" for r, s in chosen.items())
+            pid = _mono_id(chosen)
+            monos.add(pid)
+            out.append(({"id": pid, "kind": "monomorphic",
+                         "strategies": {r: s.strategy for r, s in chosen.items()}},
+                        _switched(population, chosen, spec.subnet)))
+    for named in spec.pure:
+        chosen = {r: next(s for s in getattr(spec, r) if s.strategy == named[r])
+                  for r in roles if r in named}
+        pid = _mono_id(chosen)
+        pop = _switched(population, chosen, spec.subnet)
+        if pid not in monos:
+            monos.add(pid)
             out.append(({"id": pid, "kind": "monomorphic",
                          "strategies": {r: s.strategy for r, s in chosen.items()}}, pop))
+        out += _single_deviations(pop, spec, roles, pid)
     return out
 
 

@@ -356,8 +356,12 @@ class ProfilesSpec(Spec):
     role and each strategy of its set, the baseline with ``deviators`` agents of that role
     (taken from the role's first cohort on ``subnet``) switched to it.
     ``monomorphic``: every combination of one strategy per listed role, each role's
-    cohorts on ``subnet`` all switched to it. Agents that switch keep the parameters the
-    new strategy also declares (e.g. their stake) and take the ones given here.
+    cohorts on ``subnet`` all switched to it. ``pure``: pure profiles of the role-symmetric
+    game (role -> a strategy of its set; unnamed roles keep the population as written),
+    each run with every single deviation from it, as for the baseline: whether a profile
+    is an equilibrium for *agents* (no one agent gains by switching) is then measured, not
+    assumed. Agents that switch keep the parameters the new strategy also declares (e.g.
+    their stake) and take the ones given here.
     """
 
     model_config = ConfigDict(title="profiles")
@@ -369,6 +373,10 @@ class ProfilesSpec(Spec):
     deviations: bool = param(True, doc="baseline + each single deviation")
     monomorphic: bool = param(False, doc="every one-strategy-per-role pair")
     deviators: int = param(1, 1, None, "agents that switch in a deviation")
+    pure: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="pure profiles (role -> strategy of its set) to run with every single "
+                    "deviation from each")
 
     @model_validator(mode="after")
     def _roles(self) -> ProfilesSpec:
@@ -380,8 +388,17 @@ class ProfilesSpec(Spec):
                         (role, i, "strategy"),
                         f"{s.strategy!r} is a {actual} strategy, listed under {role}",
                     )
-        if not (self.deviations or self.monomorphic):
-            raise ValueError("profiles: set deviations or monomorphic (or drop profiles)")
+        for i, prof in enumerate(self.pure):
+            for role, strategy in prof.items():
+                names = [s.strategy for s in getattr(self, role, None) or []] \
+                    if role in ROLES else []
+                if strategy not in names:
+                    raise ParameterError(
+                        ("pure", i, role),
+                        f"{role}: {strategy!r} is not in the {role} strategy set {names}"
+                        if role in ROLES else f"unknown role {role!r}; roles are {ROLES}")
+        if not (self.deviations or self.monomorphic or self.pure):
+            raise ValueError("profiles: set deviations, monomorphic or pure (or drop profiles)")
         if not any(getattr(self, r) for r in ROLES):
             raise ValueError("profiles: list the strategy set of at least one role")
         return self

@@ -10,7 +10,6 @@ import pytest
 from analysis.game import (
     alpharank,
     alpharank_sweep,
-    coalition_curve,
     deviation_regret,
     find_equilibria,
     find_symmetric_equilibria,
@@ -396,33 +395,15 @@ def test_alpharank_matches_openspiel() -> None:
         np.testing.assert_allclose(alpharank(tables, alpha=0.5, m=8).pi, pi_os, atol=1e-8)
 
 
-# ----------------------------------------------------------------------------- coalitions
-
-
-def test_coalition_curve_discrete_sizes_recovers_linear_profit() -> None:
-    rng = np.random.default_rng(15)
-    size = np.repeat(np.arange(1, 6), 25)
-    profit = 10 + 2 * size + rng.normal(0, 1, size.size)
-    curve = coalition_curve(size, profit, rng=0)
-    np.testing.assert_array_equal(curve.centers, [1, 2, 3, 4, 5])
-    assert curve.edges is None
-    np.testing.assert_array_equal(curve.counts, [25] * 5)
-    truth = 10 + 2 * curve.centers
-    assert np.all(np.abs(curve.means - truth) < 0.6)
-    assert np.sum((curve.lows <= truth) & (truth <= curve.highs)) >= 4
-
-
-def test_coalition_curve_binned_stake_share() -> None:
-    rng = np.random.default_rng(16)
-    share = rng.uniform(0, 0.5, size=400)
-    profit = 100 * share + rng.normal(0, 1, share.size)
-    curve = coalition_curve(share, profit, bins=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5], rng=0)
-    np.testing.assert_allclose(curve.centers, [0.05, 0.15, 0.25, 0.35, 0.45])
-    assert curve.counts.sum() == 400
-    assert np.all(np.diff(curve.means) > 5)  # increasing in the stake share
-    sparse = coalition_curve([0.1, 0.9, 0.95], [1.0, 2.0, 3.0], bins=2)
-    assert sparse.counts.tolist() == [2]  # the bin with one run is left out
-    with pytest.raises(ValueError, match="same length"):
-        coalition_curve([1, 2, 3], [1.0, 2.0])
-    with pytest.raises(ValueError, match="min_count"):
-        coalition_curve([1, 2, 3], [1.0, 2.0, 3.0], min_count=1)
+def test_replicator_follows_a_slow_direction_to_its_equilibrium() -> None:
+    """Row strategy 0 beats 1 by exactly 1 whatever the column plays, beside payoffs of
+    3,000: the dynamics run until the starts come to rest, so every start reaches the
+    equilibrium (basin 1); a fixed horizon of 1,000 payoff units leaves most short."""
+    a = np.array([[3001.0, 1.0], [3000.0, 0.0]])
+    b = np.array([[1.0, 0.0], [1.0, 0.0]])  # the column role's own range is 1
+    eqs = find_equilibria(a, b, rng=0, n_starts=16)
+    assert eqs[0].is_pure and eqs[0].basin == 1.0
+    np.testing.assert_array_equal(eqs[0].x, [1.0, 0.0])
+    np.testing.assert_array_equal(eqs[0].y, [1.0, 0.0])
+    short = find_equilibria(a, b, rng=0, n_starts=16, t_max=1000.0)
+    assert short[0].basin < 0.2  # only starts that began next to it arrive

@@ -122,7 +122,9 @@ def _claim4_results(root: Path, cabal_minus_passthrough: dict[int, float]) -> No
                        "overrides": {"population.0.params.dedup": dedup}})
         for seed in range(4):
             noise = 0.5 * (seed - 1.5)
-            m = metrics_frame(20, {"copy_cabal": {"profit": 10.0 + diff + noise},
+            # the difference varies a little across seeds: with none it would decide nothing
+            m = metrics_frame(20, {"copy_cabal": {"profit": 10.0 + diff + noise
+                                                  + 0.2 * (seed % 2)},
                                    "gpt_passthrough": {"profit": 10.0 + noise}})
             runs.append((k, seed, m, None))
     write_results(root / "claim04_copy_cabals" / "h", config, cells_, runs, grid)
@@ -140,6 +142,71 @@ def test_claim4_verdicts(tmp_path: Path, diffs: dict[int, float], status: str) -
     if status == PART:
         assert v.where == "holds for honest_validator.dedup <= 0, not for {1}"
     assert len(v.cells) == 2 and "difference" in v.cells[0].detail
+
+
+def test_no_variation_across_seeds_decides_nothing(tmp_path: Path) -> None:
+    _claim4_results(tmp_path, {0: 5.0, 1: -3.0})
+    assert interval_test(Estimate(5.0, 5.0, 5.0, 4, "no variation"), 0.0) is None
+    # the same difference in every seed: reported, not decisive
+    config = {"name": "claim04_copy_cabals", "epochs": 20, "warmup_epochs": 5,
+              "population": [{"strategy": "honest_validator", "count": 16, "subnet": 0}]}
+    runs = [(0, seed, metrics_frame(20, {"copy_cabal": {"profit": 15.0},
+                                         "gpt_passthrough": {"profit": 10.0}}), None)
+            for seed in range(4)]
+    write_results(tmp_path / "x" / "claim04_copy_cabals" / "h", config,
+                  [{"cell": 0, "profile": None, "overrides": {}}], runs,
+                  {"paths": [], "zip": []})
+    v = evaluate(CLAIMS[3], latest_results(tmp_path / "x"))
+    assert v.status == INCONCLUSIVE and "no variation" not in v.where
+    assert v.cells[0].outcome is None
+    assert "difference $100 (no variation across seeds)" in v.cells[0].detail
+
+
+def test_claim10_reads_the_sample_size_the_run_recorded(tmp_path: Path) -> None:
+    """N comes from the run's resolved config (here 30, not the world's default of 50)."""
+    config = {"name": "claim10_overhead", "epochs": 20, "warmup_epochs": 5,
+              "scenario": {"tempo": 360, "subnets": [{"work": {"sample_size": 30}}]},
+              "population": [{"strategy": "honest_miner", "count": 112, "subnet": 0}]}
+    runs = [(0, seed, metrics_frame(20, {"m": {"profit": 1.0}},
+                                    compute_per_useful_answer=60 + np.random.default_rng(
+                                        seed).normal(0, 0.01, 20)), None)
+            for seed in range(3)]
+    write_results(tmp_path / "claim10_overhead" / "h", config,
+                  [{"cell": 0, "profile": None, "overrides": {}}], runs,
+                  {"paths": [], "zip": []})
+    v = evaluate(CLAIMS[9], latest_results(tmp_path))
+    assert v.status == HOLDS and "N = 30" in v.cells[0].detail
+    del config["scenario"]["subnets"]  # a config that does not say: a data condition
+    write_results(tmp_path / "b" / "claim10_overhead" / "h", config,
+                  [{"cell": 0, "profile": None, "overrides": {}}], runs,
+                  {"paths": [], "zip": []})
+    v = evaluate(CLAIMS[9], latest_results(tmp_path / "b"))
+    assert v.status == INCONCLUSIVE and "sample_size" in v.numbers[0]
+
+
+def test_a_programming_error_in_a_claim_raises(tmp_path: Path) -> None:
+    """A KeyError from code (here a metrics table without the claim's column) is not
+    reported as a research result."""
+    config = {"name": "claim10_overhead", "epochs": 20, "warmup_epochs": 5,
+              "scenario": {"subnets": [{"work": {"sample_size": 30}}]},
+              "population": [{"strategy": "honest_miner", "count": 112, "subnet": 0}]}
+    runs = [(0, seed, metrics_frame(20, {"m": {"profit": 1.0}}), None) for seed in range(3)]
+    write_results(tmp_path / "claim10_overhead" / "h", config,
+                  [{"cell": 0, "profile": None, "overrides": {}}], runs,
+                  {"paths": [], "zip": []})
+    with pytest.raises(KeyError, match="compute_per_useful_answer"):
+        evaluate(CLAIMS[9], latest_results(tmp_path))
+
+
+def test_claim3_compares_the_copier_with_its_own_cohort(tmp_path: Path) -> None:
+    """A 20k-TAO copier gaining $112/day over its cohort holds claim 3, although it earns
+    far less than the mean honest validator (which includes 200k-TAO ones)."""
+    from test_analysis_deviations import _confounded
+
+    _confounded(tmp_path, {"weight_copier": 5.0}, name="claim03_weight_copying")
+    v = evaluate(CLAIMS[2], latest_results(tmp_path))
+    assert v.status == HOLDS, v.numbers
+    assert "copier - honest = $112 [" in v.cells[0].detail
 
 
 def test_claims_report_lists_every_claim(tmp_path: Path) -> None:
