@@ -214,6 +214,8 @@ class Strategy(Protocol):
 
     def endowment(self) -> Endowment: ...
 
+    def stakes_root(self) -> bool: ...
+
 
 class MinerStrategy(Strategy, Protocol):
     @classmethod

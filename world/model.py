@@ -41,6 +41,8 @@ import pandas as pd
 
 from world import accounts, delegation, grading, measure, payments, registration, weights
 from world.accounts import EpochBooks
+from world.alpha_ledger import DtaoLedger
+from world.coinbase import Coinbase
 from world.columns import Columns
 from world.consensus import Consensus
 from world.interfaces import Group, NetworkContext, SubnetContext
@@ -95,7 +97,9 @@ class Network(mesa.Model):
         self.streams = dict(zip(STREAMS, self.rng.spawn(len(STREAMS)), strict=True))
         self.epoch = 0
         self.block = 0
-        self.ledger = Ledger()
+        dtao = self.params.dtao
+        self.ledger = (DtaoLedger(tao_weight=dtao.tao_weight, fee=dtao.pool_fee) if dtao.pools
+                       else Ledger())
         self.columns = Columns()
         self.agent_of: list[Any] = []  # per account: its participant (None: market, owners)
         self.acct_netuid = np.zeros(0, dtype=np.int64)  # per account: its subnet (-1: none)
@@ -126,6 +130,9 @@ class Network(mesa.Model):
         registration.populate(self, population)
         delegation.place(self)
         accounts.fund_market(self)
+        self.coinbase = Coinbase(self) if dtao.pools else None  # today's pools (``dtao``)
+        if self.coinbase is not None:
+            self.coinbase.open()
         self.datacollector = mesa.DataCollector(model_reporters=measure.reporters(self))
 
     # -- the epoch -----------------------------------------------------------------------
@@ -138,7 +145,10 @@ class Network(mesa.Model):
             self._subnet_turn(s)
         if self.batch_subnets:
             self.consensus.run_all()
-        payments.pay(self)
+        if self.coinbase is not None:
+            self.coinbase.pay()
+        else:
+            payments.pay(self)
         registration.adjust_burns(self)
         self.ledger.check(self.epoch)
         accounts.close_epoch(self)

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from world.dtao_params import DtaoParams
 from world.yuma import YumaParams
 
 BLOCK_SECONDS = 12.0  # MODEL.md section 2
@@ -213,6 +214,7 @@ class NetworkParams:
     economy: EconomyParams = field(default_factory=EconomyParams)
     price: PriceParams = field(default_factory=PriceParams)
     agent_record_interval: int = 10  # epochs between per-agent records (0: never)
+    dtao: DtaoParams = field(default_factory=DtaoParams)  # today's pools (off by default)
 
     def __post_init__(self) -> None:
         if not self.subnets:
@@ -225,6 +227,9 @@ class NetworkParams:
                 raise ValueError(
                     "subnets[*].emission_share must be given for every subnet or for none"
                 )
+        if self.dtao.pools:
+            for name in ("pool_tao", "price"):
+                self.dtao.per_subnet(name, len(self.subnets))
 
     @property
     def epoch_hours(self) -> float:
