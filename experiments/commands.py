@@ -115,7 +115,23 @@ def _validate(files: list[str]) -> int:
         print(f"{f}: ok: {n_cells} cell(s) x {n_seeds} seed(s) = {n_cells * n_seeds} runs of "
               f"{plan.experiment.epochs} epochs -> "
               f"{results_root() / plan.name / plan.config_hash}")
+        for group in plan.eras():
+            print(_era_lines(group))
     return code
+
+
+def _era_lines(group: dict[str, Any]) -> str:
+    """The era of a set of cells and every rule's effective value, one rule a line."""
+    cells = group["cells"]
+    where = f"{len(cells)} cell(s) from cell {cells[0]}"
+    lines = [f"  era {group['era']} (variant {group['variant'] or 'none'}), {where}:"]
+    for row in group["rules"]:
+        note = ("  [override; era default " + repr(row["default"]) + "]"
+                if row["overridden"] else "")
+        if not row["wired"]:
+            note = "  [not a parameter of the world yet]"
+        lines.append(f"    {row['key']} = {row['value']!r}{note}")
+    return "\n".join(lines)
 
 
 def _schema(output: str | None) -> int:

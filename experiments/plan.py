@@ -114,6 +114,23 @@ class Plan:
         return [RunSpec(run_id(c.index, k), c.index, k, run_seed(self.master_seed, k))
                 for c in chosen for k in self.seed_indices]
 
+    def eras(self) -> list[dict[str, Any]]:
+        """The era of each distinct scenario of the plan with every rule's effective value
+        (``world.eras.world_manifest``) and the cells that run it, for the manifest."""
+        from experiments.schema import ScenarioSpec
+        from world.eras import world_manifest
+
+        groups: dict[str, dict[str, Any]] = {}
+        for c in self.cells:
+            if not c.config:
+                continue
+            key = json.dumps(c.config["scenario"], sort_keys=True)
+            if key not in groups:
+                params = ScenarioSpec.model_validate(c.config["scenario"]).to_world()
+                groups[key] = {"cells": [], **world_manifest(params)}
+            groups[key]["cells"].append(c.index)
+        return list(groups.values())
+
     def task(self, run: RunSpec) -> dict[str, Any]:
         """What a worker needs to execute ``run`` (plain data, no classes)."""
         cell = self.cells[run.cell]

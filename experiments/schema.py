@@ -37,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from world.eras import ERA_NAMES, era_variants, fill_scenario
 from world.params import NetworkParams, PriceParams
 
 __all__ = [
@@ -262,9 +263,27 @@ class _PriceBase(WorldSpec):
         return self
 
 
+class _ScenarioBase(WorldSpec):
+    """Fills in the rules of the scenario's era (``era``, ``era_variant``) that the file
+    does not give (``world.eras.fill_scenario``): an era sets the defaults, any single
+    value given in the file overrides its rule (MODEL.md section 9)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _era_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        era, variant = data.get("era", "dtao"), data.get("era_variant")
+        if era not in ERA_NAMES or not (variant is None or isinstance(variant, str)):
+            return data  # the field checks report it
+        if variant is not None and variant not in era_variants(era):
+            return data
+        return fill_scenario(data, era, variant)
+
+
 PriceSpec = spec_for(PriceParams, name="PriceSpec", base=_PriceBase)
 _SPEC_OF[PriceParams] = PriceSpec
-ScenarioSpec = spec_for(NetworkParams, name="ScenarioSpec")
+ScenarioSpec = spec_for(NetworkParams, name="ScenarioSpec", base=_ScenarioBase)
 
 
 # ---------------------------------------------------------------------------------------

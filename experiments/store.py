@@ -192,6 +192,7 @@ class ResultsDir:
             "source": {"file": plan.source, "sha256": plan.source_sha256,
                        "inputs": plan.inputs},
             "config": plan.config,
+            "eras": plan.eras(),
             "grid": {
                 "paths": list(plan.experiment.sweep.grid) if plan.experiment.sweep else [],
                 "zip": [list(g) for g in plan.experiment.sweep.zip]

@@ -230,3 +230,8 @@ def test_every_strategy_with_entry_exit_and_imitation_keeps_the_pools_exact():
     attacker = next(a for a in range(ledger.n) if m.agent_of[a] is not None
                     and m.agent_of[a].name == "stake_attacker")
     assert ledger.alpha[attacker] > 0  # its outside stake bought alpha when it entered
+
+
+def test_pools_need_the_dtao_era():
+    with pytest.raises(ValueError, match="dtao.pools needs era 'dtao'"):
+        NetworkParams(era="dec2023", dtao=DtaoParams(pools=True))

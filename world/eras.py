@@ -24,7 +24,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ERAS", "ERA_NAMES", "Rule", "effective", "era_variants", "manifest", "markdown_table"]
+__all__ = [
+    "APPLIED",
+    "ERAS",
+    "ERA_NAMES",
+    "WORLD_FIELDS",
+    "Rule",
+    "effective",
+    "era_variants",
+    "fill_scenario",
+    "manifest",
+    "markdown_table",
+    "world_manifest",
+]
 
 U16_MAX = 65_535
 U64_MAX = 2**64 - 1
@@ -303,3 +315,103 @@ def markdown_table() -> str:
         sources = "; ".join(ERAS[e][key].source for e in ERA_NAMES if key in ERAS[e])
         lines.append(f"| `{key}` | {cell('dec2023', key)} | {cell('dtao', key)} | {sources} |")
     return "\n".join(lines) + "\n"
+
+
+# -- the eras in the world's parameters ------------------------------------------------
+
+# Where each rule lives in a scenario (``world.params.NetworkParams``): a key path, ``*``
+# standing for every subnet. Rules not listed here are not (yet) parameters of the world.
+WORLD_FIELDS: dict[str, tuple[str, ...]] = {
+    "network.tempo": ("tempo",),
+    **{f"subnet.{k}": ("subnets", "*", k) for k in (
+        "n_uids", "activity_cutoff", "weights_rate_limit", "commit_reveal", "reveal_period")},
+    **{f"yuma.{k}": ("subnets", "*", "yuma", k) for k in (
+        "version", "kappa", "bonds_penalty", "bonds_ema_rate", "liquid_alpha",
+        "max_validators")},
+    **{f"registration.{k}": ("subnets", "*", "registration", k) for k in (
+        "initial_burn_tao", "min_burn_tao", "max_burn_tao", "target_per_interval",
+        "immunity_period")},
+    **{f"economy.{k}": ("economy", k) for k in (
+        "fixed_emission_per_block", "initial_issuance_tao", "subnet_split", "owner_share",
+        "validator_take")},
+}
+
+# The rules whose era default a scenario takes when it does not give the value itself.
+# ``dtao`` is today's world exactly as it was before the eras (its own defaults, which
+# existing files' results rely on) until its rules are wired (issue 16).
+APPLIED: dict[str, frozenset[str]] = {
+    "dec2023": frozenset(k for k in WORLD_FIELDS if k != "economy.subnet_split"),
+    "dtao": frozenset(),
+}
+
+
+def fill_scenario(raw: Mapping[str, Any], era: str, variant: str | None = None) -> dict[str, Any]:
+    """A copy of the scenario section ``raw`` (plain nested dicts, as written in a file)
+    with each applied rule of ``era`` (and its variant) filled in where ``raw`` does not
+    give it; what ``raw`` gives always wins (a scenario overrides any single rule)."""
+    values = effective(era, None, variant)
+    out: dict[str, Any] = dict(raw)
+    applied = APPLIED[era]
+    if any(WORLD_FIELDS[k][0] == "subnets" for k in applied):
+        subnets = out.get("subnets")
+        if subnets is None:
+            subnets = [{}]  # the world's default: one subnet
+        if isinstance(subnets, list):
+            out["subnets"] = [dict(s) if isinstance(s, Mapping) else s for s in subnets]
+    for key in sorted(applied):
+        _fill(out, WORLD_FIELDS[key], values[key])
+    return out
+
+
+def _fill(node: Any, path: tuple[str, ...], value: Any) -> None:
+    """Set ``path`` in ``node`` to ``value`` unless given (malformed parts are left for the
+    schema to report)."""
+    head, rest = path[0], path[1:]
+    if head == "*":
+        if isinstance(node, list):
+            for item in node:
+                _fill(item, rest, value)
+        return
+    if not isinstance(node, dict):
+        return
+    if not rest:
+        node.setdefault(head, value)
+        return
+    child = node.get(head)
+    if child is None:
+        child = node[head] = {}
+    elif isinstance(child, Mapping):
+        child = node[head] = dict(child)
+    _fill(child, rest, value)
+
+
+def _read(obj: Any, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` of a ``NetworkParams``; one value, or the list of the subnets'
+    values when they differ."""
+    head, rest = path[0], path[1:]
+    if head == "*":
+        values = [_read(item, rest) for item in obj]
+        return values[0] if all(v == values[0] for v in values) else values
+    value = getattr(obj, head)
+    return _read(value, rest) if rest else value
+
+
+def world_manifest(params: Any) -> dict[str, Any]:
+    """The era of a ``NetworkParams`` and every rule of it for the run's manifest.
+
+    Each rule: ``key``, ``value`` (the value the world runs with, read from ``params``;
+    the era's default for a rule the world does not take as a parameter), ``default``
+    (the era's, after its variant), ``overridden`` (the value differs from the default),
+    ``wired`` (whether the world reads the rule from its parameters), ``applied`` (whether
+    a scenario that does not give it takes the era's default) and ``source``.
+    """
+    era, variant = params.era, params.era_variant
+    rows = manifest(era, None, variant)
+    for row in rows:
+        key = row["key"]
+        row["default"] = row.pop("value")
+        row["wired"] = key in WORLD_FIELDS
+        row["value"] = _read(params, WORLD_FIELDS[key]) if row["wired"] else row["default"]
+        row["overridden"] = row["value"] != row["default"]
+        row["applied"] = key in APPLIED[era]
+    return {"era": era, "variant": variant, "rules": rows}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from world.dtao_params import DtaoParams
+from world.eras import ERA_NAMES, era_variants
 from world.yuma import YumaParams
 
 BLOCK_SECONDS = 12.0  # MODEL.md section 2
@@ -214,9 +215,18 @@ class NetworkParams:
     economy: EconomyParams = field(default_factory=EconomyParams)
     price: PriceParams = field(default_factory=PriceParams)
     agent_record_interval: int = 10  # epochs between per-agent records (0: never)
+    era: Literal["dec2023", "dtao"] = "dtao"  # the chain's rules (MODEL.md section 9)
+    era_variant: str | None = None  # a named switch of the era (dec2023: sn1_legacy)
     dtao: DtaoParams = field(default_factory=DtaoParams)  # today's pools (off by default)
 
     def __post_init__(self) -> None:
+        check_choice("network.era", self.era, ERA_NAMES)
+        if self.era_variant is not None and self.era_variant not in era_variants(self.era):
+            names = ", ".join(map(repr, era_variants(self.era))) or "none"
+            raise ValueError(
+                f"network.era_variant of era {self.era!r} must be one of {names}, "
+                f"got {self.era_variant!r}"
+            )
         if not self.subnets:
             raise ValueError("network.subnets must list at least one subnet")
         check_int("network.tempo", self.tempo, 1)
@@ -228,6 +238,10 @@ class NetworkParams:
                     "subnets[*].emission_share must be given for every subnet or for none"
                 )
         if self.dtao.pools:
+            if self.era != "dtao":
+                raise ValueError(
+                    f"dtao.pools needs era 'dtao' (subnet pools are today's chain), got era "
+                    f"{self.era!r}")
             for name in ("pool_tao", "price"):
                 self.dtao.per_subnet(name, len(self.subnets))
 
