@@ -235,3 +235,21 @@ def test_every_strategy_with_entry_exit_and_imitation_keeps_the_pools_exact():
 def test_pools_need_the_dtao_era():
     with pytest.raises(ValueError, match="dtao.pools needs era 'dtao'"):
         NetworkParams(era="dec2023", dtao=DtaoParams(pools=True))
+
+
+def test_a_file_with_pools_takes_todays_rules_and_a_given_value_wins():
+    from experiments.schema import ScenarioSpec
+
+    params = ScenarioSpec.model_validate({
+        "era": "dtao", "dtao": {"pools": True, "tao_weight": 0.3},
+        "subnets": [{"n_uids": 64, "yuma": {"max_validators": 16}}, {"commit_reveal": False,
+                                                                      "reveal_period": 0}],
+    }).to_world()
+    assert params.dtao.pools and params.dtao.tao_weight == 0.3
+    assert params.economy.fixed_emission_per_block is None  # the halving schedule
+    assert params.economy.initial_issuance_tao == 11_180_000.0  # 0.5 TAO per block
+    assert all(s.yuma.version == "yuma3" for s in params.subnets)
+    assert params.subnets[0].commit_reveal and not params.subnets[1].commit_reveal
+    assert params.subnets[1].registration.min_burn_tao == 0.0005
+    without = ScenarioSpec.model_validate({"era": "dtao"}).to_world()
+    assert without == NetworkParams()  # without pools a file keeps the world it had

@@ -26,12 +26,14 @@ from typing import Any
 
 __all__ = [
     "APPLIED",
+    "APPLIED_POOLS",
     "ERAS",
     "ERA_NAMES",
     "WORLD_FIELDS",
     "Rule",
     "effective",
     "era_variants",
+    "applied_rules",
     "fill_scenario",
     "manifest",
     "markdown_table",
@@ -334,15 +336,30 @@ WORLD_FIELDS: dict[str, tuple[str, ...]] = {
     **{f"economy.{k}": ("economy", k) for k in (
         "fixed_emission_per_block", "initial_issuance_tao", "subnet_split", "owner_share",
         "validator_take")},
+    **{f"dtao.{k}": ("dtao", k) for k in (
+        "tao_weight", "flow_shares", "flow_cutoff", "flow_exponent", "injection_cap",
+        "moving_alpha", "ema_price_halving_blocks", "pool_fee",
+        "root_sell_requires_price_sum")},
 }
 
 # The rules whose era default a scenario takes when it does not give the value itself.
 # ``dtao`` is today's world exactly as it was before the eras (its own defaults, which
 # existing files' results rely on) until its rules are wired (issue 16).
 APPLIED: dict[str, frozenset[str]] = {
-    "dec2023": frozenset(k for k in WORLD_FIELDS if k != "economy.subnet_split"),
+    "dec2023": frozenset(k for k in WORLD_FIELDS
+                         if k != "economy.subnet_split" and not k.startswith("dtao.")),
     "dtao": frozenset(),
 }
+# A ``dtao`` scenario that turns the pools on (``dtao.pools: true``, world.coinbase) takes
+# every rule of today's chain the world has as a parameter (Yuma 3, commit-reveal, 0.5 TAO
+# per block from today's issuance, today's burns...): the pools are opt-in, so files
+# written before them keep their world and their results (docs/eras.md, "Wiring").
+APPLIED_POOLS = frozenset(k for k in WORLD_FIELDS if k in DTAO and k != "economy.subnet_split")
+
+
+def applied_rules(era: str, pools: bool = False) -> frozenset[str]:
+    """The rules whose era default a scenario takes when it does not give them."""
+    return APPLIED_POOLS if era == "dtao" and pools else APPLIED[era]
 
 
 def fill_scenario(raw: Mapping[str, Any], era: str, variant: str | None = None) -> dict[str, Any]:
@@ -351,7 +368,8 @@ def fill_scenario(raw: Mapping[str, Any], era: str, variant: str | None = None) 
     give it; what ``raw`` gives always wins (a scenario overrides any single rule)."""
     values = effective(era, None, variant)
     out: dict[str, Any] = dict(raw)
-    applied = APPLIED[era]
+    section = raw.get("dtao")
+    applied = applied_rules(era, isinstance(section, Mapping) and section.get("pools") is True)
     if any(WORLD_FIELDS[k][0] == "subnets" for k in applied):
         subnets = out.get("subnets")
         if subnets is None:
@@ -413,5 +431,5 @@ def world_manifest(params: Any) -> dict[str, Any]:
         row["wired"] = key in WORLD_FIELDS
         row["value"] = _read(params, WORLD_FIELDS[key]) if row["wired"] else row["default"]
         row["overridden"] = row["value"] != row["default"]
-        row["applied"] = key in APPLIED[era]
+        row["applied"] = key in applied_rules(era, params.dtao.pools)
     return {"era": era, "variant": variant, "rules": rows}
