@@ -253,3 +253,31 @@ def test_a_file_with_pools_takes_todays_rules_and_a_given_value_wins():
     assert params.subnets[1].registration.min_burn_tao == 0.0005
     without = ScenarioSpec.model_validate({"era": "dtao"}).to_world()
     assert without == NetworkParams()  # without pools a file keeps the world it had
+
+
+def test_pools_are_measured_per_subnet_and_per_agent():
+    model = network(10, root_stake=1_000.0)
+    for _ in range(2):
+        model.step()
+    ledger = model.ledger
+    df = model.datacollector.get_model_vars_dataframe()
+    last = df.iloc[-1]
+    for j, pool in enumerate(ledger.pools):
+        assert last[f"dtao_price:{j}"] == pool.price
+        assert last[f"dtao_tao_reserve:{j}"] == pool.tao_rao / RAO
+    assert sum(last[f"dtao_share:{j}"] for j in range(3)) == pytest.approx(1.0)
+    assert last["dtao_root_stake_tao"] == pytest.approx(6_000.0, rel=0.01)
+    rec = model.agent_records()
+    assert {"alpha", "value_tao", "value_sell_tao", "value_usd"} <= set(rec.columns)
+    held = rec[rec["alpha"] > 0]
+    assert (held["value_sell_tao"] < held["value_tao"]).all()  # fee and slippage
+    assert "dtao_price:0" not in measure_keys_without_pools()
+
+
+def measure_keys_without_pools() -> list[str]:
+    from world import measure
+
+    plain = Network(NetworkParams(subnets=(SubnetParams(n_uids=16,
+                                                        yuma=YumaParams(max_validators=8)),)),
+                    [Cohort(get("honest_validator"), 1, 0)], rng=1)
+    return list(measure.reporters(plain))
