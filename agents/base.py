@@ -100,6 +100,7 @@ class Participant(mesa.Agent):
         self.acct = model.open_account(self)
         self.netuid = -1
         for key, value in self.values.items():
+            model.columns.declare(key)
             model.columns.set(key, self.acct, value)
 
     # -- parameters -----------------------------------------------------------------

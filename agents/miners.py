@@ -19,6 +19,7 @@ import numpy as np
 from agents.base import Miner, Param, register
 from agents.population import cabal_param, ensure_cabals
 from world.interfaces import Group, Production, SubnetContext
+from world.kept import kept
 
 GPT4_TURBO_QUALITY = 0.93  # MT-bench 9.3 / 10 (MODEL.md section 8)
 # a few hundred tokens each way at $0.01 / 1k input and $0.03 / 1k output (MODEL.md 8)
@@ -27,27 +28,6 @@ GPT4_TURBO_USD_PER_QUERY = 0.02
 GPT35_TURBO_USD_PER_QUERY = 0.001
 A100_USD_PER_HOUR = 1.6  # MODEL.md section 8: A100 80GB $1.3-$2 an hour
 HOSTING_USD_PER_HOUR = 0.05  # a small CPU virtual server (~$36 a month) relaying answers
-
-
-def memo_production(
-    group: Group, ctx: SubnetContext, params: tuple[str, ...], extra: tuple, make
-) -> Production:
-    """``make()``, or the Production it made last time when nothing it depends on changed:
-    the group's ``params`` columns, the epoch's length, ``extra`` and the group itself (a
-    new group comes with any change of membership). Its arrays are read-only: strategies
-    that return the same answers every epoch hand the world the same arrays."""
-    columns = group.model.columns
-    key = (tuple(columns.version(p) for p in params), ctx.epoch_hours, extra)
-    hit = group.memo.get("production")
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    prod = make()
-    for a in (prod.quality, prod.answer_key, prod.fixed_cost_usd, prod.query_cost_usd,
-              prod.computes):
-        a.flags.writeable = False
-    key = (tuple(columns.version(p) for p in params), ctx.epoch_hours, extra)
-    group.memo["production"] = (key, prod)
-    return prod
 
 
 @register
@@ -80,11 +60,10 @@ class HonestMiner(Miner):
 
     @classmethod
     def produce(cls, group: Group, ctx: SubnetContext) -> Production:
-        return memo_production(group, ctx, ("quality", "gpu_usd_per_hour"), (), lambda: (
-            Production.own_answers(
-                quality=group.param("quality"),
-                fixed_cost_usd=group.param("gpu_usd_per_hour") * ctx.epoch_hours,
-            )))
+        return Production.own_answers(
+            quality=group.param("quality"),
+            fixed_cost_usd=group.param("gpu_usd_per_hour") * ctx.epoch_hours,
+        )
 
 
 @register
@@ -120,12 +99,11 @@ class PassThroughMiner(Miner):
 
     @classmethod
     def produce(cls, group: Group, ctx: SubnetContext) -> Production:
-        params = ("quality", "server_usd_per_hour", "query_cost_usd")
-        return memo_production(group, ctx, params, (), lambda: Production.own_answers(
+        return Production.own_answers(
             quality=group.param("quality"),
             fixed_cost_usd=group.param("server_usd_per_hour") * ctx.epoch_hours,
             query_cost_usd=group.param("query_cost_usd"),
-        ))
+        )
 
 
 @register
@@ -170,14 +148,7 @@ class CopyCabalMiner(Miner):
 
     @classmethod
     def produce(cls, group: Group, ctx: SubnetContext) -> Production:
-        model = group.model
-        ensure_cabals(model, ctx.subnet.netuid)
-        params = ("quality", "hosting_usd_per_hour", "gpu_usd_per_hour", "query_cost_usd")
-        extra = (model.columns.version("cabal"), len(model.cabals), ctx.subnet.version)
-        return memo_production(group, ctx, params, extra, lambda: cls._produce(group, ctx))
-
-    @classmethod
-    def _produce(cls, group: Group, ctx: SubnetContext) -> Production:
+        ensure_cabals(group.model, ctx.subnet.netuid)
         k = len(group)
         cabal, source, size = cls._sources(group)
         pays = source == np.arange(k)
@@ -195,15 +166,12 @@ class CopyCabalMiner(Miner):
         )
 
     @staticmethod
+    @kept("cabal")
     def _sources(group: Group) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(cabal, source, size) per member: its cabal (-1: none), the index of the member
-        whose answers it returns and its cabal's size here (read-only; kept with the
-        group until the cabals change)."""
+        whose answers it returns (its cabal's leader if the leader is here, else its
+        lowest account) and its cabal's size here."""
         model = group.model
-        key = (model.columns.version("cabal"), len(model.cabals))
-        hit = group.memo.get("copy_cabal_sources")
-        if hit is not None and hit[0] == key:
-            return hit[1]
         k = len(group)
         cabal = model.columns.get("cabal", group.accts, -1.0).astype(np.int64)
         source = np.arange(k)  # a member outside any cabal is its own source
@@ -220,12 +188,7 @@ class CopyCabalMiner(Miner):
             src = np.where(lead_here, at, keyed[first])  # accts ascending: first = lowest
             source[keyed] = src[inverse]
             size[keyed] = counts[inverse]
-        out = (cabal, source, size)
-        for a in out:
-            a.flags.writeable = False
-        key = (model.columns.version("cabal"), len(model.cabals))  # after the reads
-        group.memo["copy_cabal_sources"] = (key, out)
-        return out
+        return cabal, source, size
 
 
 @lru_cache(maxsize=32)
@@ -365,23 +328,12 @@ class ModelArbitrageMiner(Miner):
             group.set_state("checked", checked)
         for j in range(n_opt):
             group.set_state(f"inc{j}", inc[:, j])
-        # the same options as last epoch: the same (read-only) answers
-        key = (group.model.columns.version("server_usd_per_hour"), ctx.epoch_hours)
-        hit = group.memo.get("arbitrage_production")
-        if hit is not None and hit[0] == key and (hit[1] == opt).all():
-            return hit[2]
         hours = ctx.epoch_hours
-        prod = Production.own_answers(
+        return Production.own_answers(
             quality=quality[opt],
             fixed_cost_usd=(gpu[opt] + group.param("server_usd_per_hour")) * hours,
             query_cost_usd=per_query[opt],
         )
-        for a in (prod.quality, prod.answer_key, prod.fixed_cost_usd, prod.query_cost_usd,
-                  prod.computes):
-            a.flags.writeable = False
-        key = (group.model.columns.version("server_usd_per_hour"), ctx.epoch_hours)
-        group.memo["arbitrage_production"] = (key, opt, prod)
-        return prod
 
     @classmethod
     def _decide(
@@ -441,5 +393,4 @@ class LazyMiner(Miner):
 
     @classmethod
     def produce(cls, group: Group, ctx: SubnetContext) -> Production:
-        return memo_production(group, ctx, ("quality",), (), lambda: (
-            Production.own_answers(quality=group.param("quality"), computes=False)))
+        return Production.own_answers(quality=group.param("quality"), computes=False)

@@ -358,6 +358,7 @@ class Exit:
         accts = alive_accounts(model)
         role = model.columns.get("role_code", accts).astype(np.int64)
         accts = accts[np.isin(role, [ROLES.index(r) for r in self.roles])]
+        model.columns.declare("loss_streak", 0.0)
         losing = model.columns.get("profit_usd", accts, 0.0) < 0
         streak = np.where(losing, model.columns.get("loss_streak", accts, 0.0) + 1, 0.0)
         model.columns.set("loss_streak", accts, streak)

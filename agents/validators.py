@@ -16,6 +16,7 @@ import numpy as np
 from agents.base import REGISTRY, GradingValidator, Param, Validator, register
 from agents.population import buy_stake, cabal_param, ensure_cabals, schedule
 from world.interfaces import Group, SubnetContext
+from world.kept import kept
 from world.params import RAO_PER_TAO
 from world.subnet import EMPTY
 from world.work import weights_from_scores
@@ -31,62 +32,29 @@ def honest_weights(group: Group, ctx: SubnetContext) -> np.ndarray:
 
     MODEL.md section 5: normalised, optionally sharpened or top-k.
     """
-    rows = group.memo.get("uid_rows")
-    if rows is None:  # the members' UIDs as a slice when they are a range
-        u = group.uids
-        span = len(u) > 0 and u[-1] - u[0] + 1 == len(u) and bool((np.diff(u) == 1).all())
-        rows = group.memo["uid_rows"] = slice(int(u[0]), int(u[-1]) + 1) if span else u
-    if isinstance(rows, slice):
-        scores = ctx.score_ema[rows] * ctx.subnet.is_miner
-    else:
-        scores = ctx.score_ema[rows]
-        scores *= ctx.subnet.is_miner  # a fresh array: the rows' copy
-    columns = group.model.columns
-    key = (columns.version("sharpen"), columns.version("top_k"))
-    hit = group.memo.get("honest_weights")
-    if hit is None or hit[0] != key:
-        sharpen, top_k = group.param("sharpen"), group.param("top_k")
-        plain = not (sharpen != 1.0).any() and not (top_k > 0).any()
-        hit = (key, (plain, sharpen, top_k))
-        group.memo["honest_weights"] = hit
-    plain, sharpen, top_k = hit[1]
-    if plain:  # weights_from_scores without its top-k and power steps (none apply)
-        np.fmax(scores, 0.0, out=scores)
-        total = scores.sum(axis=1, keepdims=True)
-        if (total > 0).all():
-            scores /= total
-            return scores
-        return np.divide(scores, total, out=np.zeros_like(scores), where=total > 0)
+    scores = ctx.score_ema[group.uids] * ctx.subnet.is_miner
+    sharpen, top_k = group.param("sharpen"), group.param("top_k")
     return weights_from_scores(scores, sharpen, top_k, overwrite=True)
 
 
+@kept("cabal", subnet=True)
 def cabal_miner_rows(group: Group, ctx: SubnetContext) -> tuple[np.ndarray, np.ndarray]:
     """Per member: weights spread evenly over the miners of its cabal on this subnet.
 
     Returns (rows, has): ``rows`` is (members x UIDs), ``has`` marks members whose cabal
-    has at least one miner here (the others get a zero row). Both are read-only: they are
-    kept with the group until the subnet's occupants or the cabals change.
+    has at least one miner here (the others get a zero row).
     """
     s = ctx.subnet
     columns = group.model.columns
-    key = ("cabal_miner_rows", s.version, columns.version("cabal"))
-    hit = group.memo.get("cabal_miner_rows")
-    if hit is not None and hit[0] == key:
-        return hit[1]
     occupied = s.occupant != EMPTY
     cabal_of_uid = np.where(
-        occupied, columns.get("cabal", np.maximum(s.occupant, 0), -1.0), -1.0
+        occupied, columns.get("cabal", np.maximum(s.occupant, 0)), -1.0
     )
-    own = columns.get("cabal", group.accts, -1.0)
+    own = columns.get("cabal", group.accts)
     mask = (cabal_of_uid[None, :] == own[:, None]) & (own[:, None] >= 0) & s.is_miner[None, :]
     count = mask.sum(axis=1, keepdims=True)
     rows = np.divide(mask, count, out=np.zeros(mask.shape), where=count > 0)
-    has = count[:, 0] > 0
-    rows.flags.writeable = False
-    has.flags.writeable = False
-    key = ("cabal_miner_rows", s.version, columns.version("cabal"))  # after the reads
-    group.memo["cabal_miner_rows"] = (key, (rows, has))
-    return rows, has
+    return rows, count[:, 0] > 0
 
 
 def tilt(honest: np.ndarray, favoured: np.ndarray, has: np.ndarray,
@@ -170,18 +138,11 @@ class WeightCopier(Validator):
     @classmethod
     def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray:
         s = ctx.subnet
-        version = group.model.columns.version("mode")
-        hit = group.memo.get("weight_copier")
-        if hit is None or hit[0] != version:
-            use_consensus = group.param("mode") == 0
-            hit = (group.model.columns.version("mode"),
-                   (use_consensus, bool(use_consensus.any()), bool((~use_consensus).any())))
-            group.memo["weight_copier"] = hit
-        use_consensus, some_consensus, some_largest = hit[1]
+        use_consensus = group.param("mode") == 0
         rows = np.zeros((len(group), s.n))
-        if some_consensus:
+        if use_consensus.any():
             rows[use_consensus] = (ctx.consensus * s.is_miner)[None, :]
-        if some_largest:
+        if not use_consensus.all():
             stake = np.where(s.is_validator, ctx.stake, -np.inf)
             top = int(np.argmax(stake))
             stake[top] = -np.inf
@@ -352,6 +313,8 @@ class StakeAttacker(Validator):
             model.join_cabal(agent.cabal, members)
         elif model.uid_of(acct) != EMPTY:
             model.form_cabal([agent, *members], agent, f"attack:{acct}")
+        for state in ("capital_tao", "entered_epoch"):
+            model.columns.declare(f"{cls.__name__}.{state}")
         model.columns.set(f"{cls.__name__}.phase", acct, 2.0)
         model.columns.set(f"{cls.__name__}.capital_tao", acct, bought / RAO_PER_TAO)
         model.columns.set(f"{cls.__name__}.entered_epoch", acct, float(model.epoch))

@@ -135,7 +135,6 @@ class ForgetCaches:
 
     def after_epoch(self, model: Network) -> None:
         model.membership.forget()
-        model.answers.clear()
         model.consensus.forget()
         _CABALS_CHECKED.pop(model, None)
 

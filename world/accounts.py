@@ -24,6 +24,28 @@ if TYPE_CHECKING:
     from world.model import Network
 
 
+# the per-account columns the world keeps, with the value of accounts that never set them
+COLUMNS = {
+    "alive": 0.0,  # 1 while the participant is in the model
+    "strategy_code": np.nan,  # index in Network.strategy_names
+    "role_code": np.nan,  # index in ROLES
+    "cabal": -1.0,  # its cabal (-1: none)
+    "cohort": -1.0,  # the population entry it came from (-1: none)
+    "cost_usd": 0.0,  # one-off costs of the epoch so far (a registration burn)
+    "income_tao": np.nan,  # last epoch's income, TAO
+    "income_usd": np.nan,  # ... at that epoch's price
+    "epoch_cost_usd": np.nan,  # last epoch's costs, USD
+    "profit_usd": np.nan,  # last epoch's income minus costs, USD
+    "profit_usd_total": 0.0,  # since the start
+}
+
+
+def declare(model: Network) -> None:
+    """Declare the accounts' columns (``COLUMNS``)."""
+    for name, default in COLUMNS.items():
+        model.columns.declare(name, default)
+
+
 @dataclass
 class EpochBooks:
     """What one epoch adds up, per account and network-wide."""

@@ -13,7 +13,9 @@ import numpy as np
 
 
 class Columns:
-    """Named float64 columns over accounts; unset entries read as the column's default."""
+    """Named float64 columns over accounts, each declared once with the value its unset
+    entries hold (its default). Reading never creates a column: ``get`` of an undeclared
+    column is an error unless the caller names the value it stands for."""
 
     def __init__(self, capacity: int = 64) -> None:
         self.capacity = capacity
@@ -21,29 +23,41 @@ class Columns:
         self._defaults: dict[str, float] = {}
         self._versions: dict[str, int] = {}
 
-    def ensure(self, name: str, default: float = np.nan) -> np.ndarray:
-        """The whole column ``name`` (created filled with ``default`` if new)."""
+    def declare(self, name: str, default: float = np.nan) -> None:
+        """Create column ``name`` filled with ``default`` (nothing if it exists with the
+        same default; ``ValueError`` if it exists with another)."""
+        if name in self._data:
+            old = self._defaults[name]
+            if old != default and not (np.isnan(old) and np.isnan(default)):
+                raise ValueError(f"column {name!r} is declared with default {old!r}, "
+                                 f"not {default!r}")
+            return
+        self._data[name] = np.full(self.capacity, default, dtype=np.float64)
+        self._defaults[name] = default
+        self._versions[name] = 0
+
+    def get(self, name: str, accts: np.ndarray | int, default: float | None = None) -> np.ndarray:
+        """Values of ``name`` for ``accts`` (a copy). An undeclared column reads as
+        ``default`` everywhere if one is given (it is not created), else ``KeyError``."""
         col = self._data.get(name)
         if col is None:
-            col = np.full(self.capacity, default, dtype=np.float64)
-            self._data[name] = col
-            self._defaults[name] = default
-            self._versions[name] = 0
-        return col
-
-    def get(self, name: str, accts: np.ndarray, default: float = np.nan) -> np.ndarray:
-        """Values of ``name`` for ``accts`` (a copy)."""
-        return self.ensure(name, default)[accts]
+            if default is None:
+                raise KeyError(f"no column {name!r} (declare it with Columns.declare)")
+            return np.full(np.shape(accts), default, dtype=np.float64)
+        return col[accts]
 
     def set(self, name: str, accts: np.ndarray | int, values: np.ndarray | float) -> None:
-        """Write ``values`` for ``accts`` into column ``name``."""
-        self.ensure(name)[accts] = values
+        """Write ``values`` for ``accts`` into the declared column ``name``."""
+        col = self._data.get(name)
+        if col is None:
+            raise KeyError(f"no column {name!r} (declare it with Columns.declare)")
+        col[accts] = values
         self._versions[name] += 1
 
     def version(self, name: str) -> int:
         """A counter that changes whenever column ``name`` is written (-1: no such column).
 
-        Lets callers cache values they gathered from a column (a group's parameters) until
+        Lets callers keep values they gathered from a column (a group's parameters) until
         the column changes; write columns only through ``set`` and ``reset``."""
         return self._versions.get(name, -1)
 

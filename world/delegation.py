@@ -21,6 +21,14 @@ if TYPE_CHECKING:
 YIELD_EMA_RATE = 0.2  # weight of the latest epoch in delegators' trailing yield
 
 
+def declare(model: Network) -> None:
+    """Declare delegation's columns: each validator's trailing yield per TAO staked, and
+    each delegator's pending choice and the epoch it was first made."""
+    model.columns.declare("net_yield", 0.0)
+    model.columns.declare("pending_target", float(NO_HOTKEY))
+    model.columns.declare("pending_since", 0.0)
+
+
 def context(model: Network) -> NetworkContext:
     """What delegators see: every registered validator, the stake behind it and its
     trailing yield to nominators."""

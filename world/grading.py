@@ -10,8 +10,8 @@ to the epoch's costs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,51 +26,30 @@ if TYPE_CHECKING:
 
 @dataclass
 class Answers:
-    """This epoch's answers of one subnet's miners, per UID (``Production`` fields), kept
-    between epochs: a group whose strategy returns the same immutable ``Production`` as
-    last epoch needs no writing."""
+    """This epoch's answers of one subnet's miners, per UID (``Production`` fields)."""
 
-    plan: Plan
-    version: int
     quality: np.ndarray
     key: np.ndarray
     fixed: np.ndarray
     per_query: np.ndarray
     computes: np.ndarray
-    last: dict[type, Any] = field(default_factory=dict)
-    plain: bool | None = None  # quality suits the compiled grading (None: not checked)
-
-    @classmethod
-    def empty(cls, plan: Plan, version: int, n: int) -> Answers:
-        return cls(plan, version, np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n),
-                   np.zeros(n), np.zeros(n, dtype=bool))
-
-
-def _immutable(prod: Any) -> bool:
-    """Whether every array of a ``Production`` is read-only (so it cannot change)."""
-    return not any(getattr(prod, f).flags.writeable for f in (
-        "quality", "answer_key", "fixed_cost_usd", "query_cost_usd", "computes"))
+    plain: bool  # the qualities suit the compiled grading (``work.plain_inputs``)
 
 
 def answers(model: Network, s: Subnet, plan: Plan, ctx: SubnetContext) -> Answers:
     """Every miner strategy's ``produce()`` on subnet ``s``, gathered per UID; the true
-    qualities go to ``s.quality``."""
-    ans = model.answers.get(s.netuid)
-    if ans is None or ans.plan is not plan or ans.version != s.version:
-        ans = model.answers[s.netuid] = Answers.empty(plan, s.version, s.n)
+    qualities (clipped to [0, 1]) go to ``s.quality``."""
+    n = s.n
+    ans = Answers(np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n), np.zeros(n),
+                  np.zeros(n, dtype=bool), False)
     for cls, g in plan.miner_groups:
         prod = cls.produce(g, ctx)
-        if ans.last.get(cls) is prod:
-            continue  # the same read-only answers as last epoch, already in place
         ans.quality[g.uids] = np.clip(prod.quality, 0.0, 1.0)
         ans.key[g.uids] = prod.answer_key
         ans.fixed[g.uids] = prod.fixed_cost_usd
         ans.per_query[g.uids] = prod.query_cost_usd
         ans.computes[g.uids] = prod.computes
-        ans.last[cls] = prod if _immutable(prod) else None
-        ans.plain = None
-    if ans.plain is None:
-        ans.plain = work.plain_inputs(ans.quality, np.zeros(0), np.zeros(0), np.zeros(0))
+    ans.plain = work.plain_inputs(ans.quality, np.zeros(0), np.zeros(0), np.zeros(0))
     s.quality[:] = ans.quality
     return ans
 

@@ -42,8 +42,9 @@ class Group:
     accts: np.ndarray  # ledger accounts of the members (in UID order on a subnet)
     uids: np.ndarray  # their UIDs on the subnet (-1 for delegators)
     model: Network
-    # values derived from the membership, kept as long as the group (the world builds a
-    # new group when the membership changes); keys name what else they depend on
+    # the members' parameter values gathered from their columns, by name: (column version,
+    # values), kept as long as the group (the world builds a new group when the
+    # membership changes)
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -52,23 +53,24 @@ class Group:
     def param(self, name: str) -> np.ndarray:
         """The members' values of a declared parameter (see ``Participant.params``).
 
-        A fresh array each call; the gather from the column is cached until the column is
+        A fresh array each call; the gather from the column is kept until the column is
         written (parameters rarely change, and strategies read them every epoch)."""
         columns = self.model.columns
-        key = ("param", name)
-        hit = self.memo.get(key)
-        if hit is None or hit[0] != columns.version(name):
-            values = columns.get(name, self.accts)  # creates the column if it is new
-            hit = (columns.version(name), values)
-            self.memo[key] = hit
+        version = columns.version(name)
+        hit = self.memo.get(name)
+        if hit is None or hit[0] != version:
+            hit = self.memo[name] = (version, columns.get(name, self.accts))
         return hit[1].copy()
 
     def state(self, name: str, default: float = 0.0) -> np.ndarray:
-        """The members' values of a strategy state column (``default`` where unset)."""
-        return self.model.columns.get(f"{self.cls.__name__}.{name}", self.accts, default)
+        """The members' values of strategy state column ``name``, declared on first use
+        with ``default`` (the value of members that never wrote it)."""
+        column = f"{self.cls.__name__}.{name}"
+        self.model.columns.declare(column, default)
+        return self.model.columns.get(column, self.accts)
 
     def set_state(self, name: str, values: np.ndarray | float) -> None:
-        """Write the members' values of a strategy state column."""
+        """Write the members' values of a state column (read with ``state`` first)."""
         self.model.columns.set(f"{self.cls.__name__}.{name}", self.accts, values)
 
     @property

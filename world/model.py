@@ -108,12 +108,13 @@ class Network(mesa.Model):
         self.cabals: dict[int, dict[str, Any]] = {}
         self.membership = Membership(self)
         self.consensus = Consensus(self)
-        self.answers: dict[int, grading.Answers] = {}  # per subnet: its miners' answers
         self.books = EpochBooks.open(0)
         self.cohort = -1  # population entry of the participants being created (-1: none)
         self._adopt: int | None = None  # account a switching agent takes over
         self.strategy_names: list[str] = []
         self._strategy_index: dict[str, int] = {}
+        accounts.declare(self)
+        delegation.declare(self)
         for cls in [c.strategy for c in population] + list(strategies):
             self.strategy_code(cls.name)
         self.market = self._open_special("market")
