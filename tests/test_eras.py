@@ -29,12 +29,12 @@ def test_dec2023_is_the_rules_issue_15_lists():
     assert (e["yuma.version"], e["yuma.bonds_penalty"], e["yuma.liquid_alpha"]) == (
         "yuma2", 1.0, False)
     assert e["subnet.commit_reveal"] is False and e["subnet.reveal_period"] == 0
-    assert e["yuma.bond_reset"] == "pair"
+    assert e["subnet.bond_reset"] == "pair"
     assert e["economy.fixed_emission_per_block"] == 1.0  # no halving yet
     assert e["economy.subnet_split"] == "root"
     assert (e["root.max_validators"], e["root.rho"], e["root.kappa"]) == (
         64, 10.0, pytest.approx(0.5, abs=1e-4))
-    assert e["stake.scope"] == "global" and e["stake.dereg_unstakes"] is True
+    assert e["stake.scope"] == "global" and e["economy.dereg_unstakes"] is True
     assert e["economy.miner_pay"] == "stake"
     assert (e["registration.adjustment_interval"], e["registration.target_per_interval"],
             e["registration.min_burn_tao"], e["registration.immunity_period"]) == (

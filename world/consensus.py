@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from world.rules_2023 import mask_outdated_bonds
 from world.subnet import EMPTY, LastEpoch, Subnet
 from world.yuma import epoch as yuma_epoch
 from world.yuma import epoch_batch as yuma_epoch_batch
@@ -49,7 +50,7 @@ class Consensus:
         res = yuma_epoch(
             s.weights, s.stake_tao, s.bonds, s.params.yuma,
             permits=s.permits, active=active,
-            new_registrations=s.new_registrations,
+            new_registrations=_reset_columns(s.bonds, [s]),
             last_update=s.last_update, block_at_registration=s.registered_block,
             out=s.bonds, permitted_bonds_only=True,  # see run_all
         )
@@ -92,14 +93,15 @@ class Consensus:
         if batches is None:  # subnets' sizes and hyperparameters are fixed: group them once
             grouped: dict[tuple[Any, ...], list[Subnet]] = {}
             for s, new in zip(subnets, first, strict=True):
-                grouped.setdefault((s.n, s.params.yuma, new), []).append(s)
+                grouped.setdefault((s.n, s.params.yuma, s.params.bond_reset, new),
+                                   []).append(s)
             batches = []
-            for (n, params, new), group in grouped.items():
+            for (n, params, reset, new), group in grouped.items():
                 size = max(1, BATCH_BYTES // (8 * n * n))
-                batches += [((n, params, new), group[i : i + size])
+                batches += [((n, params, reset, new), group[i : i + size])
                             for i in range(0, len(group), size)]
             self._batches[key] = batches
-        for (_, params, no_permits), batch in batches:
+        for (_, params, _, no_permits), batch in batches:
             if len(batch) == 1:
                 self.run(batch[0])
                 continue
@@ -129,7 +131,7 @@ class Consensus:
             res = yuma_epoch_batch(
                 self._stacked(batch, "weights"), stake, bonds, params,
                 permits=permits, active=active,
-                new_registrations=np.stack([s.new_registrations for s in batch]),
+                new_registrations=_reset_columns(bonds, batch),
                 last_update=last_update if outdated else None,
                 block_at_registration=registered if outdated else None,
                 out=bonds, permitted_bonds_only=True,
@@ -165,3 +167,27 @@ class Consensus:
             setattr(s, name, v)
         self._stacks[key] = (stack, views)
         return stack
+
+
+def _reset_columns(bonds: np.ndarray, subnets: Sequence[Subnet]) -> np.ndarray | None:
+    """The bond columns the kernel resets (``new_registrations``), after the 2023 per-pair
+    mask where the subnets use it.
+
+    ``bond_reset = "column"`` (today, subtensor@2026-06-30 epoch/run_epoch.rs
+    ``inplace_mask_cols(recently_registered, bonds)``): the columns of UIDs registered since
+    the last epoch. ``"pair"`` (subtensor@2023-12-20 epoch.rs ``epoch``:
+    ``vec_mask_sparse_matrix(bonds, last_update, block_at_registration, updated <=
+    registered)``): no column reset; the bonds (``bonds``: one subnet's n x n, or the
+    batch's b x n x n stack) are masked in place per (validator, miner) pair whose
+    validator last set weights at or before the miner registered
+    (``world.rules_2023.mask_outdated_bonds``, restricted to the newly registered columns,
+    which is exact under this rule). A batch shares one ``bond_reset``.
+    """
+    new = np.stack([s.new_registrations for s in subnets])
+    if subnets[0].params.bond_reset == "column":
+        return new if bonds.ndim == 3 else new[0]
+    if new.any():
+        mask_outdated_bonds(
+            bonds, np.stack([s.last_update for s in subnets]),
+            np.stack([s.registered_block for s in subnets]), columns=new)
+    return None

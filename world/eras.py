@@ -73,7 +73,7 @@ DEC2023: dict[str, Rule] = {
     "yuma.liquid_alpha": Rule(False, _C23 + "epoch.rs epoch: one EMA rate"),
     "yuma.max_validators": Rule(
         64, _C23 + "root.rs init_new_network: set_max_allowed_validators(64)"),
-    "yuma.bond_reset": Rule(
+    "subnet.bond_reset": Rule(
         "pair", _C23 + "epoch.rs epoch: vec_mask_sparse_matrix(bonds, last_update, "
         "block_at_registration, updated <= registered)"),
     # -- emission --------------------------------------------------------------------------
@@ -99,7 +99,7 @@ DEC2023: dict[str, Rule] = {
     "stake.scope": Rule(
         "global", _C23 + "uids.rs get_stake_for_uid_and_subnetwork = "
         "get_total_stake_for_hotkey (one number for every subnet)"),
-    "stake.dereg_unstakes": Rule(
+    "economy.dereg_unstakes": Rule(
         True, _C23 + "uids.rs replace_neuron: unstake_all_coldkeys_from_hotkey_account "
         "when the hotkey has no other registration"),
     # -- registration ----------------------------------------------------------------------
@@ -143,7 +143,7 @@ DTAO: dict[str, Rule] = {
         0.1, _C26 + "runtime: SubtensorInitialBondsMovingAverage 900_000"),
     "yuma.liquid_alpha": Rule(False, _C26 + "lib.rs LiquidAlphaOn, DefaultLiquidAlpha false"),
     "yuma.max_validators": Rule(64, _C26 + "subnets/subnet.rs init_new_network: 64"),
-    "yuma.bond_reset": Rule(
+    "subnet.bond_reset": Rule(
         "column", _C26 + "epoch/run_epoch.rs epoch_mechanism: inplace_mask_cols("
         "recently_registered, bonds), registered at or after the last tempo"),
     "economy.fixed_emission_per_block": Rule(
@@ -161,7 +161,7 @@ DTAO: dict[str, Rule] = {
         "stake", _C26 + "coinbase/run_coinbase.rs distribute_dividends_and_incentives: "
         "increase_stake_for_hotkey_and_coldkey_on_subnet(incentive)"),
     "stake.scope": Rule("subnet", _C26 + "staking/stake_utils.rs: stake is alpha per subnet"),
-    "stake.dereg_unstakes": Rule(
+    "economy.dereg_unstakes": Rule(
         False, _C26 + "subnets/uids.rs replace_neuron: no unstake (stake belongs to the "
         "(hotkey, coldkey) pair on a subnet, not to the UID)"),
     "dtao.tao_weight": Rule(
@@ -326,16 +326,17 @@ def markdown_table() -> str:
 WORLD_FIELDS: dict[str, tuple[str, ...]] = {
     "network.tempo": ("tempo",),
     **{f"subnet.{k}": ("subnets", "*", k) for k in (
-        "n_uids", "activity_cutoff", "weights_rate_limit", "commit_reveal", "reveal_period")},
+        "n_uids", "activity_cutoff", "weights_rate_limit", "commit_reveal", "reveal_period",
+        "bond_reset")},
     **{f"yuma.{k}": ("subnets", "*", "yuma", k) for k in (
         "version", "kappa", "bonds_penalty", "bonds_ema_rate", "liquid_alpha",
         "max_validators")},
     **{f"registration.{k}": ("subnets", "*", "registration", k) for k in (
         "initial_burn_tao", "min_burn_tao", "max_burn_tao", "target_per_interval",
-        "immunity_period")},
+        "immunity_period", "burn_rule", "pruning")},
     **{f"economy.{k}": ("economy", k) for k in (
         "fixed_emission_per_block", "initial_issuance_tao", "subnet_split", "owner_share",
-        "validator_take")},
+        "validator_take", "miner_pay", "dereg_unstakes")},
     **{f"dtao.{k}": ("dtao", k) for k in (
         "tao_weight", "flow_shares", "flow_cutoff", "flow_exponent", "injection_cap",
         "moving_alpha", "ema_price_halving_blocks", "pool_fee",
@@ -354,7 +355,11 @@ APPLIED: dict[str, frozenset[str]] = {
 # every rule of today's chain the world has as a parameter (Yuma 3, commit-reveal, 0.5 TAO
 # per block from today's issuance, today's burns...): the pools are opt-in, so files
 # written before them keep their world and their results (docs/eras.md, "Wiring").
-APPLIED_POOLS = frozenset(k for k in WORLD_FIELDS if k in DTAO and k != "economy.subnet_split")
+# Not applied: the subnets' split (world.coinbase's own), the neuron burn price (not yet
+# wired: the world's burn stays ``proportional``) and miner pay (world.coinbase pays
+# staked alpha, which miners sell with ``dtao.miners_sell``).
+APPLIED_POOLS = frozenset(k for k in WORLD_FIELDS if k in DTAO and k not in (
+    "economy.subnet_split", "registration.burn_rule", "economy.miner_pay"))
 
 
 def applied_rules(era: str, pools: bool = False) -> frozenset[str]:

@@ -130,6 +130,41 @@ class Ledger:
         np.add.at(self.liquid, accts, rao)
         self.minted += int(rao.sum())
 
+    def mint_stake(self, accts: np.ndarray, rao: np.ndarray) -> None:
+        """Mint emission onto each hotkey's own stake (miners' incentive in an era that
+        stakes it: subtensor@2023-12-20 block_step.rs ``emit_inflation_through_hotkey_account``
+        adds the server emission to the stake of the hotkey's owner on that hotkey).
+
+        An account stakes to one hotkey: one whose stake points at another hotkey cannot
+        also hold stake on its own (``LedgerError`` names it)."""
+        accts = np.asarray(accts, dtype=np.int64)
+        rao = np.asarray(rao, dtype=np.int64)
+        self._check_nonneg_amounts(rao, "mint")
+        to = self.staked_to[accts]
+        clash = (rao > 0) & (to != NO_HOTKEY) & (to != accts) & (self.staked[accts] > 0)
+        if clash.any():
+            raise LedgerError(
+                "stake minted to a hotkey whose account stakes elsewhere: "
+                + ", ".join(self.names[i] for i in accts[clash][:5]))
+        np.add.at(self.staked, accts, rao)
+        paid = rao > 0
+        self.staked_to[accts[paid]] = accts[paid]
+        self.minted += int(rao.sum())
+        self.stake_version += 1
+
+    def unstake_behind(self, hotkey: int) -> np.ndarray:
+        """Return every stake pointed at ``hotkey`` (its own and its nominators') to the
+        stakers' free balances; the accounts unstaked (subtensor@2023-12-20 staking.rs
+        ``unstake_all_coldkeys_from_hotkey_account``, called by uids.rs ``replace_neuron``
+        when the hotkey holds no other registration)."""
+        n = self.n
+        behind = np.flatnonzero((self.staked_to[:n] == hotkey) & (self.staked[:n] > 0))
+        self.liquid[behind] += self.staked[behind]
+        self.staked[behind] = 0
+        self.staked_to[behind] = NO_HOTKEY
+        self.stake_version += 1
+        return behind
+
     def mint_dividends(
         self, hotkeys: np.ndarray, dividends: np.ndarray, take: float
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -256,7 +256,14 @@ class Network(mesa.Model):
         self.membership.invalidate(netuid)
 
     def deregister(self, agent: Any) -> None:
-        """Take ``agent``'s UID away and remove it from the model; its account remains."""
+        """Take ``agent``'s UID away and remove it from the model; its account remains.
+
+        With ``economy.dereg_unstakes`` (2023: subtensor@2023-12-20 uids.rs
+        ``replace_neuron``), the hotkey, holding no other registration, is unstaked:
+        every stake behind it, nominators' included, returns to free balances
+        (``Ledger.unstake_behind``)."""
+        if self.params.economy.dereg_unstakes:
+            self.ledger.unstake_behind(agent.acct)
         netuid = agent.netuid
         if netuid >= 0:
             uid = self.uid_of(agent.acct)

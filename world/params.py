@@ -77,8 +77,16 @@ class RegistrationParams:
     max_burn_tao: float = 100.0  # subtensor DefaultMaxBurn
     target_per_interval: int = 2  # subtensor DefaultTargetRegistrationsPerInterval
     immunity_period: int = 5_000  # blocks, MODEL.md section 3 defaults
+    # proportional: burn *= (regs + target) / (2 target) every epoch (this world's rule
+    # before the eras); interval: the chain's 2023 six cases (world.rules_2023.adjust_burn)
+    burn_rule: Literal["proportional", "interval"] = "proportional"
+    # emission: the lowest last emission, ties to the earliest registration; score: the
+    # 2023 pruning score, ties to the highest UID (world.rules_2023.neuron_to_prune)
+    pruning: Literal["emission", "score"] = "emission"
 
     def __post_init__(self) -> None:
+        check_choice("registration.burn_rule", self.burn_rule, ("proportional", "interval"))
+        check_choice("registration.pruning", self.pruning, ("emission", "score"))
         check_range("registration.min_burn_tao", self.min_burn_tao, 0)
         check_range("registration.max_burn_tao", self.max_burn_tao, self.min_burn_tao)
         check_range(
@@ -120,8 +128,12 @@ class SubnetParams:
     registration: RegistrationParams = field(default_factory=RegistrationParams)
     work: WorkParams = field(default_factory=WorkParams)
     emission_share: float | None = None  # fixed share of network emission, if fixed split
+    # column: a new registration resets its bond column (today); pair: bonds masked per
+    # (validator, miner) pair set at or before the miner's registration (2023, epoch.rs)
+    bond_reset: Literal["column", "pair"] = "column"
 
     def __post_init__(self) -> None:
+        check_choice("subnet.bond_reset", self.bond_reset, ("column", "pair"))
         check_int("subnet.n_uids", self.n_uids, 2, 4096)
         check_int("subnet.activity_cutoff", self.activity_cutoff, 1)
         check_int("subnet.weights_rate_limit", self.weights_rate_limit, 0)
@@ -181,8 +193,18 @@ class EconomyParams:
     miner_share: float = 0.41
     validator_share: float = 0.41
     validator_take: float = 0.18  # default and maximum delegate take
+    # liquid: miners' incentive paid to their free balance; stake: added to their
+    # hotkey's stake, as on chain (2023: block_step.rs emit_inflation_through_hotkey_account)
+    miner_pay: Literal["liquid", "stake"] = "liquid"
+    # whether a deregistered hotkey's stake, nominators' included, returns to free
+    # balances (2023: uids.rs replace_neuron -> unstake_all_coldkeys_from_hotkey_account)
+    dereg_unstakes: bool = False
 
     def __post_init__(self) -> None:
+        check_choice("economy.miner_pay", self.miner_pay, ("liquid", "stake"))
+        if not isinstance(self.dereg_unstakes, bool):
+            raise ValueError(f"economy.dereg_unstakes must be true or false, got "
+                             f"{self.dereg_unstakes!r}")
         check_range("economy.initial_issuance_tao", self.initial_issuance_tao, 0, 21_000_000)
         if self.fixed_emission_per_block is not None:
             check_range("economy.fixed_emission_per_block", self.fixed_emission_per_block, 0)

@@ -25,9 +25,12 @@ def pay(model: Network) -> None:
 
     The epoch's TAO (``epoch_emission``, or ``fixed_emission_per_block``) is split over
     the subnets (``subnet_shares``); in each, the owner gets ``owner_share`` liquid, miners
-    their Yuma incentive share liquid, validators their dividends share, of which each
-    keeps its take and the rest is auto-staked pro rata to the stake behind it
-    (``Ledger.mint_dividends``). Every amount is floored to the RAO.
+    their Yuma incentive share (liquid, or with ``economy.miner_pay = "stake"`` added to
+    their hotkey's stake as in 2023: subtensor@2023-12-20 block_step.rs
+    ``emit_inflation_through_hotkey_account``, ``Ledger.mint_stake``), validators their
+    dividends share, of which each keeps its take and the rest is auto-staked pro rata to
+    the stake behind it, its own included (``Ledger.mint_dividends``; the same
+    function's delegate branch in 2023). Every amount is floored to the RAO.
     """
     books = model.books
     books.grow(model.ledger.n)
@@ -75,10 +78,14 @@ def pay(model: Network) -> None:
     dv = div_rao[occ]
     accts = np.concatenate([[s.owner_acct for s in subnets], hk]).astype(np.int64)
     amounts = np.concatenate([owner, inc_rao[occ]]).astype(np.int64)
-    model.ledger.mint_liquid(accts, amounts)
+    staked_pay = eco.miner_pay == "stake"
+    liquid = len(subnets) if staked_pay else len(accts)
+    model.ledger.mint_liquid(accts[:liquid], amounts[:liquid])
     np.add.at(books.income, accts, amounts)
     stake_before = model.ledger.hotkey_stake()
     received, to_nominators = model.ledger.mint_dividends(hk, dv, eco.validator_take)
+    if staked_pay:
+        model.ledger.mint_stake(hk, inc_rao[occ])
     books.income[: len(received)] += received
     books.nominator_payout = float(to_tao(to_nominators.sum()))
     # delegators' trailing yield per validator: what a staker got per TAO staked

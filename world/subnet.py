@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from world import rules_2023
 from world.params import RAO_PER_TAO, SubnetParams
 
 EMPTY = -1
@@ -84,10 +85,23 @@ class Subnet:
     def uid_to_prune(self, block: int) -> int:
         """The UID a registration replaces when the subnet is full.
 
-        subtensor ``get_neuron_to_prune``: the lowest pruning score (here: last epoch's
-        emission) among UIDs out of immunity, ties to the earliest registration, then the
-        lowest UID; if every UID is immune, the same rule among the immune ones.
+        ``registration.pruning``: ``emission`` (this world's rule before the eras): the
+        lowest last emission among UIDs out of immunity, ties to the earliest registration,
+        then the lowest UID; if every UID is immune, the same rule among the immune ones.
+        ``score`` (2023, subtensor@2023-12-20 registration.rs ``get_neuron_to_prune`` over
+        epoch.rs pruning scores stored as u16): ``world.rules_2023.neuron_to_prune`` on
+        last epoch's normalised incentive plus dividends (the active stake, or the stake,
+        when those are all 0), ties to the highest UID.
         """
+        reg = self.params.registration
+        if reg.pruning == "score":
+            active = self.active(block) & (self.occupant != EMPTY)
+            scores = rules_2023.pruning_scores(
+                self.last.incentive, self.last.dividends,
+                np.where(active, self.stake_tao, 0.0), self.stake_tao)
+            return rules_2023.neuron_to_prune(
+                rules_2023.max_upscale_u16(scores), self.registered_block, block,
+                reg.immunity_period)
         occupied = self.occupant != EMPTY
         immune = block - self.registered_block < self.params.registration.immunity_period
         pool = occupied & ~immune
@@ -122,7 +136,12 @@ class Subnet:
             self.permits[uid] = False
 
     def vacate(self, uid: int) -> None:
-        """Empty ``uid`` (deregistration); its weights and bonds are cleared."""
+        """Empty ``uid`` (deregistration); its weights and bonds are cleared.
+
+        With ``bond_reset = "pair"`` (2023) the validators' bonds to the UID stay: the
+        chain's ``replace_neuron`` (subtensor@2023-12-20 uids.rs) leaves ``Bonds`` as they
+        are, and the next epoch masks only the pairs whose validator last set weights at
+        or before the newcomer's registration (``Consensus``, ``rules_2023``)."""
         self.version += 1
         self.occupant[uid] = EMPTY
         self.is_miner[uid] = False
@@ -130,7 +149,8 @@ class Subnet:
         self.weights[uid, :] = 0.0
         self.weights[:, uid] = 0.0
         self.bonds[uid, :] = 0.0
-        self.bonds[:, uid] = 0.0
+        if self.params.bond_reset == "column":
+            self.bonds[:, uid] = 0.0
         self.emission_tao[uid] = 0.0
         if self.permits is not None:
             self.permits[uid] = False
@@ -186,12 +206,25 @@ class Subnet:
         return self.regs_this_interval < 3 * self.params.registration.target_per_interval
 
     def adjust_burn(self) -> None:
-        """End of interval: ``burn *= (regs + target) / (2 target)``, clamped.
+        """End of interval (one epoch): the burn moves with this interval's registrations.
 
-        MODEL.md section 4 (the 2023 rule), subtensor ``adjust_burn``.
+        ``registration.burn_rule``: ``proportional`` (this world's rule before the eras):
+        ``burn *= (regs + target) / (2 target)``, clamped, rounded to the RAO (MODEL.md
+        section 4); ``interval`` (2023): the chain's six cases with burn registrations
+        only, ``world.rules_2023.adjust_burn`` (subtensor@2023-12-20 block_step.rs
+        ``adjust_registration_terms_for_networks``, ``adjust_burn``): none, the burn
+        halves; ``0 < regs <= target``, it stays; more, times ``(regs + target) /
+        (2 target)``; clamped and floored to the RAO.
         """
         reg = self.params.registration
         target = reg.target_per_interval
+        if reg.burn_rule == "interval":
+            self.burn_rao = int(rules_2023.adjust_burn(
+                self.burn_rao, self.regs_this_interval, target,
+                int(round(reg.min_burn_tao * RAO_PER_TAO)),
+                int(round(reg.max_burn_tao * RAO_PER_TAO))))
+            self.regs_this_interval = 0
+            return
         new = self.burn_rao * (self.regs_this_interval + target) / (2 * target)
         lo, hi = reg.min_burn_tao * RAO_PER_TAO, reg.max_burn_tao * RAO_PER_TAO
         self.burn_rao = int(round(min(max(new, lo), hi)))
