@@ -281,3 +281,21 @@ def measure_keys_without_pools() -> list[str]:
                                                         yuma=YumaParams(max_validators=8)),)),
                     [Cohort(get("honest_validator"), 1, 0)], rng=1)
     return list(measure.reporters(plain))
+
+
+def test_the_dtao_baseline_file_runs_with_pools():
+    from pathlib import Path
+
+    from experiments.plan import load_plan
+    from experiments.schema import Experiment
+    from experiments.wiring import build_model
+
+    plan = load_plan(Path(__file__).resolve().parents[1] / "experiments/configs/dtao_baseline.yaml")
+    task = plan.task(next(iter(plan.runs([0]))))
+    model = build_model(Experiment.model_validate(task["config"]), int(task["seed"]))
+    assert model.params.dtao.pools and len(model.ledger.pools) == 32
+    assert model.params.subnets[0].yuma.version == "yuma3"
+    model.step()
+    model.step()  # each step checks TAO and every subnet's alpha to the unit
+    assert model.metrics["dtao_root_stake_tao"] >= 2_000_000.0
+    assert sum(model.metrics[f"dtao_share:{j}"] for j in range(32)) == pytest.approx(1.0)

@@ -336,6 +336,14 @@ class DtaoLedger(Ledger):
         self._stake_cache = (self.stake_version, n, out)
         return out
 
+    def hotkey_value_tao(self) -> np.ndarray:
+        """The stake behind each hotkey in TAO: its alpha at its pool's price plus its root
+        stake (what delegators compare across subnets, whose alpha differ in price)."""
+        alpha, root = self.hotkey_parts()
+        net = self.net_of(np.arange(self.n))
+        price = np.append(self.prices(), 0.0)[np.where(net >= 0, net, len(self.pools))]
+        return (alpha * price + root) / 1e9
+
     def held_rao(self) -> int:
         """TAO held by accounts and pools (and in transit within a payment)."""
         return super().held_rao() + sum(p.tao_rao for p in self.pools) + self.transit

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from world.interfaces import NetworkContext
-from world.ledger import NO_HOTKEY, to_rao, to_tao
+from world.ledger import NO_HOTKEY, to_rao
 
 if TYPE_CHECKING:
     from world.model import Network
@@ -35,7 +35,7 @@ def context(model: Network) -> NetworkContext:
     vals = np.concatenate(
         [np.zeros(0, np.int64)] + [s.occupant[s.is_validator] for s in model.subnets]
     ).astype(np.int64)
-    stake = to_tao(model.ledger.hotkey_stake()[vals]) if len(vals) else np.zeros(0)
+    stake = model.ledger.hotkey_value_tao()[vals] if len(vals) else np.zeros(0)
     yld = model.columns.get("net_yield", vals, 0.0)
     return NetworkContext(model, model.epoch, model.streams["decisions"], vals, stake, yld)
 

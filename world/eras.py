@@ -435,6 +435,11 @@ def world_manifest(params: Any) -> dict[str, Any]:
         row["default"] = row.pop("value")
         row["wired"] = key in WORLD_FIELDS
         row["value"] = _read(params, WORLD_FIELDS[key]) if row["wired"] else row["default"]
+        if params.dtao.pools and key in ("economy.subnet_split", "economy.miner_pay"):
+            # with pools, world.coinbase splits by moving price (or inflow) and pays
+            # miners staked alpha, whatever these two fields of the other worlds say
+            row["value"] = {"economy.miner_pay": "stake"}.get(
+                key, "net_flow" if params.dtao.flow_shares else "price_ema")
         row["overridden"] = row["value"] != row["default"]
         row["applied"] = key in applied_rules(era, params.dtao.pools)
     return {"era": era, "variant": variant, "rules": rows}

@@ -238,6 +238,11 @@ class Ledger:
         self._stake_tao_cache = (self.stake_version, n, out)
         return out
 
+    def hotkey_value_tao(self) -> np.ndarray:
+        """What the stake behind each hotkey is worth in TAO (here the stake itself; a
+        ledger of subnet tokens marks them to their prices)."""
+        return self.hotkey_stake_tao()
+
     @property
     def supply(self) -> int:
         """What the accounts should hold: initial supply + minted - burned."""
