@@ -12,7 +12,8 @@ into the module named for it:
    the next epoch (by default every subnet at once after their turns, batched;
    ``batch_subnets=False``: at the end of each subnet's turn);
 4. ``payments``: the epoch's emission minted and paid (owners, miners by incentive,
-   validators by dividends with their take and their nominators' shares);
+   validators by dividends with their take and their nominators' shares); with today's
+   pools on (``dtao.pools``), ``coinbase`` instead (subnet pools, alpha, root);
 5. ``registration``: burns adjust; the ledger is checked to the RAO; ``accounts``: each
    account's income, cost and profit; ``measure``: metrics and per-agent records;
 6. population dynamics registered in ``model.dynamics`` (entry, exit, imitation).
