@@ -2,7 +2,8 @@
 
 In the manner of the Axelrod library's strategies: one class per strategy, with a
 docstring naming the report's claim it tests (MODEL.md sections 6 and 7), a
-``classifier`` dict, and declared ``params`` with defaults and ranges. The world calls a
+``classifier`` dict, and declared ``params`` (``world.parameters.Param``: default, range,
+meaning; the same declaration the world's parameters use). The world calls a
 strategy's class methods once per epoch for all of its members on a subnet (see
 ``world.interfaces``), so each decision is an array operation over the group; an agent
 object is a handle (its account, subnet and UID) used for rare events such as entry,
@@ -11,14 +12,16 @@ exit and switching strategy.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
 import numpy as np
 
 from world.interfaces import Endowment, Grading, Group, NetworkContext, Production, SubnetContext
+from world.parameters import Param
+
+__all__ = ["REGISTRY", "ROLES", "Delegator", "Miner", "Param", "Participant", "Validator",
+           "register"]
 
 if TYPE_CHECKING:
     from world.model import Network
@@ -34,53 +37,6 @@ CLASSIFIER_KEYS = (
     "copies",  # reuses someone else's work (answers or weights) instead of its own
     "adapts",  # changes what it does from what it observes during the run
 )
-
-
-@dataclass(frozen=True)
-class Param:
-    """A strategy parameter: default, allowed range and what it means (with units)."""
-
-    default: float
-    low: float | None = None
-    high: float | None = None
-    doc: str = ""
-    integer: bool = False
-    choices: tuple[str, ...] = ()  # a named option: stored as its index, given by name
-
-    def show(self, value: float | None = None) -> str:
-        """``value`` (default: the default) as a user writes it: a name for a choice."""
-        v = self.default if value is None else value
-        return self.choices[int(v)] if self.choices else f"{v:g}"
-
-    def validate(self, owner: str, name: str, value: Any) -> float:
-        """The value as a float, or ``ValueError`` naming the parameter and its range.
-
-        A parameter with ``choices`` takes one of the names (or its index) and is stored
-        as the index, so it lives in a float column like every other parameter.
-        """
-        if self.choices:
-            if isinstance(value, str) and value in self.choices:
-                return float(self.choices.index(value))
-            index_ok = isinstance(value, int | float) and not isinstance(value, bool)
-            if index_ok and float(value).is_integer() and 0 <= value < len(self.choices):
-                return float(value)
-            raise ValueError(
-                f"{owner}.{name} must be one of {', '.join(map(repr, self.choices))} "
-                f"({self.doc}), got {value!r}"
-            )
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = ok and math.isfinite(value)
-        ok = ok and (self.low is None or value >= self.low)
-        ok = ok and (self.high is None or value <= self.high)
-        ok = ok and (not self.integer or float(value).is_integer())
-        if not ok:
-            lo = "-inf" if self.low is None else f"{self.low:g}"
-            hi = "inf" if self.high is None else f"{self.high:g}"
-            kind = "an integer" if self.integer else "a number"
-            raise ValueError(
-                f"{owner}.{name} must be {kind} in [{lo}, {hi}] ({self.doc}), got {value!r}"
-            )
-        return float(value)
 
 
 class Participant(mesa.Agent):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import inspect
 
 from agents import delegators, miners, population, validators  # noqa: F401  (they register)
-from agents.base import CLASSIFIER_KEYS, REGISTRY, Participant
+from agents.base import CLASSIFIER_KEYS, REGISTRY, Param, Participant
+from world.parameters import declarations, sections
 
 
 def get(name: str) -> type[Participant]:
@@ -24,7 +25,8 @@ def get(name: str) -> type[Participant]:
 
 
 def strategies_table() -> str:
-    """A plain-text table of every strategy and its classifier."""
+    """A plain-text table of every strategy and its classifier, then each strategy's
+    declared parameters."""
     cols = ["name", *CLASSIFIER_KEYS]
     rows = [[cls.name, *(str(cls.classifier[k]) for k in CLASSIFIER_KEYS)]
             for cls in sorted(REGISTRY.values(), key=lambda c: (c.role, c.name))]
@@ -32,11 +34,19 @@ def strategies_table() -> str:
     line = "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    out += ["", "Parameters (default, what is allowed, meaning):"]
+    for cls in sorted(REGISTRY.values(), key=lambda c: (c.role, c.name)):
+        params = cls.all_params()
+        width = max(len(k) for k in params)
+        out += ["", cls.name]
+        out += [f"  {k.ljust(width)}  {p.show():>9}  {p.allowed()}: {p.doc}"
+                for k, p in params.items()]
     return "\n".join(out)
 
 
 def strategies_markdown() -> str:
-    """``docs/strategies.md``: every strategy, its classifier, parameters and docstring."""
+    """``docs/strategies.md``: every strategy, its classifier, parameters and docstring,
+    and the population processes with theirs (all from their declarations)."""
     parts = ["# Strategies", "",
              "Generated from the registry by `python -m agents.catalog`; do not edit by hand.",
              ""]
@@ -48,22 +58,25 @@ def strategies_markdown() -> str:
                       inspect.cleandoc(cls.__doc__ or ""), "",
                       "| classifier | value |", "|---|---|"]
             parts += [f"| {k} | {cls.classifier[k]} |" for k in CLASSIFIER_KEYS]
-            parts += ["", "| parameter | default | range | meaning |", "|---|---|---|---|"]
-            for key, p in cls.all_params().items():
-                if p.choices:
-                    allowed = ", ".join(p.choices)
-                else:
-                    lo = "-inf" if p.low is None else f"{p.low:g}"
-                    hi = "inf" if p.high is None else f"{p.high:g}"
-                    allowed = f"[{lo}, {hi}]" + (" integer" if p.integer else "")
-                parts.append(f"| `{key}` | {p.show()} | {allowed} | {p.doc} |")
+            parts += ["", *parameter_table(cls.all_params())]
             parts.append("")
     parts += ["## Population dynamics", "",
               "Appended to `model.dynamics` (`agents.population`); each runs after every epoch.",
-              ""]
+              "An experiment file names them in `dynamics:` with these parameters.", ""]
     for dyn in (population.Entry, population.Exit, population.Imitation):
-        parts += [f"### `{dyn.__name__}`", "", inspect.cleandoc(dyn.__doc__ or ""), ""]
+        parts += [f"### `{dyn.__name__}`", "", inspect.cleandoc(dyn.__doc__ or ""), "",
+                  *parameter_table(declarations(dyn.Params))]
+        for name, inner in sections(dyn.Params).items():
+            parts += ["", f"Each of `{name}`:", "", *parameter_table(declarations(inner))]
+        parts.append("")
     return "\n".join(parts)
+
+
+def parameter_table(params: dict[str, Param]) -> list[str]:
+    """Markdown rows of declared parameters: name, default, what is allowed, meaning."""
+    rows = ["| parameter | default | allowed | meaning |", "|---|---|---|---|"]
+    rows += [f"| `{key}` | {p.show()} | {p.allowed()} | {p.doc} |" for key, p in params.items()]
+    return rows
 
 
 if __name__ == "__main__":

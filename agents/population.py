@@ -28,20 +28,20 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from agents.base import ROLES, Param
 from world.ledger import to_rao
+from world.parameters import ParameterError, param, parameters
 from world.params import RAO_PER_TAO
 from world.subnet import EMPTY
 
 if TYPE_CHECKING:
     from world.model import Network
 
-ENTRY_RULES = ("weighted", "imitate")
 
 
 # -- cabals ------------------------------------------------------------------------------
@@ -84,7 +84,7 @@ def ensure_cabals(model: Network, netuid: int) -> None:
     if need.any():
         need &= columns.get("cabal", occ, -1.0) < 0
     if not need.any():
-        checked[netuid] = (s.version, columns.version("cabal_tag"), columns.version("cabal"))
+        checked[netuid] = state
         return
     existing = {c["name"]: cid for cid, c in model.cabals.items()}
     for tag in np.unique(tags[need]).astype(np.int64):
@@ -146,20 +146,6 @@ def alive_accounts(model: Network) -> np.ndarray:
     return np.flatnonzero(model.columns.get("alive", np.arange(model.ledger.n), 0.0) > 0)
 
 
-def _check_roles(owner: str, roles: Sequence[str]) -> tuple[str, ...]:
-    bad = [r for r in roles if r not in ROLES]
-    if bad or not roles:
-        raise ValueError(f"{owner}.roles must be a non-empty subset of {ROLES}, got {roles!r}")
-    return tuple(roles)
-
-
-def _check_number(name: str, value: Any, low: float, high: float | None, unit: str) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
-    if not (ok and value >= low and (high is None or value <= high)):
-        hi = "inf" if high is None else f"{high:g}"
-        raise ValueError(f"{name} must be a number in [{low:g}, {hi}] {unit}, got {value!r}")
-
-
 def _grown(arr: np.ndarray, n: int, fill: float = 0.0) -> np.ndarray:
     if len(arr) >= n:
         return arr
@@ -169,15 +155,44 @@ def _grown(arr: np.ndarray, n: int, fill: float = 0.0) -> np.ndarray:
 
 
 # -- entry -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
+Role = Literal["miner", "validator", "delegator"]
+
+
+@parameters("EntryOption")
 class EntryOption:
     """A strategy newcomers may choose: registry name, its parameters, a weight for the
     ``weighted`` rule and the subnet it targets (None: any of ``Entry.netuids``)."""
 
-    strategy: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    weight: float = 1.0
-    netuid: int | None = None
+    strategy: str = Field(description="strategy name from the registry")
+    params: dict[str, Any] = Field(default_factory=dict,
+                                   description="its parameters (defaults filled)")
+    weight: float = param(1.0, 0, None, "relative chance of this option (rule weighted)")
+    netuid: int | None = param(None, 0, None, "the subnet it targets (null: any of netuids)")
+
+
+@parameters("Entry")
+class EntryParams:
+    """The parameters of :class:`Entry` (MODEL.md section 6)."""
+
+    options: tuple[EntryOption, ...] = Field(min_length=1,
+                                             description="strategies newcomers may choose")
+    rate: float = param(1.0, 0, None, "newcomers arriving per epoch (Poisson mean)")
+    rule: Literal["weighted", "imitate"] = param("weighted", doc="how a newcomer picks its "
+                                                 "strategy and subnet")
+    netuids: tuple[int, ...] | None = Field(default=None, description="subnets newcomers "
+                                            "may join (null: all)")
+    payback_epochs: float = param(200.0, 0, None, "epochs within which the expected profit "
+                                  "must pay back the burn", low_open=True)
+    profit_rate: float = param(0.1, 0, 1, "EMA rate per epoch of the trailing profit",
+                               low_open=True)
+    naive: bool = param(False, doc="enter without looking at profits (hype)")
+    enter_unknown: bool = param(True, doc="enter where no incumbent shows a profit yet")
+
+    @model_validator(mode="after")
+    def _weights(self) -> EntryParams:
+        if sum(o.weight for o in self.options) <= 0:
+            raise ParameterError("options", "Entry option weights must not all be 0")
+        return self
 
 
 class Entry:
@@ -199,39 +214,26 @@ class Entry:
     or validators. ``history`` keeps (epoch, arrived, entered, declined, refused):
     declined, they expected no profit or the subnet took no more registrations this
     interval; refused, ``Network.register`` turned them down (no TAO to buy the burn).
+    Parameters: :class:`EntryParams`.
 
     The strategies must be known to the model at construction
     (``Network(..., strategies=[...])``) so its data collector reports them.
     """
 
-    def __init__(
-        self,
-        model: Network,
-        options: Sequence[EntryOption],
-        *,
-        rate: float = 1.0,
-        rule: str = "weighted",
-        netuids: Sequence[int] | None = None,
-        payback_epochs: float = 200.0,
-        profit_rate: float = 0.1,
-        naive: bool = False,
-        enter_unknown: bool = True,
-    ) -> None:
+    Params = EntryParams
+    needs_model = True
+
+    def __init__(self, model: Network, options: Sequence[Any], **params: Any) -> None:
         from agents.catalog import get  # the registry imports this module's users
 
-        if not options:
-            raise ValueError("Entry.options must list at least one strategy")
-        _check_number("Entry.rate", rate, 0.0, None, "arrivals per epoch")
-        if rule not in ENTRY_RULES:
-            raise ValueError(f"Entry.rule must be one of {ENTRY_RULES}, got {rule!r}")
-        _check_number("Entry.payback_epochs", payback_epochs, 1e-9, None, "epochs")
-        _check_number("Entry.profit_rate", profit_rate, 1e-9, 1.0, "EMA rate per epoch")
+        p = EntryParams(options=tuple(options), **params)
         n_sub = len(model.subnets)
-        self.netuids = tuple(range(n_sub)) if netuids is None else tuple(netuids)
+        self.netuids = tuple(range(n_sub)) if p.netuids is None else tuple(p.netuids)
         if not self.netuids or any(not 0 <= u < n_sub for u in self.netuids):
-            raise ValueError(f"Entry.netuids must be subnets in [0, {n_sub - 1}], got {netuids!r}")
+            raise ValueError(f"Entry.netuids must be subnets in [0, {n_sub - 1}], "
+                             f"got {p.netuids!r}")
         self.classes = []
-        for o in options:
+        for o in p.options:
             cls = get(o.strategy)
             if cls.role == "delegator":
                 raise ValueError(f"Entry option {o.strategy!r}: newcomers register a UID, so "
@@ -244,17 +246,14 @@ class Entry:
                 )
             if o.netuid is not None and not 0 <= o.netuid < n_sub:
                 raise ValueError(f"Entry option {o.strategy!r}: netuid {o.netuid} is no subnet")
-            _check_number(f"Entry option {o.strategy!r} weight", o.weight, 0.0, None, "")
             self.classes.append(cls)
-        weights = np.array([o.weight for o in options], dtype=np.float64)
-        if weights.sum() <= 0:
-            raise ValueError("Entry option weights must not all be 0")
-        self.options = tuple(options)
+        weights = np.array([o.weight for o in p.options], dtype=np.float64)
+        self.options = p.options
         self.weights = weights / weights.sum()
-        self.codes = np.array([model.strategy_code(o.strategy) for o in options])
-        self.rate, self.rule = float(rate), rule
-        self.payback_epochs, self.profit_rate = float(payback_epochs), float(profit_rate)
-        self.naive, self.enter_unknown = naive, enter_unknown
+        self.codes = np.array([model.strategy_code(o.strategy) for o in p.options])
+        self.rate, self.rule = float(p.rate), p.rule
+        self.payback_epochs, self.profit_rate = float(p.payback_epochs), float(p.profit_rate)
+        self.naive, self.enter_unknown = p.naive, p.enter_unknown
         # trailing mean profit per agent, by (strategy code, subnet; the last: no subnet)
         self.expected = np.full((len(model.strategy_names), n_sub + 1), np.nan)
         self.history: list[tuple[int, int, int, int, int]] = []
@@ -335,6 +334,20 @@ class Entry:
 
 
 # -- exit --------------------------------------------------------------------------------------
+@parameters("Exit")
+class ExitParams:
+    """The parameters of :class:`Exit` (MODEL.md section 6)."""
+
+    patience: int = param(20, 1, None, "consecutive losing epochs before leaving")
+    roles: tuple[Role, ...] = param(("miner",), doc="roles that may leave")
+
+    @model_validator(mode="after")
+    def _no_delegators(self) -> ExitParams:
+        if "delegator" in self.roles:
+            raise ParameterError("roles", "Exit.roles: delegators hold no UID to give up")
+        return self
+
+
 class Exit:
     """Participants leave after ``patience`` consecutive epochs of losses.
 
@@ -342,16 +355,16 @@ class Exit:
     ``loss_streak``) counts consecutive epochs with ``profit_usd < 0`` and is updated for
     every participant of the given roles at once; those reaching ``patience`` deregister
     (``Network.deregister``: the UID is freed, the account and its balances remain).
-    ``departed`` keeps (epoch, account, strategy name) of each departure.
+    ``departed`` keeps (epoch, account, strategy name) of each departure. Parameters:
+    :class:`ExitParams`.
     """
 
-    def __init__(self, patience: int = 20, roles: Sequence[str] = ("miner",)) -> None:
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"Exit.patience must be an integer >= 1 (epochs), got {patience!r}")
-        self.patience = patience
-        self.roles = _check_roles("Exit", roles)
-        if "delegator" in self.roles:
-            raise ValueError("Exit.roles: delegators hold no UID to give up")
+    Params = ExitParams
+    needs_model = False
+
+    def __init__(self, **params: Any) -> None:
+        p = ExitParams(**params)
+        self.patience, self.roles = p.patience, p.roles
         self.departed: list[tuple[int, int, str]] = []
 
     def after_epoch(self, model: Network) -> None:
@@ -369,6 +382,18 @@ class Exit:
 
 
 # -- imitation ----------------------------------------------------------------------------------
+@parameters("Imitation")
+class ImitationParams:
+    """The parameters of :class:`Imitation` (MODEL.md section 6)."""
+
+    every: int = param(10, 1, None, "epochs between comparisons")
+    beta: float = param(0.01, 0, None, "selection intensity of the Fermi rule, 1/USD")
+    roles: tuple[Role, ...] = param(("miner", "validator"), doc="roles that imitate")
+    same_subnet: bool = param(True, doc="peers are met on one's own subnet only")
+    exclude: tuple[str, ...] = Field(default=(), description="strategies never adopted, "
+                                     "whose players never switch")
+
+
 class Imitation:
     """Pairwise imitation with the Fermi rule (MODEL.md section 6).
 
@@ -380,25 +405,18 @@ class Imitation:
     drawn at once; only those who switch run Python (``Network.switch_strategy``: same
     account, UID and stake). Strategies in ``exclude`` stay out of it: never adopted, and
     their players never switch (an outsider with a plan, such as a stake attacker).
-    ``switches`` keeps (epoch, account, old name, new name).
+    ``switches`` keeps (epoch, account, old name, new name). Parameters:
+    :class:`ImitationParams`.
     """
 
-    def __init__(
-        self,
-        every: int = 10,
-        beta: float = 0.01,
-        roles: Sequence[str] = ("miner", "validator"),
-        same_subnet: bool = True,
-        exclude: Sequence[str] = (),
-    ) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"Imitation.every must be an integer >= 1 (epochs), got {every!r}")
-        if not (isinstance(beta, int | float) and np.isfinite(beta) and beta >= 0):
-            raise ValueError(f"Imitation.beta must be a number >= 0 (1/USD), got {beta!r}")
-        self.every, self.beta = every, float(beta)
-        self.roles = _check_roles("Imitation", roles)
-        self.same_subnet = same_subnet
-        self.exclude = frozenset(exclude)
+    Params = ImitationParams
+    needs_model = False
+
+    def __init__(self, **params: Any) -> None:
+        p = ImitationParams(**params)
+        self.every, self.beta = p.every, float(p.beta)
+        self.roles, self.same_subnet = p.roles, p.same_subnet
+        self.exclude = frozenset(p.exclude)
         self._sum = np.zeros(0)
         self._count = np.zeros(0)
         self.switches: list[tuple[int, int, str, str]] = []

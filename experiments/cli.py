@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="An agent-based economic game of a Bittensor-like network.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("strategies", help="print the table of strategies and their classifiers")
+    sub.add_parser("strategies", help="print the strategies, their classifiers and parameters")
     from experiments.commands import add_commands
 
     add_commands(sub)  # validate, schema, run, sweep, main (experiments/commands.py)

@@ -30,7 +30,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from experiments.schema import Experiment, LocatedValueError, model_at
+from experiments.schema import Experiment
+from experiments.sections import describe_error, short_repr
+from world.parameters import ParameterError
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB: experiment files are small; anything bigger is a mistake
 MAX_SERIES_BYTES = 64 << 20  # price series CSV
@@ -224,35 +226,12 @@ def load_yaml(data: bytes, source: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def issues_from_validation(err: ValidationError, prefix: Loc = ()) -> list[Issue]:
-    """Pydantic errors as issues: locations completed, messages saying what is allowed."""
-    out: list[Issue] = []
+    """Pydantic errors as issues: locations completed, messages saying what is allowed
+    (``experiments.sections.describe_error``: a declared parameter's own message)."""
+    out = []
     for e in err.errors(include_url=False):
-        loc: Loc = tuple(e["loc"])
-        msg = e["msg"]
-        kind = e["type"]
-        error = (e.get("ctx") or {}).get("error")
-        if isinstance(error, LocatedValueError):
-            loc = loc + error.subloc
-            msg = str(error)
-        elif kind in ("value_error", "assertion_error"):
-            msg = re.sub(r"^(Value|Assertion) error, ", "", msg)
-        elif kind == "extra_forbidden":
-            parent = model_at(loc[:-1])
-            allowed = ", ".join(parent.model_fields) if parent is not None else "none"
-            msg = f"unknown key {loc[-1]!r}; allowed here: {allowed}"
-        elif kind == "missing":
-            msg = "required key is missing"
-        else:
-            msg = f"{msg}, got {_short(e.get('input'))}"
-        # drop pydantic's union-branch markers (e.g. 'int', 'list[...]') from locations
-        loc = tuple(k for k in loc if not (isinstance(k, str) and re.search(r"[\[\]]", k)
-                                           or k in ("int", "float", "str", "bool", "none")))
+        loc, msg = describe_error(e, Experiment)
         out.append(Issue(prefix + loc, msg))
     return _dedupe(out)
 
@@ -338,7 +317,7 @@ def preprocess(raw: dict[str, Any], base_dir: Path, inputs: Inputs) -> list[Issu
     loc: Loc = ("scenario", "price", "series_file")
     name = price["series_file"]
     if not isinstance(name, str):
-        return [Issue(loc, f"must be a file name (a string), got {_short(name)}")]
+        return [Issue(loc, f"must be a file name (a string), got {short_repr(name)}")]
     if price.get("series_usd"):
         return [Issue(loc, "give series_file or series_usd, not both")]
     path = (base_dir / name) if not Path(name).is_absolute() else Path(name)
@@ -368,8 +347,8 @@ def dry_build(exp: Experiment) -> list[Issue]:
 
     try:
         build_model(exp, seed=0)
-    except LocatedValueError as err:
-        return [Issue(err.subloc, str(err))]
+    except ParameterError as err:
+        return [Issue(err.path, str(err))]
     except ValueError as err:
         return [Issue(("population",), str(err))]
     return []

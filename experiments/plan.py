@@ -117,7 +117,7 @@ class Plan:
     def eras(self) -> list[dict[str, Any]]:
         """The era of each distinct scenario of the plan with every rule's effective value
         (``world.eras.world_manifest``) and the cells that run it, for the manifest."""
-        from experiments.schema import ScenarioSpec
+        from experiments.sections import scenario
         from world.eras import world_manifest
 
         groups: dict[str, dict[str, Any]] = {}
@@ -126,7 +126,7 @@ class Plan:
                 continue
             key = json.dumps(c.config["scenario"], sort_keys=True)
             if key not in groups:
-                params = ScenarioSpec.model_validate(c.config["scenario"]).to_world()
+                params = scenario(c.config["scenario"]).to_world()
                 groups[key] = {"cells": [], **world_manifest(params)}
             groups[key]["cells"].append(c.index)
         return list(groups.values())
@@ -401,9 +401,8 @@ def _check_cell(raw: dict[str, Any], base_dir: Path, inputs: Inputs,
     exp, issues = validate(raw)
     if exp is None:
         return None, issues
-    key = json.dumps([exp.scenario.model_dump(mode="json"),
-                      [c.model_dump(mode="json") for c in exp.population],
-                      [d.model_dump(mode="json") for d in exp.dynamics]], sort_keys=True)
+    key = json.dumps(exp.model_dump(mode="json", include={"scenario", "population", "dynamics"}),
+                     sort_keys=True)
     if key not in built:
         built[key] = dry_build(exp)
     return (None, built[key]) if built[key] else (exp, [])

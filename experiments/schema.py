@@ -4,52 +4,58 @@ An experiment file (YAML) names a scenario, a population, the number of epochs, 
 and, optionally, a sweep, the strategy profiles an analysis needs, and population dynamics.
 See ``docs/experiments.md`` for the format with examples.
 
-The scenario sections mirror the world's frozen dataclasses (``world.params``,
-``world.yuma``): their models are generated from the dataclasses' fields, so a parameter
-added to the world appears here (with the comment beside it as its description) without
-an edit. Each section is checked by building the dataclass itself, so the world's own
-range checks run and their errors surface at the section's key path. Strategy names and
-parameters are checked against the registry (``agents.catalog``).
+Every parameter is declared once (``world.parameters``): the scenario is the world's own
+parameter sets (``experiments.sections``), a cohort's ``params`` are its strategy's
+declarations and a population process's ``params`` are its declared parameter set
+(``agents.population``). Their defaults, ranges, descriptions and error messages are
+those declarations'. Strategy names are checked against the registry (``agents.catalog``).
 
 Every model forbids unknown keys and is strict about types (YAML already types values: a
 quoted ``"0.5"`` is a string, not a number; ``1`` is accepted where a float is expected).
+To add a top-level section, add a field to ``Experiment`` with its own ``Spec`` model.
 """
 
 from __future__ import annotations
 
-import collections.abc
-import dataclasses
-import functools
-import inspect
 import itertools
 import re
-import types
-import typing
-from typing import Annotated, Any, ClassVar, Union
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    create_model,
+    TypeAdapter,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
-from world.eras import ERA_NAMES, era_variants, fill_scenario
-from world.params import NetworkParams, PriceParams
+from experiments.sections import (
+    PriceSpec,
+    ScenarioSpec,
+    SubnetSpec,
+    check_strategy_params,
+    describe_error,
+    strategy_class,
+    strategy_names,
+)
+from experiments.sections import model_at as _model_at
+from world.parameters import ParameterError
 
 __all__ = [
     "CohortSpec",
     "DynamicsSpec",
     "Experiment",
-    "LocatedValueError",
+    "ParameterError",
     "PriceSpec",
     "ProfilesSpec",
     "ScenarioSpec",
     "SeedSpec",
+    "SubnetSpec",
     "SweepSpec",
+    "check_strategy_params",
     "json_schema",
     "parse_path",
 ]
@@ -63,19 +69,6 @@ UNSWEEPABLE = ("name", "description", "seeds", "sweep", "profiles")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
-class LocatedValueError(ValueError):
-    """A ``ValueError`` that knows the key path below the location pydantic reports.
-
-    Raised inside validators; ``experiments.loader`` appends ``subloc`` to the error's
-    location so a message names e.g. ``population[2].params.quality`` rather than
-    ``population[2]``.
-    """
-
-    def __init__(self, subloc: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.subloc = tuple(subloc)
-
-
 class Spec(BaseModel):
     """Base of every section: unknown keys rejected, strict types, no NaN or infinity."""
 
@@ -83,253 +76,14 @@ class Spec(BaseModel):
 
 
 # ---------------------------------------------------------------------------------------
-# Scenario sections generated from the world's dataclasses
-# ---------------------------------------------------------------------------------------
-
-
-@functools.cache
-def _field_comments(dc: type) -> dict[str, str]:
-    """``{field: comment}`` from the ``name: type = default  # comment`` lines of ``dc``."""
-    try:
-        source = inspect.getsource(dc)
-    except (OSError, TypeError):
-        return {}
-    out: dict[str, str] = {}
-    for line in source.splitlines():
-        m = re.match(r"^\s{4}(\w+)\s*:[^#]*#\s*(.+?)\s*$", line)
-        if m:
-            out[m.group(1)] = m.group(2)
-    return out
-
-
-class WorldSpec(Spec):
-    """A section generated from a world dataclass; ``to_world()`` builds the dataclass."""
-
-    world_class: ClassVar[type]
-
-    def to_world(self) -> Any:
-        """The world dataclass with this section's values (nested sections built too)."""
-        ours = type(self).model_fields
-        values = {f.name: _to_world_value(getattr(self, f.name))
-                  for f in dataclasses.fields(self.world_class) if f.name in ours}
-        return self.world_class(**values)
-
-    @model_validator(mode="after")
-    def _world_checks(self) -> WorldSpec:
-        """Run the world's own validation; its error is located at the offending field."""
-        try:
-            self.to_world()
-        except ValueError as err:
-            raise LocatedValueError(_field_from_message(type(self), str(err)), str(err)) from None
-        return self
-
-
-def _to_world_value(value: Any) -> Any:
-    if isinstance(value, WorldSpec):
-        return value.to_world()
-    if isinstance(value, list):
-        return tuple(_to_world_value(v) for v in value)
-    return value
-
-
-def _field_from_message(model: type[BaseModel], message: str) -> tuple[str | int, ...]:
-    """The field a world error message names (its first dotted word), as a key path.
-
-    World messages start with the parameter's name, e.g. ``registration.min_burn_tao
-    must ...`` or ``subnet.yuma.max_validators must ...``: the longest suffix of that name
-    that is a path of fields of ``model`` is the location; ``()`` if none is.
-    """
-    m = re.match(r"^([A-Za-z_][\w.\[\]*]*)", message)
-    if not m:
-        return ()
-    parts = [re.sub(r"\[.*?\]", "", p) for p in m.group(1).split(".")]
-    for start in range(len(parts)):
-        path = parts[start:]
-        cls: Any = model
-        ok = True
-        for p in path:
-            fields = getattr(cls, "model_fields", None)
-            if not fields or p not in fields:
-                ok = False
-                break
-            cls = _inner_model(fields[p].annotation)
-        if ok and path:
-            return tuple(path)
-    return ()
-
-
-def _inner_model(annotation: Any) -> Any:
-    """The pydantic model inside ``annotation`` (through lists and optionals), or None."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        inner = _inner_model(arg)
-        if inner is not None:
-            return inner
-    return None
-
-
-_SPEC_OF: dict[type, type[WorldSpec]] = {}
-
-
-def _spec_type(tp: Any) -> Any:
-    """The schema type for a dataclass field type (nested dataclasses -> their sections)."""
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return spec_for(tp)
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-        return list[_spec_type(args[0])]  # type: ignore[misc]
-    if origin in (collections.abc.Sequence, list) and args:
-        return list[_spec_type(args[0])]  # type: ignore[misc]
-    if origin in (collections.abc.Mapping, dict):
-        return dict[str, Any]
-    if origin in (Union, types.UnionType):
-        return Union[tuple(_spec_type(a) for a in args)]  # noqa: UP007
-    return tp
-
-
-def _spec_default(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        spec = spec_for(type(value))
-        return spec(**{f.name: _spec_default(getattr(value, f.name))
-                       for f in dataclasses.fields(value)})
-    if isinstance(value, tuple):
-        return [_spec_default(v) for v in value]
-    return value
-
-
-def spec_for(
-    dc: type,
-    *,
-    name: str | None = None,
-    base: type[WorldSpec] = WorldSpec,
-    exclude: tuple[str, ...] = (),
-) -> type[WorldSpec]:
-    """The section model of world dataclass ``dc`` (cached: one model per dataclass)."""
-    if dc in _SPEC_OF and name is None:
-        return _SPEC_OF[dc]
-    hints = typing.get_type_hints(dc)
-    comments = _field_comments(dc)
-    fields: dict[str, Any] = {}
-    for f in dataclasses.fields(dc):
-        if f.name in exclude or not f.init:
-            continue
-        tp = _spec_type(hints[f.name])
-        desc = comments.get(f.name)
-        if f.default is not dataclasses.MISSING:
-            default = f.default
-            if dataclasses.is_dataclass(default) or isinstance(default, tuple):
-                fields[f.name] = (tp, Field(default_factory=functools.partial(_spec_default,
-                                                                              default),
-                                            description=desc))
-            else:
-                fields[f.name] = (tp, Field(default=default, description=desc))
-        elif f.default_factory is not dataclasses.MISSING:
-            factory = f.default_factory
-            fields[f.name] = (tp, Field(default_factory=lambda fac=factory: _spec_default(fac()),
-                                        description=desc))
-        else:
-            fields[f.name] = (tp, Field(description=desc))
-    model = create_model(  # type: ignore[call-overload]
-        name or f"{dc.__name__.removesuffix('Params')}Spec",
-        __base__=base,
-        __doc__=inspect.cleandoc(dc.__doc__ or dc.__name__),
-        __module__=__name__,
-        **fields,
-    )
-    model.world_class = dc
-    if name is None:
-        _SPEC_OF[dc] = model
-    return model
-
-
-class _PriceBase(WorldSpec):
-    """Adds ``series_file`` to the price section: a CSV read by ``experiments``."""
-
-    series_file: str | None = Field(
-        default=None,
-        description="CSV of TAO/USD per epoch (column price_usd, or a single column), "
-        "relative to the experiment file; read into series_usd when the file is loaded",
-    )
-
-    @model_validator(mode="after")
-    def _series_consistency(self) -> _PriceBase:
-        kind = getattr(self, "kind", None)
-        if self.series_file is not None and kind != "series":
-            raise LocatedValueError(
-                ("series_file",), f"series_file is only used with kind 'series', got kind {kind!r}"
-            )
-        return self
-
-
-class _ScenarioBase(WorldSpec):
-    """Fills in the rules of the scenario's era (``era``, ``era_variant``) that the file
-    does not give (``world.eras.fill_scenario``): an era sets the defaults, any single
-    value given in the file overrides its rule (MODEL.md section 9)."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _era_defaults(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        era, variant = data.get("era", "dtao"), data.get("era_variant")
-        if era not in ERA_NAMES or not (variant is None or isinstance(variant, str)):
-            return data  # the field checks report it
-        if variant is not None and variant not in era_variants(era):
-            return data
-        return fill_scenario(data, era, variant)
-
-
-PriceSpec = spec_for(PriceParams, name="PriceSpec", base=_PriceBase)
-_SPEC_OF[PriceParams] = PriceSpec
-ScenarioSpec = spec_for(NetworkParams, name="ScenarioSpec", base=_ScenarioBase)
-
-
-# ---------------------------------------------------------------------------------------
 # Population, dynamics, seeds, sweeps, profiles
 # ---------------------------------------------------------------------------------------
 
-ParamValue = float  # strategy parameters are numbers (strict: int accepted, bool and str not)
 PathStr = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 
 
-def _strategy_names() -> list[str]:
-    from agents.catalog import REGISTRY
-
-    return sorted(REGISTRY)
-
-
-def _strategy_class(name: str) -> Any:
-    from agents.catalog import get
-
-    return get(name)
-
-
-def check_strategy_params(strategy: str, params: dict[str, float]) -> dict[str, float]:
-    """Every parameter of ``strategy`` with defaults filled; ``LocatedValueError`` names a
-    bad or unknown key and what is allowed."""
-    cls = _strategy_class(strategy)
-    spec = cls.all_params()
-    for key in params:
-        if key not in spec:
-            raise LocatedValueError(
-                ("params", key),
-                f"{strategy} has no parameter {key!r}; "
-                f"allowed: {', '.join(sorted(spec)) or 'none'}",
-            )
-    out: dict[str, float] = {}
-    for key, p in spec.items():
-        try:
-            value = p.validate(strategy, key, params.get(key, p.default))
-        except ValueError as err:
-            raise LocatedValueError(("params", key), str(err)) from None
-        out[key] = int(value) if p.integer else value
-    return out
-
-
 def _strategy_schema(schema: dict[str, Any]) -> None:
-    schema["enum"] = _strategy_names()
+    schema["enum"] = strategy_names()
 
 
 class CohortSpec(Spec):
@@ -344,15 +98,15 @@ class CohortSpec(Spec):
                           json_schema_extra=_strategy_schema)
     count: int = Field(ge=0, le=100_000, description="number of agents")
     subnet: int | None = Field(default=None, ge=0, description="subnet index (None: delegators)")
-    params: dict[str, ParamValue] = Field(default_factory=dict,
-                                          description="strategy parameters (defaults filled)")
+    params: dict[str, Any] = Field(default_factory=dict,
+                                   description="strategy parameters (defaults filled)")
     label: str | None = Field(default=None, max_length=100,
                               description="an optional name for this cohort")
 
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, value: str) -> str:
-        _strategy_class(value)  # ValueError lists the allowed names
+        strategy_class(value)  # ValueError lists the allowed names
         return value
 
     @model_validator(mode="after")
@@ -363,14 +117,14 @@ class CohortSpec(Spec):
     @property
     def role(self) -> str:
         """The strategy's role: miner, validator or delegator."""
-        return str(_strategy_class(self.strategy).role)
+        return str(strategy_class(self.strategy).role)
 
 
 class DynamicsSpec(Spec):
     """A population process run after every epoch (entry, exit, imitation, ...).
 
     ``process`` is a name from ``experiments.wiring.dynamics_registry()``; ``params`` its
-    keyword arguments.
+    declared parameters (the process's ``Params``, e.g. ``agents.population.ExitParams``).
     """
 
     process: str = Field(description="population process name")
@@ -391,9 +145,18 @@ class DynamicsSpec(Spec):
 
     @model_validator(mode="after")
     def _params_ok(self) -> DynamicsSpec:
-        from experiments.wiring import check_dynamics_params
+        """Checked against the process's declared parameters (``Params``), defaults
+        filled; the first problem is reported at its key."""
+        from experiments.wiring import dynamics_registry
 
-        self.params = check_dynamics_params(self.process, self.params)
+        declared = dynamics_registry()[self.process].Params
+        adapter = TypeAdapter(declared)
+        try:
+            values = adapter.validate_python(self.params)
+        except ValidationError as err:
+            loc, msg = describe_error(err.errors(include_url=False)[0], declared)
+            raise ParameterError(("params", *loc), msg) from None
+        self.params = adapter.dump_python(values, mode="json")
         return self
 
 
@@ -428,7 +191,7 @@ class SeedSpec(Spec):
         if self.count is None and self.indices is None:
             self.count = 1
         if self.indices is not None and len(set(self.indices)) != len(self.indices):
-            raise LocatedValueError(("indices",), "seeds.indices must not repeat an index")
+            raise ParameterError(("indices",), "seeds.indices must not repeat an index")
         return self
 
     def seed_indices(self) -> list[int]:
@@ -458,13 +221,13 @@ def parse_path(path: str) -> tuple[str | int, ...]:
             raise ValueError(
                 f"bad parameter path {path!r}: {token!r} is neither a key nor an index"
             )
-    if parts and parts[0] in ScenarioSpec.model_fields:
+    if parts and parts[0] in ScenarioSpec.__pydantic_fields__:
         parts.insert(0, "scenario")
     if not parts or not isinstance(parts[0], str) or parts[0] not in Experiment.model_fields:
         allowed = sorted(set(Experiment.model_fields) - set(UNSWEEPABLE))
         raise ValueError(
             f"bad parameter path {path!r}: it must start with one of {', '.join(allowed)} "
-            f"(or a scenario key: {', '.join(ScenarioSpec.model_fields)})"
+            f"(or a scenario key: {', '.join(ScenarioSpec.__pydantic_fields__)})"
         )
     if parts[0] in UNSWEEPABLE:
         raise ValueError(f"bad parameter path {path!r}: {parts[0]!r} cannot be swept")
@@ -497,10 +260,10 @@ class SweepSpec(Spec):
                 try:
                     parsed = parse_path(key)
                 except ValueError as err:
-                    raise LocatedValueError((*where.split("."), key), str(err)) from None
+                    raise ParameterError((*where.split("."), key), str(err)) from None
                 for other, name in seen.items():
                     if parsed[: len(other)] == other or other[: len(parsed)] == parsed:
-                        raise LocatedValueError(
+                        raise ParameterError(
                             (*where.split("."), key),
                             f"sweep path {key!r} overlaps {name!r}; each parameter may be "
                             "swept once",
@@ -508,10 +271,10 @@ class SweepSpec(Spec):
                 seen[parsed] = key
         for i, group in enumerate(self.zip):
             if not group:
-                raise LocatedValueError(("zip", i), "a zip group needs at least one path")
+                raise ParameterError(("zip", i), "a zip group needs at least one path")
             lengths = {k: len(v) for k, v in group.items()}
             if len(set(lengths.values())) > 1:
-                raise LocatedValueError(
+                raise ParameterError(
                     ("zip", i),
                     "the value lists of a zip group must have equal lengths, got "
                     + ", ".join(f"{k}: {n}" for k, n in lengths.items()),
@@ -550,12 +313,12 @@ class ProfileStrategy(Spec):
     """A strategy in a profile set, with parameters for agents switching to it."""
 
     strategy: str = Field(json_schema_extra=_strategy_schema)
-    params: dict[str, ParamValue] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, value: str) -> str:
-        _strategy_class(value)
+        strategy_class(value)
         return value
 
     @model_validator(mode="before")
@@ -593,9 +356,9 @@ class ProfilesSpec(Spec):
     def _roles(self) -> ProfilesSpec:
         for role in ROLES:
             for i, s in enumerate(getattr(self, role)):
-                actual = _strategy_class(s.strategy).role
+                actual = strategy_class(s.strategy).role
                 if actual != role:
-                    raise LocatedValueError(
+                    raise ParameterError(
                         (role, i, "strategy"),
                         f"{s.strategy!r} is a {actual} strategy, listed under {role}",
                     )
@@ -619,7 +382,7 @@ class Experiment(Spec):
         "default epochs // 5",
     )
     seeds: SeedSpec = Field(default_factory=SeedSpec)
-    scenario: ScenarioSpec = Field(default_factory=ScenarioSpec)  # type: ignore[valid-type]
+    scenario: ScenarioSpec = Field(default_factory=ScenarioSpec)
     population: list[CohortSpec] = Field(min_length=1, max_length=1_000)
     dynamics: list[DynamicsSpec] = Field(default_factory=list, max_length=100)
     sweep: SweepSpec | None = None
@@ -632,14 +395,14 @@ class Experiment(Spec):
         for i, c in enumerate(self.population):
             if c.role == "delegator":
                 if c.subnet is not None:
-                    raise LocatedValueError(
+                    raise ParameterError(
                         ("population", i, "subnet"),
                         f"{c.strategy} is a delegator strategy: delegators have no subnet "
                         "(leave subnet out)",
                     )
                 continue
             if c.subnet is None or c.subnet >= len(subnets):
-                raise LocatedValueError(
+                raise ParameterError(
                     ("population", i, "subnet"),
                     f"{c.strategy} is a {c.role} strategy and needs a subnet index in "
                     f"[0, {len(subnets) - 1}], got {c.subnet!r}",
@@ -647,19 +410,19 @@ class Experiment(Spec):
             used[c.subnet] += c.count
         for k, (n, s) in enumerate(zip(used, subnets, strict=True)):
             if n > s.n_uids:
-                raise LocatedValueError(
+                raise ParameterError(
                     ("population",),
                     f"the population puts {n} miners and validators on subnet {k}, which has "
                     f"n_uids = {s.n_uids} (scenario.subnets[{k}].n_uids)",
                 )
         if self.warmup_epochs is not None and self.warmup_epochs >= self.epochs:
-            raise LocatedValueError(
+            raise ParameterError(
                 ("warmup_epochs",),
                 f"warmup_epochs must be smaller than epochs ({self.epochs}), "
                 f"got {self.warmup_epochs}",
             )
         if self.profiles is not None and self.profiles.subnet >= len(subnets):
-            raise LocatedValueError(
+            raise ParameterError(
                 ("profiles", "subnet"),
                 f"profiles.subnet must be a subnet index in [0, {len(subnets) - 1}], "
                 f"got {self.profiles.subnet}",
@@ -675,31 +438,20 @@ class Experiment(Spec):
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of an experiment file (for editors' completion and checking).
 
-    Each cohort's ``params`` gets the parameters of its strategy (an ``if``/``then`` per
-    strategy), with their ranges and meanings.
+    Every declared parameter carries its range, description and source (``x-source``).
+    Each cohort's ``params`` gets the parameters of its strategy and each population
+    process's ``params`` its declared parameter set (an ``if``/``then`` per name).
     """
     schema = Experiment.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "tao-arena experiment"
-    cohort = schema.get("$defs", {}).get("CohortSpec")
-    if cohort is not None:
-        rules = []
-        for name in _strategy_names():
-            props: dict[str, Any] = {}
-            for key, p in _strategy_class(name).all_params().items():
-                prop: dict[str, Any] = {"type": "integer" if p.integer else "number",
-                                        "description": p.doc, "default": p.default}
-                if p.low is not None:
-                    prop["minimum"] = p.low
-                if p.high is not None:
-                    prop["maximum"] = p.high
-                props[key] = prop
-            rules.append({
-                "if": {"properties": {"strategy": {"const": name}}, "required": ["strategy"]},
-                "then": {"properties": {"params": {"type": "object", "properties": props,
-                                                   "additionalProperties": False}}},
-            })
-        cohort["allOf"] = rules
+    defs = schema.setdefault("$defs", {})
+    cohort = defs["CohortSpec"]
+    cohort["allOf"] = [_when("strategy", name, {"params": {
+        "type": "object", "additionalProperties": False,
+        "properties": {key: p.json_schema()
+                       for key, p in strategy_class(name).all_params().items()}}})
+        for name in strategy_names()]
     # shorthands accepted by "before" validators: seeds: 10 / [0, 3]; profiles: [name, ...]
     seeds = schema["properties"]["seeds"]
     schema["properties"]["seeds"] = {
@@ -709,41 +461,31 @@ def json_schema() -> dict[str, Any]:
                    "description": "seed indices"}],
         **{k: v for k, v in seeds.items() if k not in ("$ref", "anyOf", "allOf")},
     }
-    profiles = schema.get("$defs", {}).get("ProfilesSpec")
-    if profiles is not None:
-        for role in ROLES:
-            prop = profiles["properties"][role]
-            prop["items"] = {"anyOf": [{"type": "string", "enum": _strategy_names()},
-                                       prop["items"]]}
-    dynamics = schema.get("$defs", {}).get("DynamicsSpec")
-    if dynamics is not None:
-        from experiments.wiring import dynamics_params_model, dynamics_registry
+    profiles = defs["ProfilesSpec"]
+    for role in ROLES:
+        prop = profiles["properties"][role]
+        prop["items"] = {"anyOf": [{"type": "string", "enum": strategy_names()},
+                                   prop["items"]]}
+    from experiments.wiring import dynamics_registry
 
-        names = sorted(dynamics_registry())
-        dynamics["properties"]["process"]["enum"] = names
-        rules = []
-        for name in names:
-            sub = dynamics_params_model(name).model_json_schema(ref_template="#/$defs/{model}")
-            schema["$defs"].update(sub.pop("$defs", {}))
-            rules.append({
-                "if": {"properties": {"process": {"const": name}}, "required": ["process"]},
-                "then": {"properties": {"params": sub}},
-            })
-        dynamics["allOf"] = rules
+    names = sorted(dynamics_registry())
+    dynamics = defs["DynamicsSpec"]
+    dynamics["properties"]["process"]["enum"] = names
+    rules = []
+    for name in names:
+        sub = TypeAdapter(dynamics_registry()[name].Params).json_schema(
+            ref_template="#/$defs/{model}")
+        defs.update(sub.pop("$defs", {}))
+        rules.append(_when("process", name, {"params": sub}))
+    dynamics["allOf"] = rules
     return schema
 
 
-def model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The section model at key path ``loc`` (``None`` where the path leaves the models)."""
-    cls: Any = Experiment
-    for key in loc:
-        if isinstance(key, int):
-            continue
-        fields = getattr(cls, "model_fields", None)
-        if not fields or key not in fields:
-            return None
-        cls = _inner_model(fields[key].annotation)
-        if cls is None:
-            return None
-    return cls
+def _when(key: str, name: str, then: dict[str, Any]) -> dict[str, Any]:
+    return {"if": {"properties": {key: {"const": name}}, "required": [key]},
+            "then": {"properties": then}}
 
+
+def model_at(loc: tuple[str | int, ...]) -> Any:
+    """The section model at key path ``loc`` (``None`` where the path leaves the models)."""
+    return _model_at(Experiment, loc)

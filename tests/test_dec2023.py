@@ -16,7 +16,7 @@ import pytest
 from agents.delegators import YieldChaser
 from agents.miners import HonestMiner
 from agents.validators import HonestValidator
-from experiments.schema import ScenarioSpec
+from experiments.sections import scenario
 from world import rules_2023
 from world.model import Cohort, Network
 from world.params import NetworkParams
@@ -25,7 +25,7 @@ from world.params import NetworkParams
 def params(era: str, **subnet: Any) -> NetworkParams:
     """A one-subnet scenario of ``era`` with subnet keys as a file would give them."""
     sub = {"n_uids": 16, "yuma": {"max_validators": 4}, **subnet}
-    return ScenarioSpec.model_validate(
+    return scenario(
         {"era": era, "economy": {"fixed_emission_per_block": 0.05}, "subnets": [sub]}
     ).to_world()
 

@@ -238,9 +238,9 @@ def test_pools_need_the_dtao_era():
 
 
 def test_a_file_with_pools_takes_todays_rules_and_a_given_value_wins():
-    from experiments.schema import ScenarioSpec
+    from experiments.sections import scenario
 
-    params = ScenarioSpec.model_validate({
+    params = scenario({
         "era": "dtao", "dtao": {"pools": True, "tao_weight": 0.3},
         "subnets": [{"n_uids": 64, "yuma": {"max_validators": 16}}, {"commit_reveal": False,
                                                                       "reveal_period": 0}],
@@ -251,7 +251,7 @@ def test_a_file_with_pools_takes_todays_rules_and_a_given_value_wins():
     assert all(s.yuma.version == "yuma3" for s in params.subnets)
     assert params.subnets[0].commit_reveal and not params.subnets[1].commit_reveal
     assert params.subnets[1].registration.min_burn_tao == 0.0005
-    without = ScenarioSpec.model_validate({"era": "dtao"}).to_world()
+    without = scenario({"era": "dtao"}).to_world()
     assert without == NetworkParams()  # without pools a file keeps the world it had
 
 

@@ -121,9 +121,9 @@ def test_docs_hold_the_table_of_both_eras():
 
 
 def test_scenario_era_sets_defaults_and_a_given_value_wins() -> None:
-    from experiments.schema import ScenarioSpec
+    from experiments.sections import scenario
 
-    params = ScenarioSpec.model_validate(
+    params = scenario(
         {"era": "dec2023", "subnets": [{"n_uids": 64, "yuma": {"kappa": 0.6}}, {}]}
     ).to_world()
     for sub in params.subnets:
@@ -132,36 +132,36 @@ def test_scenario_era_sets_defaults_and_a_given_value_wins() -> None:
     assert params.economy.fixed_emission_per_block == 1.0
     assert params.subnets[0].n_uids == 64 and params.subnets[0].yuma.kappa == 0.6
     assert params.subnets[1].n_uids == 256 and params.subnets[1].yuma.kappa == 32_767 / 65_535
-    legacy = ScenarioSpec.model_validate({"era": "dec2023", "era_variant": "sn1_legacy"})
+    legacy = scenario({"era": "dec2023", "era_variant": "sn1_legacy"})
     assert legacy.to_world().tempo == 99
     assert legacy.to_world().subnets[0].registration.immunity_period == 4_096
 
 
 def test_dtao_era_is_todays_world_and_the_default() -> None:
-    from experiments.schema import ScenarioSpec
+    from experiments.sections import scenario
     from world.params import NetworkParams
 
-    assert ScenarioSpec.model_validate({}).to_world() == NetworkParams()
-    assert ScenarioSpec.model_validate({"era": "dtao"}).to_world() == NetworkParams()
+    assert scenario({}).to_world() == NetworkParams()
+    assert scenario({"era": "dtao"}).to_world() == NetworkParams()
 
 
 def test_bad_era_or_variant_is_named() -> None:
     import pytest
     from pydantic import ValidationError
 
-    from experiments.schema import ScenarioSpec
+    from experiments.sections import scenario
 
     with pytest.raises(ValidationError, match="era"):
-        ScenarioSpec.model_validate({"era": "dec2024"})
+        scenario({"era": "dec2024"})
     with pytest.raises(ValidationError, match="era_variant of era 'dtao'"):
-        ScenarioSpec.model_validate({"era": "dtao", "era_variant": "sn1_legacy"})
+        scenario({"era": "dtao", "era_variant": "sn1_legacy"})
 
 
 def test_world_manifest_records_every_effective_value() -> None:
-    from experiments.schema import ScenarioSpec
+    from experiments.sections import scenario
     from world.eras import DEC2023, world_manifest
 
-    params = ScenarioSpec.model_validate(
+    params = scenario(
         {"era": "dec2023", "subnets": [{"n_uids": 64}, {}]}).to_world()
     m = world_manifest(params)
     rows = {r["key"]: r for r in m["rules"]}

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from agents.catalog import get as get_strategy
+from agents.population import Exit
 from experiments.cli import main
 from experiments.loader import ConfigError, format_loc
 from experiments.plan import expand_profiles, load_plan
@@ -19,16 +21,14 @@ from experiments.schema import (
     SweepSpec,
     json_schema,
     parse_path,
-    spec_for,
 )
+from experiments.sections import PriceSpec, SubnetSpec, to_world
 from experiments.wiring import build_model, run_seed
+from world.parameters import Param, declarations, sections
 from world.params import (
-    EconomyParams,
     NetworkParams,
     PriceParams,
-    RegistrationParams,
     SubnetParams,
-    WorkParams,
 )
 from world.yuma import YumaParams
 
@@ -68,13 +68,14 @@ def test_defaults_are_the_worlds(tmp_path: Path) -> None:
     assert plan.config["population"][0]["params"] == pytest.approx(full)
 
 
-@pytest.mark.parametrize("dc", [NetworkParams, SubnetParams, YumaParams, EconomyParams,
-                                PriceParams, RegistrationParams, WorkParams])
-def test_sections_mirror_world_dataclasses(dc: type) -> None:
-    spec = spec_for(dc)
-    world_fields = {f.name for f in dataclasses.fields(dc)}
-    assert world_fields <= set(spec.model_fields)
-    assert spec().to_world() == dc()
+@pytest.mark.parametrize(("spec", "world"), [(ScenarioSpec, NetworkParams),
+                                             (SubnetSpec, SubnetParams), (PriceSpec, PriceParams)])
+def test_sections_are_the_worlds_parameter_sets(spec: type, world: type) -> None:
+    """A file's sections are the world's parameter sets (plus file-only keys)."""
+    assert issubclass(spec, world)
+    assert {f.name for f in dataclasses.fields(world)} <= {f.name for f in dataclasses.fields(spec)}
+    assert to_world(spec()) == world()
+    assert type(to_world(spec())) is world
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -90,9 +91,107 @@ def test_round_trip(tmp_path: Path) -> None:
     assert load_plan(path).config == plan.config
 
 
-def test_scenario_sections_check_like_the_world() -> None:
-    with pytest.raises(Exception, match="kappa"):
-        ScenarioSpec.model_validate({"subnets": [{"yuma": {"kappa": 2.0}}]})
+def _exit_params() -> type:
+    from agents.population import ExitParams
+
+    return ExitParams
+
+
+@pytest.mark.parametrize(("python_api", "declared", "yaml_extra", "key"), [
+    (lambda: YumaParams(kappa=2.0), lambda: (declarations(YumaParams)["kappa"], "yuma", 2.0),
+     None, "scenario.subnets[0].yuma.kappa"),
+    (lambda: get_strategy("honest_miner").resolve_params({"quality": 2.0}),
+     lambda: (get_strategy("honest_miner").all_params()["quality"], "honest_miner", 2.0),
+     None, "population[0].params.quality"),
+    (lambda: Exit(patience=0), lambda: (declarations(_exit_params())["patience"], "Exit", 0),
+     "dynamics:\n  - {process: exit, params: {patience: 0}}\n", "dynamics[0].params.patience"),
+])
+def test_out_of_range_refused_in_the_declarations_words(
+    python_api, declared, yaml_extra, key, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The Python API and an experiment file refuse a value with the same message, the
+    one its declaration writes; the CLI prints it on one line under the key, exit 2."""
+    param, owner, value = declared()
+    name = key.rsplit(".", 1)[-1]
+    message = param.message(owner, name, value)
+    assert f"must be {param.allowed()} ({param.doc}), got {value!r}" in message
+    with pytest.raises(ValueError) as info:
+        python_api()
+    assert message in str(info.value)
+    text = MINIMAL.replace("max_validators: 8}", "max_validators: 8, kappa: 2.0}") \
+        if "kappa" in key else MINIMAL
+    if "quality" in key:
+        text = text.replace("{strategy: honest_miner, count: 6, subnet: 0}",
+                            "{strategy: honest_miner, count: 6, subnet: 0, "
+                            "params: {quality: 2.0}}")
+    path = write(tmp_path, text, yaml_extra or "")
+    with pytest.raises(ConfigError) as err:
+        load_plan(path)
+    assert str(err.value) == f"{path}: {key}: {message}"
+    assert main(["validate", str(path)]) == 2
+    assert f"\n{path}: {key}: {message}\n" in capsys.readouterr().err
+
+
+def _sections(cls: type, seen: dict[str, type]) -> dict[str, type]:
+    seen[cls.__name__] = cls
+    for inner in sections(cls).values():
+        _sections(inner, seen)
+    return seen
+
+
+def _check_property(prop: dict, p: Param, where: str) -> None:
+    """``prop`` (a JSON Schema property) carries ``p``'s meaning, source and range."""
+    jsonschema = pytest.importorskip("jsonschema")
+    assert prop["description"] == p.doc and p.doc, where
+    assert prop.get("x-source", "") == p.source, where
+    rng = prop["items"] if p.resolved_kind == "numbers" else prop
+    if p.resolved_kind in ("number", "integer", "numbers"):
+        low_key = "exclusiveMinimum" if p.low_open else "minimum"
+        high_key = "exclusiveMaximum" if p.high_open else "maximum"
+        assert rng.get(low_key) == p.low and rng.get(high_key) == p.high, where
+        check = jsonschema.Draft202012Validator(rng if rng is not prop else
+                                                {k: v for k, v in prop.items() if k != "$ref"})
+        if p.low is not None:
+            assert not check.is_valid(p.low - 1), where
+        if p.high is not None:
+            assert not check.is_valid(p.high + 1), where
+    if p.choices and p.resolved_kind == "choice" and p.kind is not None:
+        assert prop["enum"] == list(p.choices), where
+    if p.resolved_kind == "subset":
+        assert prop["items"]["enum"] == list(p.choices), where
+
+
+def test_every_declared_parameter_round_trips_through_the_json_schema() -> None:
+    """World, strategy and population-dynamics declarations all reach the editors' schema
+    with their range, description and source."""
+    from agents.catalog import REGISTRY
+    from experiments.wiring import dynamics_registry
+
+    schema = json_schema()
+    defs = schema["$defs"]
+    checked = 0
+    for name, cls in _sections(ScenarioSpec, {}).items():
+        for key, p in declarations(cls).items():
+            _check_property(defs[name]["properties"][key], p, f"{name}.{key}")
+            checked += 1
+    for strategy, cls in REGISTRY.items():
+        rule = next(r for r in defs["CohortSpec"]["allOf"]
+                    if r["if"]["properties"]["strategy"]["const"] == strategy)
+        props = rule["then"]["properties"]["params"]["properties"]
+        assert set(props) == set(cls.all_params())
+        for key, p in cls.all_params().items():
+            _check_property(props[key], p, f"{strategy}.{key}")
+            checked += 1
+    for process, cls in dynamics_registry().items():
+        rule = next(r for r in defs["DynamicsSpec"]["allOf"]
+                    if r["if"]["properties"]["process"]["const"] == process)
+        for params in _sections(cls.Params, {}).values():
+            props = (rule["then"]["properties"]["params"] if params is cls.Params
+                     else defs[params.__name__])["properties"]
+            for key, p in declarations(params).items():
+                _check_property(props[key], p, f"{process}.{key}")
+                checked += 1
+    assert checked > 100
 
 
 def test_strict_types() -> None:
@@ -218,7 +317,7 @@ def test_price_series_file(tmp_path: Path) -> None:
     (tmp_path / "prices.csv").write_text("epoch,price_usd\n0,250\n1,260.5\n2,270\n")
     price = "scenario:\n  price: {kind: series, series_file: %s}\n"
     plan = load_plan(write(tmp_path, MINIMAL.replace("scenario:\n", price % "prices.csv")))
-    assert plan.experiment.scenario.price.series_usd == [250.0, 260.5, 270.0]
+    assert plan.experiment.scenario.price.series_usd == (250.0, 260.5, 270.0)
     assert "prices.csv" in plan.inputs
     model = build_model(plan.experiment, seed=1)
     model.step()

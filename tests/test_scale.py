@@ -30,7 +30,7 @@ from agents.base import REGISTRY
 from agents.catalog import get
 from agents.miners import HonestMiner
 from agents.population import _CABALS_CHECKED, Entry, EntryOption, Exit, Imitation
-from world import metrics, work
+from world import metrics, work, work_fast
 from world.model import Cohort, Network
 from world.params import EconomyParams, NetworkParams, SubnetParams, WorkParams
 from world.yuma import YumaParams
@@ -219,7 +219,7 @@ def test_non_finite_answers_grade_the_same_with_either_backend(monkeypatch):
     sp = SubnetParams(n_uids=24, yuma=YumaParams(max_validators=6))
     runs = {}
     for backend in ("numpy", "numba"):
-        monkeypatch.setattr(work, "BACKEND", backend)
+        monkeypatch.setattr(work_fast, "BACKEND", backend)
         m = Network(NetworkParams(subnets=(sp,)), [
             Cohort(get("honest_validator"), 4, 0, {"dedup": 1}), Cohort(NaNMiner, 6, 0),
             Cohort(get("copy_cabal"), 6, 0)], rng=3)
@@ -228,91 +228,11 @@ def test_non_finite_answers_grade_the_same_with_either_backend(monkeypatch):
     assert np.array_equal(runs["numpy"][1], runs["numba"][1])
 
 
-# -- the fused kernels against the reference functions ---------------------------------
-def test_query_sampling_fast_path_equals_plain_uniforms(monkeypatch):
-    for seed in range(40):
-        r = np.random.default_rng(seed)
-        v, m, rounds, size = (int(r.integers(1, 60)), int(r.integers(1, 300)),
-                              int(r.integers(1, 40)), int(r.integers(1, 80)))
-        fast = work.sample_queries(np.random.default_rng(seed), v, m, rounds, size)
-        monkeypatch.setattr(work, "_RAW_UNIFORMS", False)
-        plain = work.sample_queries(np.random.default_rng(seed), v, m, rounds, size)
-        monkeypatch.setattr(work, "_RAW_UNIFORMS", True)
-        assert fast.dtype == plain.dtype and np.array_equal(fast, plain), seed
-    mt = work.sample_queries(np.random.Generator(np.random.MT19937(1)), 5, 50, 10, 10)
-    assert mt.shape == (5, 50) and mt.min() >= 0 and mt.max() <= 10
-    assert work._RAW_UNIFORMS  # numpy's PCG64 uniforms are what the fast path assumes
-
-
-@pytest.mark.parametrize(
-    "case", ["finite", "capable", "shared", "nan_quality", "inf_noise", "dedup"])
-def test_graded_scores_equal_perceived_scores_with_duplicate_detection(case):
-    for seed in range(25):
-        r = np.random.default_rng(seed)
-        v, m, rounds, size = int(r.integers(1, 30)), int(r.integers(1, 120)), 6, 10
-        q = work.sample_queries(r, v, m, rounds, size)
-        quality, cap, noise = r.random(m), r.random(v), r.random(v) * 0.3
-        key = np.where(r.random(m) < 0.5, r.integers(0, 4, m), -1)
-        detects = r.random(v) < (0.5 if case == "dedup" else 0.0)
-        if case == "capable":
-            cap = np.full(v, 1.0)
-        if case == "shared":  # every grader with the same noise and rate
-            noise = np.full(v, 0.05)
-        if case == "nan_quality":
-            quality[r.integers(0, m)] = np.nan
-        if case == "inf_noise":
-            noise[0] = np.inf
-        ref_rng, rng = np.random.default_rng(seed + 99), np.random.default_rng(seed + 99)
-        ref = work.perceived_scores(ref_rng, quality, cap, noise, q)
-        dup = work.duplicate_detection(ref_rng, key, detects, rounds, size)
-        ref = np.where(dup & (q > 0), 0.0, ref)
-        scores, observed = work.graded_scores(rng, quality, cap, noise, q, key, detects,
-                                              rounds, size)
-        assert np.array_equal(observed, ~np.isnan(ref))
-        assert np.array_equal(scores[observed], ref[observed])
-        assert ref_rng.random() == rng.random()  # the same draws
-        ema, rate = r.random((v, m)), np.full(v, 0.1) if case == "shared" else r.random(v)
-        expected = np.where(np.isnan(ref), ema,  # (1 - rate) ema + rate score, where scored
-                            (1.0 - rate[:, None]) * ema + rate[:, None] * np.nan_to_num(ref))
-        work.blend_ema(ema, scores, observed, rate)
-        assert np.array_equal(ema, expected)
-
-
-def test_compiled_grading_equals_numpy(monkeypatch):
-    """``work.grade_epoch``: numba loops and numpy give the same averages, sums and draws."""
-    pytest.importorskip("numba")
-    r = np.random.default_rng(0)
-    for t in range(40):
-        v, m, n = int(r.integers(1, 40)), int(r.integers(1, 150)), 256
-        graders = r.choice(n, v, replace=False) if t % 2 else np.arange(3, 3 + v)
-        miners = slice(60, 60 + m) if t % 3 else np.sort(r.choice(np.arange(60, n), m,
-                                                                   replace=False))
-        quality = r.random(m)
-        quality[: m // 4] = 0.0  # lazy miners
-        cap = np.full(v, 0.93) if t % 4 else r.random(v)
-        noise = np.full(v, 0.05) if t % 5 else r.random(v) * 0.3
-        rate = np.full(v, 0.1) if t % 2 else r.random(v)
-        key = np.where(r.random(m) < 0.4, r.integers(0, 5, m), -1)
-        detects = r.random(v) < (0.5 if t % 3 == 0 else 0.0)
-        rounds, size = int(r.integers(1, 35)), int(r.integers(1, 60))
-        out = {}
-        for backend in ("numpy", "numba"):
-            monkeypatch.setattr(work, "BACKEND", backend)
-            ema = np.random.default_rng(t).random((n, n))
-            rq, rg = np.random.default_rng(100 + t), np.random.default_rng(200 + t)
-            sums = work.grade_epoch(rq, rg, ema, graders, miners, quality, cap, noise, rate,
-                                    key, detects, rounds, size)
-            out[backend] = (ema, *sums, rq.random(), rg.random())
-        a, b = out["numpy"], out["numba"]
-        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]), t
-        assert np.array_equal(a[2], b[2]) and a[3:] == b[3:], t
-
-
 def test_the_network_is_the_same_with_either_grading_backend(monkeypatch):
     pytest.importorskip("numba")
     runs = {}
     for backend in ("numpy", "numba"):
-        monkeypatch.setattr(work, "BACKEND", backend)
+        monkeypatch.setattr(work_fast, "BACKEND", backend)
         runs[backend] = outputs(network(8), 25)
     assert_same(runs["numpy"], runs["numba"])
 

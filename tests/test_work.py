@@ -1,8 +1,10 @@
-"""Queries and grading (MODEL.md section 5)."""
+"""Queries and grading (MODEL.md section 5): the reference rules (``world.work``), and
+each speed-only path (``world.work_fast``) against them."""
 
 import numpy as np
+import pytest
 
-from world import work
+from world import work, work_fast
 
 
 def test_queries_average_the_sample_size():
@@ -33,10 +35,22 @@ def test_duplicates_detected_only_by_dedup_validators_and_only_for_copies():
 
 def test_ema_only_moves_where_observed():
     ema = np.array([[0.5, 0.5], [0.2, 0.0]])
-    scores = np.array([[1.0, 0.9], [0.6, 1.0]])
-    observed = np.array([[True, False], [True, True]])
-    work.blend_ema(ema, scores, observed, np.array([0.25, 0.5]))
-    assert np.allclose(ema, [[0.625, 0.5], [0.4, 0.5]])
+    scores = np.array([[1.0, np.nan], [0.6, 1.0]])
+    out = work.update_ema(ema, scores, np.array([0.25, 0.5]))
+    assert np.allclose(out, [[0.625, 0.5], [0.4, 0.5]])
+
+
+def test_grading_moves_only_the_graders_rows_and_the_miners_columns():
+    ema = np.full((6, 6), 0.5)
+    rq, rg = np.random.default_rng(0), np.random.default_rng(1)
+    received, sent = work.grade_epoch(rq, rg, ema, np.array([0, 2]), slice(3, 6),
+                                      np.array([1.0, 0.0, 0.5]), np.ones(2), np.zeros(2),
+                                      np.ones(2), np.full(3, -1), np.zeros(2, bool), 50, 3)
+    assert received.shape == (3,) and sent.shape == (2,) and received.sum() == sent.sum() > 0
+    assert np.array_equal(ema[[0, 2]][:, 3:], [[1.0, 0.0, 0.5]] * 2)  # noise 0, rate 1
+    untouched = np.ones((6, 6), bool)
+    untouched[np.ix_([0, 2], [3, 4, 5])] = False
+    assert (ema[untouched] == 0.5).all()
 
 
 def test_weights_from_scores_topk_and_sharpen():
@@ -46,3 +60,59 @@ def test_weights_from_scores_topk_and_sharpen():
     w2 = work.weights_from_scores(s, np.array([2.0]), np.array([0]))
     assert np.allclose(w2.sum(), 1) and w2[0, 2] > 5 / 10
     assert (work.weights_from_scores(np.zeros((1, 3)), np.ones(1), np.zeros(1)) == 0).all()
+
+
+# -- the speed-only paths against the reference ------------------------------------------
+def test_fast_query_sampling_equals_the_reference(monkeypatch):
+    """Bucket table and PCG64 words (and the bucket table alone): the same draws."""
+    for seed in range(40):
+        r = np.random.default_rng(seed)
+        v, m, rounds, size = (int(r.integers(1, 60)), int(r.integers(1, 300)),
+                              int(r.integers(1, 40)), int(r.integers(1, 80)))
+        ref = work.sample_queries(np.random.default_rng(seed), v, m, rounds, size)
+        for raw in (True, False):
+            monkeypatch.setattr(work_fast, "_RAW_UNIFORMS", raw)
+            fast = work_fast.sample_queries(np.random.default_rng(seed), v, m, rounds, size)
+            assert fast.dtype == ref.dtype and np.array_equal(fast, ref), (seed, raw)
+    mt = np.random.Generator(np.random.MT19937(1))  # not PCG64: the bucket table only
+    assert np.array_equal(work_fast.sample_queries(mt, 5, 50, 10, 10),
+                          work.sample_queries(np.random.Generator(np.random.MT19937(1)),
+                                              5, 50, 10, 10))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_fast_grading_equals_the_reference(monkeypatch, backend):
+    """``work_fast.grade_epoch`` (fused numpy or compiled loops) gives the reference's
+    moving averages, sums and draws, including non-finite inputs and copies."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setattr(work_fast, "BACKEND", backend)
+    r = np.random.default_rng(0)
+    for t in range(60):
+        v, m, n = int(r.integers(1, 40)), int(r.integers(1, 150)), 256
+        graders = r.choice(n, v, replace=False) if t % 2 else np.arange(3, 3 + v)
+        miners = slice(60, 60 + m) if t % 3 else np.sort(r.choice(np.arange(60, n), m,
+                                                                   replace=False))
+        quality = r.random(m)
+        quality[: m // 4] = 0.0  # lazy miners
+        cap = np.full(v, 0.93) if t % 4 else r.random(v)
+        noise = np.full(v, 0.05) if t % 5 else r.random(v) * 0.3
+        rate = np.full(v, 0.1) if t % 2 else r.random(v)
+        if t % 7 == 0:
+            quality[int(r.integers(0, m))] = np.nan
+        if t % 11 == 0:
+            noise[0] = np.inf
+        key = np.where(r.random(m) < 0.4, r.integers(0, 5, m), -1)
+        detects = r.random(v) < (0.5 if t % 3 == 0 else 0.0)
+        rounds, size = int(r.integers(1, 35)), int(r.integers(1, 60))
+        out = {}
+        for name, grade in (("reference", work.grade_epoch), ("fast", work_fast.grade_epoch)):
+            ema = np.random.default_rng(t).random((n, n))
+            rq, rg = np.random.default_rng(100 + t), np.random.default_rng(200 + t)
+            sums = grade(rq, rg, ema, graders, miners, quality, cap, noise, rate, key,
+                         detects, rounds, size)
+            out[name] = (ema, *sums, rq.random(), rg.random())
+        a, b = out["reference"], out["fast"]
+        assert np.array_equal(a[0], b[0], equal_nan=True), t
+        assert np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2]), t
+        assert a[3:] == b[3:], t  # the same draws from both streams

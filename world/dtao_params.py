@@ -9,16 +9,19 @@ of 2026-06-30); the genesis state (pool depth, price, age) is a scenario choice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import model_validator
+
+from world.parameters import ParameterError, param, parameters
 from world.pool import FEE
 from world.rules_dtao import EMA_PRICE_HALVING_BLOCKS, MOVING_ALPHA
 
 YEAR_BLOCKS = 365 * 7_200
+_C26 = "subtensor@2026-06-30 "
 
 
-@dataclass(frozen=True)
+@parameters("dtao")
 class DtaoParams:
     """Subnet pools, staking as swaps, alpha emission and root (MODEL.md section 9).
 
@@ -28,39 +31,52 @@ class DtaoParams:
     from the state it describes). Genesis stake buys alpha through the pools.
     """
 
-    pools: bool = False  # the dtao economy on (off: the world of the other eras)
-    tao_weight: float = 0.18  # weight of root TAO in Yuma stake (governance, about 0.18)
-    pool_tao: tuple[float, ...] = (10_000.0,)  # TAO reserve at genesis, per subnet or one
-    price: tuple[float, ...] = (0.01,)  # TAO per alpha at genesis, per subnet or one
-    age_blocks: int = YEAR_BLOCKS  # blocks since each genesis subnet's start
-    flow_shares: bool = False  # split TAO emission by net TAO inflow (late 2025 - Jun 2026)
-    flow_cutoff: float = 0.0  # lib.rs DefaultFlowCutoff
-    flow_exponent: float = 1.0  # lib.rs DefaultFlowNormExponent
-    injection_cap: Literal["root_proportion", "alpha_emission"] = "root_proportion"
-    moving_alpha: float = MOVING_ALPHA  # lib.rs DefaultMovingAlpha
-    ema_price_halving_blocks: int = EMA_PRICE_HALVING_BLOCKS
-    pool_fee: float = FEE  # 33/65535 of the input
-    root_sell_requires_price_sum: bool = True  # root alpha recycled when sum(prices) <= 1
-    miners_sell: bool = True  # miners sell their incentive alpha each epoch (else stake it)
+    pools: bool = param(False, doc="the dtao economy: a TAO/alpha pool per subnet, staking "
+                        "as swaps, alpha emission and root (off: the world of the other eras)",
+                        source="MODEL.md section 9; opt-in, docs/eras.md")
+    tao_weight: float = param(0.18, 0, 1, "weight of root TAO in a validator's Yuma stake",
+                              source="MODEL.md section 9: governance, about 0.18 on main")
+    pool_tao: tuple[float, ...] = param(
+        (10_000.0,), 0, None, "TAO reserve of each pool at genesis (one value, or one per "
+        "subnet)", source="a scenario choice", low_open=True)
+    price: tuple[float, ...] = param(
+        (0.01,), 0, None, "TAO per alpha of each pool at genesis (one value, or one per "
+        "subnet)", source="a scenario choice", low_open=True)
+    age_blocks: int = param(YEAR_BLOCKS, 0, None, "blocks since each genesis subnet started "
+                            "(sets the moving price's rate)", source="a scenario choice")
+    flow_shares: bool = param(False, doc="split the TAO emission by net TAO inflow (the rule "
+                              "of late 2025 to June 2026) instead of moving prices",
+                              source=_C26 + "coinbase/subnet_emissions.rs get_shares_flow")
+    flow_cutoff: float = param(0.0, None, None, "floor of the inflow EMA in the flow rule",
+                               source=_C26 + "lib.rs DefaultFlowCutoff")
+    flow_exponent: float = param(1.0, 0, None, "exponent p of the flow shares z^p / sum z^p",
+                                 source=_C26 + "lib.rs DefaultFlowNormExponent",
+                                 low_open=True)
+    injection_cap: Literal["root_proportion", "alpha_emission"] = param(
+        "root_proportion", doc="cap of the alpha injected with a subnet's TAO: root proportion "
+        "x alpha emission (since 2026-06-22) or the alpha emission (before)",
+        source=_C26 + "coinbase/run_coinbase.rs get_subnet_terms")
+    moving_alpha: float = param(MOVING_ALPHA, 0, 1, "rate of the moving price per block",
+                                source=_C26 + "lib.rs DefaultMovingAlpha")
+    ema_price_halving_blocks: int = param(
+        EMA_PRICE_HALVING_BLOCKS, 0, None, "blocks after a subnet's start at which the moving "
+        "price's rate is half its full value", source=_C26 + "runtime "
+        "InitialEmaPriceHalvingPeriod")
+    pool_fee: float = param(FEE, 0, 1, "fee of a swap, a fraction of its input",
+                            source="pallets/swap impls.rs FeeRate 33/65535", high_open=True)
+    root_sell_requires_price_sum: bool = param(
+        True, doc="root alpha is recycled when the subnets' moving prices sum to at most 1",
+        source=_C26 + "coinbase/run_coinbase.rs get_network_root_sell_flag")
+    miners_sell: bool = param(True, doc="miners sell their incentive alpha for TAO each "
+                              "epoch (else it stays staked)", source="a behavioural choice: "
+                              "today's miner strategies pay their costs in TAO")
 
-    def __post_init__(self) -> None:
-        from world.params import check_choice, check_int, check_range  # params imports us
-
-        check_range("dtao.tao_weight", self.tao_weight, 0, 1)
+    @model_validator(mode="after")
+    def _lists(self) -> DtaoParams:
         for name in ("pool_tao", "price"):
-            values = getattr(self, name)
-            if not values:
-                raise ValueError(f"dtao.{name} must list one value or one per subnet")
-            for i, v in enumerate(values):
-                check_range(f"dtao.{name}[{i}]", v, 0, low_open=True)
-        check_int("dtao.age_blocks", self.age_blocks, 0)
-        check_range("dtao.flow_cutoff", self.flow_cutoff)
-        check_range("dtao.flow_exponent", self.flow_exponent, 0, low_open=True)
-        check_choice("dtao.injection_cap", self.injection_cap,
-                     ("root_proportion", "alpha_emission"))
-        check_range("dtao.moving_alpha", self.moving_alpha, 0, 1)
-        check_int("dtao.ema_price_halving_blocks", self.ema_price_halving_blocks, 0)
-        check_range("dtao.pool_fee", self.pool_fee, 0, 1, high_open=True)
+            if not getattr(self, name):
+                raise ParameterError(name, f"dtao.{name} must list one value or one per subnet")
+        return self
 
     def per_subnet(self, name: str, k: int) -> tuple[float, ...]:
         """``pool_tao`` or ``price`` for ``k`` subnets (one value repeated, or one each)."""
@@ -68,7 +84,7 @@ class DtaoParams:
         if len(values) == 1:
             return tuple(values) * k
         if len(values) != k:
-            raise ValueError(
-                f"dtao.{name} must list one value or one per subnet ({k}), got {len(values)}"
-            )
+            raise ParameterError(
+                ("dtao", name), f"dtao.{name} must list one value or one per subnet ({k}), "
+                f"got {len(values)}")
         return tuple(values)

@@ -3,7 +3,8 @@
 MODEL.md section 5. Miner strategies ``produce()`` this epoch's answers (true quality,
 answer key, fixed cost, cost per query); grading validators (those whose strategy
 returns a ``Grading``) query samples of miners and grade what they get
-(``world.work.grade_epoch``: the rules, vectorised over graders x miners); GPU rent,
+(``world.work``: the rules, vectorised over graders x miners, run by
+``world.work_fast.grade_epoch``); GPU rent,
 API calls per query received, grading per response and each validator's node accrue
 to the epoch's costs.
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from world import work
+from world import work_fast
 from world.interfaces import SubnetContext
 from world.membership import Plan
 from world.subnet import Subnet
@@ -33,7 +34,7 @@ class Answers:
     fixed: np.ndarray
     per_query: np.ndarray
     computes: np.ndarray
-    plain: bool  # the qualities suit the compiled grading (``work.plain_inputs``)
+    plain: bool  # the qualities suit the compiled grading (``work_fast.plain_inputs``)
 
 
 def answers(model: Network, s: Subnet, plan: Plan, ctx: SubnetContext) -> Answers:
@@ -49,7 +50,7 @@ def answers(model: Network, s: Subnet, plan: Plan, ctx: SubnetContext) -> Answer
         ans.fixed[g.uids] = prod.fixed_cost_usd
         ans.per_query[g.uids] = prod.query_cost_usd
         ans.computes[g.uids] = prod.computes
-    ans.plain = work.plain_inputs(ans.quality, np.zeros(0), np.zeros(0), np.zeros(0))
+    ans.plain = work_fast.plain_inputs(ans.quality, np.zeros(0), np.zeros(0), np.zeros(0))
     s.quality[:] = ans.quality
     return ans
 
@@ -63,7 +64,7 @@ def charge_servers(model: Network, plan: Plan) -> None:
 
 def grade(model: Network, s: Subnet, plan: Plan, ans: Answers) -> None:
     """Queries and grading, vectorised over graders x miners (MODEL.md section 5;
-    ``work.grade_epoch``), and what they cost."""
+    ``work.grade_epoch``, run by ``work_fast.grade_epoch``), and what they cost."""
     mem = model.membership.members(s)
     miners, m_accts = mem.miners, mem.miner_accts
     if s.permits is not None:
@@ -89,10 +90,10 @@ def grade(model: Network, s: Subnet, plan: Plan, ans: Answers) -> None:
         uids, accts = uids[keep], accts[keep]
         capability, noise, dedup, rate, cost = (
             a[keep] for a in (capability, noise, dedup, rate, cost))
-    plain = ans.plain and work.plain_inputs(np.zeros(0), capability, noise, rate)
+    plain = ans.plain and work_fast.plain_inputs(np.zeros(0), capability, noise, rate)
     wp = s.params.work
     cols = mem.miner_cols  # the miners' UIDs: a slice when they are a range (views)
-    received, graded = work.grade_epoch(
+    received, graded = work_fast.grade_epoch(
         model.streams["queries"], model.streams["grading"], s.score_ema, uids, cols,
         s.quality[cols], capability, noise, rate, ans.key[cols], dedup > 0,
         wp.query_rounds, wp.sample_size, plain=plain,

@@ -1,67 +1,30 @@
-"""Scenario parameters of the world, validated when the model is built.
+"""Scenario parameters of the world, declared and validated by ``world.parameters``.
 
-These dataclasses hold numbers only; ``experiments`` maps experiment files onto them and
-``world`` never reads a file. Every check raises ``ValueError`` naming the parameter and
-the allowed range. Defaults come from ../shared/MODEL.md sections 2-4 and 8; where a
-number is a calibration choice, the comment beside it says where it comes from.
+These parameter sets hold numbers only; ``experiments`` maps experiment files onto them
+and ``world`` never reads a file. Each field is a :func:`~world.parameters.param`
+declaration: its default, allowed range, meaning (``doc``) and where the default comes
+from (``source``); a refused value raises ``ValueError`` naming the parameter and what is
+allowed. Defaults come from ../shared/MODEL.md sections 2-4 and 8.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from typing import Literal
+
+from pydantic import model_validator
 
 from world.dtao_params import DtaoParams
 from world.eras import ERA_NAMES, era_variants
+from world.parameters import ParameterError, param, parameters, section
 from world.yuma import YumaParams
 
 BLOCK_SECONDS = 12.0  # MODEL.md section 2
 BLOCKS_PER_DAY = 7_200
 RAO_PER_TAO = 1_000_000_000  # the chain's base unit (subtensor balances are u64 RAO)
+MAX_TAO = 21_000_000  # the supply cap
 
 
-def check_range(
-    name: str,
-    value: float,
-    low: float | None = None,
-    high: float | None = None,
-    *,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> None:
-    """Raise ``ValueError`` unless ``value`` is a finite number inside the given range."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        bounds = f"{'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be a number in {bounds}, got {value!r}")
-
-
-def check_int(name: str, value: int, low: int, high: int | None = None) -> None:
-    """Raise ``ValueError`` unless ``value`` is an integer in ``[low, high]``."""
-    if (
-        not isinstance(value, int)
-        or isinstance(value, bool)
-        or value < low
-        or (high is not None and value > high)
-    ):
-        hi = "inf" if high is None else str(high)
-        raise ValueError(f"{name} must be an integer in [{low}, {hi}], got {value!r}")
-
-
-def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    """Raise ``ValueError`` unless ``value`` is one of ``allowed``."""
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
-
-
-@dataclass(frozen=True)
+@parameters("registration")
 class RegistrationParams:
     """Burn registration and pruning of one subnet (MODEL.md section 4).
 
@@ -72,32 +35,41 @@ class RegistrationParams:
     epoch here, since one model step is one epoch.
     """
 
-    initial_burn_tao: float = 1.0  # SN1 burn hovered around 1 TAO in late 2023
-    min_burn_tao: float = 0.0005  # subtensor DefaultMinBurn
-    max_burn_tao: float = 100.0  # subtensor DefaultMaxBurn
-    target_per_interval: int = 2  # subtensor DefaultTargetRegistrationsPerInterval
-    immunity_period: int = 5_000  # blocks, MODEL.md section 3 defaults
-    # proportional: burn *= (regs + target) / (2 target) every epoch (this world's rule
-    # before the eras); interval: the chain's 2023 six cases (world.rules_2023.adjust_burn)
-    burn_rule: Literal["proportional", "interval"] = "proportional"
-    # emission: the lowest last emission, ties to the earliest registration; score: the
-    # 2023 pruning score, ties to the highest UID (world.rules_2023.neuron_to_prune)
-    pruning: Literal["emission", "score"] = "emission"
+    initial_burn_tao: float = param(1.0, 0, None, "burn of the first registration, TAO",
+                                    source="SN1 burn hovered around 1 TAO in late 2023")
+    min_burn_tao: float = param(0.0005, 0, None, "lowest burn, TAO",
+                                source="subtensor DefaultMinBurn")
+    max_burn_tao: float = param(100.0, 0, None, "highest burn, TAO",
+                                source="subtensor DefaultMaxBurn")
+    target_per_interval: int = param(2, 1, None, "registrations per interval the burn aims at",
+                                     source="subtensor DefaultTargetRegistrationsPerInterval")
+    immunity_period: int = param(5_000, 0, None, "blocks a new UID cannot be pruned",
+                                 source="MODEL.md section 3 defaults")
+    burn_rule: Literal["proportional", "interval"] = param(
+        "proportional", doc="how the burn adjusts each interval: proportional, burn *= "
+        "(regs + target) / (2 target) (this world's rule before the eras); interval, the "
+        "chain's six cases (world.rules_2023.adjust_burn)",
+        source="subtensor@2023-12-20 block_step.rs adjust_registration_terms_for_networks")
+    pruning: Literal["emission", "score"] = param(
+        "emission", doc="which UID a registration on a full subnet replaces: emission, the "
+        "lowest last emission, ties to the earliest registration; score, the 2023 pruning "
+        "score, ties to the highest UID (world.rules_2023.neuron_to_prune)",
+        source="subtensor@2023-12-20 registration.rs get_neuron_to_prune")
 
-    def __post_init__(self) -> None:
-        check_choice("registration.burn_rule", self.burn_rule, ("proportional", "interval"))
-        check_choice("registration.pruning", self.pruning, ("emission", "score"))
-        check_range("registration.min_burn_tao", self.min_burn_tao, 0)
-        check_range("registration.max_burn_tao", self.max_burn_tao, self.min_burn_tao)
-        check_range(
-            "registration.initial_burn_tao", self.initial_burn_tao, self.min_burn_tao,
-            self.max_burn_tao,
-        )
-        check_int("registration.target_per_interval", self.target_per_interval, 1)
-        check_int("registration.immunity_period", self.immunity_period, 0)
+    @model_validator(mode="after")
+    def _burn_order(self) -> RegistrationParams:
+        if self.max_burn_tao < self.min_burn_tao:
+            raise ParameterError("max_burn_tao", "registration.max_burn_tao must be at least "
+                                 f"min_burn_tao ({self.min_burn_tao:g}), got {self.max_burn_tao!r}")
+        if not self.min_burn_tao <= self.initial_burn_tao <= self.max_burn_tao:
+            raise ParameterError(
+                "initial_burn_tao", "registration.initial_burn_tao must be in [min_burn_tao, "
+                f"max_burn_tao] = [{self.min_burn_tao:g}, {self.max_burn_tao:g}], "
+                f"got {self.initial_burn_tao!r}")
+        return self
 
 
-@dataclass(frozen=True)
+@parameters("work")
 class WorkParams:
     """How validators query miners each epoch (MODEL.md section 5).
 
@@ -106,47 +78,52 @@ class WorkParams:
     ``sample_size / n_miners`` (so a round's expected sample is ``sample_size``).
     """
 
-    query_rounds: int = 30  # SN1 validators queried every ~12 blocks of a 360-block epoch
-    sample_size: int = 50  # SN1 sampled ~50 miners per query in late 2023
-    dedup_window: bool = True  # copies are only detectable within one round
+    query_rounds: int = param(30, 0, None, "rounds of queries a validator sends per epoch",
+                              source="SN1 validators queried every ~12 blocks of a "
+                              "360-block epoch")
+    sample_size: int = param(50, 0, None, "expected miners reached by one round",
+                             source="SN1 sampled ~50 miners per query in late 2023")
+    dedup_window: bool = param(True, doc="copies are only detectable within one round",
+                               source="MODEL.md section 5")
 
-    def __post_init__(self) -> None:
-        check_int("work.query_rounds", self.query_rounds, 0)
-        check_int("work.sample_size", self.sample_size, 0)
 
-
-@dataclass(frozen=True)
+@parameters("subnet")
 class SubnetParams:
     """One subnet's hyperparameters (MODEL.md section 3 defaults)."""
 
-    n_uids: int = 256
-    yuma: YumaParams = field(default_factory=YumaParams)
-    activity_cutoff: int = 5_000  # blocks
-    weights_rate_limit: int = 100  # blocks (subtensor DefaultWeightsSetRateLimit)
-    commit_reveal: bool = True
-    reveal_period: int = 1  # epochs
-    registration: RegistrationParams = field(default_factory=RegistrationParams)
-    work: WorkParams = field(default_factory=WorkParams)
-    emission_share: float | None = None  # fixed share of network emission, if fixed split
-    # column: a new registration resets its bond column (today); pair: bonds masked per
-    # (validator, miner) pair set at or before the miner's registration (2023, epoch.rs)
-    bond_reset: Literal["column", "pair"] = "column"
+    n_uids: int = param(256, 2, 4096, "UID slots (max allowed UIDs)",
+                        source="subtensor DefaultMaxAllowedUids")
+    yuma: YumaParams = section(YumaParams, "Yuma Consensus hyperparameters")
+    activity_cutoff: int = param(5_000, 1, None, "blocks after which a silent validator "
+                                 "is inactive", source="subtensor DefaultActivityCutoff")
+    weights_rate_limit: int = param(100, 0, None, "blocks between two weight settings",
+                                    source="subtensor DefaultWeightsSetRateLimit")
+    commit_reveal: bool = param(True, doc="weights are committed and revealed later",
+                                source="MODEL.md section 3")
+    reveal_period: int = param(1, 0, None, "epochs between commit and reveal (at least 1 "
+                               "with commit_reveal)", source="subtensor RevealPeriodEpochs")
+    registration: RegistrationParams = section(RegistrationParams, "burn registration")
+    work: WorkParams = section(WorkParams, "how validators query miners")
+    emission_share: float | None = param(None, 0, 1, "fixed share of network emission with "
+                                         "subnet_split fixed; null: an even split",
+                                         source="MODEL.md section 4")
+    bond_reset: Literal["column", "pair"] = param(
+        "column", doc="column: a new registration resets its bond column (today); pair: "
+        "bonds masked per (validator, miner) pair whose validator last set weights at or "
+        "before the miner registered (2023)",
+        source="subtensor@2023-12-20 epoch.rs epoch: vec_mask_sparse_matrix")
 
-    def __post_init__(self) -> None:
-        check_choice("subnet.bond_reset", self.bond_reset, ("column", "pair"))
-        check_int("subnet.n_uids", self.n_uids, 2, 4096)
-        check_int("subnet.activity_cutoff", self.activity_cutoff, 1)
-        check_int("subnet.weights_rate_limit", self.weights_rate_limit, 0)
-        check_int("subnet.reveal_period", self.reveal_period, 1 if self.commit_reveal else 0)
-        if self.emission_share is not None:
-            check_range("subnet.emission_share", self.emission_share, 0, 1)
-        if not isinstance(self.yuma, YumaParams):
-            raise ValueError(f"subnet.yuma must be YumaParams, got {type(self.yuma).__name__}")
+    @model_validator(mode="after")
+    def _consistent(self) -> SubnetParams:
+        if self.commit_reveal and self.reveal_period < 1:
+            raise ParameterError("reveal_period", "subnet.reveal_period must be an integer in "
+                                 f"[1, inf] with commit_reveal, got {self.reveal_period!r}")
         if self.yuma.max_validators > self.n_uids:
-            raise ValueError(
+            raise ParameterError(
+                ("yuma", "max_validators"),
                 f"subnet.yuma.max_validators must be at most n_uids ({self.n_uids}), "
-                f"got {self.yuma.max_validators}"
-            )
+                f"got {self.yuma.max_validators}")
+        return self
 
     @property
     def effective_reveal_period(self) -> int:
@@ -154,7 +131,7 @@ class SubnetParams:
         return self.reveal_period if self.commit_reveal else 0
 
 
-@dataclass(frozen=True)
+@parameters("price")
 class PriceParams:
     """The TAO/USD price path (MODEL.md section 4).
 
@@ -163,109 +140,117 @@ class PriceParams:
     price per epoch (held at its last value after its end).
     """
 
-    kind: Literal["constant", "gbm", "series"] = "constant"
-    initial_usd: float = 275.0  # the report's setting, TAO at $235-$314 in Dec 2023
-    drift: float = 0.0
-    volatility: float = 0.8  # TAO's annualised volatility was roughly 80% in 2023
-    series_usd: tuple[float, ...] = ()
+    kind: Literal["constant", "gbm", "series"] = param("constant", doc="price path",
+                                                       source="MODEL.md section 4")
+    initial_usd: float = param(275.0, 0, None, "TAO price at the start, USD", low_open=True,
+                               source="the report's setting, TAO at $235-$314 in Dec 2023")
+    drift: float = param(0.0, -10, 10, "annual drift of the gbm path",
+                         source="MODEL.md section 4")
+    volatility: float = param(0.8, 0, 10, "annual volatility of the gbm path",
+                              source="TAO's annualised volatility was roughly 80% in 2023")
+    series_usd: tuple[float, ...] = param((), 0, None, "price per epoch in USD, for kind series",
+                                          low_open=True, source="an observed price series")
 
-    def __post_init__(self) -> None:
-        check_choice("price.kind", self.kind, ("constant", "gbm", "series"))
-        check_range("price.initial_usd", self.initial_usd, 0, low_open=True)
-        check_range("price.drift", self.drift, -10, 10)
-        check_range("price.volatility", self.volatility, 0, 10)
-        if self.kind == "series":
-            if not self.series_usd:
-                raise ValueError("price.series_usd must be a non-empty list when kind is 'series'")
-            for i, p in enumerate(self.series_usd):
-                check_range(f"price.series_usd[{i}]", p, 0, low_open=True)
+    @model_validator(mode="after")
+    def _series_given(self) -> PriceParams:
+        if self.kind == "series" and not self.series_usd:
+            raise ParameterError("series_usd", "price.series_usd must be a non-empty list "
+                                 "when kind is 'series'")
+        return self
 
 
-@dataclass(frozen=True)
+@parameters("economy")
 class EconomyParams:
     """Network emission and its split (MODEL.md section 4)."""
 
-    initial_issuance_tao: float = 5_600_000.0  # total issuance in December 2023
-    fixed_emission_per_block: float | None = None  # overrides the halving schedule
-    halving_base_per_block: float = 1.0  # TAO per block before the first halving
-    subnet_split: Literal["fixed", "stake"] = "fixed"
-    owner_share: float = 0.18
-    miner_share: float = 0.41
-    validator_share: float = 0.41
-    validator_take: float = 0.18  # default and maximum delegate take
-    # liquid: miners' incentive paid to their free balance; stake: added to their
-    # hotkey's stake, as on chain (2023: block_step.rs emit_inflation_through_hotkey_account)
-    miner_pay: Literal["liquid", "stake"] = "liquid"
-    # whether a deregistered hotkey's stake, nominators' included, returns to free
-    # balances (2023: uids.rs replace_neuron -> unstake_all_coldkeys_from_hotkey_account)
-    dereg_unstakes: bool = False
+    initial_issuance_tao: float = param(5_600_000.0, 0, MAX_TAO, "TAO issued at the start",
+                                        source="total issuance in December 2023")
+    fixed_emission_per_block: float | None = param(
+        None, 0, None, "TAO per block, overriding the halving schedule (null: halvings)",
+        source="MODEL.md section 4")
+    halving_base_per_block: float = param(1.0, 0, None, "TAO per block before the first "
+                                          "halving", source="subtensor block emission")
+    subnet_split: Literal["fixed", "stake"] = param(
+        "fixed", doc="how emission is split across subnets", source="MODEL.md section 4")
+    owner_share: float = param(0.18, 0, 1, "subnet owner's share of a subnet's emission",
+                               source="subtensor: 18% to the owner")
+    miner_share: float = param(0.41, 0, 1, "miners' share of a subnet's emission",
+                               source="subtensor: 41% to miners")
+    validator_share: float = param(0.41, 0, 1, "validators' share of a subnet's emission",
+                                   source="subtensor: 41% to validators and nominators")
+    validator_take: float = param(0.18, 0, 1, "delegate take: validators' cut of their "
+                                  "nominators' dividends", source="subtensor DefaultTake "
+                                  "(also the maximum)")
+    miner_pay: Literal["liquid", "stake"] = param(
+        "liquid", doc="miners' incentive paid to their free balance (liquid) or added to "
+        "their hotkey's stake (stake)", source="subtensor@2023-12-20 block_step.rs "
+        "emit_inflation_through_hotkey_account")
+    dereg_unstakes: bool = param(
+        False, doc="a deregistered hotkey's stake, nominators' included, returns to free "
+        "balances", source="subtensor@2023-12-20 uids.rs replace_neuron: "
+        "unstake_all_coldkeys_from_hotkey_account")
 
-    def __post_init__(self) -> None:
-        check_choice("economy.miner_pay", self.miner_pay, ("liquid", "stake"))
-        if not isinstance(self.dereg_unstakes, bool):
-            raise ValueError(f"economy.dereg_unstakes must be true or false, got "
-                             f"{self.dereg_unstakes!r}")
-        check_range("economy.initial_issuance_tao", self.initial_issuance_tao, 0, 21_000_000)
-        if self.fixed_emission_per_block is not None:
-            check_range("economy.fixed_emission_per_block", self.fixed_emission_per_block, 0)
-        check_range("economy.halving_base_per_block", self.halving_base_per_block, 0)
-        check_choice("economy.subnet_split", self.subnet_split, ("fixed", "stake"))
-        for name in ("owner_share", "miner_share", "validator_share", "validator_take"):
-            check_range(f"economy.{name}", getattr(self, name), 0, 1)
+    @model_validator(mode="after")
+    def _shares(self) -> EconomyParams:
         total = self.owner_share + self.miner_share + self.validator_share
         if abs(total - 1.0) > 1e-9:
-            raise ValueError(
-                "economy.owner_share + miner_share + validator_share must sum to 1, "
-                f"got {total:.6g}"
-            )
+            raise ParameterError(
+                "owner_share", "economy.owner_share + miner_share + validator_share must sum "
+                f"to 1, got {total:.6g}")
         if abs(self.miner_share - self.validator_share) > 1e-12:
             # Yuma pays miners E*I/(sum I + sum D) and validators E*D/(...), i.e. equal
             # halves of what the owner leaves (MODEL.md section 3 step 10).
-            raise ValueError(
-                "economy.miner_share must equal economy.validator_share (Yuma splits the "
-                f"non-owner emission in halves), got {self.miner_share} and "
-                f"{self.validator_share}"
-            )
+            raise ParameterError(
+                "miner_share", "economy.miner_share must equal economy.validator_share (Yuma "
+                f"splits the non-owner emission in halves), got {self.miner_share} and "
+                f"{self.validator_share}")
+        return self
 
 
-@dataclass(frozen=True)
+@parameters("network")
 class NetworkParams:
     """The whole network: time, economy, prices and its subnets."""
 
-    subnets: tuple[SubnetParams, ...] = (SubnetParams(),)
-    tempo: int = 360  # blocks per epoch; one model step
-    economy: EconomyParams = field(default_factory=EconomyParams)
-    price: PriceParams = field(default_factory=PriceParams)
-    agent_record_interval: int = 10  # epochs between per-agent records (0: never)
-    era: Literal["dec2023", "dtao"] = "dtao"  # the chain's rules (MODEL.md section 9)
-    era_variant: str | None = None  # a named switch of the era (dec2023: sn1_legacy)
-    dtao: DtaoParams = field(default_factory=DtaoParams)  # today's pools (off by default)
+    subnets: tuple[SubnetParams, ...] = section(lambda: (SubnetParams(),), "the subnets")
+    tempo: int = param(360, 1, None, "blocks per epoch; one model step",
+                       source="subtensor DefaultTempo")
+    economy: EconomyParams = section(EconomyParams, "emission and its split")
+    price: PriceParams = section(PriceParams, "the TAO/USD price path")
+    agent_record_interval: int = param(10, 0, None, "epochs between per-agent records "
+                                       "(0: never)", source="a recording choice")
+    era: Literal["dec2023", "dtao"] = param(
+        "dtao", doc="the chain's rules: dec2023 (the report's chain) or dtao (today's); the "
+        "era sets the defaults of the rules a file does not give (world.eras)",
+        source="MODEL.md section 9")
+    era_variant: Literal["sn1_legacy", "flow_shares"] | None = param(
+        None, doc="a named switch of the era (dec2023: sn1_legacy)",
+        source="world.eras era_variants")
+    dtao: DtaoParams = section(DtaoParams, "today's subnet pools, staking as swaps and root "
+                               "(off by default: dtao.pools)")
 
-    def __post_init__(self) -> None:
-        check_choice("network.era", self.era, ERA_NAMES)
+    @model_validator(mode="after")
+    def _subnets(self) -> NetworkParams:
+        if self.era not in ERA_NAMES:
+            raise ParameterError("era", f"network.era must be one of "
+                                 f"{', '.join(map(repr, ERA_NAMES))}, got {self.era!r}")
         if self.era_variant is not None and self.era_variant not in era_variants(self.era):
             names = ", ".join(map(repr, era_variants(self.era))) or "none"
-            raise ValueError(
-                f"network.era_variant of era {self.era!r} must be one of {names}, "
-                f"got {self.era_variant!r}"
-            )
+            raise ParameterError("era_variant", f"network.era_variant of era {self.era!r} must "
+                                 f"be one of {names}, got {self.era_variant!r}")
         if not self.subnets:
-            raise ValueError("network.subnets must list at least one subnet")
-        check_int("network.tempo", self.tempo, 1)
-        check_int("network.agent_record_interval", self.agent_record_interval, 0)
+            raise ParameterError("subnets", "network.subnets must list at least one subnet")
         if self.economy.subnet_split == "fixed":
             shares = [s.emission_share for s in self.subnets]
             if any(s is not None for s in shares) and not all(s is not None for s in shares):
-                raise ValueError(
-                    "subnets[*].emission_share must be given for every subnet or for none"
-                )
+                raise ParameterError("subnets", "subnets[*].emission_share must be given for "
+                                     "every subnet or for none")
         if self.dtao.pools:
             if self.era != "dtao":
-                raise ValueError(
-                    f"dtao.pools needs era 'dtao' (subnet pools are today's chain), got era "
-                    f"{self.era!r}")
+                raise ParameterError(("dtao", "pools"), "dtao.pools needs era 'dtao' (subnet "
+                                     f"pools are today's chain), got era {self.era!r}")
             for name in ("pool_tao", "price"):
                 self.dtao.per_subnet(name, len(self.subnets))
+        return self
 
     @property
     def epoch_hours(self) -> float:

@@ -1,107 +1,54 @@
-"""Queries, answers and grading for one subnet epoch, vectorised over validators x miners.
+"""Queries, answers and grading for one subnet epoch: the reference rules (MODEL.md 5).
 
-MODEL.md section 5. Each grading validator sends ``rounds`` rounds of queries; each round
-reaches each miner independently with probability ``p = sample_size / n_miners``, so the
-number of queries validator v sends miner m is ``Binomial(rounds, p)``. A validator of
-capability c perceives an answer of true quality q as ``min(q, c)`` plus its grading
-noise: it cannot tell two answers apart above its own level (the report's central
-paradox). Its mean perceived score of a miner over ``Q`` answers is drawn directly as
-``min(q, c) + noise * Z / sqrt(Q)``, clipped to [0, 1] (one normal draw per validator and
-miner, not one per response). Everything here is arrays: no Python loop per query,
-response, validator or miner (``grade_epoch``, the model's entry, runs an epoch's grading
-either as numpy array operations or as two numba-compiled loops, with the same numbers).
+Each grading validator sends ``rounds`` rounds of queries; each round reaches each miner
+independently with probability ``p = sample_size / n_miners``, so the number of queries
+validator v sends miner m is ``Binomial(rounds, p)``, drawn by inverting its CDF with one
+uniform per pair. A validator of capability c perceives an answer of true quality q as
+``min(q, c)`` plus its grading noise: it cannot tell two answers apart above its own
+level (the report's central paradox). Its mean perceived score of a miner over ``Q``
+answers is drawn directly as ``min(q, c) + noise * Z / sqrt(Q)``, clipped to [0, 1] (one
+normal draw per validator and miner, not one per response). Each validator keeps an
+exponential moving average of what it perceived, updated where it sent a query.
 
 Copies: miners sharing an answer key return identical answers. A validator with duplicate
 detection zeroes the answers of a key whose members it met in the same round; for a key
 with g members that happens in a round with probability
 ``1 - (1-p)^g - g p (1-p)^(g-1)`` (two or more members sampled), hence over the epoch with
 ``1 - (1 - that)^rounds``.
+
+These functions are the rules as plainly as numpy says them. The world runs an epoch's
+grading through ``world.work_fast.grade_epoch``: the same draws and the same numbers in
+fewer passes (tests/test_work.py compares each fast path with ``grade_epoch`` here).
+Everything is arrays: no Python loop per query, response, validator or miner.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
-from types import SimpleNamespace
 
 import numpy as np
 from scipy.stats import binom
 
-# How ``grade_epoch`` computes: "auto" (compiled loops when numba imports, else numpy),
-# "numpy" or "numba" (ImportError without numba); ``TAO_ARENA_GRADING`` sets it at import.
-# Both give the same numbers (tests/test_scale.py compares them).
-BACKENDS = ("auto", "numpy", "numba")
-BACKEND = os.environ.get("TAO_ARENA_GRADING", "auto")
+
+@lru_cache(maxsize=256)
+def binomial_cdf(rounds: int, p: float) -> np.ndarray:
+    """The CDF of Binomial(rounds, p) at 0..rounds (its last value exactly 1; read-only)."""
+    cdf = binom.cdf(np.arange(rounds + 1), rounds, p)
+    cdf[-1] = 1.0
+    cdf.flags.writeable = False
+    return cdf
 
 
 def sample_queries(
     rng: np.random.Generator, n_validators: int, n_miners: int, rounds: int, sample_size: int
 ) -> np.ndarray:
-    """Queries each validator sends each miner this epoch (int, validators x miners)."""
+    """Queries each validator sends each miner this epoch (int, validators x miners):
+    ``Binomial(rounds, p)`` by inversion of its CDF, one uniform per pair."""
     if n_validators == 0 or n_miners == 0 or rounds == 0:
         return np.zeros((n_validators, n_miners), dtype=np.int64)
     p = min(1.0, sample_size / n_miners)
-    cdf, low, straddles = _binomial_table(rounds, p)
-    if _RAW_UNIFORMS and type(rng.bit_generator) is np.random.PCG64:
-        # the 64-bit words rng.random() turns into uniforms u = (word >> 11) / 2^53, so
-        # the bucket floor(u * 4096) is the word's top 12 bits: the same draws, fewer passes
-        raw = rng.bit_generator.random_raw(n_validators * n_miners)
-        raw = raw.reshape(n_validators, n_miners)
-        q = _low_or_straddle(rounds, p)[(raw >> np.uint64(64 - _BUCKET_BITS)).view(np.int64)]
-        at = np.flatnonzero(q < 0)
-        if len(at):
-            u = (raw.flat[at] >> np.uint64(11)).astype(np.float64) * _ULP53
-            q.flat[at] = np.searchsorted(cdf, u, side="right")
-        return q
     u = rng.random((n_validators, n_miners))
-    u *= _BUCKETS  # exact (a power of two), so u / _BUCKETS below is the uniform again
-    bucket = u.astype(np.intp)
-    q = low[bucket]
-    at = np.flatnonzero(straddles[bucket])
-    if len(at):
-        q.flat[at] = np.searchsorted(cdf, u.flat[at] / _BUCKETS, side="right")
-    return q
-
-
-@lru_cache(maxsize=256)
-def _low_or_straddle(rounds: int, p: float) -> np.ndarray:
-    """``_binomial_table``'s ``low`` with -1 in the buckets that straddle a CDF step."""
-    _, low, straddles = _binomial_table(rounds, p)
-    return np.where(straddles, -1, low)
-
-
-def _raw_uniforms_match() -> bool:
-    """Whether ``Generator.random`` on PCG64 is ``(random_raw() >> 11) / 2^53`` in this
-    numpy (it is numpy's ``next_double``); checked once, else the plain path is used."""
-    a = np.random.Generator(np.random.PCG64(20231201))
-    b = np.random.Generator(np.random.PCG64(20231201))
-    u = a.random(4096)
-    raw = b.bit_generator.random_raw(4096)
-    same = np.array_equal(u, (raw >> np.uint64(11)).astype(np.float64) * _ULP53)
-    return bool(same and a.random() == b.random())
-
-
-_BUCKET_BITS = 12
-_ULP53 = 1.0 / 9007199254740992.0  # 2^-53
-_BUCKETS = 1 << _BUCKET_BITS  # 4096
-_RAW_UNIFORMS = _raw_uniforms_match()
-
-
-@lru_cache(maxsize=256)
-def _binomial_table(rounds: int, p: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inverse-CDF sampling table of Binomial(rounds, p).
-
-    A draw is ``searchsorted(cdf, u, 'right')`` for a uniform u: exact in distribution.
-    Searching is slow on a whole subnet, so u's bucket of width 1/4096 gives the answer
-    directly (``low``), except in the few buckets that straddle a CDF step
-    (``straddles``), where it is searched.
-    """
-    cdf = binom.cdf(np.arange(rounds + 1), rounds, p)
-    cdf[-1] = 1.0
-    edges = np.arange(_BUCKETS + 1) / _BUCKETS
-    low = np.searchsorted(cdf, edges[:-1], side="right")
-    high = np.searchsorted(cdf, np.nextafter(edges[1:], 0.0), side="right")
-    return cdf, low.astype(np.int64), low != high
+    return np.searchsorted(binomial_cdf(rounds, p), u, side="right").astype(np.int64)
 
 
 def perceived_scores(
@@ -111,42 +58,15 @@ def perceived_scores(
     noise: np.ndarray,
     queries: np.ndarray,
 ) -> np.ndarray:
-    """Mean perceived score per validator and miner; NaN where the validator sent no query."""
+    """Mean perceived score per validator and miner, ``min(q, c) + noise Z / sqrt(Q)``
+    clipped to [0, 1]; NaN where the validator sent no query."""
+    z = rng.standard_normal(queries.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scores = noisy_scores(rng, quality, capability, noise, np.sqrt(queries))
+        scores = z * noise[:, None] / np.sqrt(queries)
+        scores += np.minimum(quality[None, :], capability[:, None])
+    scores = np.clip(scores, 0.0, 1.0)
     scores[queries == 0] = np.nan
     return scores
-
-
-def noisy_scores(
-    rng: np.random.Generator,
-    quality: np.ndarray,
-    capability: np.ndarray,
-    noise: np.ndarray,
-    sqrt_queries: np.ndarray,
-) -> np.ndarray:
-    """``perceived_scores`` given the square roots of the queries, without marking the
-    pairs that sent none (their entries are meaningless; the caller masks them). The
-    model passes ``sqrt_table(rounds)[queries]``, which equals ``np.sqrt(queries)``."""
-    scores = rng.standard_normal(sqrt_queries.shape)
-    scores *= _rows(noise)
-    scores /= sqrt_queries
-    if len(quality) and len(capability) and capability.min() >= quality.max():
-        scores += quality  # min(q, c) is q for every pair: no graders x miners temporary
-    else:
-        scores += np.minimum(quality[None, :], capability[:, None])
-    np.clip(scores, 0.0, 1.0, out=scores)
-    return scores
-
-
-@lru_cache(maxsize=64)
-def sqrt_table(rounds: int) -> np.ndarray:
-    """``sqrt(k)`` for k = 0..rounds, except 1 at k = 0 (a pair that sent no query has no
-    score; 1 keeps its meaningless entry finite without a division by zero)."""
-    table = np.sqrt(np.arange(rounds + 1, dtype=np.float64))
-    table[0] = 1.0
-    table.flags.writeable = False
-    return table
 
 
 def duplicate_detection(
@@ -173,66 +93,11 @@ def duplicate_detection(
     return detected
 
 
-def graded_scores(
-    rng: np.random.Generator,
-    quality: np.ndarray,
-    capability: np.ndarray,
-    noise: np.ndarray,
-    queries: np.ndarray,
-    answer_key: np.ndarray,
-    detects: np.ndarray,
-    rounds: int,
-    sample_size: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """An epoch's grading in one call: (scores, observed).
-
-    The same draws and, wherever ``observed``, the same numbers as ``perceived_scores``
-    followed by ``duplicate_detection`` (queried copies that are caught score 0) and
-    ``nan_to_num``; ``observed`` is where ``perceived_scores`` is not NaN. With finite
-    inputs a score is missing exactly where no query was sent, so the NaN marking is
-    skipped and the unobserved entries are left meaningless (``queries`` must be at most
-    ``rounds``). Non-finite inputs take the reference functions themselves.
-    """
-    reference = not (np.isfinite(quality).all() and np.isfinite(capability).all()
-                     and np.isfinite(noise).all())
-    if reference:
-        scores = perceived_scores(rng, quality, capability, noise, queries)
-    else:
-        scores = noisy_scores(rng, quality, capability, noise, sqrt_table(rounds)[queries])
-    if len(answer_key) and detects.any() and (answer_key >= 0).any() and rounds:
-        dup = duplicate_detection(rng, answer_key, detects, rounds, sample_size)
-        if reference:
-            scores = np.where(dup & (queries > 0), 0.0, scores)
-        else:
-            scores[dup] = 0.0
-    if reference:
-        observed = ~np.isnan(scores)
-        np.nan_to_num(scores, copy=False)
-    else:
-        observed = queries > 0
-    return scores, observed
-
-
-def blend_ema(ema: np.ndarray, scores: np.ndarray, observed: np.ndarray, rate: np.ndarray) -> None:
-    """Each validator's moving average of perceived scores, updated in place only where
-    it observed a score (MODEL.md section 5): ``ema`` becomes ``(1 - rate) ema + rate
-    scores`` where ``observed`` (``scores``, ``graded_scores``' output, is overwritten)."""
-    r = _rows(rate)
-    blended = (1.0 - r) * ema
-    scores *= r
-    blended += scores
-    np.copyto(ema, blended, where=observed)
-
-
-def _rows(values: np.ndarray) -> np.ndarray | np.float64:
-    """Per-row factors for a rows x columns product: the one value when all rows share it
-    bit for bit (a scalar operand is cheaper to broadcast; every product is the same),
-    else a column."""
-    if len(values) and values.dtype == np.float64 and values.flags.c_contiguous:
-        bits = values.view(np.int64)
-        if (bits == bits[0]).all():
-            return values[0]
-    return values[:, None]
+def update_ema(ema: np.ndarray, scores: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """Each validator's moving average of perceived scores: ``(1 - rate) ema + rate
+    score`` where it has a score this epoch (not NaN), unchanged elsewhere."""
+    blended = (1.0 - rate[:, None]) * ema + rate[:, None] * np.nan_to_num(scores)
+    return np.where(np.isnan(scores), ema, blended)
 
 
 def grade_epoch(
@@ -249,157 +114,20 @@ def grade_epoch(
     detects: np.ndarray,
     rounds: int,
     sample_size: int,
-    plain: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One subnet's queries and grading for an epoch: the graders' moving averages
     ``ema[graders, miners]`` updated in place; returns the queries each miner received
-    and each grader sent (int).
-
-    ``sample_queries``, then ``graded_scores`` and ``blend_ema``: the same draws from the
-    two streams and the same numbers, computed by numpy or, where the inputs allow it
-    (finite, no negative zeros, numpy's PCG64 uniforms), by compiled loops that make one
-    pass instead of a dozen (``BACKEND``). ``plain``: the caller's ``plain_inputs(quality,
-    capability, noise, rate)``, if it knows it.
-    """
-    n_val, n_min = len(graders), len(quality)
-    kernels = _kernels()
-    if (kernels is not None and n_val and n_min and rounds and _RAW_UNIFORMS
-            and type(queries_rng.bit_generator) is np.random.PCG64
-            and (plain_inputs(quality, capability, noise, rate) if plain is None else plain)):
-        p = min(1.0, sample_size / n_min)
-        raw = queries_rng.bit_generator.random_raw(n_val * n_min).reshape(n_val, n_min)
-        q = np.empty((n_val, n_min), dtype=np.int64)
-        received = np.zeros(n_min, dtype=np.int64)
-        graded = np.empty(n_val, dtype=np.int64)
-        kernels.queries(raw, _low_or_straddle(rounds, p), _binomial_table(rounds, p)[0],
-                        q, received, graded)
-        z = grading_rng.standard_normal((n_val, n_min))
-        dup = _NO_COPIES
-        if detects.any() and (answer_key >= 0).any():
-            dup = duplicate_detection(grading_rng, answer_key, detects, rounds, sample_size)
-        cols = (_index(miners.start, miners.stop) if isinstance(miners, slice)
-                else np.asarray(miners, dtype=np.int64))
-        kernels.grade(z, q, sqrt_table(rounds), noise, quality, capability, rate, dup,
-                      ema, np.asarray(graders, dtype=np.int64), cols)
-        return received, graded
-    q = sample_queries(queries_rng, n_val, n_min, rounds, sample_size)
-    if n_val and n_min:
-        scores, observed = graded_scores(grading_rng, quality, capability, noise, q,
-                                         answer_key, detects, rounds, sample_size)
-        runs = _consecutive_runs(graders)
-        if isinstance(miners, slice) and len(runs) <= 4:
-            # graders in a few runs of consecutive UIDs, miners a range: update in place
-            for a, b in runs:
-                g = int(graders[a])
-                blend_ema(ema[g : g + b - a, miners], scores[a:b], observed[a:b], rate[a:b])
-        else:
-            block = (graders, miners) if isinstance(miners, slice) else np.ix_(graders, miners)
-            part = ema[block]
-            blend_ema(part, scores, observed, rate)
-            ema[block] = part
+    and each grader sent. Queries draw from ``queries_rng``; perceived scores, then
+    duplicate detection, from ``grading_rng``. Queried copies that are caught score 0."""
+    q = sample_queries(queries_rng, len(graders), len(quality), rounds, sample_size)
+    if len(graders) and len(quality):
+        scores = perceived_scores(grading_rng, quality, capability, noise, q)
+        dup = duplicate_detection(grading_rng, answer_key, detects, rounds, sample_size)
+        scores = np.where(dup & (q > 0), 0.0, scores)
+        cols = np.arange(ema.shape[1])[miners]
+        block = np.ix_(np.asarray(graders, dtype=np.int64), cols)
+        ema[block] = update_ema(ema[block], scores, rate)
     return q.sum(axis=0), q.sum(axis=1)
-
-
-def plain_inputs(quality: np.ndarray, capability: np.ndarray, noise: np.ndarray,
-                 rate: np.ndarray) -> bool:
-    """Whether ``grade_epoch`` may take the compiled loops: every value finite, and no
-    negative zero among the qualities and capabilities (where they match numpy exactly)."""
-    return (_plain(quality) and _plain(capability) and bool(np.isfinite(noise).all())
-            and bool(np.isfinite(rate).all()))
-
-
-def _plain(x: np.ndarray) -> bool:
-    """Finite and without negative zeros."""
-    return bool(np.isfinite(x).all() and not (np.signbit(x) & (x == 0)).any())
-
-
-@lru_cache(maxsize=1024)
-def _index(start: int, stop: int) -> np.ndarray:
-    """``arange(start, stop)``, read-only and kept."""
-    out = np.arange(start, stop, dtype=np.int64)
-    out.flags.writeable = False
-    return out
-
-
-def _consecutive_runs(uids: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) positions of the runs of consecutive values in ``uids``."""
-    cuts = (np.flatnonzero(np.diff(uids) != 1) + 1).tolist()
-    return list(zip([0, *cuts], [*cuts, len(uids)], strict=True))
-
-
-_NO_COPIES = np.zeros((0, 0), dtype=bool)
-
-
-def _queries_loop(raw, table, cdf, q, received, graded):  # type: ignore[no-untyped-def]
-    """``sample_queries`` from the raw words of ``rng.random``, with the row and column
-    sums (compiled by numba; see ``grade_epoch``)."""
-    n_val, n_min = q.shape
-    top = np.uint64(64 - _BUCKET_BITS)
-    low = np.uint64(11)
-    for i in range(n_val):
-        sent = 0
-        for j in range(n_min):
-            word = raw[i, j]
-            k = table[word >> top]
-            if k < 0:  # a bucket that straddles a CDF step: search the uniform itself
-                k = np.searchsorted(cdf, np.float64(word >> low) * _ULP53, side="right")
-            q[i, j] = k
-            sent += k
-            received[j] += k
-        graded[i] = sent
-
-
-def _grade_loop(z, q, sqrt_q, noise, quality, capability, rate, dup, ema, rows, cols):  # type: ignore[no-untyped-def]
-    """``noisy_scores``, the zeroing of detected copies and ``blend_ema`` in one pass over
-    the queried pairs, the same operations in the same order (compiled by numba)."""
-    n_val, n_min = q.shape
-    copies = dup.shape[0] > 0
-    for i in range(n_val):
-        scale, ceiling, r = noise[i], capability[i], rate[i]
-        keep = 1.0 - r
-        row = rows[i]
-        for j in range(n_min):
-            k = q[i, j]
-            if k == 0:
-                continue  # not queried: no score, the moving average stays
-            s = z[i, j] * scale
-            s = s / sqrt_q[k]
-            a = quality[j]
-            s = s + (a if a <= ceiling else ceiling)
-            if s > 0.0:
-                if not s < 1.0:
-                    s = 1.0
-            else:
-                s = 0.0
-            if copies and dup[i, j]:
-                s = 0.0
-            c = cols[j]
-            ema[row, c] = keep * ema[row, c] + r * s
-
-
-_COMPILED: SimpleNamespace | None = None
-_NUMBA_MISSING = False
-
-
-def _kernels() -> SimpleNamespace | None:
-    """The compiled loops (numba, cached on disk), or None for the numpy path."""
-    global _COMPILED, _NUMBA_MISSING
-    if BACKEND not in BACKENDS:
-        raise ValueError(f"TAO_ARENA_GRADING must be one of {', '.join(BACKENDS)}, "
-                         f"got {BACKEND!r}")
-    if BACKEND == "numpy" or (BACKEND == "auto" and _NUMBA_MISSING):
-        return None
-    if _COMPILED is None:
-        try:
-            import numba
-        except ImportError:
-            if BACKEND == "numba":
-                raise
-            _NUMBA_MISSING = True
-            return None
-        jit = numba.njit(cache=True, nogil=True)
-        _COMPILED = SimpleNamespace(queries=jit(_queries_loop), grade=jit(_grade_loop))
-    return _COMPILED
 
 
 def weights_from_scores(

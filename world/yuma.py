@@ -33,15 +33,16 @@ numbers) back to this code.
 from __future__ import annotations
 
 import functools
-import math
-import numbers
 import os
 from dataclasses import dataclass, fields
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from pydantic import model_validator
+
+from world.parameters import ParameterError, param, parameters
 
 __all__ = ["YumaParams", "YumaResult", "epoch", "epoch_batch"]
 
@@ -49,7 +50,6 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.intp]
 
-VERSIONS = ("yuma2", "yuma3")
 BACKENDS = ("auto", "numpy", "numba")
 BACKEND = os.environ.get("TAO_ARENA_YUMA", "auto")  # auto: numba when importable
 _CHUNK = 8  # subnets per vectorised block in epoch_batch (keeps the blocks in cache)
@@ -61,81 +61,51 @@ _TINY = 1e-300  # sums below this are divided by, not multiplied by their (overf
 # ---------------------------------------------------------------------------------------------
 
 
-def _is_number(value: object) -> bool:
-    """True for real numbers (int, float, numpy scalars), False for bools and the rest.
-
-    For :class:`YumaParams` validation (the hyperparameters of MODEL.md section 3).
-    """
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
-
-
-def _check_unit(name: str, value: float, *, open_low: bool = False) -> None:
-    """Raise ValueError unless ``value`` lies in [0, 1] (or (0, 1] when ``open_low``).
-
-    The ranges of MODEL.md section 3's kappa, beta, a and liquid alpha bounds (the chain
-    stores them as u16 fractions of 65535, ``get_float_kappa`` and friends).
-    """
-    interval = "(0, 1]" if open_low else "[0, 1]"
-    if not _is_number(value):
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
-    low_ok = value > 0.0 if open_low else value >= 0.0
-    if not (low_ok and value <= 1.0):
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
-
-
-@dataclass(frozen=True)
+@parameters("yuma")
 class YumaParams:
     """Hyperparameters of one subnet's Yuma Consensus (MODEL.md section 3).
 
-    Defaults are the chain's: ``kappa`` 32767/65535 (``get_float_kappa``), bonds penalty 1
-    (``get_float_bonds_penalty``), bonds EMA rate 0.1 (``compute_disabled_liquid_alpha``:
-    1 - bonds_moving_average / 1e6 with the default moving average 900_000), liquid alpha off
-    with alpha_low/alpha_high 0.7/0.9 and steepness 10 (``alpha_sigmoid``: the chain stores
-    steepness x 100), 64 validator permits (``get_max_allowed_validators``), no stake
-    threshold.
+    Defaults are the chain's (each declaration's ``source`` names the subtensor function).
+    Fractions the chain stores as u16 parts of 65535 (``get_float_kappa`` and friends) are
+    declared in [0, 1].
     """
 
-    version: str = "yuma3"
-    kappa: float = 32767 / 65535
-    bonds_penalty: float = 1.0
-    bonds_ema_rate: float = 0.1
-    liquid_alpha: bool = False
-    alpha_low: float = 0.7
-    alpha_high: float = 0.9
-    alpha_steepness: float = 10.0
-    max_validators: int = 64
-    stake_threshold: float = 0.0
+    version: Literal["yuma2", "yuma3"] = param(
+        "yuma3", doc="Yuma Consensus version", source="subtensor run_epoch.rs (Yuma 3 since 2025)")
+    kappa: float = param(32767 / 65535, 0, 1, "stake share that sets the consensus weight",
+                         source="subtensor get_float_kappa (32767/65535)")
+    bonds_penalty: float = param(1.0, 0, 1, "how much weight above consensus is cut from bonds",
+                                 source="subtensor get_float_bonds_penalty")
+    bonds_ema_rate: float = param(
+        0.1, 0, 1, "weight of the new bond in the bonds' moving average",
+        source="subtensor compute_disabled_liquid_alpha: 1 - 900_000 / 1e6")
+    liquid_alpha: bool = param(False, doc="bond rate per miner from consensus (Yuma 3 only)",
+                               source="subtensor compute_liquid_alpha_values")
+    alpha_low: float = param(0.7, 0, 1, "lowest liquid alpha", low_open=True,
+                             source="subtensor DefaultAlphaValues (low)")
+    alpha_high: float = param(0.9, 0, 1, "highest liquid alpha", low_open=True,
+                              source="subtensor DefaultAlphaValues (high)")
+    alpha_steepness: float = param(10.0, 0, None, "steepness of the liquid alpha sigmoid",
+                                   source="subtensor alpha_sigmoid (stored x 100)")
+    max_validators: int = param(64, 1, None, "validator permits",
+                                source="subtensor get_max_allowed_validators")
+    stake_threshold: float = param(0.0, 0, None, "stake below which no permit is given, TAO",
+                                   source="subtensor get_stake_threshold (0)")
 
-    def __post_init__(self) -> None:
-        """Validate every field; ValueError names the field and its allowed values."""
-        if self.version not in VERSIONS:
-            raise ValueError(f"version must be one of 'yuma2', 'yuma3', got {self.version!r}")
-        _check_unit("kappa", self.kappa)
-        _check_unit("bonds_penalty", self.bonds_penalty)
-        _check_unit("bonds_ema_rate", self.bonds_ema_rate)
-        if not isinstance(self.liquid_alpha, bool | np.bool_):
-            raise ValueError(f"liquid_alpha must be a bool, got {self.liquid_alpha!r}")
+    @model_validator(mode="after")
+    def _consistent(self) -> YumaParams:
+        """Checks across fields; ParameterError names the field it blames."""
         if self.liquid_alpha and self.version != "yuma3":
-            raise ValueError(
-                f"liquid_alpha must be False with version 'yuma2' (run_epoch.rs applies liquid "
-                f"alpha only in Yuma 3), got liquid_alpha=True with version {self.version!r}"
-            )
-        _check_unit("alpha_low", self.alpha_low, open_low=True)
-        _check_unit("alpha_high", self.alpha_high, open_low=True)
+            raise ParameterError(
+                "liquid_alpha",
+                "yuma.liquid_alpha must be false with version 'yuma2' (run_epoch.rs applies "
+                "liquid alpha only in Yuma 3), got liquid_alpha=True with version "
+                f"{self.version!r}")
         if self.alpha_low > self.alpha_high:
-            raise ValueError(
-                f"alpha_low must be <= alpha_high, got alpha_low={self.alpha_low!r} > "
-                f"alpha_high={self.alpha_high!r}"
-            )
-        steep = self.alpha_steepness
-        if not (_is_number(steep) and math.isfinite(steep) and steep >= 0.0):
-            raise ValueError(f"alpha_steepness must be finite and >= 0, got {steep!r}")
-        mv = self.max_validators
-        if not (isinstance(mv, numbers.Integral) and not isinstance(mv, bool) and mv >= 1):
-            raise ValueError(f"max_validators must be an integer >= 1, got {mv!r}")
-        thr = self.stake_threshold
-        if not (_is_number(thr) and math.isfinite(thr) and thr >= 0.0):
-            raise ValueError(f"stake_threshold must be finite and >= 0, got {thr!r}")
+            raise ParameterError(
+                "alpha_low", f"yuma.alpha_low must be <= alpha_high, got alpha_low="
+                f"{self.alpha_low!r} > alpha_high={self.alpha_high!r}")
+        return self
 
 
 @dataclass

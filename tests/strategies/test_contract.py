@@ -122,7 +122,7 @@ def test_catalogue_lists_every_strategy():
     table, doc = strategies_table(), strategies_markdown()
     for name in NAMES:
         assert name in table and f"`{name}`" in doc
-    assert "consensus, largest" in doc  # a named choice shows its options
+    assert "one of 'consensus', 'largest'" in doc  # a named choice shows its options
     assert "### `Imitation`" in doc
 
 

@@ -1,0 +1,351 @@
+"""Speed-only paths of the grading rules in ``world.work``: the same draws and the same
+numbers, in fewer passes. Nothing here is a rule; each function names the reference it
+stands for, and tests/test_work.py checks each against it.
+
+- ``sample_queries``: ``work.sample_queries`` with the CDF inversion answered from a
+  table of 4,096 uniform buckets (searched only in the few that straddle a CDF step),
+  and, on numpy's PCG64, straight from the 64-bit words behind ``Generator.random``.
+- ``grade_epoch``: ``work.grade_epoch``; numpy operations fused in place
+  (``graded_scores``, ``blend_ema``) or, with numba (``BACKEND``, set at import by
+  ``TAO_ARENA_GRADING``: "auto", "numpy" or "numba"), two compiled loops that make one
+  pass each over the queried pairs. Inputs where they could differ from the reference
+  (non-finite values, negative zeros) take the reference functions.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from types import SimpleNamespace
+
+import numpy as np
+
+from world.work import binomial_cdf, duplicate_detection, perceived_scores
+
+BACKENDS = ("auto", "numpy", "numba")
+BACKEND = os.environ.get("TAO_ARENA_GRADING", "auto")
+
+
+def sample_queries(
+    rng: np.random.Generator, n_validators: int, n_miners: int, rounds: int, sample_size: int
+) -> np.ndarray:
+    """``work.sample_queries``: the same draws, from a table of uniform buckets."""
+    if n_validators == 0 or n_miners == 0 or rounds == 0:
+        return np.zeros((n_validators, n_miners), dtype=np.int64)
+    p = min(1.0, sample_size / n_miners)
+    cdf, low, straddles = _binomial_table(rounds, p)
+    if _RAW_UNIFORMS and type(rng.bit_generator) is np.random.PCG64:
+        # the 64-bit words rng.random() turns into uniforms u = (word >> 11) / 2^53, so
+        # the bucket floor(u * 4096) is the word's top 12 bits: the same draws, fewer passes
+        raw = rng.bit_generator.random_raw(n_validators * n_miners)
+        raw = raw.reshape(n_validators, n_miners)
+        q = _low_or_straddle(rounds, p)[(raw >> np.uint64(64 - _BUCKET_BITS)).view(np.int64)]
+        at = np.flatnonzero(q < 0)
+        if len(at):
+            u = (raw.flat[at] >> np.uint64(11)).astype(np.float64) * _ULP53
+            q.flat[at] = np.searchsorted(cdf, u, side="right")
+        return q
+    u = rng.random((n_validators, n_miners))
+    u *= _BUCKETS  # exact (a power of two), so u / _BUCKETS below is the uniform again
+    bucket = u.astype(np.intp)
+    q = low[bucket]
+    at = np.flatnonzero(straddles[bucket])
+    if len(at):
+        q.flat[at] = np.searchsorted(cdf, u.flat[at] / _BUCKETS, side="right")
+    return q
+
+
+@lru_cache(maxsize=256)
+def _low_or_straddle(rounds: int, p: float) -> np.ndarray:
+    """``_binomial_table``'s ``low`` with -1 in the buckets that straddle a CDF step."""
+    _, low, straddles = _binomial_table(rounds, p)
+    return np.where(straddles, -1, low)
+
+
+def _raw_uniforms_match() -> bool:
+    """Whether ``Generator.random`` on PCG64 is ``(random_raw() >> 11) / 2^53`` in this
+    numpy (it is numpy's ``next_double``); checked once, else the plain path is used."""
+    a = np.random.Generator(np.random.PCG64(20231201))
+    b = np.random.Generator(np.random.PCG64(20231201))
+    u = a.random(4096)
+    raw = b.bit_generator.random_raw(4096)
+    same = np.array_equal(u, (raw >> np.uint64(11)).astype(np.float64) * _ULP53)
+    return bool(same and a.random() == b.random())
+
+
+_BUCKET_BITS = 12
+_ULP53 = 1.0 / 9007199254740992.0  # 2^-53
+_BUCKETS = 1 << _BUCKET_BITS  # 4096
+_RAW_UNIFORMS = _raw_uniforms_match()
+
+
+@lru_cache(maxsize=256)
+def _binomial_table(rounds: int, p: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``work.binomial_cdf`` with, per bucket of width 1/4096 of the uniform, the draw
+    its uniforms invert to (``low``) unless the bucket straddles a CDF step
+    (``straddles``: there the uniform itself is searched)."""
+    cdf = binomial_cdf(rounds, p)
+    edges = np.arange(_BUCKETS + 1) / _BUCKETS
+    low = np.searchsorted(cdf, edges[:-1], side="right")
+    high = np.searchsorted(cdf, np.nextafter(edges[1:], 0.0), side="right")
+    return cdf, low.astype(np.int64), low != high
+
+
+def noisy_scores(
+    rng: np.random.Generator,
+    quality: np.ndarray,
+    capability: np.ndarray,
+    noise: np.ndarray,
+    sqrt_queries: np.ndarray,
+) -> np.ndarray:
+    """``work.perceived_scores`` given the square roots of the queries, without marking the
+    pairs that sent none (their entries are meaningless; the caller masks them). The
+    model passes ``sqrt_table(rounds)[queries]``, which equals ``np.sqrt(queries)``."""
+    scores = rng.standard_normal(sqrt_queries.shape)
+    scores *= _rows(noise)
+    scores /= sqrt_queries
+    if len(quality) and len(capability) and capability.min() >= quality.max():
+        scores += quality  # min(q, c) is q for every pair: no graders x miners temporary
+    else:
+        scores += np.minimum(quality[None, :], capability[:, None])
+    np.clip(scores, 0.0, 1.0, out=scores)
+    return scores
+
+
+@lru_cache(maxsize=64)
+def sqrt_table(rounds: int) -> np.ndarray:
+    """``sqrt(k)`` for k = 0..rounds, except 1 at k = 0 (a pair that sent no query has no
+    score; 1 keeps its meaningless entry finite without a division by zero)."""
+    table = np.sqrt(np.arange(rounds + 1, dtype=np.float64))
+    table[0] = 1.0
+    table.flags.writeable = False
+    return table
+
+
+
+def graded_scores(
+    rng: np.random.Generator,
+    quality: np.ndarray,
+    capability: np.ndarray,
+    noise: np.ndarray,
+    queries: np.ndarray,
+    answer_key: np.ndarray,
+    detects: np.ndarray,
+    rounds: int,
+    sample_size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """An epoch's grading in one call: (scores, observed).
+
+    The same draws and, wherever ``observed``, the same numbers as ``perceived_scores``
+    followed by ``duplicate_detection`` (queried copies that are caught score 0) and
+    ``nan_to_num``; ``observed`` is where ``perceived_scores`` is not NaN. With finite
+    inputs a score is missing exactly where no query was sent, so the NaN marking is
+    skipped and the unobserved entries are left meaningless (``queries`` must be at most
+    ``rounds``). Non-finite inputs take the reference functions themselves.
+    """
+    reference = not (np.isfinite(quality).all() and np.isfinite(capability).all()
+                     and np.isfinite(noise).all())
+    if reference:
+        scores = perceived_scores(rng, quality, capability, noise, queries)
+    else:
+        scores = noisy_scores(rng, quality, capability, noise, sqrt_table(rounds)[queries])
+    if len(answer_key) and detects.any() and (answer_key >= 0).any() and rounds:
+        dup = duplicate_detection(rng, answer_key, detects, rounds, sample_size)
+        if reference:
+            scores = np.where(dup & (queries > 0), 0.0, scores)
+        else:
+            scores[dup] = 0.0
+    if reference:
+        observed = ~np.isnan(scores)
+        np.nan_to_num(scores, copy=False)
+    else:
+        observed = queries > 0
+    return scores, observed
+
+
+def blend_ema(ema: np.ndarray, scores: np.ndarray, observed: np.ndarray, rate: np.ndarray) -> None:
+    """Each validator's moving average of perceived scores, updated in place only where
+    it observed a score (MODEL.md section 5): ``ema`` becomes ``(1 - rate) ema + rate
+    scores`` where ``observed`` (``scores``, ``graded_scores``' output, is overwritten)."""
+    r = _rows(rate)
+    blended = (1.0 - r) * ema
+    scores *= r
+    blended += scores
+    np.copyto(ema, blended, where=observed)
+
+
+def _rows(values: np.ndarray) -> np.ndarray | np.float64:
+    """Per-row factors for a rows x columns product: the one value when all rows share it
+    bit for bit (a scalar operand is cheaper to broadcast; every product is the same),
+    else a column."""
+    if len(values) and values.dtype == np.float64 and values.flags.c_contiguous:
+        bits = values.view(np.int64)
+        if (bits == bits[0]).all():
+            return values[0]
+    return values[:, None]
+
+
+def grade_epoch(
+    queries_rng: np.random.Generator,
+    grading_rng: np.random.Generator,
+    ema: np.ndarray,
+    graders: np.ndarray,
+    miners: slice | np.ndarray,
+    quality: np.ndarray,
+    capability: np.ndarray,
+    noise: np.ndarray,
+    rate: np.ndarray,
+    answer_key: np.ndarray,
+    detects: np.ndarray,
+    rounds: int,
+    sample_size: int,
+    plain: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``work.grade_epoch``: the graders' moving averages ``ema[graders, miners]`` updated
+    in place; returns the queries each miner received and each grader sent (int).
+
+    ``sample_queries``, then ``graded_scores`` and ``blend_ema``: the same draws from the
+    two streams and the same numbers, computed by numpy or, where the inputs allow it
+    (finite, no negative zeros, numpy's PCG64 uniforms), by compiled loops that make one
+    pass instead of a dozen (``BACKEND``). ``plain``: the caller's ``plain_inputs(quality,
+    capability, noise, rate)``, if it knows it.
+    """
+    n_val, n_min = len(graders), len(quality)
+    kernels = _kernels()
+    if (kernels is not None and n_val and n_min and rounds and _RAW_UNIFORMS
+            and type(queries_rng.bit_generator) is np.random.PCG64
+            and (plain_inputs(quality, capability, noise, rate) if plain is None else plain)):
+        p = min(1.0, sample_size / n_min)
+        raw = queries_rng.bit_generator.random_raw(n_val * n_min).reshape(n_val, n_min)
+        q = np.empty((n_val, n_min), dtype=np.int64)
+        received = np.zeros(n_min, dtype=np.int64)
+        graded = np.empty(n_val, dtype=np.int64)
+        kernels.queries(raw, _low_or_straddle(rounds, p), _binomial_table(rounds, p)[0],
+                        q, received, graded)
+        z = grading_rng.standard_normal((n_val, n_min))
+        dup = _NO_COPIES
+        if detects.any() and (answer_key >= 0).any():
+            dup = duplicate_detection(grading_rng, answer_key, detects, rounds, sample_size)
+        cols = (_index(miners.start, miners.stop) if isinstance(miners, slice)
+                else np.asarray(miners, dtype=np.int64))
+        kernels.grade(z, q, sqrt_table(rounds), noise, quality, capability, rate, dup,
+                      ema, np.asarray(graders, dtype=np.int64), cols)
+        return received, graded
+    q = sample_queries(queries_rng, n_val, n_min, rounds, sample_size)
+    if n_val and n_min:
+        scores, observed = graded_scores(grading_rng, quality, capability, noise, q,
+                                         answer_key, detects, rounds, sample_size)
+        runs = _consecutive_runs(graders)
+        if isinstance(miners, slice) and len(runs) <= 4:
+            # graders in a few runs of consecutive UIDs, miners a range: update in place
+            for a, b in runs:
+                g = int(graders[a])
+                blend_ema(ema[g : g + b - a, miners], scores[a:b], observed[a:b], rate[a:b])
+        else:
+            block = (graders, miners) if isinstance(miners, slice) else np.ix_(graders, miners)
+            part = ema[block]
+            blend_ema(part, scores, observed, rate)
+            ema[block] = part
+    return q.sum(axis=0), q.sum(axis=1)
+
+
+def plain_inputs(quality: np.ndarray, capability: np.ndarray, noise: np.ndarray,
+                 rate: np.ndarray) -> bool:
+    """Whether ``grade_epoch`` may take the compiled loops: every value finite, and no
+    negative zero among the qualities and capabilities (where they match numpy exactly)."""
+    return (_plain(quality) and _plain(capability) and bool(np.isfinite(noise).all())
+            and bool(np.isfinite(rate).all()))
+
+
+def _plain(x: np.ndarray) -> bool:
+    """Finite and without negative zeros."""
+    return bool(np.isfinite(x).all() and not (np.signbit(x) & (x == 0)).any())
+
+
+@lru_cache(maxsize=1024)
+def _index(start: int, stop: int) -> np.ndarray:
+    """``arange(start, stop)``, read-only and kept."""
+    out = np.arange(start, stop, dtype=np.int64)
+    out.flags.writeable = False
+    return out
+
+
+def _consecutive_runs(uids: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) positions of the runs of consecutive values in ``uids``."""
+    cuts = (np.flatnonzero(np.diff(uids) != 1) + 1).tolist()
+    return list(zip([0, *cuts], [*cuts, len(uids)], strict=True))
+
+
+_NO_COPIES = np.zeros((0, 0), dtype=bool)
+
+
+def _queries_loop(raw, table, cdf, q, received, graded):  # type: ignore[no-untyped-def]
+    """``sample_queries`` from the raw words of ``rng.random``, with the row and column
+    sums (compiled by numba; see ``grade_epoch``)."""
+    n_val, n_min = q.shape
+    top = np.uint64(64 - _BUCKET_BITS)
+    low = np.uint64(11)
+    for i in range(n_val):
+        sent = 0
+        for j in range(n_min):
+            word = raw[i, j]
+            k = table[word >> top]
+            if k < 0:  # a bucket that straddles a CDF step: search the uniform itself
+                k = np.searchsorted(cdf, np.float64(word >> low) * _ULP53, side="right")
+            q[i, j] = k
+            sent += k
+            received[j] += k
+        graded[i] = sent
+
+
+def _grade_loop(z, q, sqrt_q, noise, quality, capability, rate, dup, ema, rows, cols):  # type: ignore[no-untyped-def]
+    """``noisy_scores``, the zeroing of detected copies and ``blend_ema`` in one pass over
+    the queried pairs, the same operations in the same order (compiled by numba)."""
+    n_val, n_min = q.shape
+    copies = dup.shape[0] > 0
+    for i in range(n_val):
+        scale, ceiling, r = noise[i], capability[i], rate[i]
+        keep = 1.0 - r
+        row = rows[i]
+        for j in range(n_min):
+            k = q[i, j]
+            if k == 0:
+                continue  # not queried: no score, the moving average stays
+            s = z[i, j] * scale
+            s = s / sqrt_q[k]
+            a = quality[j]
+            s = s + (a if a <= ceiling else ceiling)
+            if s > 0.0:
+                if not s < 1.0:
+                    s = 1.0
+            else:
+                s = 0.0
+            if copies and dup[i, j]:
+                s = 0.0
+            c = cols[j]
+            ema[row, c] = keep * ema[row, c] + r * s
+
+
+_COMPILED: SimpleNamespace | None = None
+_NUMBA_MISSING = False
+
+
+def _kernels() -> SimpleNamespace | None:
+    """The compiled loops (numba, cached on disk), or None for the numpy path."""
+    global _COMPILED, _NUMBA_MISSING
+    if BACKEND not in BACKENDS:
+        raise ValueError(f"TAO_ARENA_GRADING must be one of {', '.join(BACKENDS)}, "
+                         f"got {BACKEND!r}")
+    if BACKEND == "numpy" or (BACKEND == "auto" and _NUMBA_MISSING):
+        return None
+    if _COMPILED is None:
+        try:
+            import numba
+        except ImportError:
+            if BACKEND == "numba":
+                raise
+            _NUMBA_MISSING = True
+            return None
+        jit = numba.njit(cache=True, nogil=True)
+        _COMPILED = SimpleNamespace(queries=jit(_queries_loop), grade=jit(_grade_loop))
+    return _COMPILED
