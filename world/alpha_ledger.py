@@ -66,9 +66,13 @@ def split_segments(
     rest = pots - paid
     if np.any(rest < 0):  # cannot happen with the margin; a guard for the exactness claim
         raise LedgerError(f"split_segments paid more than the pot: {rest[rest < 0][:5]}")
-    order = np.lexsort((-w, seg))
-    first = order[np.r_[True, seg[order][1:] != seg[order][:-1]]] if len(order) else order
-    top = first[wsum[seg[first]] > 0]
+    # the row of largest weight per segment (the first such row): a max per segment, then
+    # the first candidate of each (no sort of all rows)
+    wmax = np.full(k, -np.inf)
+    np.maximum.at(wmax, seg, w)
+    cand = np.flatnonzero((w == wmax[seg]) & (wsum[seg] > 0))
+    _, first = np.unique(seg[cand], return_index=True)
+    top = cand[first]
     pay[top] += rest[seg[top]]
     left = rest.copy()
     left[seg[top]] = 0

@@ -95,6 +95,12 @@ class Coinbase:
         dp = model.params.dtao
         k = len(model.subnets)
         ledger.net_of = lambda accts: _net_of(model, accts)
+        need = int(sum(to_rao(t) for t in dp.per_subnet("pool_tao", k)))
+        if need > ledger.liquid[model.market]:
+            raise ValueError(
+                f"dtao.pool_tao: the pools need {need / RAO:,.0f} TAO at genesis, more than "
+                f"the {ledger.liquid[model.market] / RAO:,.0f} TAO the population leaves of "
+                "economy.initial_issuance_tao")
         for tao, price in zip(dp.per_subnet("pool_tao", k), dp.per_subnet("price", k),
                               strict=True):
             rao = int(to_rao(tao))
