@@ -251,6 +251,7 @@ def test_a_file_with_pools_takes_todays_rules_and_a_given_value_wins():
     assert all(s.yuma.version == "yuma3" for s in params.subnets)
     assert params.subnets[0].commit_reveal and not params.subnets[1].commit_reveal
     assert params.subnets[1].registration.min_burn_tao == 0.0005
+    assert params.subnets[1].registration.burn_rule == "price"  # 1.26x, 360-block half-life
     without = scenario({"era": "dtao"}).to_world()
     assert without == NetworkParams()  # without pools a file keeps the world it had
 
@@ -299,3 +300,24 @@ def test_the_dtao_baseline_file_runs_with_pools():
     model.step()  # each step checks TAO and every subnet's alpha to the unit
     assert model.metrics["dtao_root_stake_tao"] >= 2_000_000.0
     assert sum(model.metrics[f"dtao_share:{j}"] for j in range(32)) == pytest.approx(1.0)
+
+
+def test_the_neuron_burn_price_rises_per_registration_and_halves_each_half_life():
+    from world.params import RegistrationParams
+
+    reg = RegistrationParams(burn_rule="price", initial_burn_tao=1.0)
+    sub = SubnetParams(n_uids=16, yuma=YumaParams(max_validators=8), registration=reg)
+    model = Network(NetworkParams(subnets=(sub,)),
+                    [Cohort(get("honest_validator"), 2, 0), Cohort(get("honest_miner"), 4, 0)],
+                    rng=11)
+    s = model.subnets[0]
+    assert s.burn_rao == RAO
+    for _ in range(2):
+        miner = get("honest_miner")(model)
+        model.ledger.transfer(model.market, miner.acct, 10 * RAO)
+        assert model.register(miner, 0) >= 0
+    assert s.burn_rao == int(int(1.26 * RAO) * 1.26)  # 1.26x each, floored
+    paid = s.burn_rao
+    model.step()  # one tempo of 360 blocks = one half-life: the burn halves
+    assert s.burn_rao == pytest.approx(paid / 2, rel=1e-6)
+    assert s.burn_rao <= paid // 2

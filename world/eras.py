@@ -333,7 +333,7 @@ WORLD_FIELDS: dict[str, tuple[str, ...]] = {
         "max_validators")},
     **{f"registration.{k}": ("subnets", "*", "registration", k) for k in (
         "initial_burn_tao", "min_burn_tao", "max_burn_tao", "target_per_interval",
-        "immunity_period", "burn_rule", "pruning")},
+        "immunity_period", "burn_rule", "pruning", "burn_increase_mult", "burn_half_life")},
     **{f"economy.{k}": ("economy", k) for k in (
         "fixed_emission_per_block", "initial_issuance_tao", "subnet_split", "owner_share",
         "validator_take", "miner_pay", "dereg_unstakes")},
@@ -348,18 +348,17 @@ WORLD_FIELDS: dict[str, tuple[str, ...]] = {
 # existing files' results rely on) until its rules are wired (issue 16).
 APPLIED: dict[str, frozenset[str]] = {
     "dec2023": frozenset(k for k in WORLD_FIELDS
-                         if k != "economy.subnet_split" and not k.startswith("dtao.")),
+                         if k in DEC2023 and k != "economy.subnet_split"),
     "dtao": frozenset(),
 }
 # A ``dtao`` scenario that turns the pools on (``dtao.pools: true``, world.coinbase) takes
 # every rule of today's chain the world has as a parameter (Yuma 3, commit-reveal, 0.5 TAO
 # per block from today's issuance, today's burns...): the pools are opt-in, so files
 # written before them keep their world and their results (docs/eras.md, "Wiring").
-# Not applied: the subnets' split (world.coinbase's own), the neuron burn price (not yet
-# wired: the world's burn stays ``proportional``) and miner pay (world.coinbase pays
-# staked alpha, which miners sell with ``dtao.miners_sell``).
+# Not applied: the subnets' split (world.coinbase's own) and miner pay (world.coinbase
+# pays staked alpha, which miners sell with ``dtao.miners_sell``).
 APPLIED_POOLS = frozenset(k for k in WORLD_FIELDS if k in DTAO and k not in (
-    "economy.subnet_split", "registration.burn_rule", "economy.miner_pay"))
+    "economy.subnet_split", "economy.miner_pay"))
 
 
 def applied_rules(era: str, pools: bool = False) -> frozenset[str]:
