@@ -109,6 +109,7 @@ class Network(mesa.Model):
         self.cabals: dict[int, dict[str, Any]] = {}
         self.membership = Membership(self)
         self.consensus = Consensus(self)
+        self.answers: dict[int, grading.Answers] = {}  # per subnet: its miners' answers
         self.books = EpochBooks.open(0)
         self.cohort = -1  # population entry of the participants being created (-1: none)
         self._adopt: int | None = None  # account a switching agent takes over
