@@ -17,18 +17,26 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import mesa
 import numpy as np
 
-from world.interfaces import Endowment, Grading, Group, NetworkContext, Production, SubnetContext
+from world.interfaces import (
+    Endowment,
+    Grading,
+    Group,
+    NetworkContext,
+    Production,
+    RootContext,
+    SubnetContext,
+)
 from world.parameters import Param
 
-__all__ = ["REGISTRY", "ROLES", "Delegator", "Miner", "Param", "Participant", "Validator",
-           "register"]
+__all__ = ["REGISTRY", "ROLES", "Delegator", "Miner", "Param", "Participant", "RootValidator",
+           "Validator", "register"]
 
 if TYPE_CHECKING:
     from world.model import Network
 
-ROLES = ("miner", "validator", "delegator")
+ROLES = ("miner", "validator", "delegator", "root")
 CLASSIFIER_KEYS = (
-    "role",  # miner, validator or delegator
+    "role",  # miner, validator, delegator or root
     "cost_model",  # what it pays for, in words
     "colludes",  # acts for a cabal (MODEL.md section 6: collusion is explicit)
     "stochastic",  # its own decisions draw random numbers
@@ -167,14 +175,16 @@ class GradingValidator(Validator):
     """Base of validators that query and grade miners themselves (MODEL.md section 5)."""
 
     params: ClassVar[dict[str, Param]] = {
-        "capability": Param(0.93, 0, 1, "quality ceiling of its grading model (GPT-4 ~0.93)"),
+        "capability": Param(0.93, 0, 1, "quality ceiling of its grading model (GPT-4 ~0.93)",
+                            source="MODEL.md section 8: GPT-4 Turbo MT-bench ~9.3 / 10"),
         "noise": Param(0.05, 0, 1, "standard deviation of one graded response"),
         "grading_cost_usd": Param(0.002, 0, None, "USD per response graded"),
         "score_ema_rate": Param(0.1, 0, 1, "weight of a new score in its moving average"),
         "sharpen": Param(1.0, 0, 50, "power applied to scores before normalising"),
         "top_k": Param(0, 0, 4096, "weight only the best k miners (0: all)", integer=True),
         "dedup": Param(0, 0, 1, "1 if it zeroes answers it detects as copies", integer=True),
-        "server_usd_per_hour": Param(1.6, 0, None, "USD per hour for its grading GPU (A100)"),
+        "server_usd_per_hour": Param(1.6, 0, None, "USD per hour for its grading GPU (A100)",
+                                     source="MODEL.md section 8: A100 80GB $1.3-$2 an hour"),
     }
 
     @classmethod
@@ -204,6 +214,25 @@ class Delegator(Participant):
     def switch_delay(cls, group: Group) -> np.ndarray:
         """Epochs each member's new choice must persist before its stake moves."""
         return group.param("switch_delay")
+
+
+class RootValidator(Participant):
+    """A root validator of December 2023 (MODEL.md section 9): a hotkey with stake on the
+    root network that sets weights over subnets each epoch; the world seats the
+    ``root.max_validators`` with the most stake (subtensor@2023-12-20 root.rs
+    ``do_root_register``) and splits emission by ``root_epoch``. It holds no subnet UID.
+    """
+
+    role = "root"
+    params: ClassVar[dict[str, Param]] = {
+        "stake_tao": Param(100_000.0, 0, None, "TAO staked to its root hotkey"),
+    }
+
+    @classmethod
+    def root_weights(cls, group: Group, ctx: RootContext) -> np.ndarray:
+        """One row of non-negative weights over the subnets per member (any scale: the
+        chain stores each row max-upscaled)."""
+        raise NotImplementedError(f"{cls.__name__} must define root_weights()")
 
 
 REGISTRY: dict[str, type[Participant]] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 
-from agents import delegators, miners, population, validators  # noqa: F401  (they register)
+from agents import delegators, miners, population, roots, validators  # noqa: F401  (they register)
 from agents.base import CLASSIFIER_KEYS, REGISTRY, Param, Participant
 from world.parameters import declarations, sections
 
@@ -50,7 +50,7 @@ def strategies_markdown() -> str:
     parts = ["# Strategies", "",
              "Generated from the registry by `python -m agents.catalog`; do not edit by hand.",
              ""]
-    for role in ("miner", "validator", "delegator"):
+    for role in ("miner", "validator", "delegator", "root"):
         parts += [f"## {role.capitalize()}s", ""]
         for cls in sorted((c for c in REGISTRY.values() if c.role == role),
                           key=lambda c: c.name):
@@ -73,9 +73,11 @@ def strategies_markdown() -> str:
 
 
 def parameter_table(params: dict[str, Param]) -> list[str]:
-    """Markdown rows of declared parameters: name, default, what is allowed, meaning."""
-    rows = ["| parameter | default | allowed | meaning |", "|---|---|---|---|"]
-    rows += [f"| `{key}` | {p.show()} | {p.allowed()} | {p.doc} |" for key, p in params.items()]
+    """Markdown rows of declared parameters: name, default, what is allowed, meaning and
+    where the default comes from."""
+    rows = ["| parameter | default | allowed | meaning | source |", "|---|---|---|---|---|"]
+    rows += [f"| `{key}` | {p.show()} | {p.allowed()} | {p.doc} | {p.source} |"
+             for key, p in params.items()]
     return rows
 
 

@@ -54,7 +54,8 @@ class HonestMiner(Miner):
     }
     params: ClassVar[dict[str, Param]] = {
         "quality": Param(0.69, 0, 1, "true answer quality (MT-bench / 10)"),
-        "gpu_usd_per_hour": Param(A100_USD_PER_HOUR, 0, None, "GPU rent in USD per hour"),
+        "gpu_usd_per_hour": Param(A100_USD_PER_HOUR, 0, None, "GPU rent in USD per hour",
+                                  source="MODEL.md section 8: A100 80GB $1.3-$2 an hour"),
         "cabal_tag": cabal_param(-1),
     }
 
@@ -91,8 +92,11 @@ class PassThroughMiner(Miner):
         "adapts": False,
     }
     params: ClassVar[dict[str, Param]] = {
-        "quality": Param(GPT4_TURBO_QUALITY, 0, 1, "API model's answer quality (MT-bench / 10)"),
-        "query_cost_usd": Param(GPT4_TURBO_USD_PER_QUERY, 0, None, "USD per API call"),
+        "quality": Param(GPT4_TURBO_QUALITY, 0, 1, "API model's answer quality (MT-bench / 10)",
+                         source="MODEL.md section 8: GPT-4 Turbo MT-bench ~9.3"),
+        "query_cost_usd": Param(GPT4_TURBO_USD_PER_QUERY, 0, None, "USD per API call",
+                                source="MODEL.md section 8: GPT-4 Turbo $0.01/$0.03 per 1k "
+                                "tokens"),
         "server_usd_per_hour": Param(HOSTING_USD_PER_HOUR, 0, None, "relay server, USD/hour"),
         "cabal_tag": cabal_param(-1),
     }

@@ -319,3 +319,66 @@ class StakeAttacker(Validator):
         model.columns.set(f"{cls.__name__}.phase", acct, 2.0)
         model.columns.set(f"{cls.__name__}.capital_tao", acct, bought / RAO_PER_TAO)
         model.columns.set(f"{cls.__name__}.entered_epoch", acct, float(model.epoch))
+
+
+@register
+class SubnetHopper(GradingValidator):
+    """Subnet hopper: a large validator that registers its hotkey on the smallest subnets.
+
+    Grades honestly where it sits. At ``entry_epoch`` (between epochs) it registers its
+    own hotkey on the ``n_subnets`` other subnets with the least stake behind their UIDs,
+    each registration an honest grader with its capability (paying the burn). With the
+    2023 rule of one stake per hotkey (``economy.stake_scope = "global"``, ``era:
+    dec2023``) each of those UIDs counts its whole stake, nominators' included, so it
+    arrives dominant on every small subnet at once and earns their dividends into the
+    same stake; under today's per-subnet stake it stays where it is. Tests claim 7 of
+    MODEL.md section 7 (small subnets are cheap to take over) with the 2023 stake. The
+    report: "Said subnetwork can then be overpowered by literally
+    any actor who holds more stake in the network".
+    """
+
+    name = "subnet_hopper"
+    classifier: ClassVar[dict] = {
+        **VALIDATOR_CLASSIFIER,
+        "cost_model": "grading cost per response + GPU server, on each subnet; the burns",
+    }
+    params: ClassVar[dict[str, Param]] = {
+        "n_subnets": Param(2, 0, 4095, "other subnets it registers on", integer=True),
+        "entry_epoch": Param(1, 0, 10_000_000, "epoch after which it registers", integer=True),
+    }
+
+    @classmethod
+    def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray:
+        phase = group.state("phase", 0.0)
+        due = (phase == 0) & (ctx.epoch >= group.param("entry_epoch"))
+        if due.any():
+            for acct in group.accts[due]:
+                schedule(group.model, lambda model, a=int(acct): cls._hop(model, a))
+            group.set_state("phase", np.where(due, 1.0, phase))
+        return honest_weights(group, ctx)
+
+    @classmethod
+    def spawned_strategies(cls) -> tuple[type, ...]:
+        """Its registrations on other subnets grade as honest validators."""
+        return (HonestValidator,)
+
+    @classmethod
+    def _hop(cls, model: Network, acct: int) -> None:
+        """Register the hotkey on the smallest other subnets (a rare event)."""
+        agent = model.agent_of[acct]
+        if not isinstance(agent, cls) or model.uid_of(acct) == EMPTY:
+            return
+        if model.params.economy.stake_scope != "global":
+            return  # per-subnet stake: a second registration would hold no stake
+        stake = np.array([s.stake_tao.sum() for s in model.subnets])
+        stake[agent.netuid] = np.inf
+        targets = np.argsort(stake, kind="stable")[: int(agent.values["n_subnets"])]
+        keep = {k: agent.values[k] for k in ("capability", "noise", "dedup", "score_ema_rate",
+                                             "grading_cost_usd", "server_usd_per_hour")}
+        for netuid in targets[np.isfinite(stake[targets])].tolist():
+            with model.in_cohort(model.cohort_of(acct)):
+                twin = HonestValidator(model, stake_tao=0.0, **keep)
+            model.link_hotkey(twin, acct)
+            if model.register(twin, int(netuid)) == EMPTY:
+                model.deregister(twin)
+        model.columns.set(f"{cls.__name__}.phase", acct, 2.0)

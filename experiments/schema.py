@@ -42,7 +42,7 @@ from experiments.sections import (
     strategy_names,
 )
 from experiments.sections import model_at as _model_at
-from world.parameters import ParameterError
+from world.parameters import ParameterError, param
 
 __all__ = [
     "CohortSpec",
@@ -89,15 +89,18 @@ def _strategy_schema(schema: dict[str, Any]) -> None:
 class CohortSpec(Spec):
     """``count`` agents of one strategy (by registry name), on subnet ``subnet``.
 
-    Miners and validators need a subnet; delegators have none (they stake network-wide).
+    Miners and validators need a subnet; delegators and root validators have none (they
+    stake network-wide).
     ``params`` override the strategy's defaults within its declared ranges
     (``tao-arena strategies`` and ``docs/strategies.md`` list them).
     """
 
     strategy: str = Field(description="strategy name from the registry",
                           json_schema_extra=_strategy_schema)
-    count: int = Field(ge=0, le=100_000, description="number of agents")
-    subnet: int | None = Field(default=None, ge=0, description="subnet index (None: delegators)")
+    model_config = ConfigDict(title="population")
+
+    count: int = param(..., 0, 100_000, "number of agents")
+    subnet: int | None = param(None, 0, None, "subnet index (null: delegators, root validators)")
     params: dict[str, Any] = Field(default_factory=dict,
                                    description="strategy parameters (defaults filled)")
     label: str | None = Field(default=None, max_length=100,
@@ -168,9 +171,10 @@ class SeedSpec(Spec):
     same index (common random numbers). Shorthand: ``seeds: 10`` or ``seeds: [0, 3, 7]``.
     """
 
+    model_config = ConfigDict(title="seeds")
+
     master: int = Field(default=0, ge=0, lt=2**128, description="the master seed")
-    count: int | None = Field(default=None, ge=1, le=MAX_SEEDS,
-                              description="run seed indices 0..count-1")
+    count: int | None = param(None, 1, MAX_SEEDS, "run seed indices 0..count-1")
     indices: list[Annotated[int, Field(ge=0, lt=2**32)]] | None = Field(
         default=None, min_length=1, max_length=MAX_SEEDS, description="explicit seed indices"
     )
@@ -344,13 +348,15 @@ class ProfilesSpec(Spec):
     new strategy also declares (e.g. their stake) and take the ones given here.
     """
 
-    subnet: int = Field(default=0, ge=0, description="the subnet whose agents switch")
+    model_config = ConfigDict(title="profiles")
+
+    subnet: int = param(0, 0, None, "the subnet whose agents switch")
     miner: list[ProfileStrategy] = Field(default_factory=list)
     validator: list[ProfileStrategy] = Field(default_factory=list)
     delegator: list[ProfileStrategy] = Field(default_factory=list)
-    deviations: bool = Field(default=True, description="baseline + each single deviation")
-    monomorphic: bool = Field(default=False, description="every one-strategy-per-role pair")
-    deviators: int = Field(default=1, ge=1, description="agents that switch in a deviation")
+    deviations: bool = param(True, doc="baseline + each single deviation")
+    monomorphic: bool = param(False, doc="every one-strategy-per-role pair")
+    deviators: int = param(1, 1, None, "agents that switch in a deviation")
 
     @model_validator(mode="after")
     def _roles(self) -> ProfilesSpec:
@@ -375,12 +381,12 @@ class Experiment(Spec):
     name: str = Field(pattern=NAME_PATTERN,
                       description="experiment name; results go to results/<name>/<hash>/")
     description: str = Field(default="", max_length=10_000)
-    epochs: int = Field(default=100, ge=1, le=MAX_EPOCHS, description="epochs per run")
-    warmup_epochs: int | None = Field(
-        default=None, ge=0,
-        description="epochs the summary skips (bonds and averages start empty); "
-        "default epochs // 5",
-    )
+    model_config = ConfigDict(title="experiment")
+
+    epochs: int = param(100, 1, MAX_EPOCHS, "epochs per run")
+    warmup_epochs: int | None = param(
+        None, 0, MAX_EPOCHS, "epochs the summary skips (bonds and averages start empty); "
+        "null: epochs // 5")
     seeds: SeedSpec = Field(default_factory=SeedSpec)
     scenario: ScenarioSpec = Field(default_factory=ScenarioSpec)
     population: list[CohortSpec] = Field(min_length=1, max_length=1_000)
@@ -393,12 +399,12 @@ class Experiment(Spec):
         subnets = self.scenario.subnets
         used = [0] * len(subnets)
         for i, c in enumerate(self.population):
-            if c.role == "delegator":
+            if c.role in ("delegator", "root"):
                 if c.subnet is not None:
                     raise ParameterError(
                         ("population", i, "subnet"),
-                        f"{c.strategy} is a delegator strategy: delegators have no subnet "
-                        "(leave subnet out)",
+                        f"{c.strategy} is a {c.role} strategy: {c.role} participants have "
+                        "no subnet (leave subnet out)",
                     )
                 continue
             if c.subnet is None or c.subnet >= len(subnets):

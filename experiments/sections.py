@@ -121,9 +121,10 @@ def strategy_names() -> list[str]:
     return sorted(REGISTRY)
 
 
-def check_strategy_params(strategy: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Every parameter of ``strategy`` with defaults filled (integers as ints, options as
-    their index); ``ParameterError`` names a bad or unknown key and what is allowed."""
+def check_strategy_params(strategy: str, params: dict[str, Any]) -> dict[str, float]:
+    """Every parameter of ``strategy`` with defaults filled, as the floats its columns hold
+    (an option as its index); ``ParameterError`` names a bad or unknown key and what is
+    allowed."""
     spec = strategy_class(strategy).all_params()
     for key in params:
         if key not in spec:
@@ -132,10 +133,9 @@ def check_strategy_params(strategy: str, params: dict[str, Any]) -> dict[str, An
     out: dict[str, Any] = {}
     for key, p in spec.items():
         try:
-            value = p.validate(strategy, key, params.get(key, p.default))
+            out[key] = p.validate(strategy, key, params.get(key, p.default))
         except ValueError as err:
             raise ParameterError(("params", key), str(err)) from None
-        out[key] = int(value) if p.integer else value
     return out
 
 

@@ -189,3 +189,142 @@ def test_neuron_to_prune_is_the_rule_the_subnet_uses() -> None:
     expect = rules_2023.neuron_to_prune(rules_2023.max_upscale_u16(scores),
                                         s.registered_block, m.block, 0)
     assert s.uid_to_prune(m.block) == expect
+
+
+def two_subnets(roots: list[Cohort], seed: int = 5, **root: Any) -> Network:
+    p = scenario({"era": "dec2023", "economy": {"fixed_emission_per_block": 0.1},
+                  "root": root,
+                  "subnets": [{"n_uids": 12, "yuma": {"max_validators": 3}}] * 2}).to_world()
+    pop = [Cohort(HonestValidator, 2, k, {"capability": 0.98}) for k in (0, 1)]
+    pop += [Cohort(HonestMiner, 6, k) for k in (0, 1)] + roots
+    return Network(p, pop, rng=seed)
+
+
+def test_root_weights_move_subnet_shares_as_root_epoch_says() -> None:
+    from agents.roots import RootFavourite, RootUniform
+    from world.root import root_epoch
+
+    m = two_subnets([Cohort(RootFavourite, 1, None, {"subnet": 1, "stake_tao": 300_000}),
+                     Cohort(RootUniform, 2, None, {"stake_tao": 100_000})])
+    run(m, 2)
+    seats = m.root_seats
+    assert len(seats) == 3
+    stake = m.ledger.hotkey_stake()[seats].astype(float)
+    rows = np.array([[0.0, 1.0], [1.0, 1.0], [1.0, 1.0]])  # favourite first (lowest account)
+    expect = root_epoch(rows, stake).shares
+    assert np.allclose(m.root_shares, expect)
+    # subnet 1 has every seat's weight (trust 1), subnet 0 only 40% of the stake: it gets
+    # rank 0.4 x sigmoid(10 (0.4 - 0.5)) against 1.0 x sigmoid(5)
+    assert m.root_shares[1] > 0.85
+    paid = [s.emission_tao.sum() for s in m.subnets]
+    assert paid[1] / sum(paid) == pytest.approx(m.root_shares[1], rel=1e-6)
+    m.ledger.check(m.epoch)
+
+
+def test_only_the_top_root_stakes_are_seated_and_no_root_means_fixed_shares() -> None:
+    from agents.roots import RootFavourite, RootUniform
+
+    m = two_subnets([Cohort(RootFavourite, 1, None, {"subnet": 0, "stake_tao": 50}),
+                     Cohort(RootUniform, 3, None, {"stake_tao": 1_000})], max_validators=3)
+    run(m, 1)
+    assert len(m.root_seats) == 3 and np.allclose(m.root_shares, [0.5, 0.5])
+    none = two_subnets([])
+    run(none, 2)
+    assert np.allclose(none.root_shares, [0.5, 0.5])  # the scenario's (even) fixed split
+
+
+def three_subnets(era: str, seed: int = 7) -> Network:
+    from agents.validators import SubnetHopper
+
+    p = scenario({"era": era, "economy": {"fixed_emission_per_block": 0.1},
+                  "subnets": [{"n_uids": 12, "yuma": {"max_validators": 3}}] * 3}).to_world()
+    pop = [Cohort(SubnetHopper, 1, 0, {"stake_tao": 50_000, "n_subnets": 2,
+                                       "entry_epoch": 1})]
+    pop += [Cohort(HonestValidator, 2, k, {"stake_tao": 1_000}) for k in (0, 1, 2)]
+    pop += [Cohort(HonestMiner, 6, k) for k in (0, 1, 2)] + [Cohort(YieldChaser, 3)]
+    return Network(p, pop, rng=seed)
+
+
+def test_a_validator_on_three_subnets_counts_its_whole_stake_on_each() -> None:
+    m = three_subnets("dec2023")
+    hopper = int(m.subnets[0].occupant[0])
+    run(m, 10)
+    twins = np.flatnonzero(m.hotkey_of[: m.ledger.n] == hopper)
+    assert len(twins) == 3  # its own registration and two on the other subnets
+    counted = []
+    for s in m.subnets:
+        mine = np.isin(s.occupant, twins)
+        assert mine.sum() == 1
+        counted.append(s.stake_tao[mine][0])
+        assert s.stake_tao[mine][0] > 10 * s.stake_tao[s.is_validator & ~mine].max()
+        others = s.last.dividends[s.is_validator & ~mine]
+        assert s.last.dividends[mine][0] > others.max()  # the largest on each subnet
+    # the same number on each subnet: the whole stake (own and nominators') at consensus,
+    # the hotkey's stake now less what this epoch's payments added
+    assert counted[0] == counted[1] == counted[2] >= 50_000
+    paid = sum(float(s.emission_tao[np.isin(s.occupant, twins)].sum()) for s in m.subnets)
+    assert m.ledger.hotkey_stake_tao()[hopper] - paid == pytest.approx(counted[0], abs=1e-6)
+    # the twins hold no stake: what they earn goes to the one hotkey's stake
+    assert m.ledger.staked[twins[twins != hopper]].sum() == 0
+    before = m.ledger.hotkey_stake()[hopper]
+    run(m, 1)
+    div = sum(float(s.emission_tao[np.isin(s.occupant, twins)].sum()) for s in m.subnets)
+    gained = (m.ledger.hotkey_stake()[hopper] - before) / 1e9
+    assert gained == pytest.approx(div, rel=1e-6)
+    m.ledger.check(m.epoch)
+    today = three_subnets("dtao")
+    run(today, 4)
+    assert (today.hotkey_of[: today.ledger.n] == np.arange(today.ledger.n)).all()
+
+
+def test_deregistering_one_of_a_hotkeys_registrations_keeps_its_stake() -> None:
+    m = three_subnets("dec2023")
+    hopper = int(m.subnets[0].occupant[0])
+    run(m, 3)
+    twins = [int(a) for a in np.flatnonzero(m.hotkey_of[: m.ledger.n] == hopper)
+             if a != hopper]
+    held = m.ledger.hotkey_stake()[hopper]
+    m.deregister(m.agent_of[twins[0]])  # registered elsewhere: nothing unstaked
+    assert m.ledger.hotkey_stake()[hopper] == held
+    m.deregister(m.agent_of[twins[1]])
+    m.deregister(m.agent_of[hopper])  # its last registration: everything unstaked
+    assert m.ledger.hotkey_stake()[hopper] == 0
+    m.ledger.check(m.epoch)
+
+
+def test_every_strategy_in_an_evolving_dec2023_network_keeps_the_ledger_exact() -> None:
+    """Entry, exit and imitation under the 2023 rules (pruning by score, the pair mask,
+    unstaking on deregistration, root split, global stake): the ledger is checked to the
+    RAO every epoch (``Ledger.check`` raises)."""
+    from agents.catalog import REGISTRY, get
+    from agents.population import Entry, EntryOption, Exit, Imitation
+
+    spread = {"delegator": None, "root": None}
+    pop = []
+    for name, cls in sorted(REGISTRY.items()):
+        count = 2 if cls.role in ("miner", "delegator") else 1
+        params = {"entry_epoch": 5, "n_miners": 2} if name == "stake_attacker" else {}
+        if name == "subnet_hopper":
+            params = {"stake_tao": 20_000, "n_subnets": 1, "entry_epoch": 3}
+        for k in (0, 1):
+            if cls.role in spread and k:
+                continue
+            pop.append(Cohort(get(name), count, spread.get(cls.role, k), params))
+    p = scenario({"era": "dec2023", "economy": {"fixed_emission_per_block": 0.1},
+                  "subnets": [{"n_uids": 40, "yuma": {"max_validators": 12},
+                               "registration": {"immunity_period": 1_000},
+                               "work": {"query_rounds": 4, "sample_size": 10}}] * 2}
+                 ).to_world()
+    m = Network(p, pop, rng=13)
+    m.dynamics += [
+        Entry(m, [EntryOption("honest_miner", weight=2.0), EntryOption("lazy_miner")],
+              rate=0.5),
+        Exit(patience=8),
+        Imitation(every=10, beta=0.002, exclude=("stake_attacker", "subnet_hopper")),
+    ]
+    run(m, 40)
+    m.ledger.check(m.epoch)
+    assert m.root_shares is not None and len(m.root_seats) == 4
+    linked = m.hotkey_of[: m.ledger.n] != np.arange(m.ledger.n)
+    assert linked.sum() == 2  # each subnet's hopper registered once on the other
+    assert m.ledger.burned > 0  # newcomers paid the 2023 burn

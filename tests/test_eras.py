@@ -34,7 +34,7 @@ def test_dec2023_is_the_rules_issue_15_lists():
     assert e["economy.subnet_split"] == "root"
     assert (e["root.max_validators"], e["root.rho"], e["root.kappa"]) == (
         64, 10.0, pytest.approx(0.5, abs=1e-4))
-    assert e["stake.scope"] == "global" and e["economy.dereg_unstakes"] is True
+    assert e["economy.stake_scope"] == "global" and e["economy.dereg_unstakes"] is True
     assert e["economy.miner_pay"] == "stake"
     assert (e["registration.adjustment_interval"], e["registration.target_per_interval"],
             e["registration.min_burn_tao"], e["registration.immunity_period"]) == (

@@ -191,6 +191,13 @@ def test_every_declared_parameter_round_trips_through_the_json_schema() -> None:
             for key, p in declarations(params).items():
                 _check_property(props[key], p, f"{process}.{key}")
                 checked += 1
+    from experiments.schema import CohortSpec, ProfilesSpec
+
+    for cls in (Experiment, SeedSpec, CohortSpec, ProfilesSpec):
+        props = (schema if cls is Experiment else defs[cls.__name__])["properties"]
+        for key, p in declarations(cls).items():
+            _check_property(props[key], p, f"{cls.__name__}.{key}")
+            checked += 1
     assert checked > 100
 
 
@@ -388,3 +395,21 @@ def test_json_schema_accepts_the_shipped_configs() -> None:
     bad = {"name": "x", "population": [{"strategy": "honest_miner", "count": 1, "subnet": 0,
                                         "params": {"quality": 2}}]}
     assert not validator.is_valid(bad)
+
+
+def test_named_option_by_name_or_index(tmp_path: Path) -> None:
+    """A strategy's named option is given by name (or index) and stored as its index."""
+    jsonschema = pytest.importorskip("jsonschema")
+    scenario = "scenario:\n  subnets:\n    - {n_uids: 16, yuma: {max_validators: 8}}\n"
+    cohort = "  - {strategy: weight_copier, count: 1, subnet: 0, params: {mode: %s}}\n"
+    text = MINIMAL.replace(scenario, "") + cohort + scenario
+    for given in ("largest", 1):
+        plan = load_plan(write(tmp_path, text % given))
+        assert plan.config["population"][-1]["params"]["mode"] == 1.0
+        import yaml
+
+        validator = jsonschema.Draft202012Validator(json_schema())
+        assert validator.is_valid(yaml.safe_load(text % given))
+    with pytest.raises(ConfigError, match=r"population\[3\]\.params\.mode: weight_copier\.mode "
+                                          r"must be one of 'consensus', 'largest'"):
+        load_plan(write(tmp_path, text % "loudest"))

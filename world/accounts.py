@@ -79,7 +79,9 @@ def track(model: Network, agent: Any) -> None:
         cap = max(n, 2 * len(model.acct_uid), 64)
         model.acct_uid = np.resize(model.acct_uid, cap)
         model.acct_netuid = np.resize(model.acct_netuid, cap)
+        model.hotkey_of = np.resize(model.hotkey_of, cap)
     model.acct_uid[acct] = EMPTY
+    model.hotkey_of[acct] = acct
     model.acct_netuid[acct] = EMPTY
     if agent is not None:
         model.columns.set("alive", acct, 1.0)
@@ -90,13 +92,13 @@ def track(model: Network, agent: Any) -> None:
 
 
 def endow(model: Network, agent: Any) -> None:
-    """Genesis TAO (``agent.endowment()``): held liquid, a validator's stake staked to
-    itself (a delegator's is staked by ``world.delegation.place``)."""
+    """Genesis TAO (``agent.endowment()``): held liquid, a validator's or root validator's
+    stake staked to itself (a delegator's is staked by ``world.delegation.place``)."""
     e = agent.endowment()
     liquid = int(to_rao(e.liquid_tao + e.stake_tao))
     model.ledger.liquid[agent.acct] = liquid
     model.ledger.initial_supply += liquid
-    if agent.role == "validator" and e.stake_tao > 0:
+    if agent.role in ("validator", "root") and e.stake_tao > 0:
         model.ledger.stake(agent.acct, agent.acct, int(to_rao(e.stake_tao)))
 
 

@@ -253,8 +253,12 @@ class DtaoLedger(Ledger):
             raise ValueError(
                 f"account {self.names[acct]!r} already stakes to {self.names[current]!r}; "
                 "move its stake with redelegate()")
+        net = self.net_of(np.array([hotkey]))
+        if net[0] < 0:  # a hotkey on no subnet (a root validator): TAO on root
+            super().stake(acct, hotkey, rao)
+            return
         self.staked_to[acct] = hotkey
-        self.buy(np.array([acct]), np.array([rao]), self.net_of(np.array([hotkey])))
+        self.buy(np.array([acct]), np.array([rao]), net)
 
     def stake_root(self, acct: int, hotkey: int, rao: int) -> None:
         """Stake liquid TAO on root behind ``hotkey``: TAO 1:1 (netuid 0 on chain)."""
@@ -262,10 +266,12 @@ class DtaoLedger(Ledger):
 
     def start_pools(self, root_accts: np.ndarray) -> None:
         """Genesis: every account's staked TAO buys alpha on its hotkey's subnet, except
-        the root stakers' (``root_accts``), whose TAO stays on root."""
+        the root stakers' (``root_accts``) and stake behind a hotkey on no subnet (a root
+        validator's), whose TAO stays on root."""
         n = self.n
         pending = np.flatnonzero(self.staked[:n] > 0)
         pending = pending[~np.isin(pending, root_accts)]
+        pending = pending[self.net_of(self.staked_to[pending]) >= 0]  # else root (netuid 0)
         tao = self.staked[pending].copy()
         self.staked[pending] = 0
         self.liquid[pending] += tao
@@ -281,7 +287,7 @@ class DtaoLedger(Ledger):
             super().redelegate(accts, hotkeys)
             return
         new_net = self.net_of(hotkeys)
-        move = (self.alpha[accts] > 0) & (self.alpha_net[accts] != new_net)
+        move = (self.alpha[accts] > 0) & (self.alpha_net[accts] != new_net) & (new_net >= 0)
         self.staked_to[accts] = hotkeys
         if move.any():
             m = accts[move]

@@ -63,7 +63,7 @@ class Consensus:
         """The stake behind each UID (into ``s.stake_tao``) and the activity mask."""
         occupied = self.model.membership.members(s).occupied
         s.stake_tao = np.where(
-            occupied, self.model.ledger.hotkey_stake_tao()[np.maximum(s.occupant, 0)], 0.0
+            occupied, self.model.ledger.hotkey_stake_tao()[self._hotkeys(s.occupant)], 0.0
         )
         return s.active(self.model.block) & occupied
 
@@ -109,7 +109,7 @@ class Consensus:
             occupant = np.stack([s.occupant for s in batch])
             occupied = occupant != EMPTY
             stake = np.where(
-                occupied, self.model.ledger.hotkey_stake_tao()[np.maximum(occupant, 0)], 0.0
+                occupied, self.model.ledger.hotkey_stake_tao()[self._hotkeys(occupant)], 0.0
             )
             last_update = np.stack([s.last_update for s in batch])
             cutoff = np.array([s.params.activity_cutoff for s in batch], dtype=np.int64)
@@ -150,6 +150,15 @@ class Consensus:
                 s.new_registrations[:] = False
                 s.last = LastEpoch(*outputs[:4])
                 s.shares = (outputs[4], outputs[5])
+
+    def _hotkeys(self, occupant: np.ndarray) -> np.ndarray:
+        """The hotkey whose stake each UID counts (empty UIDs: account 0, masked by the
+        caller): the occupant, or with global stake the hotkey it is linked to (2023:
+        subtensor@2023-12-20 uids.rs ``get_stake_for_uid_and_subnetwork``)."""
+        accts = np.maximum(occupant, 0)
+        if self.model.params.economy.stake_scope == "global":
+            return self.model.hotkey_of[accts]
+        return accts
 
     def _stacked(self, subnets: list[Subnet], name: str) -> np.ndarray:
         """The subnets' ``weights`` or ``bonds`` as one b x n x n array: the array whose

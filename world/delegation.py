@@ -35,6 +35,8 @@ def context(model: Network) -> NetworkContext:
     vals = np.concatenate(
         [np.zeros(0, np.int64)] + [s.occupant[s.is_validator] for s in model.subnets]
     ).astype(np.int64)
+    if model.params.economy.stake_scope == "global":  # a hotkey once, however many UIDs
+        vals = np.unique(model.hotkey_of[vals])
     stake = model.ledger.hotkey_value_tao()[vals] if len(vals) else np.zeros(0)
     yld = model.columns.get("net_yield", vals, 0.0)
     return NetworkContext(model, model.epoch, model.streams["decisions"], vals, stake, yld)

@@ -96,7 +96,7 @@ DEC2023: dict[str, Rule] = {
     "root.kappa": Rule(
         32_767 / U16_MAX, _C23 + "root.rs root_epoch: get_float_kappa(0), InitialKappa"),
     # -- stake -----------------------------------------------------------------------------
-    "stake.scope": Rule(
+    "economy.stake_scope": Rule(
         "global", _C23 + "uids.rs get_stake_for_uid_and_subnetwork = "
         "get_total_stake_for_hotkey (one number for every subnet)"),
     "economy.dereg_unstakes": Rule(
@@ -160,7 +160,8 @@ DTAO: dict[str, Rule] = {
     "economy.miner_pay": Rule(
         "stake", _C26 + "coinbase/run_coinbase.rs distribute_dividends_and_incentives: "
         "increase_stake_for_hotkey_and_coldkey_on_subnet(incentive)"),
-    "stake.scope": Rule("subnet", _C26 + "staking/stake_utils.rs: stake is alpha per subnet"),
+    "economy.stake_scope": Rule(
+        "subnet", _C26 + "staking/stake_utils.rs: stake is alpha per subnet"),
     "economy.dereg_unstakes": Rule(
         False, _C26 + "subnets/uids.rs replace_neuron: no unstake (stake belongs to the "
         "(hotkey, coldkey) pair on a subnet, not to the UID)"),
@@ -336,7 +337,8 @@ WORLD_FIELDS: dict[str, tuple[str, ...]] = {
         "immunity_period", "burn_rule", "pruning", "burn_increase_mult", "burn_half_life")},
     **{f"economy.{k}": ("economy", k) for k in (
         "fixed_emission_per_block", "initial_issuance_tao", "subnet_split", "owner_share",
-        "validator_take", "miner_pay", "dereg_unstakes")},
+        "validator_take", "miner_pay", "stake_scope", "dereg_unstakes")},
+    **{f"root.{k}": ("root", k) for k in ("max_validators", "rho", "kappa")},
     **{f"dtao.{k}": ("dtao", k) for k in (
         "tao_weight", "flow_shares", "flow_cutoff", "flow_exponent", "injection_cap",
         "moving_alpha", "ema_price_halving_blocks", "pool_fee",
@@ -347,8 +349,7 @@ WORLD_FIELDS: dict[str, tuple[str, ...]] = {
 # ``dtao`` is today's world exactly as it was before the eras (its own defaults, which
 # existing files' results rely on) until its rules are wired (issue 16).
 APPLIED: dict[str, frozenset[str]] = {
-    "dec2023": frozenset(k for k in WORLD_FIELDS
-                         if k in DEC2023 and k != "economy.subnet_split"),
+    "dec2023": frozenset(k for k in WORLD_FIELDS if k in DEC2023),
     "dtao": frozenset(),
 }
 # A ``dtao`` scenario that turns the pools on (``dtao.pools: true``, world.coinbase) takes

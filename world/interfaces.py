@@ -184,6 +184,24 @@ class NetworkContext:
 
 
 @dataclass(frozen=True)
+class RootContext:
+    """What root validators see when they set weights over subnets (MODEL.md section 9,
+    ``dec2023``): per subnet, ``stake_tao`` (the stake behind its UIDs this epoch) and
+    ``emission_tao`` (what it was paid last epoch)."""
+
+    model: Network
+    epoch: int
+    rng: np.random.Generator
+    stake_tao: np.ndarray
+    emission_tao: np.ndarray
+
+    @property
+    def n_subnets(self) -> int:
+        """Number of subnets the weights range over."""
+        return len(self.stake_tao)
+
+
+@dataclass(frozen=True)
 class Endowment:
     """What a participant holds at genesis (TAO): ``liquid_tao`` in its account and
     ``stake_tao`` staked (a validator's to its own hotkey, a delegator's to a validator

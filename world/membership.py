@@ -21,7 +21,7 @@ from world.subnet import EMPTY, Subnet
 if TYPE_CHECKING:
     from world.model import Network
 
-ROLES = ("miner", "validator", "delegator")
+ROLES = ("miner", "validator", "delegator", "root")
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Membership:
         self._groups: dict[int, dict[type, Group]] = {}
         self._plans: dict[int, Plan] = {}
         self._members: dict[int, Members] = {}
-        self._delegators: dict[type, Group] | None = None
+        self._networkwide: dict[str, dict[type, Group]] = {}
         self._tally: tuple[Any, ...] | None = None
 
     def invalidate(self, netuid: int | None = None) -> None:
@@ -67,7 +67,7 @@ class Membership:
         elif netuid >= 0:
             self._groups.pop(netuid, None)
             self._plans.pop(netuid, None)
-        self._delegators = None
+        self._networkwide.clear()
 
     def forget(self) -> None:
         """Drop everything kept (a cold start; results are the same)."""
@@ -143,15 +143,24 @@ class Membership:
 
     def delegator_groups(self) -> dict[type, Group]:
         """Delegators of each policy, network-wide."""
-        if self._delegators is None:
+        return self.networkwide_groups("delegator")
+
+    def root_groups(self) -> dict[type, Group]:
+        """Root validators of each policy (MODEL.md section 9, ``dec2023``), network-wide."""
+        return self.networkwide_groups("root")
+
+    def networkwide_groups(self, role: str) -> dict[type, Group]:
+        """Participants of ``role`` without a UID (delegators, root validators), by
+        strategy."""
+        if role not in self._networkwide:
             model = self.model
             accts = self.alive()
-            accts = accts[model.columns.get("role_code", accts) == ROLES.index("delegator")]
-            self._delegators = {
+            accts = accts[model.columns.get("role_code", accts) == ROLES.index(role)]
+            self._networkwide[role] = {
                 cls: Group(cls, a, np.full(len(a), EMPTY, dtype=np.int64), model)
                 for cls, a in self.by_strategy(accts, accts)
             }
-        return self._delegators
+        return self._networkwide[role]
 
     def alive(self) -> np.ndarray:
         """Accounts of the participants still in the model (ascending)."""

@@ -105,8 +105,13 @@ class Network(mesa.Model):
         self.agent_of: list[Any] = []  # per account: its participant (None: market, owners)
         self.acct_netuid = np.zeros(0, dtype=np.int64)  # per account: its subnet (-1: none)
         self.acct_uid = np.zeros(0, dtype=np.int64)  # per account: its UID (-1: none)
+        # per account: the hotkey whose stake its UID counts (itself, unless linked to
+        # another registration of the same hotkey: Network.link_hotkey, 2023's global stake)
+        self.hotkey_of = np.zeros(0, dtype=np.int64)
         self.dynamics: list[Dynamics] = []
         self.cabals: dict[int, dict[str, Any]] = {}
+        self.root_shares: np.ndarray | None = None  # subnets' shares by the root network
+        self.root_seats = np.zeros(0, dtype=np.int64)  # accounts seated on the root network
         self.membership = Membership(self)
         self.consensus = Consensus(self)
         self.answers: dict[int, grading.Answers] = {}  # per subnet: its miners' answers
@@ -261,11 +266,14 @@ class Network(mesa.Model):
         """Take ``agent``'s UID away and remove it from the model; its account remains.
 
         With ``economy.dereg_unstakes`` (2023: subtensor@2023-12-20 uids.rs
-        ``replace_neuron``), the hotkey, holding no other registration, is unstaked:
-        every stake behind it, nominators' included, returns to free balances
-        (``Ledger.unstake_behind``)."""
+        ``replace_neuron``), a hotkey that holds no other registration (``link_hotkey``)
+        is unstaked: every stake behind it, nominators' included, returns to free
+        balances (``Ledger.unstake_behind``)."""
         if self.params.economy.dereg_unstakes:
-            self.ledger.unstake_behind(agent.acct)
+            hotkey = int(self.hotkey_of[agent.acct])
+            same = np.flatnonzero(self.hotkey_of[: self.ledger.n] == hotkey)
+            if not ((same != agent.acct) & (self.acct_uid[same] != EMPTY)).any():
+                self.ledger.unstake_behind(hotkey)
         netuid = agent.netuid
         if netuid >= 0:
             uid = self.uid_of(agent.acct)
@@ -277,6 +285,23 @@ class Network(mesa.Model):
         self.columns.set("alive", agent.acct, 0.0)
         agent.remove()
         self.membership.invalidate(netuid)
+
+    def link_hotkey(self, agent: Any, hotkey: int) -> None:
+        """Make ``agent``'s registrations those of hotkey account ``hotkey`` (2023's global
+        stake, ``economy.stake_scope = "global"``): its UIDs count the hotkey's whole stake,
+        own plus nominators' (subtensor@2023-12-20 uids.rs
+        ``get_stake_for_uid_and_subnetwork`` = ``get_total_stake_for_hotkey``), and what
+        they earn is paid to that hotkey (block_step.rs
+        ``emit_inflation_through_hotkey_account``). ``agent`` keeps its own account for its
+        costs and records; it holds no stake of its own."""
+        if self.params.economy.stake_scope != "global":
+            raise ValueError("link_hotkey needs economy.stake_scope 'global' (a hotkey on "
+                             "several subnets), got 'subnet'")
+        root = int(self.hotkey_of[hotkey])
+        if agent.role != "validator" or self.agent_of[root] is None:
+            raise ValueError("link_hotkey: only a validator may share a participant's hotkey")
+        self.hotkey_of[agent.acct] = root
+        self.membership.invalidate(None)
 
     def register(self, agent: Any, netuid: int) -> int:
         """Burn-register ``agent`` on subnet ``netuid``; the UID, or -1 if refused

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import types
 import typing
 from collections.abc import Callable
@@ -52,8 +53,21 @@ class ParameterError(ValueError):
         self.path: tuple[str | int, ...] = (path,) if isinstance(path, str) else tuple(path)
 
 
+def _number(value: float) -> str:
+    """A bound as written: whole numbers in full (``1000000``), others as ``%g``."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """Real numbers, numpy's included; not booleans."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (``np.int64(3)`` -> ``3``)."""
+    if _is_number(value) and not isinstance(value, int | float):
+        return value.item() if hasattr(value, "item") else float(value)
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,8 +104,8 @@ class Param:
 
     def bounds(self) -> str:
         """The range as an interval, e.g. ``[0, 1]`` or ``(0, inf]``."""
-        lo = "-inf" if self.low is None else f"{self.low:g}"
-        hi = "inf" if self.high is None else f"{self.high:g}"
+        lo = "-inf" if self.low is None else _number(self.low)
+        hi = "inf" if self.high is None else _number(self.high)
         return f"{'(' if self.low_open else '['}{lo}, {hi}{')' if self.high_open else ']'}"
 
     def allowed(self) -> str:
@@ -142,7 +156,7 @@ class Param:
         if kind == "subset":
             return (isinstance(value, list | tuple) and len(value) > 0
                     and all(isinstance(v, str) and v in self.choices for v in value))
-        if kind == "integer" and self.kind == "integer" and not isinstance(value, int):
+        if kind == "integer" and self.kind == "integer" and not isinstance(value, numbers.Integral):
             return False  # a field typed int takes whole numbers only as integers
         return self._in_range(value)
 
@@ -245,7 +259,7 @@ class Param:
         def check(value: Any, next_: Callable[[Any], Any], info: Any) -> Any:
             if bound.accepts(value):
                 try:
-                    return next_(value)
+                    return next_(_plain(value))
                 except pydantic.ValidationError:
                     pass
             owner = (info.config or {}).get("title") or "parameter"

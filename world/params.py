@@ -178,8 +178,10 @@ class EconomyParams:
         source="MODEL.md section 4")
     halving_base_per_block: float = param(1.0, 0, None, "TAO per block before the first "
                                           "halving", source="subtensor block emission")
-    subnet_split: Literal["fixed", "stake"] = param(
-        "fixed", doc="how emission is split across subnets", source="MODEL.md section 4")
+    subnet_split: Literal["fixed", "stake", "root"] = param(
+        "fixed", doc="how emission is split across subnets: fixed shares, by the stake in "
+        "each, or by the root network's weights (root_epoch, 2023; the fixed shares until "
+        "a root validator sets weights)", source="MODEL.md sections 4 and 9")
     owner_share: float = param(0.18, 0, 1, "subnet owner's share of a subnet's emission",
                                source="subtensor: 18% to the owner")
     miner_share: float = param(0.41, 0, 1, "miners' share of a subnet's emission",
@@ -193,6 +195,11 @@ class EconomyParams:
         "liquid", doc="miners' incentive paid to their free balance (liquid) or added to "
         "their hotkey's stake (stake)", source="subtensor@2023-12-20 block_step.rs "
         "emit_inflation_through_hotkey_account")
+    stake_scope: Literal["subnet", "global"] = param(
+        "subnet", doc="subnet: a hotkey holds one UID; global: one hotkey may hold UIDs on "
+        "several subnets (Network.link_hotkey) and counts its whole stake on each (2023)",
+        source="subtensor@2023-12-20 uids.rs get_stake_for_uid_and_subnetwork = "
+        "get_total_stake_for_hotkey")
     dereg_unstakes: bool = param(
         False, doc="a deregistered hotkey's stake, nominators' included, returns to free "
         "balances", source="subtensor@2023-12-20 uids.rs replace_neuron: "
@@ -215,6 +222,21 @@ class EconomyParams:
         return self
 
 
+@parameters("root")
+class RootParams:
+    """The root network of December 2023 (MODEL.md section 9; ``world.root``,
+    ``world.rootnet``): the ``max_validators`` root validators with the most stake set
+    weights over subnets; each subnet's share of emission is proportional to
+    ``sigmoid(rho (trust - kappa)) * rank``. Used with ``economy.subnet_split = "root"``."""
+
+    max_validators: int = param(64, 1, 4096, "root validators (seats by stake)",
+                                source="subtensor@2023-12-20 root.rs get_max_root_validators")
+    rho: float = param(10.0, 0, 1_000, "steepness of the root consensus sigmoid",
+                       source="subtensor@2023-12-20 root.rs root_epoch: get_rho(0)")
+    kappa: float = param(32_767 / 65_535, 0, 1, "midpoint of the root consensus sigmoid",
+                         source="subtensor@2023-12-20 root.rs root_epoch: get_float_kappa(0)")
+
+
 @parameters("network")
 class NetworkParams:
     """The whole network: time, economy, prices and its subnets."""
@@ -224,6 +246,7 @@ class NetworkParams:
                        source="subtensor DefaultTempo")
     economy: EconomyParams = section(EconomyParams, "emission and its split")
     price: PriceParams = section(PriceParams, "the TAO/USD price path")
+    root: RootParams = section(RootParams, "the root network (subnet_split root)")
     agent_record_interval: int = param(10, 0, None, "epochs between per-agent records "
                                        "(0: never)", source="a recording choice")
     era: Literal["dec2023", "dtao"] = param(
@@ -247,7 +270,7 @@ class NetworkParams:
                                  f"be one of {names}, got {self.era_variant!r}")
         if not self.subnets:
             raise ParameterError("subnets", "network.subnets must list at least one subnet")
-        if self.economy.subnet_split == "fixed":
+        if self.economy.subnet_split in ("fixed", "root"):
             shares = [s.emission_share for s in self.subnets]
             if any(s is not None for s in shares) and not all(s is not None for s in shares):
                 raise ParameterError("subnets", "subnets[*].emission_share must be given for "

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from world import delegation
+from world import delegation, rootnet
 from world.emission import epoch_emission, subnet_shares
 from world.ledger import to_rao, to_tao
 from world.params import RAO_PER_TAO
@@ -18,6 +18,27 @@ from world.subnet import EMPTY
 
 if TYPE_CHECKING:
     from world.model import Network
+
+
+def split(model: Network) -> np.ndarray:
+    """Each subnet's share of this epoch's emission (``economy.subnet_split``): fixed,
+    by stake (``world.emission.subnet_shares``), or by the root network
+    (``world.rootnet.epoch``, 2023: subtensor@2023-12-20 root.rs ``root_epoch``; where it
+    errs, the previous shares, or the fixed ones before the first root epoch)."""
+    eco = model.params.economy
+    fixed = [s.params.emission_share for s in model.subnets]
+    if eco.subnet_split == "root":
+        res = rootnet.epoch(model)
+        if res is not None:
+            model.root_shares = res.shares
+        elif model.root_shares is None:
+            model.root_shares = subnet_shares("fixed", fixed, np.zeros(len(fixed)))
+        return model.root_shares
+    stake_per_subnet = (  # read only when subnets share by stake
+        np.zeros(len(model.subnets)) if eco.subnet_split == "fixed"
+        else np.array([s.stake_tao.sum() for s in model.subnets])
+    )
+    return subnet_shares(eco.subnet_split, fixed, stake_per_subnet)
 
 
 def pay(model: Network) -> None:
@@ -41,13 +62,7 @@ def pay(model: Network) -> None:
         total = eco.fixed_emission_per_block * blocks
     else:
         total = epoch_emission(issuance, blocks, eco.halving_base_per_block)
-    stake_per_subnet = (  # read only when subnets share by stake
-        np.zeros(len(model.subnets)) if eco.subnet_split == "fixed"
-        else np.array([s.stake_tao.sum() for s in model.subnets])
-    )
-    shares = subnet_shares(
-        eco.subnet_split, [s.params.emission_share for s in model.subnets], stake_per_subnet
-    )
+    shares = split(model)
     # every subnet at once, element by element the arithmetic of one subnet at a time
     subnets = model.subnets
     e_sub = total * np.asarray(shares, dtype=np.float64)
@@ -75,6 +90,8 @@ def pay(model: Network) -> None:
         acc[2] += v
     books.role_emission = np.array(acc)
     hk = occupant[occ]
+    if eco.stake_scope == "global":  # a linked registration earns for its hotkey (2023)
+        hk = model.hotkey_of[hk]
     dv = div_rao[occ]
     accts = np.concatenate([[s.owner_acct for s in subnets], hk]).astype(np.int64)
     amounts = np.concatenate([owner, inc_rao[occ]]).astype(np.int64)

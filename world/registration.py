@@ -1,7 +1,8 @@
 """Registration: the genesis population, burn-registration and the burn's adjustment.
 
 MODEL.md section 4. At genesis every participant of the population is seated on the
-lowest free UID of its subnet without a burn (delegators hold no UID). Later a
+lowest free UID of its subnet without a burn (delegators and root validators hold no
+subnet UID). Later a
 registration pays the subnet's burn, takes the lowest free UID or, when the subnet is
 full, replaces the UID subtensor's ``get_neuron_to_prune`` picks; at most 3 x target
 registrations are accepted per interval, and at its end the burn adjusts
@@ -29,7 +30,7 @@ def populate(model: Network, population: Sequence[Cohort]) -> None:
         if c.count < 0:
             raise ValueError(f"population count of {c.strategy.__name__} must be >= 0")
         role = getattr(c.strategy, "role", None)
-        if role == "delegator":
+        if role in ("delegator", "root"):
             continue
         if c.subnet is None or not 0 <= c.subnet < len(model.subnets):
             raise ValueError(
@@ -49,7 +50,7 @@ def populate(model: Network, population: Sequence[Cohort]) -> None:
             accounts.endow(model, agent)
             model.seat(agent, c.subnet, uid)
     for i, c in enumerate(population):
-        if getattr(c.strategy, "role", None) == "delegator":
+        if getattr(c.strategy, "role", None) in ("delegator", "root"):
             for _ in range(c.count):
                 with model.in_cohort(i):
                     agent = c.strategy(model, **dict(c.params))

@@ -40,7 +40,8 @@ def build(
         name, count = spec[0], spec[1]
         params = spec[2] if len(spec) > 2 else {}
         cls = get(name)
-        cohorts.append(Cohort(cls, count, None if cls.role == "delegator" else 0, params))
+        cohorts.append(Cohort(cls, count, None if cls.role in ("delegator", "root") else 0,
+                              params))
     sp = SubnetParams(
         n_uids=n_uids, yuma=YumaParams(max_validators=max_validators),
         work=WorkParams(query_rounds=query_rounds, sample_size=sample_size), **subnet,
