@@ -143,6 +143,9 @@ def test_root_dividends_go_to_root_stakers_pro_rata():
                         and model.agent_of[a].name == "root_staker"])
     behind = ledger.staked_to[stakers]
     before = ledger.staked[stakers].copy()
+    # root holds TAO 1:1: the endowments are on root to the RAO, no alpha bought
+    assert before.tolist() == [5_000 * RAO, 10_000 * RAO, 15_000 * RAO]
+    assert ledger.alpha[stakers].sum() == 0
     for _ in range(3):
         model.step()
     gained = ledger.staked[stakers] - before
