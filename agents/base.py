@@ -102,6 +102,11 @@ class Participant(mesa.Agent):
         (the world's ``world.interfaces.Endowment``)."""
         return Endowment(self.values.get("endowment_tao", 0.0), self.values.get("stake_tao", 0.0))
 
+    def stakes_root(self) -> bool:
+        """Whether its genesis stake sits on root (TAO 1:1) instead of buying alpha, when
+        the network has pools (MODEL.md section 9); a root staker says yes."""
+        return False
+
     @classmethod
     def spawned_strategies(cls) -> tuple[type[Participant], ...]:
         """Strategies this one may bring into the network mid-run (e.g. its own miners),

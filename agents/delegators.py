@@ -113,3 +113,28 @@ class LoyalDelegator(Delegator):
     @classmethod
     def choose(cls, group: Group, ctx: NetworkContext) -> np.ndarray:
         return group.model.ledger.staked_to[group.accts]
+
+
+@register
+class RootStaker(Delegator):
+    """Root staker: holds its TAO on root (netuid 0) behind one validator and stays there.
+
+    MODEL.md section 9 ("Today"): root stake counts ``tao_weight`` times its TAO in the
+    validator's Yuma stake on every subnet and earns root dividends, the root proportion
+    of validators' alpha, sold for TAO and staked on root. Placed like a loyal delegator
+    (a validator drawn at random at genesis), it never moves, so its yield shows what
+    root pays against alpha stake. Without pools (the 2023 world) it is a loyal delegator.
+    Claims 1 and 7 asked again today: whether passive capital still earns most ("The top
+    3 earners are validators making bank on their stakes.") and how much root weight a
+    validator brings to a small subnet it would take over.
+    """
+
+    name = "root_staker"
+    classifier: ClassVar[dict] = {**DELEGATOR_CLASSIFIER, "adapts": False}
+
+    def stakes_root(self) -> bool:
+        return True
+
+    @classmethod
+    def choose(cls, group: Group, ctx: NetworkContext) -> np.ndarray:
+        return group.model.ledger.staked_to[group.accts]

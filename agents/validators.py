@@ -32,7 +32,8 @@ def honest_weights(group: Group, ctx: SubnetContext) -> np.ndarray:
 
     MODEL.md section 5: normalised, optionally sharpened or top-k.
     """
-    scores = ctx.score_ema[group.uids] * ctx.subnet.is_miner
+    scores = ctx.score_ema[group.uids]  # the members' rows (a copy)
+    scores *= ctx.subnet.is_miner
     sharpen, top_k = group.param("sharpen"), group.param("top_k")
     return weights_from_scores(scores, sharpen, top_k, overwrite=True)
 

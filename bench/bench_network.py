@@ -10,7 +10,12 @@ epoch of the whole network spends its time; ``--no-batch`` runs Yuma subnet by s
 
     .venv/bin/python bench/bench_network.py [--epochs 1000] [--scaling-epochs 50]
                                             [--skip-full] [--skip-scaling] [--profile]
-                                            [--breakdown] [--no-batch]
+                                            [--breakdown] [--no-batch] [--dtao]
+                                            [--subnets K]
+
+``--dtao`` builds today's network instead (issue 16: 128 subnets x 256 UIDs with pools,
+root stakers and every strategy); ``--breakdown`` then also prints the ratio of everything
+but consensus to the batched Yuma consensus of the same epochs.
 """
 
 from __future__ import annotations
@@ -25,12 +30,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_world import POPULATION  # noqa: E402
 
 from agents.catalog import get  # noqa: E402
+from world.coinbase import Coinbase  # noqa: E402
+from world.dtao_params import DtaoParams  # noqa: E402
 from world.model import Cohort, Network  # noqa: E402
 from world.params import EconomyParams, NetworkParams, SubnetParams  # noqa: E402
 from world.yuma import YumaParams  # noqa: E402
@@ -39,10 +48,12 @@ TARGET_S, TARGET_GB = 60.0, 2.0
 
 
 def build(subnets: int, n_uids: int, delegators: int, seed: int = 1,
-          batch: bool | None = None) -> Network:
+          batch: bool | None = None, dtao: bool = False) -> Network:
     """``subnets`` subnets of ``n_uids`` UIDs, each with the world benchmark's mix of every
     miner and validator strategy scaled to its size, and ``delegators`` delegators split
-    among the delegator policies as in that benchmark."""
+    among the delegator policies as in that benchmark. ``dtao``: today's pools on (prices
+    geometric from 0.004 to 0.12 TAO per alpha, 500k alpha per pool, a tenth of the
+    delegators root stakers), the rules of experiments/configs/dtao_baseline.yaml."""
     scale = n_uids / 256
     neurons = [(n, c, p) for n, c, p in POPULATION if get(n).role != "delegator"]
     policies = [(n, c, p) for n, c, p in POPULATION if get(n).role == "delegator"]
@@ -58,9 +69,20 @@ def build(subnets: int, n_uids: int, delegators: int, seed: int = 1,
         pop.append(Cohort(get(name), round(delegators * count / per_policy), None, params))
     max_val = max(1, min(64, n_uids // 4))
     sp = SubnetParams(n_uids=n_uids, yuma=YumaParams(max_validators=max_val))
+    if dtao:
+        pop.append(Cohort(get("root_staker"), max(1, delegators // 10), None,
+                          {"stake_tao": 2_000.0}))
+        prices = tuple(float(p) for p in np.geomspace(0.004, 0.12, subnets))
+        sp = SubnetParams(n_uids=n_uids, yuma=YumaParams(max_validators=max_val,
+                                                         version="yuma3"))
     params = NetworkParams(
         subnets=(sp,) * subnets, agent_record_interval=10,
-        economy=EconomyParams(initial_issuance_tao=10_600_000.0),  # after the 2025 halving
+        economy=(EconomyParams(initial_issuance_tao=10_600_000.0) if not dtao  # after the
+                 # 2025 halving; twice the validators hold more than that: today's 0.5 TAO
+                 else EconomyParams(initial_issuance_tao=20_900_000.0,
+                                    fixed_emission_per_block=0.5)),
+        **({"dtao": DtaoParams(pools=True, price=prices,
+                               pool_tao=tuple(5e5 * p for p in prices))} if dtao else {}),
     )
     return Network(params, pop, rng=seed, batch_subnets=batch)
 
@@ -75,6 +97,7 @@ PHASES = (
     ("  weights: clean, commit, reveal", "subnet", "reveal_due"),
     ("consensus (Yuma, all subnets)", "consensus", "run_all"),
     ("emission", "payments", "pay"),
+    ("emission (dtao: pools, alpha, root)", "coinbase", "pay"),
     ("accounts", "accounts", "close_epoch"),
     ("metrics", "measure", "measure"),
     ("data collection", "collector", "collect"),
@@ -102,6 +125,7 @@ def breakdown(model: Network, epochs: int) -> None:
     owners = {"model": Network, "subnet": Subnet, "collector": model.datacollector,
               "delegation": delegation, "grading": grading, "weights": weights,
               "consensus": Consensus, "payments": payments, "accounts": accounts,
+              "coinbase": Coinbase,
               "measure": measure}
     phases = list(PHASES)
     if not model.batch_subnets:  # Yuma at the end of each subnet's turn: part of it
@@ -134,6 +158,9 @@ def breakdown(model: Network, epochs: int) -> None:
               f"{100 * spent[label] / total:5.1f}%")
     rest = total - sum(v for k, v in spent.items() if not k.startswith("  "))
     print(f"  {'the rest':<48} {1e3 * rest / epochs:7.2f} ms {100 * rest / total:5.1f}%")
+    yuma = spent["consensus (Yuma, all subnets)"] + spent["  consensus (Yuma, subnet by subnet)"]
+    if yuma > 0:
+        print(f"  everything but consensus / consensus: {(total - yuma) / yuma:.2f}x")
 
 
 def timed(model: Network, epochs: int) -> float:
@@ -155,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the full network")
     parser.add_argument("--breakdown", action="store_true",
                         help="time per phase of an epoch of the full network")
+    parser.add_argument("--dtao", action="store_true",
+                        help="today's pools on (dtao.pools), 128 subnets by default")
+    parser.add_argument("--subnets", type=int, default=None,
+                        help="subnets of the full network (default 64, 128 with --dtao)")
     parser.add_argument("--no-batch", action="store_true",
                         help="Yuma subnet by subnet, not batched across subnets")
     args = parser.parse_args(argv)
@@ -176,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.skip_full and not (args.profile or args.breakdown):
         return 0
 
-    model = build(64, 256, 2000, batch=batch)
+    k = args.subnets or (128 if args.dtao else 64)
+    model = build(k, 256, 2000 * k // 64, batch=batch, dtao=args.dtao)
     built_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     if args.breakdown:
         for _ in range(2):
@@ -199,8 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - start_wall
     cpu = time.process_time() - start_cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"whole network: 64 subnets x 256 UIDs, {len(model.agents)} participants "
-          f"({2000} delegators), {args.epochs} epochs, per-agent records every 10 "
+    print(f"whole network: {k} subnets x 256 UIDs{' with pools (dtao)' if args.dtao else ''}, "
+          f"{len(model.agents)} participants ({2000 * k // 64} delegators), {args.epochs} "
+          "epochs, per-agent records every 10 "
           f"({len(records):,} rows)")
     print(f"  {cpu:.1f} s CPU ({wall:.1f} s wall), {1e3 * cpu / args.epochs:.1f} ms per "
           f"epoch; peak memory {peak:.2f} GB (after building: {built_rss:.2f} GB)")

@@ -190,7 +190,9 @@ class ExplodingMiner(HonestMiner):
     """A test strategy that raises in its third epoch."""
 
     name = "test_exploding_miner"
-    classifier: ClassVar[dict] = dict(HonestMiner.classifier)
+    # it changes what it does with the epoch: it adapts (the world keeps the answers of
+    # miners that neither adapt nor draw at random, and would not ask it again)
+    classifier: ClassVar[dict] = {**HonestMiner.classifier, "adapts": True}
 
     @classmethod
     def produce(cls, group, ctx):  # type: ignore[no-untyped-def]

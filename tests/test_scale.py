@@ -135,6 +135,7 @@ class ForgetCaches:
 
     def after_epoch(self, model: Network) -> None:
         model.membership.forget()
+        model.answers.clear()
         model.consensus.forget()
         _CABALS_CHECKED.pop(model, None)
 
@@ -173,7 +174,7 @@ class DriftingMiner(HonestMiner):
     changed in place (the world must not take it for last epoch's answers)."""
 
     name = "test_drifting_miner"
-    classifier: ClassVar[dict] = dict(HonestMiner.classifier)
+    classifier: ClassVar[dict] = {**HonestMiner.classifier, "adapts": True}
 
     @classmethod
     def produce(cls, group, ctx):  # type: ignore[no-untyped-def]

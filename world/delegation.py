@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from world.interfaces import NetworkContext
-from world.ledger import NO_HOTKEY, to_rao, to_tao
+from world.ledger import NO_HOTKEY, to_rao
 
 if TYPE_CHECKING:
     from world.model import Network
@@ -37,7 +37,7 @@ def context(model: Network) -> NetworkContext:
     ).astype(np.int64)
     if model.params.economy.stake_scope == "global":  # a hotkey once, however many UIDs
         vals = np.unique(model.hotkey_of[vals])
-    stake = to_tao(model.ledger.hotkey_stake()[vals]) if len(vals) else np.zeros(0)
+    stake = model.ledger.hotkey_value_tao()[vals] if len(vals) else np.zeros(0)
     yld = model.columns.get("net_yield", vals, 0.0)
     return NetworkContext(model, model.epoch, model.streams["decisions"], vals, stake, yld)
 

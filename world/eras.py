@@ -26,12 +26,14 @@ from typing import Any
 
 __all__ = [
     "APPLIED",
+    "APPLIED_POOLS",
     "ERAS",
     "ERA_NAMES",
     "WORLD_FIELDS",
     "Rule",
     "effective",
     "era_variants",
+    "applied_rules",
     "fill_scenario",
     "manifest",
     "markdown_table",
@@ -332,20 +334,37 @@ WORLD_FIELDS: dict[str, tuple[str, ...]] = {
         "max_validators")},
     **{f"registration.{k}": ("subnets", "*", "registration", k) for k in (
         "initial_burn_tao", "min_burn_tao", "max_burn_tao", "target_per_interval",
-        "immunity_period", "burn_rule", "pruning")},
+        "immunity_period", "burn_rule", "pruning", "burn_increase_mult", "burn_half_life")},
     **{f"economy.{k}": ("economy", k) for k in (
         "fixed_emission_per_block", "initial_issuance_tao", "subnet_split", "owner_share",
         "validator_take", "miner_pay", "stake_scope", "dereg_unstakes")},
     **{f"root.{k}": ("root", k) for k in ("max_validators", "rho", "kappa")},
+    **{f"dtao.{k}": ("dtao", k) for k in (
+        "tao_weight", "flow_shares", "flow_cutoff", "flow_exponent", "injection_cap",
+        "moving_alpha", "ema_price_halving_blocks", "pool_fee",
+        "root_sell_requires_price_sum")},
 }
 
 # The rules whose era default a scenario takes when it does not give the value itself.
 # ``dtao`` is today's world exactly as it was before the eras (its own defaults, which
 # existing files' results rely on) until its rules are wired (issue 16).
 APPLIED: dict[str, frozenset[str]] = {
-    "dec2023": frozenset(WORLD_FIELDS),
+    "dec2023": frozenset(k for k in WORLD_FIELDS if k in DEC2023),
     "dtao": frozenset(),
 }
+# A ``dtao`` scenario that turns the pools on (``dtao.pools: true``, world.coinbase) takes
+# every rule of today's chain the world has as a parameter (Yuma 3, commit-reveal, 0.5 TAO
+# per block from today's issuance, today's burns...): the pools are opt-in, so files
+# written before them keep their world and their results (docs/eras.md, "Wiring").
+# Not applied: the subnets' split (world.coinbase's own) and miner pay (world.coinbase
+# pays staked alpha, which miners sell with ``dtao.miners_sell``).
+APPLIED_POOLS = frozenset(k for k in WORLD_FIELDS if k in DTAO and k not in (
+    "economy.subnet_split", "economy.miner_pay"))
+
+
+def applied_rules(era: str, pools: bool = False) -> frozenset[str]:
+    """The rules whose era default a scenario takes when it does not give them."""
+    return APPLIED_POOLS if era == "dtao" and pools else APPLIED[era]
 
 
 def fill_scenario(raw: Mapping[str, Any], era: str, variant: str | None = None) -> dict[str, Any]:
@@ -354,7 +373,8 @@ def fill_scenario(raw: Mapping[str, Any], era: str, variant: str | None = None) 
     give it; what ``raw`` gives always wins (a scenario overrides any single rule)."""
     values = effective(era, None, variant)
     out: dict[str, Any] = dict(raw)
-    applied = APPLIED[era]
+    section = raw.get("dtao")
+    applied = applied_rules(era, isinstance(section, Mapping) and section.get("pools") is True)
     if any(WORLD_FIELDS[k][0] == "subnets" for k in applied):
         subnets = out.get("subnets")
         if subnets is None:
@@ -415,6 +435,11 @@ def world_manifest(params: Any) -> dict[str, Any]:
         row["default"] = row.pop("value")
         row["wired"] = key in WORLD_FIELDS
         row["value"] = _read(params, WORLD_FIELDS[key]) if row["wired"] else row["default"]
+        if params.dtao.pools and key in ("economy.subnet_split", "economy.miner_pay"):
+            # with pools, world.coinbase splits by moving price (or inflow) and pays
+            # miners staked alpha, whatever these two fields of the other worlds say
+            row["value"] = {"economy.miner_pay": "stake"}.get(
+                key, "net_flow" if params.dtao.flow_shares else "price_ema")
         row["overridden"] = row["value"] != row["default"]
-        row["applied"] = key in APPLIED[era]
+        row["applied"] = key in applied_rules(era, params.dtao.pools)
     return {"era": era, "variant": variant, "rules": rows}

@@ -11,13 +11,13 @@ to the epoch's costs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from world import work_fast
-from world.interfaces import SubnetContext
+from world.interfaces import Group, Production, SubnetContext
 from world.membership import Plan
 from world.subnet import Subnet
 
@@ -27,32 +27,72 @@ if TYPE_CHECKING:
 
 @dataclass
 class Answers:
-    """This epoch's answers of one subnet's miners, per UID (``Production`` fields)."""
+    """One subnet's miners' answers per UID (``Production`` fields), kept between epochs
+    while its groups stay the same: a group whose ``Production`` is the one it gave last
+    epoch needs no writing."""
 
+    plan: Plan
     quality: np.ndarray
     key: np.ndarray
     fixed: np.ndarray
     per_query: np.ndarray
     computes: np.ndarray
-    plain: bool  # the qualities suit the compiled grading (``work_fast.plain_inputs``)
+    plain: bool = False  # the qualities suit the compiled grading (``work_fast.plain_inputs``)
+    last: dict[type, Any] = field(default_factory=dict)  # each group's last Production
+
+    @classmethod
+    def empty(cls, plan: Plan, n: int) -> Answers:
+        return cls(plan, np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n), np.zeros(n),
+                   np.zeros(n, dtype=bool))
 
 
 def answers(model: Network, s: Subnet, plan: Plan, ctx: SubnetContext) -> Answers:
     """Every miner strategy's ``produce()`` on subnet ``s``, gathered per UID; the true
     qualities (clipped to [0, 1]) go to ``s.quality``."""
-    n = s.n
-    ans = Answers(np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n), np.zeros(n),
-                  np.zeros(n, dtype=bool), False)
+    ans = model.answers.get(s.netuid)
+    if ans is None or ans.plan is not plan:
+        ans = model.answers[s.netuid] = Answers.empty(plan, s.n)
+    changed = False
     for cls, g in plan.miner_groups:
-        prod = cls.produce(g, ctx)
+        prod, kept = produce(cls, g, ctx)
+        if kept and ans.last.get(cls) is prod:
+            continue  # the same answers as last epoch, already in place
         ans.quality[g.uids] = np.clip(prod.quality, 0.0, 1.0)
         ans.key[g.uids] = prod.answer_key
         ans.fixed[g.uids] = prod.fixed_cost_usd
         ans.per_query[g.uids] = prod.query_cost_usd
         ans.computes[g.uids] = prod.computes
-    ans.plain = work_fast.plain_inputs(ans.quality, np.zeros(0), np.zeros(0), np.zeros(0))
+        ans.last[cls] = prod
+        changed = True
+    if changed:
+        ans.plain = work_fast.plain_inputs(ans.quality, np.zeros(0), np.zeros(0), np.zeros(0))
     s.quality[:] = ans.quality
     return ans
+
+
+def produce(cls: type, g: Group, ctx: SubnetContext) -> tuple[Production, bool]:
+    """``cls.produce(g, ctx)``, kept for a strategy that declares itself neither
+    stochastic nor adaptive (``classifier``): its answers are a function of its
+    parameters (and, if it colludes, of the cabals and the subnet's occupants;
+    ``world.interfaces.MinerStrategy``), so the world reuses them until a parameter the
+    group read (``Group.param``, recorded in ``Group.memo``) or those change.
+    The decision method itself carries no cache (bench/bench_world.py: this saves a
+    tenth of an epoch). Returns the answers and whether they are the kept ones."""
+    c = cls.classifier
+    if c.get("stochastic") or c.get("adapts"):
+        return cls.produce(g, ctx), False
+    columns = g.model.columns
+    # a colluding strategy's answers depend on the cabals and the subnet's occupants too
+    context = ((ctx.epoch_hours, columns.version("cabal"), ctx.subnet.version)
+               if c.get("colludes") else (ctx.epoch_hours,))
+    hit = g.memo.get(produce)
+    if hit is not None and hit[1] == context \
+            and all(columns.version(n) == v for n, v in hit[0]):
+        return hit[2], True
+    prod = cls.produce(g, ctx)
+    read = tuple((n, columns.version(n)) for n in g.memo if isinstance(n, str))
+    g.memo[produce] = (read, context, prod)
+    return prod, False
 
 
 def charge_servers(model: Network, plan: Plan) -> None:

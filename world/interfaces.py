@@ -234,8 +234,18 @@ class Strategy(Protocol):
 
     def endowment(self) -> Endowment: ...
 
+    def stakes_root(self) -> bool: ...
+
 
 class MinerStrategy(Strategy, Protocol):
+    """A miner strategy. One whose ``classifier`` says it neither is ``stochastic`` nor
+    ``adapts`` answers as a function of its parameters (read through ``Group.param``)
+    and, if it ``colludes``, of the cabals (column ``cabal``) and its subnet's occupants:
+    the world reuses its ``Production`` until one of them changes
+    (``world.grading.produce``)."""
+
+    classifier: ClassVar[dict[str, Any]]
+
     @classmethod
     def produce(cls, group: Group, ctx: SubnetContext) -> Production: ...
 

@@ -238,15 +238,26 @@ class Ledger:
         self._stake_tao_cache = (self.stake_version, n, out)
         return out
 
+    def hotkey_value_tao(self) -> np.ndarray:
+        """What the stake behind each hotkey is worth in TAO (here the stake itself; a
+        ledger of subnet tokens marks them to their prices)."""
+        return self.hotkey_stake_tao()
+
     @property
     def supply(self) -> int:
         """What the accounts should hold: initial supply + minted - burned."""
         return self.initial_supply + self.minted - self.burned
 
+    def held_rao(self) -> int:
+        """All TAO held, in RAO: the accounts' liquid and staked balances (a subclass adds
+        what it holds elsewhere, e.g. subnet pools)."""
+        n = self.n
+        return int(self.liquid[:n].sum()) + int(self.staked[:n].sum())
+
     def check(self, epoch: int) -> None:
         """Conservation and non-negativity, exactly; raises ``LedgerError`` naming accounts."""
         n = self.n
-        held = int(self.liquid[:n].sum()) + int(self.staked[:n].sum())
+        held = self.held_rao()
         if held != self.supply:
             raise LedgerError(
                 f"epoch {epoch}: accounts hold {held} RAO but initial supply + minted - burned "

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from world import metrics
+from world import dtao_measure, metrics
 from world.ledger import to_tao
 from world.membership import ROLES
 from world.params import RAO_PER_TAO
@@ -34,6 +34,8 @@ def reporters(model: Network) -> dict[str, Callable[[Network], float]]:
     for name in model.strategy_names:
         keys += [f"population:{name}", f"emission_tao:{name}", f"profit_usd:{name}",
                  f"profit_usd_per_agent:{name}"]
+    if model.coinbase is not None:  # today's pools (``dtao.pools``)
+        keys += dtao_measure.metric_keys(len(model.subnets))
     return {k: (lambda m, k=k: m.metrics.get(k, float("nan"))) for k in keys}
 
 
@@ -78,6 +80,8 @@ def measure(model: Network) -> None:
         m[f"profit_usd:{name}"] = float(total)
         # ndarray.mean is the same sum divided by the count
         m[f"profit_usd_per_agent:{name}"] = float(total / count) if count else float("nan")
+    if model.coinbase is not None:
+        m.update(dtao_measure.metrics(model))
     model.metrics = m
 
 
@@ -86,7 +90,7 @@ def record_agents(model: Network) -> None:
     accts = model.membership.alive()
     col = model.columns
     stake = to_tao(model.ledger.staked[accts])
-    model.records.append({
+    record = {
         "epoch": np.full(len(accts), model.epoch, dtype=np.int64),
         "account": accts,
         "strategy": np.asarray(model.strategy_names, dtype=object)[
@@ -104,7 +108,10 @@ def record_agents(model: Network) -> None:
         "cost_usd": col.get("epoch_cost_usd", accts, 0.0),
         "profit_usd": col.get("profit_usd", accts, 0.0),
         "profit_usd_total": col.get("profit_usd_total", accts, 0.0),
-    })
+    }
+    if model.coinbase is not None:
+        record.update(dtao_measure.agent_columns(model, accts))
+    model.records.append(record)
 
 def frame(records: list[dict[str, np.ndarray]]) -> pd.DataFrame:
     """Per-agent records as one DataFrame, one row per agent per recorded epoch."""

@@ -12,7 +12,8 @@ into the module named for it:
    the next epoch (by default every subnet at once after their turns, batched;
    ``batch_subnets=False``: at the end of each subnet's turn);
 4. ``payments``: the epoch's emission minted and paid (owners, miners by incentive,
-   validators by dividends with their take and their nominators' shares);
+   validators by dividends with their take and their nominators' shares); with today's
+   pools on (``dtao.pools``), ``coinbase`` instead (subnet pools, alpha, root);
 5. ``registration``: burns adjust; the ledger is checked to the RAO; ``accounts``: each
    account's income, cost and profit; ``measure``: metrics and per-agent records;
 6. population dynamics registered in ``model.dynamics`` (entry, exit, imitation).
@@ -41,6 +42,8 @@ import pandas as pd
 
 from world import accounts, delegation, grading, measure, payments, registration, weights
 from world.accounts import EpochBooks
+from world.alpha_ledger import DtaoLedger
+from world.coinbase import Coinbase
 from world.columns import Columns
 from world.consensus import Consensus
 from world.interfaces import Group, NetworkContext, SubnetContext
@@ -95,7 +98,9 @@ class Network(mesa.Model):
         self.streams = dict(zip(STREAMS, self.rng.spawn(len(STREAMS)), strict=True))
         self.epoch = 0
         self.block = 0
-        self.ledger = Ledger()
+        dtao = self.params.dtao
+        self.ledger = (DtaoLedger(tao_weight=dtao.tao_weight, fee=dtao.pool_fee) if dtao.pools
+                       else Ledger())
         self.columns = Columns()
         self.agent_of: list[Any] = []  # per account: its participant (None: market, owners)
         self.acct_netuid = np.zeros(0, dtype=np.int64)  # per account: its subnet (-1: none)
@@ -109,6 +114,7 @@ class Network(mesa.Model):
         self.root_seats = np.zeros(0, dtype=np.int64)  # accounts seated on the root network
         self.membership = Membership(self)
         self.consensus = Consensus(self)
+        self.answers: dict[int, grading.Answers] = {}  # per subnet: its miners' answers
         self.books = EpochBooks.open(0)
         self.cohort = -1  # population entry of the participants being created (-1: none)
         self._adopt: int | None = None  # account a switching agent takes over
@@ -132,6 +138,9 @@ class Network(mesa.Model):
         registration.populate(self, population)
         delegation.place(self)
         accounts.fund_market(self)
+        self.coinbase = Coinbase(self) if dtao.pools else None  # today's pools (``dtao``)
+        if self.coinbase is not None:
+            self.coinbase.open()
         self.datacollector = mesa.DataCollector(model_reporters=measure.reporters(self))
 
     # -- the epoch -----------------------------------------------------------------------
@@ -144,7 +153,10 @@ class Network(mesa.Model):
             self._subnet_turn(s)
         if self.batch_subnets:
             self.consensus.run_all()
-        payments.pay(self)
+        if self.coinbase is not None:
+            self.coinbase.pay()
+        else:
+            payments.pay(self)
         registration.adjust_burns(self)
         self.ledger.check(self.epoch)
         accounts.close_epoch(self)

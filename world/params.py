@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
+from world.dtao_params import DtaoParams
 from world.eras import ERA_NAMES, era_variants
 from world.parameters import ParameterError, param, parameters, section
 from world.yuma import YumaParams
@@ -44,11 +45,19 @@ class RegistrationParams:
                                      source="subtensor DefaultTargetRegistrationsPerInterval")
     immunity_period: int = param(5_000, 0, None, "blocks a new UID cannot be pruned",
                                  source="MODEL.md section 3 defaults")
-    burn_rule: Literal["proportional", "interval"] = param(
+    burn_rule: Literal["proportional", "interval", "price"] = param(
         "proportional", doc="how the burn adjusts each interval: proportional, burn *= "
         "(regs + target) / (2 target) (this world's rule before the eras); interval, the "
-        "chain's six cases (world.rules_2023.adjust_burn)",
-        source="subtensor@2023-12-20 block_step.rs adjust_registration_terms_for_networks")
+        "chain's six cases (world.rules_2023.adjust_burn); price (today), times "
+        "burn_increase_mult per registration and halving every burn_half_life blocks",
+        source="subtensor@2023-12-20 block_step.rs adjust_registration_terms_for_networks; "
+        "subtensor@2026-06-30 subnets/registration.rs update_registration_prices_for_networks")
+    burn_increase_mult: float = param(
+        1.26, 1, None, "factor of the burn after each registration (burn_rule price)",
+        source="subtensor@2026-06-30 lib.rs DefaultBurnIncreaseMult")
+    burn_half_life: int = param(
+        360, 0, None, "blocks in which the burn halves without registrations (burn_rule "
+        "price; 0: no decay)", source="subtensor@2026-06-30 lib.rs DefaultBurnHalfLife")
     pruning: Literal["emission", "score"] = param(
         "emission", doc="which UID a registration on a full subnet replaces: emission, the "
         "lowest last emission, ties to the earliest registration; score, the 2023 pruning "
@@ -247,6 +256,8 @@ class NetworkParams:
     era_variant: Literal["sn1_legacy", "flow_shares"] | None = param(
         None, doc="a named switch of the era (dec2023: sn1_legacy)",
         source="world.eras era_variants")
+    dtao: DtaoParams = section(DtaoParams, "today's subnet pools, staking as swaps and root "
+                               "(off by default: dtao.pools)")
 
     @model_validator(mode="after")
     def _subnets(self) -> NetworkParams:
@@ -264,6 +275,12 @@ class NetworkParams:
             if any(s is not None for s in shares) and not all(s is not None for s in shares):
                 raise ParameterError("subnets", "subnets[*].emission_share must be given for "
                                      "every subnet or for none")
+        if self.dtao.pools:
+            if self.era != "dtao":
+                raise ParameterError(("dtao", "pools"), "dtao.pools needs era 'dtao' (subnet "
+                                     f"pools are today's chain), got era {self.era!r}")
+            for name in ("pool_tao", "price"):
+                self.dtao.per_subnet(name, len(self.subnets))
         return self
 
     @property

@@ -81,7 +81,7 @@ def register(model: Network, agent: Any, netuid: int) -> int:
         uid = s.uid_to_prune(model.block)
         model.deregister(model.agent_of[int(s.occupant[uid])])
     model.seat(agent, netuid, uid)
-    s.regs_this_interval += 1
+    s.note_registration()
     return uid
 
 
@@ -89,4 +89,4 @@ def adjust_burns(model: Network) -> None:
     """End of the interval (one epoch here): every subnet's burn moves with its
     registrations (``Subnet.adjust_burn``, subtensor ``adjust_burn``)."""
     for s in model.subnets:
-        s.adjust_burn()
+        s.adjust_burn(model.params.tempo)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from world import rules_2023
+from world import rules_2023, rules_dtao
 from world.params import RAO_PER_TAO, SubnetParams
 
 EMPTY = -1
@@ -205,8 +205,26 @@ class Subnet:
         """At most 3x the target registrations per interval (subtensor registration.rs)."""
         return self.regs_this_interval < 3 * self.params.registration.target_per_interval
 
-    def adjust_burn(self) -> None:
-        """End of interval (one epoch): the burn moves with this interval's registrations.
+    def note_registration(self) -> None:
+        """A registration was accepted: counted for the interval; with ``burn_rule: price``
+        the burn rises at once by ``burn_increase_mult``
+        (``rules_dtao.neuron_burn_after_registration``, subnets/registration.rs
+        ``bump_registration_price_after_registration``)."""
+        self.regs_this_interval += 1
+        reg = self.params.registration
+        if reg.burn_rule == "price":
+            lo, hi = self._burn_bounds()
+            self.burn_rao = int(rules_dtao.neuron_burn_after_registration(
+                self.burn_rao, lo, hi, reg.burn_increase_mult))
+
+    def _burn_bounds(self) -> tuple[int, int]:
+        reg = self.params.registration
+        return (int(round(reg.min_burn_tao * RAO_PER_TAO)),
+                int(round(reg.max_burn_tao * RAO_PER_TAO)))
+
+    def adjust_burn(self, blocks: int = 0) -> None:
+        """End of interval (one epoch of ``blocks`` blocks): the burn moves with this
+        interval's registrations, or with time (``price``).
 
         ``registration.burn_rule``: ``proportional`` (this world's rule before the eras):
         ``burn *= (regs + target) / (2 target)``, clamped, rounded to the RAO (MODEL.md
@@ -214,10 +232,19 @@ class Subnet:
         only, ``world.rules_2023.adjust_burn`` (subtensor@2023-12-20 block_step.rs
         ``adjust_registration_terms_for_networks``, ``adjust_burn``): none, the burn
         halves; ``0 < regs <= target``, it stays; more, times ``(regs + target) /
-        (2 target)``; clamped and floored to the RAO.
+        (2 target)``; clamped and floored to the RAO; ``price`` (today): the burn decays
+        by half every ``burn_half_life`` blocks (``rules_dtao.neuron_burn_after_blocks``,
+        the chain's Q32 factor; registrations raised it as they came,
+        ``note_registration``).
         """
         reg = self.params.registration
         target = reg.target_per_interval
+        if reg.burn_rule == "price":
+            lo, hi = self._burn_bounds()
+            self.burn_rao = int(rules_dtao.neuron_burn_after_blocks(
+                self.burn_rao, blocks, lo, hi, reg.burn_half_life))
+            self.regs_this_interval = 0
+            return
         if reg.burn_rule == "interval":
             self.burn_rao = int(rules_2023.adjust_burn(
                 self.burn_rao, self.regs_this_interval, target,

@@ -1,0 +1,235 @@
+"""The coinbase of dynamic TAO: each epoch's TAO and alpha emission, injected and paid.
+
+MODEL.md section 9 ("Today"); the era's rules are the pure functions of
+``world.rules_dtao`` (each citing subtensor@2026-06-30), applied here once per epoch to
+every subnet at once, through the exact ledger ``world.alpha_ledger.DtaoLedger``:
+
+1. the moving price of each pool (``moving_price``, the chain's EMA of ``min(price, 1)``
+   over the epoch's blocks) and the subnets' shares of the TAO emission
+   (``emission_shares_price``, times ``1 - miner_burned``; switch ``dtao.flow_shares``:
+   ``flow_ema`` of the net TAO staked in, ``emission_shares_flow``);
+2. per subnet (``subnet_terms``): its TAO and ``tao / price`` alpha injected, capped, the
+   TAO the cap leaves buying alpha for the protocol (``DtaoLedger.inject``); the alpha
+   issued outside the pool (1 per block, halving by the subnet's own issuance) split by
+   ``split_alpha_out``: 18% to the owner, half of the rest to miners by Yuma incentive,
+   half to validators by dividends, of which the root proportion is the root stakers';
+3. validators' dividends split into alpha and root parts (``dividend_parts``); the alpha
+   part paid as staked alpha to each hotkey's stakers after its take
+   (``world.payout.share_pro_rata``); the root part sold for TAO in the pool and staked on
+   root for the hotkey's root stakers, after take (root claim of type Swap); miners'
+   incentive paid as alpha and, with ``dtao.miners_sell`` (the default), sold for TAO.
+
+Differences from the chain, at epoch granularity: the chain injects and accumulates
+pending alpha block by block and pays at the subnet's epoch; here the epoch's emission is
+injected in one step at the epoch's price (the injection does not move the price, so
+only the protocol's buy with capped TAO differs, by its own price impact within an
+epoch). Units left over by a pro-rata share with nobody to take them (no incentive, no
+root stake) are not issued (the chain's recycling).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from world import delegation
+from world.alpha_ledger import DtaoLedger, split_segments
+from world.emission import epoch_emission
+from world.ledger import to_rao
+from world.payout import share_pro_rata
+from world.pool import ALPHA_UNITS
+from world.rules_dtao import (
+    dividend_parts,
+    emission_shares_flow,
+    emission_shares_price,
+    flow_ema,
+    moving_price,
+    root_proportion,
+    split_alpha_out,
+    subnet_alpha_emission,
+    subnet_terms,
+)
+from world.subnet import EMPTY
+
+if TYPE_CHECKING:
+    from world.model import Network
+
+__all__ = ["Coinbase"]
+
+RAO = 1_000_000_000
+
+
+class Coinbase:
+    """The dtao economy of one ``Network``: its pools' state between epochs and the
+    epoch's payment (see the module docstring).
+
+    Attributes:
+        moving: each subnet's moving price (TAO per alpha, at most 1).
+        flow: each subnet's EMA of net TAO staked in (TAO per block).
+        miner_burned: each subnet's share of miner emission its owner burned last epoch.
+        start_block: the block each subnet started (for the moving price's rate).
+        last: this epoch's per-subnet figures for measurement.
+    """
+
+    def __init__(self, model: Network) -> None:
+        self.model = model
+        k = len(model.subnets)
+        dp = model.params.dtao
+        self.moving = np.minimum(np.array(dp.per_subnet("price", k), dtype=np.float64), 1.0)
+        self.flow = np.zeros(k)
+        self.miner_burned = np.zeros(k)
+        self.start_block = np.full(k, -dp.age_blocks, dtype=np.int64)
+        self.last: dict[str, np.ndarray] = {}
+
+    @property
+    def ledger(self) -> DtaoLedger:
+        ledger = self.model.ledger
+        assert isinstance(ledger, DtaoLedger)
+        return ledger
+
+    def open(self) -> None:
+        """Genesis: each subnet's pool, seeded from the market's TAO at ``dtao.price``,
+        then every staked endowment buys its alpha (root stakers' stay TAO on root)."""
+        model, ledger = self.model, self.ledger
+        dp = model.params.dtao
+        k = len(model.subnets)
+        ledger.net_of = lambda accts: _net_of(model, accts)
+        need = int(sum(to_rao(t) for t in dp.per_subnet("pool_tao", k)))
+        if need > ledger.liquid[model.market]:
+            raise ValueError(
+                f"dtao.pool_tao: the pools need {need / RAO:,.0f} TAO at genesis, more than "
+                f"the {ledger.liquid[model.market] / RAO:,.0f} TAO the population leaves of "
+                "economy.initial_issuance_tao")
+        for tao, price in zip(dp.per_subnet("pool_tao", k), dp.per_subnet("price", k),
+                              strict=True):
+            rao = int(to_rao(tao))
+            ledger.add_pool(model.market, rao, max(1, int(rao / price)))
+        root = [a for a in range(ledger.n)
+                if (agent := model.agent_of[a]) is not None and agent.stakes_root()]
+        ledger.start_pools(np.array(root, dtype=np.int64))
+
+    def pay(self) -> None:
+        """Mint and pay this epoch's emission (the module docstring's steps 1-3)."""
+        model, ledger = self.model, self.ledger
+        dp, eco = model.params.dtao, model.params.economy
+        books = model.books
+        books.grow(ledger.n)
+        subnets = model.subnets
+        k, n, blocks = len(subnets), ledger.n, model.params.tempo
+        if eco.fixed_emission_per_block is not None:
+            total = eco.fixed_emission_per_block * blocks
+        else:
+            total = epoch_emission(ledger.supply / RAO, blocks, eco.halving_base_per_block)
+        price = ledger.prices()
+        # 1. moving prices and the subnets' shares
+        self.moving = moving_price(
+            self.moving, price, model.block - self.start_block, blocks,
+            moving_alpha=dp.moving_alpha, halving_blocks=dp.ema_price_halving_blocks)
+        inflow = ledger.flow_rao / RAO
+        self.flow = flow_ema(self.flow, inflow / blocks, blocks)
+        ledger.flow_rao[:] = 0
+        if dp.flow_shares:
+            shares = emission_shares_flow(self.flow, dp.flow_cutoff, dp.flow_exponent)
+        else:
+            shares = emission_shares_price(self.moving, self.miner_burned)
+        # 2. injection and the alpha issued outside the pools
+        tao_sub = total * shares
+        tao_res, alpha_res = ledger.reserves()
+        alpha_issuance = (alpha_res + ledger.alpha_outstanding()) / ALPHA_UNITS
+        root_tao = float(ledger.staked[:n].sum()) / RAO
+        rp = root_proportion(alpha_issuance, root_tao, dp.tao_weight)
+        alpha_em = subnet_alpha_emission(alpha_issuance) * blocks
+        tao_in, _, alpha_out, _ = subnet_terms(
+            tao_sub, price, alpha_em, rp, cap=dp.injection_cap, tao_block_emission=total)
+        tao_rao = to_rao(tao_sub)
+        in_rao = np.minimum(to_rao(tao_in), tao_rao)
+        for j in range(k):
+            ledger.inject(j, int(in_rao[j]), int(tao_rao[j] - in_rao[j]))
+        root_sell = not dp.root_sell_requires_price_sum or float(self.moving.sum()) > 1.0
+        owner_u, miners_u, vals_u, root_u, recycled_u = split_alpha_out(
+            np.floor(alpha_out * ALPHA_UNITS).astype(np.int64), rp,
+            owner_cut=eco.owner_share, root_sell=root_sell)
+        owners = np.array([s.owner_acct for s in subnets], dtype=np.int64)
+        ledger.credit_alpha(owners, owner_u, np.arange(k))
+        # 3. miners and validators, every UID of every subnet at once
+        sizes = np.array([s.n for s in subnets], dtype=np.int64)
+        net = np.repeat(np.arange(k), sizes)
+        occupant = np.concatenate([s.occupant for s in subnets])
+        occ = occupant != EMPTY
+        hk = np.maximum(occupant, 0)
+        incentive = np.where(occ, np.concatenate([s.last.incentive for s in subnets]), 0.0)
+        dividends = np.where(occ, np.concatenate([s.last.dividends for s in subnets]), 0.0)
+        miner_pay, miner_left = split_segments(miners_u, net, incentive)
+        alpha_hk, root_hk = ledger.hotkey_parts()
+        a_part, r_part = dividend_parts(
+            dividends, np.where(occ, alpha_hk[hk], 0.0), np.where(occ, root_hk[hk], 0.0),
+            dp.tao_weight)
+        alpha_pay, alpha_left = split_segments(vals_u, net, a_part)
+        root_pay, root_left = split_segments(root_u, net, r_part)
+        # miners: staked alpha, sold for TAO by default
+        paid = occ & (miner_pay > 0)
+        m_accts, m_units = occupant[paid], miner_pay[paid]
+        ledger.credit_alpha(m_accts, m_units, net[paid])
+        income = np.zeros(ledger.n, dtype=np.float64)  # value received (RAO), per account
+        if dp.miners_sell:
+            np.add.at(income, m_accts, ledger.sell(m_accts, m_units))
+        else:
+            np.add.at(income, m_accts, m_units * price[net[paid]])
+        # validators: the alpha part to each hotkey's alpha stakers, after take
+        take = eco.validator_take
+        amount = np.zeros(n, dtype=np.int64)
+        np.add.at(amount, occupant[occ], alpha_pay[occ])
+        acct_net = _net_of(model, np.arange(n))
+        to = ledger.staked_to[:n]
+        behind = (to >= 0) & (ledger.alpha_net[:n] >= 0) & (
+            ledger.alpha_net[:n] == acct_net[np.maximum(to, 0)])
+        got = share_pro_rata(amount, np.where(behind, to, -1),
+                             np.where(behind, ledger.alpha[:n], 0), np.arange(n), take)[:n]
+        gets = np.flatnonzero(got)
+        recv_net = np.where(behind[gets], ledger.alpha_net[gets], acct_net[gets])
+        ledger.credit_alpha(gets, got[gets], recv_net)
+        # root stakers: the root part sold for TAO and staked on root, after take
+        root_rao = ledger.sell_root_alpha(np.bincount(net, weights=root_pay, minlength=k)
+                                          .astype(np.int64))
+        per_hk, _ = split_segments(root_rao, net, root_pay.astype(np.float64))
+        amount_r = np.zeros(n, dtype=np.int64)
+        np.add.at(amount_r, occupant[occ], per_hk[occ])
+        has_root = (to >= 0) & (ledger.staked[:n] > 0)
+        got_r = share_pro_rata(amount_r, np.where(has_root, to, -1), ledger.staked[:n],
+                               np.arange(n), take)[:n]
+        ledger.credit_root(np.arange(n), got_r)
+        # books: income valued in RAO at this epoch's prices
+        alpha_value = np.zeros(n)
+        alpha_value[gets] = got[gets] * price[recv_net]
+        income[:n] += alpha_value + got_r
+        owner_value = owner_u * price
+        income[owners] += owner_value
+        books.income[:n] += np.floor(income).astype(np.int64)
+        nominators = np.ones(n, dtype=bool)
+        nominators[occupant[occ]] = False
+        books.nominator_payout = float((alpha_value + got_r)[nominators].sum()) / RAO
+        uid_value = (miner_pay + alpha_pay) * price[net] + np.where(occ, per_hk, 0)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        for s, a in zip(subnets, starts.tolist(), strict=True):
+            s.emission_tao = uid_value[a : a + s.n] / RAO
+        books.role_emission = np.array([
+            owner_value.sum(), float((miner_pay * price[net]).sum()),
+            float((alpha_pay * price[net]).sum() + root_rao.sum())]) / RAO
+        # delegators' trailing yield: value to stakers per TAO of stake value behind a hotkey
+        vh = occupant[occ]
+        stake_value = alpha_hk[vh] * price[net[occ]] + root_hk[vh]
+        to_stakers = (alpha_pay[occ] * price[net[occ]] + per_hk[occ]) * (1.0 - take)
+        rate = np.divide(to_stakers, stake_value, out=np.zeros(len(vh)), where=stake_value > 0)
+        delegation.update_yield(model, vh, rate)
+        self.last = {
+            "share": shares, "moving": self.moving.copy(), "inflow": inflow,
+            "recycled": (recycled_u + miner_left + alpha_left + root_left) / ALPHA_UNITS,
+        }
+
+
+def _net_of(model: Network, accts: np.ndarray) -> np.ndarray:
+    """The subnet of each account's UID (-1: none, or not an account)."""
+    accts = np.asarray(accts, dtype=np.int64)
+    ok = (accts >= 0) & (accts < len(model.acct_netuid))
+    return np.where(ok, model.acct_netuid[np.where(ok, accts, 0)], -1)
