@@ -69,7 +69,7 @@ def model_arguments(
 
     ``per_agent``: cohort index -> {parameter: one value per agent} (priors drawn per agent,
     ``experiments.uncertainty``): such a cohort becomes cohorts of one agent each, in order
-    (the same agents on the same UIDs), each with its own values."""
+    (the same agents on the same UIDs, recorded as entry i), each with its own values."""
     from agents.catalog import get
     from world.model import Cohort
 
@@ -80,7 +80,7 @@ def model_arguments(
             population.append(Cohort(get(c.strategy), c.count, c.subnet, dict(c.params)))
             continue
         population += [Cohort(get(c.strategy), 1, c.subnet,
-                              {**c.params, **{k: v[j] for k, v in own.items()}})
+                              {**c.params, **{k: v[j] for k, v in own.items()}}, entry=i)
                        for j in range(c.count)]
     extra = [get(name) for d in exp.dynamics for name in _strategies_named(d.params)]
     extra += [s for c in population for s in c.strategy.spawned_strategies()]

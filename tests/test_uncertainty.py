@@ -104,6 +104,11 @@ def test_per_agent_draws_give_each_agent_its_value() -> None:
     miners = np.array([a.acct for a in model.agent_of
                        if a is not None and a.name == "honest_miner"])
     assert np.allclose(model.columns.get("quality", miners), q)
+    # drawn per agent or not, every agent's records name its population entry
+    model.step()
+    cohorts = model.agent_records().groupby("strategy")["cohort"].unique()
+    assert {k: sorted(v) for k, v in cohorts.items()} == {
+        c["strategy"]: [i] for i, c in enumerate(config["population"])}
     # the stream is a function of the seed and the path only
     prior = parse_prior("subnets.0.yuma.kappa", PRIORS["subnets.0.yuma.kappa"])
     same = parse_prior("scenario.subnets.0.yuma.kappa", PRIORS["subnets.0.yuma.kappa"])

@@ -64,12 +64,18 @@ STREAMS = ("price", "queries", "grading", "decisions", "arrivals")
 
 @dataclass(frozen=True)
 class Cohort:
-    """``count`` participants of one strategy class, on subnet ``subnet`` (None: delegators)."""
+    """``count`` participants of one strategy class, on subnet ``subnet`` (None: delegators).
+
+    ``entry``: the population entry these participants are recorded as (their ``cohort``);
+    None: this cohort's own index in the population. Several cohorts may stand for one
+    entry (e.g. an entry split into one cohort per agent to give each its own parameters).
+    """
 
     strategy: type
     count: int
     subnet: int | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    entry: int | None = None
 
 
 class Dynamics(Protocol):

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def populate(model: Network, population: Sequence[Cohort]) -> None:
     """Create the genesis population: registered at block 0 without a burn; miners and
     validators in population order, then the delegators. Each participant's records
-    carry the index of its entry (``cohort``)."""
+    carry the index of its entry (``cohort``: ``Cohort.entry``, else its position)."""
     for i, c in enumerate(population):
         if c.count < 0:
             raise ValueError(f"population count of {c.strategy.__name__} must be >= 0")
@@ -45,14 +45,14 @@ def populate(model: Network, population: Sequence[Cohort]) -> None:
                     f"population: subnet {c.subnet} has {s.n} UIDs (subnet.n_uids) and "
                     f"the population asks for more"
                 )
-            with model.in_cohort(i):
+            with model.in_cohort(i if c.entry is None else c.entry):
                 agent = c.strategy(model, **dict(c.params))
             accounts.endow(model, agent)
             model.seat(agent, c.subnet, uid)
     for i, c in enumerate(population):
         if getattr(c.strategy, "role", None) in ("delegator", "root"):
             for _ in range(c.count):
-                with model.in_cohort(i):
+                with model.in_cohort(i if c.entry is None else c.entry):
                     agent = c.strategy(model, **dict(c.params))
                 accounts.endow(model, agent)
 
