@@ -190,7 +190,7 @@ class ExplodingMiner(HonestMiner):
     """A test strategy that raises in its third epoch."""
 
     name = "test_exploding_miner"
-    classifier: ClassVar[dict] = dict(HonestMiner.classifier)
+    classifier: ClassVar[dict] = {**HonestMiner.classifier, "adapts": True}  # reads the epoch
 
     @classmethod
     def produce(cls, group, ctx):  # type: ignore[no-untyped-def]
