@@ -151,7 +151,7 @@ def deciding(result: dict[str, Any], outcome: str, top: int = 3) -> list[tuple[s
     return sorted(pairs, key=lambda pv: -pv[1])[:top]
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(4)}")
     tmp.write_bytes(data)
     os.replace(tmp, path)
@@ -232,9 +232,9 @@ def write(results_dir: str | Path, outcomes: list[str] | None = None) -> dict[st
     d = Path(results_dir)
     result = analyse(d, outcomes)
     json_path = d / OUTPUT_FILE
-    _write_atomic(json_path, (json.dumps(result, indent=1, allow_nan=False) + "\n").encode())
+    write_atomic(json_path, (json.dumps(result, indent=1, allow_nan=False) + "\n").encode())
     paths = {"json": json_path}
-    _write_atomic(d / "sensitivity.md", words(result).encode())
+    write_atomic(d / "sensitivity.md", words(result).encode())
     paths["report"] = d / "sensitivity.md"
     if result["outcomes"]:
         paths["figure"] = figure(result, d / FIGURES[result["method"]])

@@ -25,8 +25,6 @@ import contextlib
 import hashlib
 import json
 import math
-import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ import numpy as np
 from experiments.loader import ConfigError, Issue
 from experiments.plan import Cell, Plan, config_hash, load_plan
 from experiments.sensitivity import CLIP, factors
+from experiments.store import make_dir, write_atomic
 from experiments.uncertainty import Prior, apply, column
 
 METHOD = ("distance minimised by Optuna's TPE sampler (optuna.samplers.TPESampler, seeded "
@@ -165,7 +164,7 @@ def calibrate(file: str | Path, targets_file: str | Path, *, trials: int = 48,
                        for r in records],
         "batches": batches, "targets_file": str(targets_file),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     _write(out_dir / "calibration.json",
            json.dumps(_finite(result), indent=1, allow_nan=False) + "\n")
     _write(out_dir / "calibration.md", cal.words(result))
@@ -184,9 +183,7 @@ def _finite(value: Any) -> Any:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(4)}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomic(path, text.encode())
 
 
 # ---------------------------------------------------------------------------------------

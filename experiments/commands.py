@@ -128,7 +128,9 @@ def verify(results: str, json_out: str | None = None) -> int:
                     "damaged": [{"run_id": r, "problem": p} for r, p in v.damaged],
                     "strays": [str(p) for p in v.strays], "problems": v.problems}
                    for v in found]
-        Path(json_out).write_text(json.dumps(records, indent=1) + "\n")
+        from experiments.store import write_atomic
+
+        write_atomic(Path(json_out), (json.dumps(records, indent=1) + "\n").encode(), hint="")
     code = 0
     for v in found:
         if v.ok:

@@ -168,10 +168,10 @@ def trial_experiment(design: Design, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write(path: Path, text: str) -> None:
-    from experiments.store import _write_atomic
+    from experiments.store import make_dir, write_atomic
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, text.encode())
+    make_dir(path.parent, "an output directory")
+    write_atomic(path, text.encode())
 
 
 def _probe_params(spec: DesignSpec) -> list[dict[str, Any]]:
@@ -288,8 +288,10 @@ def search(study_dir: Path, study_name: str, space: dict[str, Dimension],
     from optuna.storages.journal import JournalFileBackend
     from optuna.trial import TrialState
 
+    from experiments.store import make_dir
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(study_dir, "a study directory")
     storage = JournalStorage(JournalFileBackend(str(study_dir / JOURNAL)))
     probe = optuna.create_study(study_name=study_name, storage=storage, directions=directions,
                                 load_if_exists=True)

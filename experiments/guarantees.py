@@ -281,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
     A bad value raises ``ValueError`` naming its option (the CLI exits 2)."""
     from analysis.retention import retention_figure
     from experiments.runner import results_root
-    from experiments.store import _write_atomic
+    from experiments.store import make_dir, write_atomic
 
     params = GuaranteeParams(
         version=args.version, liquid_alpha=args.liquid_alpha, sigma=args.sigma,
@@ -289,12 +289,12 @@ def run(args: argparse.Namespace) -> int:
         validator_share=args.validator_share, epochs=args.epochs,
         major_stake=tuple(args.major_stake), grid=args.grid, seed=args.seed)
     out = Path(args.out) if args.out else results_root() / "guarantees"
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out, "an output directory")
     t0 = time.process_time()
     result = retention_maps(params)
     cpu = time.process_time() - t0
     path = out / "guarantees.json"
-    _write_atomic(path, (json.dumps(result, indent=1) + "\n").encode())
+    write_atomic(path, (json.dumps(result, indent=1) + "\n").encode())
     figure = retention_figure(path, out / "retention.png")
     for s, w in zip(result["major_stake"], result["required_honest_utility"], strict=True):
         need = "none protects it" if w is None else f"honest utility >= {w:.2f}"

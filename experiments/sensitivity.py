@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -118,12 +116,11 @@ def design_plan(plan: Plan, method: str, n: int) -> tuple[Plan, dict[str, Any]]:
 def write_design(results_dir: Path, design: dict[str, Any]) -> Path:
     """``sensitivity_design.json`` in the results directory (atomically)."""
     from analysis.sensitivity import DESIGN_FILE
+    from experiments.store import make_dir, write_atomic
 
-    results_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(results_dir)
     path = results_dir / DESIGN_FILE
-    tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(4)}")
-    tmp.write_text(json.dumps(design, indent=1, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, (json.dumps(design, indent=1, allow_nan=False) + "\n").encode())
     return path
 
 
