@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 COLUMNS = ("uid", "hotkey", "stake_tao", "validator_permit", "active", "consensus",
            "validator_trust", "incentive", "dividends", "emission_tao")
@@ -54,6 +55,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="print every UID (default: UIDs with stake or a non-zero result)")
 
 
+OPTIONS = {"version": "--yuma", "kappa": "--kappa", "bonds_penalty": "--bonds-penalty",
+           "max_validators": "--max-validators", "liquid_alpha": "--liquid-alpha"}
+
+
+def _option_message(err: ValidationError) -> str:
+    """YumaParams' first complaint as one line naming the command-line option
+    (``yuma.kappa must be ...`` becomes ``--kappa must be ...``)."""
+    msg = str(err.errors()[0]["msg"]).removeprefix("Value error, ")
+    for field, option in OPTIONS.items():
+        msg = msg.replace(f"yuma.{field}", option)
+    return msg
+
+
 def replay(path: str | Path, *, yuma: str = "yuma3", max_validators: int = 64,
            kappa: float | None = None, bonds_penalty: float | None = None,
            liquid_alpha: bool = False, activity_cutoff: int = 5000,
@@ -73,8 +87,11 @@ def replay(path: str | Path, *, yuma: str = "yuma3", max_validators: int = 64,
         raise ValueError(f"--activity-cutoff must be >= 0, got {activity_cutoff}")
     extra = {k: v for k, v in (("kappa", kappa), ("bonds_penalty", bonds_penalty))
              if v is not None}
-    params = YumaParams(version=yuma, max_validators=max_validators,
-                        liquid_alpha=liquid_alpha, **extra)
+    try:
+        params = YumaParams(version=yuma, max_validators=max_validators,
+                            liquid_alpha=liquid_alpha, **extra)
+    except ValidationError as err:
+        raise ValueError(_option_message(err)) from None
     mg = load_metagraph(path, max_validators=max_validators,
                         activity_cutoff=activity_cutoff)
     res = epoch(mg.weights, mg.stake_tao, mg.bonds, params, permits=mg.validator_permit,
