@@ -39,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--json", default=None, metavar="OUT", help="write the result as JSON")
     p.add_argument("--csv", default=None, metavar="OUT", help="write the per-UID table as CSV")
     p.add_argument("--yuma", choices=("yuma2", "yuma3"), default="yuma3",
-                   help="Yuma version (default yuma3; the chain ran yuma2 before April 2025)")
+                   help="Yuma version (default yuma3; the chain ran yuma2 before April 2025: "
+                        "pass yuma2 for the SN15 snapshot)")
     p.add_argument("--max-validators", type=int, default=64,
                    help="validator permits (default 64; derives missing permits)")
     p.add_argument("--kappa", type=float, default=None, help="consensus threshold "
