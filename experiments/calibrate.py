@@ -34,7 +34,7 @@ import numpy as np
 from experiments.loader import ConfigError, Issue
 from experiments.plan import Cell, Plan, config_hash, load_plan
 from experiments.sensitivity import CLIP, factors
-from experiments.store import make_dir, write_atomic
+from experiments.store import finite_json, make_dir, write_atomic
 from experiments.uncertainty import Prior, apply, column
 
 METHOD = ("distance minimised by Optuna's TPE sampler (optuna.samplers.TPESampler, seeded "
@@ -166,20 +166,9 @@ def calibrate(file: str | Path, targets_file: str | Path, *, trials: int = 48,
     }
     make_dir(out_dir)
     _write(out_dir / "calibration.json",
-           json.dumps(_finite(result), indent=1, allow_nan=False) + "\n")
+           json.dumps(finite_json(result), indent=1, allow_nan=False) + "\n")
     _write(out_dir / "calibration.md", cal.words(result))
     return result, out_dir
-
-
-def _finite(value: Any) -> Any:
-    """JSON-safe: NaN and infinities as null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _write(path: Path, text: str) -> None:

@@ -401,7 +401,6 @@ def write_outputs(design: Design, study: Any, root: Path) -> Path:
     import numpy as np
 
     from analysis.design import OBJECTIVES, pareto_mask, recommend
-    from analysis.design_report import write_report
 
     spec = design.spec
     trials = study_trials(study)
@@ -425,8 +424,17 @@ def write_outputs(design: Design, study: Any, root: Path) -> Path:
         "pareto_front": [t["number"] for t in done if t.get("pareto")],
         "recommended": rec,
     }
+    return write_design_doc(root, doc)
+
+
+def write_design_doc(root: Path, doc: dict[str, Any]) -> Path:
+    """``design.json`` (strict JSON: a NaN or infinity, e.g. an interval of one seed, is
+    written as null) and the report drawn from it; returns ``design.json``."""
+    from analysis.design_report import write_report
+    from experiments.store import finite_json
+
     path = root / "design.json"
-    _write(path, json.dumps(doc, indent=1, allow_nan=True) + "\n")
+    _write(path, json.dumps(finite_json(doc), indent=1, allow_nan=False) + "\n")
     write_report(path, root)
     return path
 

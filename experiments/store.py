@@ -32,6 +32,7 @@ import fcntl
 import functools
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -95,6 +96,18 @@ def _writing(what: Path, opening: bool = False, role: str = "a results directory
             raise ResultsWriteError(f"cannot use {what} as {role}: {reason}") from None
         tail = f"; {hint}" if hint else ""
         raise ResultsWriteError(f"cannot write {what}: {reason}{tail}") from None
+
+
+def finite_json(value: Any) -> Any:
+    """JSON-safe copy of ``value``: NaN and infinities as null (strict JSON has neither;
+    written with ``allow_nan=False``)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    return value
 
 
 def make_dir(path: Path, role: str = "a results directory") -> Path:
