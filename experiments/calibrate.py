@@ -159,6 +159,7 @@ def calibrate(file: str | Path, targets_file: str | Path, *, trials: int = 48,
         "holdout_over_neighbourhood": {
             t["name"]: [min(records[i]["simulated"][t["name"]] for i in members),
                         max(records[i]["simulated"][t["name"]] for i in members)]
+            if cal.determined(members, len(chosen)) else cal.UNDETERMINED
             for t in targets["holdout"]},
         "all_trials": [{k: r[k] for k in ("trial", "params", "distance", "simulated")}
                        for r in records],
