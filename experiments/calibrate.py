@@ -68,7 +68,8 @@ def batch_plan(plan: Plan, base: dict[str, Any], rest: dict[str, Any],
 def calibrate(file: str | Path, targets_file: str | Path, *, trials: int = 48,
               batch: int = 8, root: str | Path | None = None, backend: str = "serial",
               workers: int | None = None, address: str | None = None,
-              progress: bool = False) -> tuple[dict[str, Any], Path]:
+              progress: bool = False, command: list[str] | None = None
+              ) -> tuple[dict[str, Any], Path]:
     """Run the calibration; ``(result, output directory)``. ``ConfigError`` or
     ``ValueError`` for bad input (nothing is run)."""
     import optuna
@@ -116,7 +117,8 @@ def calibrate(file: str | Path, targets_file: str | Path, *, trials: int = 48,
             bp = batch_plan(plan, base, rest, values)
             outcome = run_plan(bp, root=root, backend=backend, workers=workers,
                                address=address, progress=progress,
-                               command=["tao-arena", "calibrate", str(file)])
+                               command=command or ["tao-arena", "calibrate", str(file),
+                                                   str(targets_file)])
             batches.append(str(outcome.results_dir))
             stats = cal.run_statistics(outcome.results_dir, everything)
             for i, (trial, vals) in enumerate(zip(asked, values, strict=True)):
@@ -205,7 +207,8 @@ def run(args: argparse.Namespace) -> int:
         result, out_dir = calibrate(args.file, args.targets, trials=args.trials,
                                     batch=args.batch, root=args.results,
                                     backend=args.backend, workers=args.workers,
-                                    address=args.address, progress=not args.no_progress)
+                                    address=args.address, progress=not args.no_progress,
+                                    command=getattr(args, "argv", None))
     except ConfigError as err:
         print(f"tao-arena: error: refused (nothing was run or written):\n{err}",
               file=sys.stderr)

@@ -361,7 +361,9 @@ def run_design(design: Design, *, out: str | Path | None = None, backend: str = 
         except ConfigError as err:
             raise TrialFailed(f"setting refused: {err}") from None
         outcome = run_plan(plan, root=root / "runs", backend=backend, workers=workers,
-                           address=address, progress=progress)
+                           address=address, progress=progress,
+                           heal=["tao-arena", "run", str(trial_file),
+                                 "--results", str(root / "runs")])
         if outcome.exit_code:
             raise TrialFailed(outcome.report())
         obj = trial_objectives(outcome.results_dir, spec.confidence,

@@ -177,7 +177,8 @@ def run(args: argparse.Namespace) -> int:
         outcome = run_plan(sens, root=args.results, backend=args.backend,
                            workers=args.workers, address=args.address,
                            max_retries=args.max_retries, progress=not args.no_progress,
-                           command=[sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]])
+                           command=getattr(args, "argv", None)
+                           or [sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]])
     except ResultsLocked as err:
         print(f"tao-arena: error: {err}", file=sys.stderr)
         return 1

@@ -244,3 +244,21 @@ def test_every_output_path_that_cannot_be_created_is_one_line_and_exit_2(
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("tao-arena: error: cannot "), (argv, err)
         assert "/proc/x" in err[0], err
+
+
+def test_verify_quotes_the_recorded_command_that_heals_the_directory(
+    clean: tuple[Path, Path, dict[str, str]], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The manifest records the invocation (with its --results root, without which a rerun
+    writes elsewhere); verify quotes it, in words and in --json."""
+    import shlex
+
+    exp = clean[0]
+    d = _copy(clean, tmp_path)
+    _delete(d)
+    assert main(["verify", str(d), "--json", str(tmp_path / "v.json")]) == 1
+    recorded = ["tao-arena", "run", str(exp), "--results", str(exp.parent / "res"),
+                "--no-progress"]
+    assert f"`{shlex.join(recorded)}`" in capsys.readouterr().out
+    assert json.loads((tmp_path / "v.json").read_text())[0]["heal_command"] == recorded
