@@ -33,7 +33,7 @@ import numpy as np
 
 from experiments.loader import ConfigError, Issue
 from experiments.plan import Cell, Plan, config_hash, load_plan
-from experiments.sensitivity import CLIP, factors
+from experiments.sensitivity import CLIP, factors, unknown_column
 from experiments.store import finite_json, make_dir, write_atomic
 from experiments.uncertainty import Prior, apply, column
 
@@ -88,6 +88,10 @@ def calibrate(file: str | Path, targets_file: str | Path, *, trials: int = 48,
     if not chosen:
         issues.append(Issue(("uncertain",), "calibrate needs at least one uncertain "
                                             "parameter that is not per_agent"))
+    for t in targets["fit"] + targets["holdout"]:  # known before any run
+        why = "column" in t and unknown_column(t["column"])
+        if why:
+            raise ValueError(f"{targets_file}: target {t['name']}: {why}")
     if issues:
         raise ConfigError(plan.source, issues)
     base = {k: v for k, v in plan.config.items() if k not in ("sweep", "profiles")}

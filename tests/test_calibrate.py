@@ -104,6 +104,12 @@ def test_calibration_recovers_the_generating_parameters(tmp_path: Path,
      "a summary column such as mean:alignment"),
     ({"fit": [{"name": "a", "column": "mean:x", "observed": 1, "tolerance": 1}],
       "holdot": []}, "unknown key 'holdot'"),
+    # a column no run records is refused before anything runs
+    ({"fit": [{"name": "a", "column": "mean:alignmnt", "observed": 1, "tolerance": 1}]},
+     "'mean:alignmnt' names no metric a run records"),
+    ({"fit": [{"name": "a", "column": "mean:alignment", "observed": 1, "tolerance": 1}],
+      "holdout": [{"name": "b", "column": "final:profit_usd:honest_minr", "observed": 1,
+                   "tolerance": 1}]}, "target b: 'final:profit_usd:honest_minr'"),
 ])
 def test_bad_targets_are_refused(tmp_path: Path, targets: dict, needle: str,
                                  capsys: pytest.CaptureFixture) -> None:

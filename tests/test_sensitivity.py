@@ -128,6 +128,12 @@ def test_sensitivity_refuses_bad_requests(tmp_path: Path,
     assert main(["sensitivity", str(f), "--outcome", "profit", "--backend", "serial",
                  "--results", str(tmp_path / "r")]) == 2
     assert "starts with mean:" in capsys.readouterr().err
+    # names no run records are refused before anything runs (not after every run)
+    for outcome, needle in (("mean:profit_usd_per_agent:honest_minr", "names no metric"),
+                            ("param:price.initial_use", "is not a drawn parameter")):
+        assert main(["sensitivity", str(f), "--outcome", outcome, "--backend", "serial",
+                     "--results", str(tmp_path / "r")]) == 2
+        assert needle in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 
