@@ -240,10 +240,22 @@ def region(trials: list[dict[str, Any]], n_params: int) -> tuple[dict[str, Any],
     return trials[best], [i for i in finite if trials[i]["distance"] <= limit]
 
 
+UNDETERMINED = "undetermined (too few trials in the region)"
+
+
+def determined(members: list[int], n_params: int) -> bool:
+    """Whether the region holds enough trials (at least ``p + 1``) for its ranges to
+    describe uncertainty; with fewer, a range is (nearly) zero-width by construction."""
+    return len(members) >= n_params + 1
+
+
 def intervals(trials: list[dict[str, Any]], members: list[int],
-              parameters: list[str]) -> dict[str, list[Any]]:
-    """Per parameter, the range of its values over the neighbourhood's trials."""
-    out = {}
+              parameters: list[str]) -> dict[str, list[Any] | str]:
+    """Per parameter, the range of its values over the neighbourhood's trials, or
+    ``UNDETERMINED`` when the region holds fewer than ``p + 1`` trials."""
+    if not determined(members, len(parameters)):
+        return dict.fromkeys(parameters, UNDETERMINED)
+    out: dict[str, list[Any] | str] = {}
     for p in parameters:
         vals = [trials[i]["params"][p] for i in members]
         nums = [v for v in vals if isinstance(v, int | float) and not isinstance(v, bool)]
@@ -304,6 +316,9 @@ def words(result: dict[str, Any]) -> str:
              "Machine-readable: calibration.json.", "", "## Estimate", ""]
     for p, v in result["estimate"]["params"].items():
         lo_hi = result["intervals"][p]
+        if isinstance(lo_hi, str):
+            lines.append(f"- {p} = {v} (interval {lo_hi}; prior {result['priors'][p]})")
+            continue
         lines.append(f"- {p} = {v:.4g} (neighbourhood {lo_hi[0]:.4g} to {lo_hi[1]:.4g}; "
                      f"prior {result['priors'][p]})" if isinstance(v, int | float)
                      else f"- {p} = {v} (neighbourhood {lo_hi})")

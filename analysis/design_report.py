@@ -38,8 +38,17 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
+def _num(v: Any) -> float:
+    """A number of design.json, where null stands for a non-finite value (NaN)."""
+    return math.nan if v is None else float(v)
+
+
+def _g(v: Any) -> str:
+    return "n/a" if v is None or not math.isfinite(v) else f"{v:.4g}"
+
+
 def _err(obj: dict[str, Any]) -> tuple[float, list[list[float]]]:
-    v = float(obj["value"])
+    v = _num(obj["value"])
     low, high = obj.get("low", math.nan), obj.get("high", math.nan)
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
         return v, [[0.0], [0.0]]
@@ -55,7 +64,7 @@ def front_figure(doc: dict[str, Any], path: Path) -> Path:
     for k, name in enumerate(others):
         ax = fig.add_subplot(1, len(others), k + 1)
         for t in done:
-            x = t["objectives"]["regret"]["value"]
+            x = _num(t["objectives"]["regret"]["value"])
             y, yerr = _err(t["objectives"][name])
             on = t.get("pareto", False)
             ax.errorbar([x], [y], yerr=yerr, fmt="o", ms=6 if on else 4,
@@ -115,8 +124,8 @@ def _fmt(obj: dict[str, Any]) -> str:
     v = obj.get("mean", obj["value"])
     low, high = obj.get("low"), obj.get("high")
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        return f"{v:.4g}"
-    return f"{v:.4g} [{low:.4g}, {high:.4g}]"
+        return _g(v)
+    return f"{_g(v)} [{low:.4g}, {high:.4g}]"
 
 
 def _value(v: Any) -> str:
@@ -124,7 +133,7 @@ def _value(v: Any) -> str:
 
 
 def _regret(obj: dict[str, Any]) -> str:
-    return f"{obj['value']:.4g} (max mean gain {obj['mean']:.4g}; {obj['best_deviation']})"
+    return f"{_g(obj['value'])} (max mean gain {_g(obj['mean'])}; {obj['best_deviation']})"
 
 
 def design_markdown(doc: dict[str, Any]) -> str:
@@ -165,7 +174,7 @@ def design_markdown(doc: dict[str, Any]) -> str:
         if not t.get("pareto"):
             continue
         cells = [_value(t["params"][p]) for p in doc["search"]]
-        vals = [(f"{t['objectives'][o]['value']:.4g}" if o == "regret"
+        vals = [(_g(t["objectives"][o]["value"]) if o == "regret"
                  else _fmt(t["objectives"][o])) for o in objs]
         lines.append(f"| {t['number']} | " + " | ".join(cells) + " | " + " | ".join(vals) + " |")
     lines += ["", "![front](fig_front.png)", "",

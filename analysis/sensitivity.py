@@ -71,6 +71,31 @@ def sobol_indices(parameters: list[str], y: np.ndarray, *,
     return {k: [float(v) for v in res[k]] for k in ("S1", "S1_conf", "ST", "ST_conf")}
 
 
+# The unit of each per-epoch metric of metrics.parquet (world/measure.py; the list in
+# docs/experiments.md). A summary column ``mean:<metric>`` or ``final:<metric>`` keeps it:
+# profits are per EPOCH (x 20 for per day at the default tempo, docs/report.md).
+UNITS = {
+    "price_usd": "USD per TAO",
+    "issuance_tao": "TAO (supply so far)", "burned_tao": "TAO (burned so far)",
+    "emission_tao": "TAO per epoch", "emission_owner_tao": "TAO per epoch",
+    "emission_miners_tao": "TAO per epoch", "emission_validators_tao": "TAO per epoch",
+    "nominator_payout_tao": "TAO per epoch",
+    "alignment": "rank correlation (no unit)", "gini_emission": "Gini coefficient (no unit)",
+    "nakamoto_stake": "entities (count)",
+    "compute_per_useful_answer": "compute per useful answer (ratio)",
+    "population": "agents", "profit_usd": "USD per epoch (the strategy's agents together)",
+    "profit_usd_per_agent": "USD per agent per epoch",
+}
+
+
+def unit_of(column: str) -> str:
+    """The unit of summary column ``column`` (``mean:profit_usd_per_agent:honest_miner``
+    is USD per agent per EPOCH, not per day); a metric not listed is named as such."""
+    parts = column.split(":")
+    metric = parts[1] if len(parts) > 1 and parts[0] in ("mean", "final") else parts[0]
+    return UNITS.get(metric, f"the unit of metric {metric!r} (per epoch)")
+
+
 def default_outcomes(columns: list[str]) -> list[str]:
     """Each strategy's profit per agent (mean over the post-warm-up epochs) and the network
     metrics, where the summary has them."""
@@ -135,7 +160,8 @@ def analyse(results_dir: str | Path, outcomes: list[str] | None = None) -> dict[
             res = morris_indices(parameters, x, y, num_levels=design["num_levels"], seed=seed)
         else:
             res = sobol_indices(parameters, y, seed=seed)
-        out["outcomes"][col] = {k: [_finite(v) for v in vals] for k, vals in res.items()}
+        out["outcomes"][col] = {"unit": unit_of(col),
+                                **{k: [_finite(v) for v in vals] for k, vals in res.items()}}
     return out
 
 
@@ -151,7 +177,7 @@ def deciding(result: dict[str, Any], outcome: str, top: int = 3) -> list[tuple[s
     return sorted(pairs, key=lambda pv: -pv[1])[:top]
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(4)}")
     tmp.write_bytes(data)
     os.replace(tmp, path)
@@ -217,7 +243,8 @@ def words(result: dict[str, Any]) -> str:
         ranked = "; ".join(f"{p} {v:.3g} ± {conf[p] or 0:.2g}" for p, v in top)
         noise = result["noise"][col]
         seeds = noise["between_seeds_sd"]
-        lines.append(f"- **{col}** is decided by {ranked}. Spread across the design "
+        lines.append(f"- **{col}** ({res['unit']}) is decided by {ranked}. Spread across "
+                     f"the design "
                      f"{noise['across_design_sd']:.3g}"
                      + (f", between seeds at one point {seeds:.3g}." if seeds is not None
                         else " (one seed per point: seed noise not separated)."))
@@ -232,9 +259,9 @@ def write(results_dir: str | Path, outcomes: list[str] | None = None) -> dict[st
     d = Path(results_dir)
     result = analyse(d, outcomes)
     json_path = d / OUTPUT_FILE
-    _write_atomic(json_path, (json.dumps(result, indent=1, allow_nan=False) + "\n").encode())
+    write_atomic(json_path, (json.dumps(result, indent=1, allow_nan=False) + "\n").encode())
     paths = {"json": json_path}
-    _write_atomic(d / "sensitivity.md", words(result).encode())
+    write_atomic(d / "sensitivity.md", words(result).encode())
     paths["report"] = d / "sensitivity.md"
     if result["outcomes"]:
         paths["figure"] = figure(result, d / FIGURES[result["method"]])

@@ -25,8 +25,6 @@ import contextlib
 import hashlib
 import json
 import math
-import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,8 @@ import numpy as np
 
 from experiments.loader import ConfigError, Issue
 from experiments.plan import Cell, Plan, config_hash, load_plan
-from experiments.sensitivity import CLIP, factors
+from experiments.sensitivity import CLIP, factors, unknown_column
+from experiments.store import finite_json, make_dir, write_atomic
 from experiments.uncertainty import Prior, apply, column
 
 METHOD = ("distance minimised by Optuna's TPE sampler (optuna.samplers.TPESampler, seeded "
@@ -69,7 +68,8 @@ def batch_plan(plan: Plan, base: dict[str, Any], rest: dict[str, Any],
 def calibrate(file: str | Path, targets_file: str | Path, *, trials: int = 48,
               batch: int = 8, root: str | Path | None = None, backend: str = "serial",
               workers: int | None = None, address: str | None = None,
-              progress: bool = False) -> tuple[dict[str, Any], Path]:
+              progress: bool = False, command: list[str] | None = None
+              ) -> tuple[dict[str, Any], Path]:
     """Run the calibration; ``(result, output directory)``. ``ConfigError`` or
     ``ValueError`` for bad input (nothing is run)."""
     import optuna
@@ -88,6 +88,10 @@ def calibrate(file: str | Path, targets_file: str | Path, *, trials: int = 48,
     if not chosen:
         issues.append(Issue(("uncertain",), "calibrate needs at least one uncertain "
                                             "parameter that is not per_agent"))
+    for t in targets["fit"] + targets["holdout"]:  # known before any run
+        why = "column" in t and unknown_column(t["column"])
+        if why:
+            raise ValueError(f"{targets_file}: target {t['name']}: {why}")
     if issues:
         raise ConfigError(plan.source, issues)
     base = {k: v for k, v in plan.config.items() if k not in ("sweep", "profiles")}
@@ -117,7 +121,8 @@ def calibrate(file: str | Path, targets_file: str | Path, *, trials: int = 48,
             bp = batch_plan(plan, base, rest, values)
             outcome = run_plan(bp, root=root, backend=backend, workers=workers,
                                address=address, progress=progress,
-                               command=["tao-arena", "calibrate", str(file)])
+                               command=command or ["tao-arena", "calibrate", str(file),
+                                                   str(targets_file)])
             batches.append(str(outcome.results_dir))
             stats = cal.run_statistics(outcome.results_dir, everything)
             for i, (trial, vals) in enumerate(zip(asked, values, strict=True)):
@@ -160,33 +165,21 @@ def calibrate(file: str | Path, targets_file: str | Path, *, trials: int = 48,
         "holdout_over_neighbourhood": {
             t["name"]: [min(records[i]["simulated"][t["name"]] for i in members),
                         max(records[i]["simulated"][t["name"]] for i in members)]
+            if cal.determined(members, len(chosen)) else cal.UNDETERMINED
             for t in targets["holdout"]},
         "all_trials": [{k: r[k] for k in ("trial", "params", "distance", "simulated")}
                        for r in records],
         "batches": batches, "targets_file": str(targets_file),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     _write(out_dir / "calibration.json",
-           json.dumps(_finite(result), indent=1, allow_nan=False) + "\n")
+           json.dumps(finite_json(result), indent=1, allow_nan=False) + "\n")
     _write(out_dir / "calibration.md", cal.words(result))
     return result, out_dir
 
 
-def _finite(value: Any) -> Any:
-    """JSON-safe: NaN and infinities as null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(4)}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomic(path, text.encode())
 
 
 # ---------------------------------------------------------------------------------------
@@ -218,7 +211,8 @@ def run(args: argparse.Namespace) -> int:
         result, out_dir = calibrate(args.file, args.targets, trials=args.trials,
                                     batch=args.batch, root=args.results,
                                     backend=args.backend, workers=args.workers,
-                                    address=args.address, progress=not args.no_progress)
+                                    address=args.address, progress=not args.no_progress,
+                                    command=getattr(args, "argv", None))
     except ConfigError as err:
         print(f"tao-arena: error: refused (nothing was run or written):\n{err}",
               file=sys.stderr)

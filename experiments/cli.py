@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the invocation as typed (recorded in a results directory's manifest; `verify` quotes it)
+    args.argv = ["tao-arena", *(sys.argv[1:] if argv is None else argv)]
     try:
         if args.command == "strategies":
             from agents.catalog import strategies_table

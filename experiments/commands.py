@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -126,9 +127,12 @@ def verify(results: str, json_out: str | None = None) -> int:
     if json_out is not None:
         records = [{"path": str(v.path), "ok": v.ok, "source": v.source, "intact": v.intact,
                     "damaged": [{"run_id": r, "problem": p} for r, p in v.damaged],
-                    "strays": [str(p) for p in v.strays], "problems": v.problems}
+                    "strays": [str(p) for p in v.strays], "problems": v.problems,
+                    "heal_command": v.heal}
                    for v in found]
-        Path(json_out).write_text(json.dumps(records, indent=1) + "\n")
+        from experiments.store import write_atomic
+
+        write_atomic(Path(json_out), (json.dumps(records, indent=1) + "\n").encode(), hint="")
     code = 0
     for v in found:
         if v.ok:
@@ -137,7 +141,9 @@ def verify(results: str, json_out: str | None = None) -> int:
         code = 1
         for line in v.lines():
             print(line)
-        again = f"`tao-arena run {v.source}`" if v.source else "running its experiment again"
+        again = (f"`{shlex.join(v.heal)}` (recorded in its manifest)" if v.heal
+                 else f"`tao-arena run {v.source}`" if v.source
+                 else "running its experiment again")
         print(f"damaged: {v.path}: {len(v.intact)} run(s) intact, {len(v.damaged)} damaged; "
               f"{again} removes what is damaged or stray and redoes those runs")
     return code
@@ -231,7 +237,7 @@ def _execute(args: argparse.Namespace) -> int:
         plan, root=args.results, backend=args.backend, workers=args.workers,
         address=args.address, cells=sorted(set(cells)) if cells else None,
         max_retries=args.max_retries, progress=not args.no_progress,
-        command=[sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]],
+        command=getattr(args, "argv", None) or [sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]],
     )
     print(outcome.report())
     if args.command != "main":

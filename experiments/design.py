@@ -168,10 +168,10 @@ def trial_experiment(design: Design, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write(path: Path, text: str) -> None:
-    from experiments.store import _write_atomic
+    from experiments.store import make_dir, write_atomic
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, text.encode())
+    make_dir(path.parent, "an output directory")
+    write_atomic(path, text.encode())
 
 
 def _probe_params(spec: DesignSpec) -> list[dict[str, Any]]:
@@ -288,8 +288,10 @@ def search(study_dir: Path, study_name: str, space: dict[str, Dimension],
     from optuna.storages.journal import JournalFileBackend
     from optuna.trial import TrialState
 
+    from experiments.store import make_dir
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(study_dir, "a study directory")
     storage = JournalStorage(JournalFileBackend(str(study_dir / JOURNAL)))
     probe = optuna.create_study(study_name=study_name, storage=storage, directions=directions,
                                 load_if_exists=True)
@@ -359,7 +361,9 @@ def run_design(design: Design, *, out: str | Path | None = None, backend: str = 
         except ConfigError as err:
             raise TrialFailed(f"setting refused: {err}") from None
         outcome = run_plan(plan, root=root / "runs", backend=backend, workers=workers,
-                           address=address, progress=progress)
+                           address=address, progress=progress,
+                           heal=["tao-arena", "run", str(trial_file),
+                                 "--results", str(root / "runs")])
         if outcome.exit_code:
             raise TrialFailed(outcome.report())
         obj = trial_objectives(outcome.results_dir, spec.confidence,
@@ -399,7 +403,6 @@ def write_outputs(design: Design, study: Any, root: Path) -> Path:
     import numpy as np
 
     from analysis.design import OBJECTIVES, pareto_mask, recommend
-    from analysis.design_report import write_report
 
     spec = design.spec
     trials = study_trials(study)
@@ -423,8 +426,17 @@ def write_outputs(design: Design, study: Any, root: Path) -> Path:
         "pareto_front": [t["number"] for t in done if t.get("pareto")],
         "recommended": rec,
     }
+    return write_design_doc(root, doc)
+
+
+def write_design_doc(root: Path, doc: dict[str, Any]) -> Path:
+    """``design.json`` (strict JSON: a NaN or infinity, e.g. an interval of one seed, is
+    written as null) and the report drawn from it; returns ``design.json``."""
+    from analysis.design_report import write_report
+    from experiments.store import finite_json
+
     path = root / "design.json"
-    _write(path, json.dumps(doc, indent=1, allow_nan=True) + "\n")
+    _write(path, json.dumps(finite_json(doc), indent=1, allow_nan=False) + "\n")
     write_report(path, root)
     return path
 

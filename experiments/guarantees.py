@@ -47,6 +47,7 @@ N_VALIDATORS = 64  # map_consensus_guarantees: validators_n
 STAKE_SIGMA = 0.3  # split_graph: stddev of the stake sample
 DEFAULT_STAKES = (0.51, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99)
 DEFAULT_KAPPA = 32767 / 65535
+MAX_GRID = 201  # grid points per axis: a 201 x 201 map is ~2,400 kernel batches already
 BATCH = 17  # subnets per epoch_batch call (a 51-point grid row is three batches)
 
 # the command-line option of every parameter, for error messages
@@ -106,8 +107,10 @@ class GuaranteeParams:
         for s in self.major_stake:
             if not (_finite(s) and 0.5 < s < 1):
                 raise bad("major_stake", "a list of stakes in (0.5, 1)", s)
-        if not (isinstance(self.grid, int) and self.grid >= 2):
-            raise bad("grid", "an integer >= 2", self.grid)
+        if len(set(self.major_stake)) != len(self.major_stake):
+            raise bad("major_stake", "a list of distinct stakes", self.major_stake)
+        if not (isinstance(self.grid, int) and 2 <= self.grid <= MAX_GRID):
+            raise bad("grid", f"an integer in [2, {MAX_GRID}]", self.grid)
         if not (isinstance(self.seed, int) and self.seed >= 0):
             raise bad("seed", "an integer >= 0", self.seed)
         if not (isinstance(self.n_validators, int) and 2 <= self.n_validators < self.n_uids - 1):
@@ -239,11 +242,19 @@ def retention_maps(params: GuaranteeParams) -> dict[str, Any]:
 
 
 def _stakes(text: str) -> tuple[float, ...]:
+    """``--major-stake``: comma-separated, no empty item, no stake twice."""
+    items = [x.strip() for x in text.split(",")]
     try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
+        if "" in items:
+            raise ValueError
+        stakes = tuple(float(x) for x in items)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated stakes in (0.5, 1), got {text!r}") from None
+            f"expected comma-separated stakes in (0.5, 1) with no empty item, "
+            f"got {text!r}") from None
+    if len(set(stakes)) != len(stakes):
+        raise argparse.ArgumentTypeError(f"expected distinct stakes, got {text!r}")
+    return stakes
 
 
 def add_parser(sub: Any) -> None:
@@ -281,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
     A bad value raises ``ValueError`` naming its option (the CLI exits 2)."""
     from analysis.retention import retention_figure
     from experiments.runner import results_root
-    from experiments.store import _write_atomic
+    from experiments.store import make_dir, write_atomic
 
     params = GuaranteeParams(
         version=args.version, liquid_alpha=args.liquid_alpha, sigma=args.sigma,
@@ -289,12 +300,12 @@ def run(args: argparse.Namespace) -> int:
         validator_share=args.validator_share, epochs=args.epochs,
         major_stake=tuple(args.major_stake), grid=args.grid, seed=args.seed)
     out = Path(args.out) if args.out else results_root() / "guarantees"
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out, "an output directory")
     t0 = time.process_time()
     result = retention_maps(params)
     cpu = time.process_time() - t0
     path = out / "guarantees.json"
-    _write_atomic(path, (json.dumps(result, indent=1) + "\n").encode())
+    write_atomic(path, (json.dumps(result, indent=1) + "\n").encode())
     figure = retention_figure(path, out / "retention.png")
     for s, w in zip(result["major_stake"], result["required_honest_utility"], strict=True):
         need = "none protects it" if w is None else f"honest utility >= {w:.2f}"

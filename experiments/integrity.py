@@ -140,7 +140,9 @@ class Verification:
 
     Attributes:
         path: the results directory.
-        source: the experiment file the manifest names (to redo damaged runs), or None.
+        source: the experiment file the manifest names, or None.
+        heal: the command that redoes damaged runs, as the last invocation recorded it
+            (``heal_command``), or None (a manifest written before it was recorded).
         intact: run ids whose files are intact.
         damaged: ``(run_id, problem)`` for every run that is recorded complete or has a
             folder, but is missing, damaged or incomplete.
@@ -150,6 +152,7 @@ class Verification:
 
     path: Path
     source: str | None = None
+    heal: list[str] | None = None
     intact: list[str] = field(default_factory=list)
     damaged: list[tuple[str, str]] = field(default_factory=list)
     strays: list[Path] = field(default_factory=list)
@@ -185,11 +188,24 @@ def _summary_runs(path: Path) -> set[str] | str:
         return f"{SUMMARY} is not readable ({str(err).splitlines()[0]})"
 
 
+def _heal_command(manifest: dict[str, Any]) -> list[str] | None:
+    """The last invocation's ``heal_command`` (a list of strings), else None."""
+    invocations = manifest.get("invocations")
+    if not isinstance(invocations, list):
+        return None
+    for inv in reversed(invocations):
+        cmd = inv.get("heal_command") if isinstance(inv, dict) else None
+        if isinstance(cmd, list) and cmd and all(isinstance(c, str) for c in cmd):
+            return cmd
+    return None
+
+
 def verify_results_dir(path: str | Path) -> Verification:
     """Check one ``results/<experiment>/<hash>/`` directory; nothing is changed."""
     path = Path(path)
     manifest, problem = _read_manifest(path)
-    v = Verification(path, source=(manifest.get("source") or {}).get("file"))
+    v = Verification(path, source=(manifest.get("source") or {}).get("file"),
+                     heal=_heal_command(manifest))
     if problem:
         v.problems.append(problem)
     records: dict[str, Any] = manifest.get("runs") or {}

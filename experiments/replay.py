@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 COLUMNS = ("uid", "hotkey", "stake_tao", "validator_permit", "active", "consensus",
            "validator_trust", "incentive", "dividends", "emission_tao")
@@ -38,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--json", default=None, metavar="OUT", help="write the result as JSON")
     p.add_argument("--csv", default=None, metavar="OUT", help="write the per-UID table as CSV")
     p.add_argument("--yuma", choices=("yuma2", "yuma3"), default="yuma3",
-                   help="Yuma version (default yuma3; the chain ran yuma2 before April 2025)")
+                   help="Yuma version (default yuma3; the chain ran yuma2 before April 2025: "
+                        "pass yuma2 for the SN15 snapshot)")
     p.add_argument("--max-validators", type=int, default=64,
                    help="validator permits (default 64; derives missing permits)")
     p.add_argument("--kappa", type=float, default=None, help="consensus threshold "
@@ -52,6 +54,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         "(default 1: each UID's emission is its share)")
     p.add_argument("--all", action="store_true",
                    help="print every UID (default: UIDs with stake or a non-zero result)")
+
+
+OPTIONS = {"version": "--yuma", "kappa": "--kappa", "bonds_penalty": "--bonds-penalty",
+           "max_validators": "--max-validators", "liquid_alpha": "--liquid-alpha"}
+
+
+def _option_message(err: ValidationError) -> str:
+    """YumaParams' first complaint as one line naming the command-line option
+    (``yuma.kappa must be ...`` becomes ``--kappa must be ...``)."""
+    msg = str(err.errors()[0]["msg"]).removeprefix("Value error, ")
+    for field, option in OPTIONS.items():
+        msg = msg.replace(f"yuma.{field}", option)
+    return msg
 
 
 def replay(path: str | Path, *, yuma: str = "yuma3", max_validators: int = 64,
@@ -73,8 +88,11 @@ def replay(path: str | Path, *, yuma: str = "yuma3", max_validators: int = 64,
         raise ValueError(f"--activity-cutoff must be >= 0, got {activity_cutoff}")
     extra = {k: v for k, v in (("kappa", kappa), ("bonds_penalty", bonds_penalty))
              if v is not None}
-    params = YumaParams(version=yuma, max_validators=max_validators,
-                        liquid_alpha=liquid_alpha, **extra)
+    try:
+        params = YumaParams(version=yuma, max_validators=max_validators,
+                            liquid_alpha=liquid_alpha, **extra)
+    except ValidationError as err:
+        raise ValueError(_option_message(err)) from None
     mg = load_metagraph(path, max_validators=max_validators,
                         activity_cutoff=activity_cutoff)
     res = epoch(mg.weights, mg.stake_tao, mg.bonds, params, permits=mg.validator_permit,

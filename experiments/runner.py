@@ -76,8 +76,14 @@ def run_plan(
     progress: bool = True,
     stream: TextIO | None = None,
     command: list[str] | None = None,
+    heal: list[str] | None = None,
 ) -> Outcome:
-    """Execute the missing runs of ``plan`` (or of some of its cells) on ``backend``."""
+    """Execute the missing runs of ``plan`` (or of some of its cells) on ``backend``.
+
+    ``command``: the invocation, recorded in the manifest; ``heal``: the command that
+    redoes this directory's damaged runs (``tao-arena verify`` quotes it; default
+    ``command``, right for ``run``, ``sensitivity`` and ``calibrate``, which run the same
+    plan again)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     stream = stream or sys.stderr
@@ -92,7 +98,7 @@ def run_plan(
         todo = [r for r in runs if not store.is_complete(r.run_id)]
         outcome.skipped = len(runs) - len(todo)
         info: dict[str, Any] = {"backend": backend, "command": command or sys.argv,
-                                "cells": cells}
+                                "heal_command": heal or command or sys.argv, "cells": cells}
         tasks = (plan.task(r) for r in todo)
         bar = Progress(len(todo), plan.name, enabled=progress, stream=stream)
         try:

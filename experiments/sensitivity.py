@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -115,15 +113,45 @@ def design_plan(plan: Plan, method: str, n: int) -> tuple[Plan, dict[str, Any]]:
     return sens, design
 
 
+def summary_metrics() -> set[str]:
+    """Every per-epoch metric a run can record: the data collector's reporters
+    (``world.measure.reporters``) for every registered strategy, a superset of any one
+    run's, so a name outside it is a typo known before anything runs."""
+    from types import SimpleNamespace
+
+    from agents.base import REGISTRY
+    from world.measure import reporters
+
+    return set(reporters(SimpleNamespace(strategy_names=sorted(REGISTRY))))  # type: ignore[arg-type]
+
+
+def unknown_column(column: str, parameters: list[str] | None = None) -> str | None:
+    """Why summary column ``column`` cannot exist (``None`` when it can): ``mean:`` or
+    ``final:`` and a metric of ``summary_metrics()``, or ``param:`` and one of
+    ``parameters`` (the uncertain parameters drawn per run)."""
+    kind, _, name = column.partition(":")
+    if kind == "param":
+        if parameters is None or name in parameters:
+            return None
+        return f"{column!r} is not a drawn parameter; allowed: " + ", ".join(
+            f"param:{p}" for p in parameters)
+    if kind in ("mean", "final"):
+        if name in summary_metrics():
+            return None
+        return (f"{column!r} names no metric a run records (a network metric such as "
+                f"alignment or price_usd, or <metric>:<strategy> such as "
+                f"profit_usd_per_agent:honest_miner, with a registered strategy)")
+    return f"{column!r}: a summary column starts with mean:, final: or param:"
+
+
 def write_design(results_dir: Path, design: dict[str, Any]) -> Path:
     """``sensitivity_design.json`` in the results directory (atomically)."""
     from analysis.sensitivity import DESIGN_FILE
+    from experiments.store import make_dir, write_atomic
 
-    results_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(results_dir)
     path = results_dir / DESIGN_FILE
-    tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(4)}")
-    tmp.write_text(json.dumps(design, indent=1, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, (json.dumps(design, indent=1, allow_nan=False) + "\n").encode())
     return path
 
 
@@ -166,12 +194,11 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     outcomes = args.outcome
-    bad = [o for o in outcomes or [] if not o.startswith(("mean:", "final:", "param:"))]
-    if bad:
-        print(f"tao-arena: error: --outcome {bad[0]!r}: a summary column starts with mean:, "
-              "final: or param: (e.g. mean:profit_usd_per_agent:honest_miner)",
-              file=sys.stderr)
-        return 2
+    for o in outcomes or []:  # checked before any run (issue 14 review, B1)
+        why = unknown_column(o, design["parameters"])
+        if why:
+            print(f"tao-arena: error: --outcome {why}", file=sys.stderr)
+            return 2
     out_dir = results_root(args.results) / sens.name / sens.config_hash
     write_design(out_dir, design)
     print(f"{args.method} design: {len(sens.cells)} points x {len(sens.seed_indices)} "
@@ -180,7 +207,8 @@ def run(args: argparse.Namespace) -> int:
         outcome = run_plan(sens, root=args.results, backend=args.backend,
                            workers=args.workers, address=args.address,
                            max_retries=args.max_retries, progress=not args.no_progress,
-                           command=[sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]])
+                           command=getattr(args, "argv", None)
+                           or [sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]])
     except ResultsLocked as err:
         print(f"tao-arena: error: {err}", file=sys.stderr)
         return 1

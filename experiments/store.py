@@ -32,6 +32,7 @@ import fcntl
 import functools
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -80,18 +81,42 @@ class ResultsWriteError(ValueError):
     line, exit code 2 from the CLI (a ValueError, as bad input is)."""
 
 
+RUN_AGAIN = "every complete run stays complete (run the same command again to finish)"
+
+
 @contextlib.contextmanager
-def _writing(what: Path, opening: bool = False) -> Any:
+def _writing(what: Path, opening: bool = False, role: str = "a results directory",
+             hint: str = RUN_AGAIN) -> Any:
     """Turn an ``OSError`` while writing ``what`` into a one-line ``ResultsWriteError``."""
     try:
         yield
     except OSError as err:
         reason = err.strerror or str(err)
         if opening:
-            raise ResultsWriteError(f"cannot use {what} as a results directory: {reason}") \
-                from None
-        raise ResultsWriteError(f"cannot write {what}: {reason}; every complete run stays "
-                                f"complete (run the same command again to finish)") from None
+            raise ResultsWriteError(f"cannot use {what} as {role}: {reason}") from None
+        tail = f"; {hint}" if hint else ""
+        raise ResultsWriteError(f"cannot write {what}: {reason}{tail}") from None
+
+
+def finite_json(value: Any) -> Any:
+    """JSON-safe copy of ``value``: NaN and infinities as null (strict JSON has neither;
+    written with ``allow_nan=False``)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    return value
+
+
+def make_dir(path: Path, role: str = "a results directory") -> Path:
+    """Create ``path`` and its parents; one that cannot be created is a one-line
+    ``ResultsWriteError`` (exit 2 from the CLI) naming it, never a traceback. Every
+    command that writes an output directory goes through here."""
+    with _writing(path, opening=True, role=role):
+        path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def now() -> str:
@@ -128,12 +153,13 @@ def software() -> dict[str, Any]:
     }
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, hint: str = RUN_AGAIN) -> None:
     """Replace ``path`` by ``data`` atomically; on any failure the old file stays and no
-    temporary file is left behind."""
+    temporary file is left behind. An ``OSError`` is a one-line ``ResultsWriteError``
+    naming ``path`` (``hint`` ends the line)."""
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{secrets.token_hex(4)}")
     try:
-        with _writing(path):
+        with _writing(path, hint=hint):
             with tmp.open("wb") as f:
                 f.write(data)
                 f.flush()
@@ -441,7 +467,7 @@ class ResultsDir:
 
         self._count()
         data = json.dumps(self.manifest, indent=1, sort_keys=False, default=str).encode()
-        _write_atomic(self.path / MANIFEST, data)
+        write_atomic(self.path / MANIFEST, data)
         self._last_save = time.monotonic()
 
     def rebuild_summary(self) -> Path:
@@ -455,7 +481,7 @@ class ResultsDir:
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd")
         path = self.path / SUMMARY
-        _write_atomic(path, sink.getvalue().to_pybytes())
+        write_atomic(path, sink.getvalue().to_pybytes())
         return path
 
 

@@ -104,6 +104,12 @@ def test_calibration_recovers_the_generating_parameters(tmp_path: Path,
      "a summary column such as mean:alignment"),
     ({"fit": [{"name": "a", "column": "mean:x", "observed": 1, "tolerance": 1}],
       "holdot": []}, "unknown key 'holdot'"),
+    # a column no run records is refused before anything runs
+    ({"fit": [{"name": "a", "column": "mean:alignmnt", "observed": 1, "tolerance": 1}]},
+     "'mean:alignmnt' names no metric a run records"),
+    ({"fit": [{"name": "a", "column": "mean:alignment", "observed": 1, "tolerance": 1}],
+      "holdout": [{"name": "b", "column": "final:profit_usd:honest_minr", "observed": 1,
+                   "tolerance": 1}]}, "target b: 'final:profit_usd:honest_minr'"),
 ])
 def test_bad_targets_are_refused(tmp_path: Path, targets: dict, needle: str,
                                  capsys: pytest.CaptureFixture) -> None:
@@ -113,3 +119,24 @@ def test_bad_targets_are_refused(tmp_path: Path, targets: dict, needle: str,
                  "--backend", "serial", "--results", str(tmp_path / "res")]) == 2
     assert needle in capsys.readouterr().err
     assert not (tmp_path / "res").exists()
+
+
+def test_a_region_of_too_few_trials_gives_no_interval() -> None:
+    """One trial in the region of two parameters: no zero-width range posing as
+    uncertainty, in calibration.json's intervals nor in calibration.md."""
+    from analysis import calibration as cal
+
+    trials = [{"params": {"a": 0.1 * i, "b": float(i)}, "distance": d}
+              for i, d in enumerate([0.0, 50.0, 80.0, 99.0])]
+    best, members = cal.region(trials, 2)
+    assert members == [0]
+    assert cal.intervals(trials, members, ["a", "b"]) == {"a": cal.UNDETERMINED,
+                                                          "b": cal.UNDETERMINED}
+    assert cal.intervals(trials, [0, 1, 2], ["a", "b"]) == {"a": [0.0, 0.2], "b": [0.0, 2.0]}
+    result = {"experiment": "x", "method": "m", "trials": 4, "seeds": [0], "distance": "D",
+              "region": "r", "estimate": {"params": best["params"]},
+              "intervals": cal.intervals(trials, members, ["a", "b"]),
+              "priors": {"a": "uniform", "b": "uniform"}, "fit": [], "holdout": []}
+    text = cal.words(result)
+    assert "a = 0.0 (interval undetermined (too few trials in the region)" in text
+    assert "neighbourhood" not in text

@@ -296,3 +296,29 @@ def test_shipped_design_files_load() -> None:
     for f in files:
         design = load_design(f)
         assert "regret" in design.spec.objectives and design.spec.search
+
+
+def test_design_json_is_strict_json_with_null_for_non_finite_values(tmp_path: Path) -> None:
+    """A one-seed interval (NaN) is written as null, and the report still draws."""
+    from experiments.design import write_design_doc
+
+    nan = float("nan")
+    objective = {"value": 1.5, "mean": 1.5, "low": nan, "high": nan, "n": 1}
+    trial = {"number": 0, "state": "complete", "params": {"kappa": 0.5}, "pareto": True,
+             "values": [nan, 1.5],
+             "objectives": {"regret": {"value": nan, "mean": nan, "low": nan, "high": nan,
+                                       "best_deviation": "none", "deviations": []},
+                            "miner_income": objective}}
+    doc = {"design": "d", "description": "", "objectives": {"regret": "r", "miner_income": "m"},
+           "search": {"kappa": {"low": 0.3, "high": 0.7}}, "sampler": "tpe", "seed": 1,
+           "budget": 1, "confidence": 0.95, "trials": [trial], "pareto_front": [0],
+           "recommended": None}
+    path = write_design_doc(tmp_path, doc)
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"design.json holds {name}")
+
+    back = json.loads(path.read_text(), parse_constant=refuse)
+    assert back["trials"][0]["values"] == [None, 1.5]
+    assert back["trials"][0]["objectives"]["regret"]["value"] is None
+    assert "n/a" in (tmp_path / "design.md").read_text()

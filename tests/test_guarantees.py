@@ -64,8 +64,18 @@ def test_retention_needs_honest_stake_at_the_smallest_utility() -> None:
     emission = honest_emission(params, 0.6)
     assert emission.shape == (GRID, GRID)
     assert np.all(emission[0] < 0.6)
-    assert required_utility(emission, params.axis(), 0.6) == pytest.approx(
-        params.axis()[np.argmax(np.all(emission >= 0.6, axis=1))])
+
+
+def test_required_utility_on_a_hand_built_map() -> None:
+    """Rows: honest utility 0, 0.5, 1; columns: cabal self-weight. The smallest utility
+    whose whole row keeps at least the honest stake (0.6) is 1: row 0.5 dips to 0.59."""
+    axis = np.array([0.0, 0.5, 1.0])
+    emission = np.array([[0.40, 0.30, 0.20],
+                         [0.70, 0.65, 0.59],
+                         [0.90, 0.80, 0.60]])
+    assert required_utility(emission, axis, 0.6) == 1.0
+    assert required_utility(emission, axis, 0.55) == 0.5
+    assert required_utility(emission, axis, 0.61) is None
 
 
 def test_split_counts_follow_non_extreme_fixed_ratio() -> None:
@@ -150,6 +160,10 @@ def test_command_writes_json_and_figure(tmp_path: Path) -> None:
     (["--liquid-alpha"], "--liquid-alpha"),
     (["--version", "yuma4"], "--version"),
     (["--grid", "many"], "--grid"),
+    (["--grid", "100000"], "--grid"),
+    (["--major-stake", "0.6,,0.7"], "--major-stake"),
+    (["--major-stake", "0.6,0.7,0.6"], "--major-stake"),
+    (["--major-stake", "0.6,"], "--major-stake"),
 ])
 def test_bad_values_exit_2_naming_the_option(args: list[str], option: str, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:

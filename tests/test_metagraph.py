@@ -180,3 +180,19 @@ def test_metagraph_arrays_are_read_only() -> None:
     mg: Metagraph = from_arrays(small())
     with pytest.raises(ValueError):
         mg.weights[0, 0] = 1.0
+
+
+@pytest.mark.parametrize(("argv", "option"), [
+    (["--kappa", "2"], "--kappa"),
+    (["--max-validators", "0"], "--max-validators"),
+    (["--bonds-penalty", "3"], "--bonds-penalty"),
+    (["--yuma", "yuma2", "--liquid-alpha"], "--liquid-alpha"),
+])
+def test_replay_refuses_a_bad_option_in_one_line_naming_it(
+    argv: list[str], option: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["replay", str(SN15), *argv]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"tao-arena: error: {option} must "), err
+    assert captured.out == ""

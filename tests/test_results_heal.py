@@ -224,3 +224,41 @@ def test_interrupted_summary_rebuild_keeps_the_old_summary(
     assert len(v.intact) == 4 and not v.damaged and not v.strays
     assert main(["run", str(exp), "--results", str(tmp_path / "res"), "--no-progress"]) == 0
     assert main(["verify", str(d)]) == 0
+
+
+def test_every_output_path_that_cannot_be_created_is_one_line_and_exit_2(
+    clean: tuple[Path, Path, dict[str, str]], capsys: pytest.CaptureFixture[str],
+) -> None:
+    """guarantees, sensitivity, design and verify --json share run's one-line refusal."""
+    root = Path(__file__).resolve().parent.parent / "experiments" / "configs"
+    commands = [
+        ["guarantees", "--grid", "3", "--major-stake", "0.6", "--out", "/proc/x"],
+        ["sensitivity", str(root / "sensitivity.yaml"), "--results", "/proc/x",
+         "--backend", "serial", "--n", "2", "--no-progress"],
+        ["design", str(root / "design" / "report_world_copying_cabals.yaml"),
+         "--out", "/proc/x"],
+        ["verify", str(clean[1]), "--json", "/proc/x.json"],
+    ]
+    for argv in commands:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("tao-arena: error: cannot "), (argv, err)
+        assert "/proc/x" in err[0], err
+
+
+def test_verify_quotes_the_recorded_command_that_heals_the_directory(
+    clean: tuple[Path, Path, dict[str, str]], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The manifest records the invocation (with its --results root, without which a rerun
+    writes elsewhere); verify quotes it, in words and in --json."""
+    import shlex
+
+    exp = clean[0]
+    d = _copy(clean, tmp_path)
+    _delete(d)
+    assert main(["verify", str(d), "--json", str(tmp_path / "v.json")]) == 1
+    recorded = ["tao-arena", "run", str(exp), "--results", str(exp.parent / "res"),
+                "--no-progress"]
+    assert f"`{shlex.join(recorded)}`" in capsys.readouterr().out
+    assert json.loads((tmp_path / "v.json").read_text())[0]["heal_command"] == recorded

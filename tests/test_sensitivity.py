@@ -128,4 +128,22 @@ def test_sensitivity_refuses_bad_requests(tmp_path: Path,
     assert main(["sensitivity", str(f), "--outcome", "profit", "--backend", "serial",
                  "--results", str(tmp_path / "r")]) == 2
     assert "starts with mean:" in capsys.readouterr().err
+    # names no run records are refused before anything runs (not after every run)
+    for outcome, needle in (("mean:profit_usd_per_agent:honest_minr", "names no metric"),
+                            ("param:price.initial_use", "is not a drawn parameter")):
+        assert main(["sensitivity", str(f), "--outcome", outcome, "--backend", "serial",
+                     "--results", str(tmp_path / "r")]) == 2
+        assert needle in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_outcomes_state_their_unit_profit_per_epoch_not_per_day(tmp_path: Path) -> None:
+    assert analysis.unit_of("mean:profit_usd_per_agent:honest_miner") == \
+        "USD per agent per epoch"
+    assert analysis.unit_of("final:emission_tao") == "TAO per epoch"
+    d = _design_dir(tmp_path, "morris", 8)
+    paths = analysis.write(d, ["mean:ishigami"])
+    result = json.loads(paths["json"].read_text())
+    assert result["outcomes"]["mean:ishigami"]["unit"] == analysis.unit_of("mean:ishigami")
+    assert f"**mean:ishigami** ({analysis.unit_of('mean:ishigami')})" in \
+        paths["report"].read_text()
