@@ -113,16 +113,19 @@ def design_plan(plan: Plan, method: str, n: int) -> tuple[Plan, dict[str, Any]]:
     return sens, design
 
 
+# the most subnets a file may have pools on, for the names of their per-subnet metrics
+MAX_POOL_SUBNETS = 1024
+
+
 def summary_metrics() -> set[str]:
-    """Every per-epoch metric a run can record: the data collector's reporters
-    (``world.measure.reporters``) for every registered strategy, a superset of any one
-    run's, so a name outside it is a typo known before anything runs."""
-    from types import SimpleNamespace
-
+    """Every per-epoch metric a run can record: the world's metric names
+    (``world.measure.metric_keys``) for every registered strategy and pools on up to
+    ``MAX_POOL_SUBNETS`` subnets, a superset of any one run's, so a name outside it is a
+    typo known before anything runs."""
     from agents.base import REGISTRY
-    from world.measure import reporters
+    from world.measure import metric_keys
 
-    return set(reporters(SimpleNamespace(strategy_names=sorted(REGISTRY))))  # type: ignore[arg-type]
+    return set(metric_keys(sorted(REGISTRY), MAX_POOL_SUBNETS))
 
 
 def unknown_column(column: str, parameters: list[str] | None = None) -> str | None:

@@ -7,7 +7,7 @@ coefficient) are ``world.metrics``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,20 +22,29 @@ if TYPE_CHECKING:
     from world.model import Network
 
 
-def reporters(model: Network) -> dict[str, Callable[[Network], float]]:
-    """The data collector's model reporters: every network metric and, per strategy, its
-    population, emission and profit (NaN before the first epoch)."""
+def metric_keys(strategy_names: Sequence[str], pool_subnets: int = 0) -> list[str]:
+    """Every per-epoch metric of a network with these strategies: the network metrics and,
+    per strategy, its population, emission and profit; with today's pools
+    (``dtao.pools``) on ``pool_subnets`` subnets, their per-subnet metrics too."""
     keys = [
         "epoch", "price_usd", "issuance_tao", "burned_tao", "emission_tao",
         "emission_owner_tao", "emission_miners_tao", "emission_validators_tao",
         "nominator_payout_tao", "alignment", "gini_emission", "nakamoto_stake",
         "compute_per_useful_answer",
     ]
-    for name in model.strategy_names:
+    for name in strategy_names:
         keys += [f"population:{name}", f"emission_tao:{name}", f"profit_usd:{name}",
                  f"profit_usd_per_agent:{name}"]
-    if model.coinbase is not None:  # today's pools (``dtao.pools``)
-        keys += dtao_measure.metric_keys(len(model.subnets))
+    if pool_subnets:
+        keys += dtao_measure.metric_keys(pool_subnets)
+    return keys
+
+
+def reporters(model: Network) -> dict[str, Callable[[Network], float]]:
+    """The data collector's model reporters: :func:`metric_keys` of this network (NaN
+    before the first epoch)."""
+    pools = len(model.subnets) if model.coinbase is not None else 0
+    keys = metric_keys(model.strategy_names, pools)
     return {k: (lambda m, k=k: m.metrics.get(k, float("nan"))) for k in keys}
 
 
