@@ -13,15 +13,14 @@ import math
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mesa.visualization import Slider
 
-if TYPE_CHECKING:
-    pass
-
 ENV_FILE = "TAO_ARENA_VIZ_FILE"
 AS_IN_FILE = "as in the file"
+
+
 def default_experiment() -> Path:
     """The experiment the page shows without ``TAO_ARENA_VIZ_FILE``: the quickstart."""
     import experiments
