@@ -447,7 +447,7 @@ class ResultSet:
         grid = self.manifest.get("grid") or {}
         groups: list[tuple[str, ...]] = [(p,) for p in grid.get("paths") or []]
         groups += [tuple(g) for g in grid.get("zip") or []]
-        seen = {p for g in groups for p in g}
+        seen = {p for g in groups for p in g} | set(grid.get("constant") or [])
         for c in (self.cells[k] for k in sorted(self.cells)):  # older manifests: no grid
             for path in c.get("overrides") or {}:
                 if path not in seen:
@@ -464,6 +464,45 @@ class ResultSet:
                         values.append(v)
             out.append(Axis(paths, values))
         return out
+
+    def era_of(self, cell: int) -> str | None:
+        """The era a cell ran (``manifest.eras``: each era group lists its cells), or None
+        for results written before the manifest named eras."""
+        for group in self.manifest.get("eras") or []:
+            if cell in (group.get("cells") or []):
+                return str(group.get("era"))
+        return None
+
+    def eras(self) -> list[str]:
+        """The eras the complete runs ran, in the order their cells first appear."""
+        return list(dict.fromkeys(e for e in (self.era_of(r.cell) for r in self.runs)
+                                  if e is not None))
+
+    def subset(self, cells: Iterable[int]) -> ResultSet:
+        """The same results directory restricted to ``cells``: their runs only, and a sweep
+        whose axes are those that still vary among them (an axis with one value left, such
+        as the era in one era's cells, is no longer an axis)."""
+        keep = set(cells)
+        manifest = dict(self.manifest)
+        grid = dict(manifest.get("grid") or {})
+        overrides = [self.cells[k].get("overrides") or {} for k in sorted(keep)
+                     if k in self.cells]
+
+        def varies(paths: Sequence[str]) -> bool:
+            values = {tuple(repr(ov.get(p)) for p in paths) for ov in overrides}
+            return len(values) > 1
+
+        grid["paths"] = [p for p in grid.get("paths") or [] if varies([p])]
+        grid["zip"] = [g for g in grid.get("zip") or [] if varies(g)]
+        grid["cells"] = [c for c in grid.get("cells") or [] if int(c["cell"]) in keep]
+        manifest["grid"] = grid
+        dropped = {p for g in (self.manifest.get("grid") or {}).get("zip") or [] for p in g}
+        dropped |= set((self.manifest.get("grid") or {}).get("paths") or [])
+        dropped -= set(grid["paths"]) | {p for g in grid["zip"] for p in g}
+        grid["constant"] = sorted(dropped | set(grid.get("constant") or []))
+        return ResultSet(self.root, manifest, self.config,
+                         {k: v for k, v in self.cells.items() if k in keep},
+                         [r for r in self.runs if r.cell in keep])
 
 
 @dataclass(frozen=True)
@@ -555,7 +594,8 @@ def load_results(root: str | Path) -> ResultSet:
         if profile:
             params["profile"] = profile.get("id")
         runs.append(RunData(rid, cell, int(meta["seed_index"]), params, metrics, agents,
-                            per_day, warmup, {"profile": profile}))
+                            per_day, warmup,
+                            {"profile": profile, "drawn": dict(meta.get("params") or {})}))
     if not runs:
         raise ValueError(f"{root} holds no complete run")
     runs.sort(key=lambda r: (r.cell, r.seed_index))

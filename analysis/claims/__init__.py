@@ -13,12 +13,26 @@ entirely on one side of the claim's threshold; comparisons between strategies in
 are paired by seed (common random numbers). A claim whose results lack what its test
 needs (``cells.MissingData``) is "inconclusive" with the reason; any other error raises.
 
-``tao-arena claims RESULTS_ROOT`` writes ``claims.md`` (and per-experiment reports).
+Each claim is judged in every era its experiments ran (``evaluate_eras``: an experiment
+sweeps ``era`` over ``dec2023`` and ``dtao``, and each era's cells are judged apart), with
+the share of sampled worlds where it holds and the parameters that decide it
+(``worlds``), and whether the verdict follows from the model's rules (``judge(...,
+follows_from_rules=derivation)``).
+
+``tao-arena claims RESULTS_ROOT`` writes ``claims.md`` and ``claims.json`` (and
+per-experiment reports).
 """
 
 from __future__ import annotations
 
-from analysis.claims.run import CLAIMS, claims_report, evaluate, latest_results
+from analysis.claims.run import (
+    CLAIMS,
+    claims_json,
+    claims_report,
+    evaluate,
+    evaluate_eras,
+    latest_results,
+)
 from analysis.claims.verdicts import (
     FAILS,
     HOLDS,
@@ -44,11 +58,13 @@ __all__ = [
     "CellTest",
     "Claim",
     "Verdict",
+    "claims_json",
     "claims_report",
     "combine",
     "describe_region",
     "estimate",
     "evaluate",
+    "evaluate_eras",
     "interval_test",
     "latest_results",
 ]

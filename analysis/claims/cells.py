@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.claims.verdicts import CellTest, Verdict, combine
+from analysis.claims.verdicts import CellTest, Verdict, combine, interval_test
 from analysis.payoffs import Axis, ResultSet, RunData, agent_payoffs
 from analysis.report import axis_title
 from analysis.stats import Estimate, mean_ci
@@ -126,6 +126,16 @@ class SweepCell:
         """This cell's outcome for the claim."""
         return CellTest(self.coords, outcome, detail, tested)
 
+    def compare(self, effects: dict[int, float], threshold: float, detail: str, *,
+                above: bool = True, tested: bool = True) -> CellTest:
+        """This cell's outcome from per-world effects (seed index -> effect, e.g. a paired
+        difference): the claim holds when the interval of their mean lies above
+        ``threshold`` (below with ``above=False``), fails when it lies on the other side;
+        the effects are kept so that the share of worlds where it holds can be computed."""
+        est = mean_ci(np.array([effects[k] for k in sorted(effects)], dtype=float))
+        return CellTest(self.coords, interval_test(est, threshold, above=above), detail,
+                        tested, dict(effects), threshold, above)
+
 
 def sweep_cells(rs: ResultSet) -> list[SweepCell]:
     """Every cell with complete runs, in cell order."""
@@ -142,12 +152,22 @@ def sweep_cells(rs: ResultSet) -> list[SweepCell]:
 
 
 def judge(number: int, rs: ResultSet, tests: Iterable[CellTest], *,
-          numbers: Sequence[str] = (), notes: Sequence[str] = ()) -> Verdict:
-    """The verdict of claim ``number`` on experiment ``rs`` from its cells' tests."""
+          numbers: Sequence[str] = (), notes: Sequence[str] = (),
+          follows_from_rules: str = "") -> Verdict:
+    """The verdict of claim ``number`` on experiment ``rs`` from its cells' tests.
+
+    ``follows_from_rules``: the derivation, when the outcome is an identity of the model's
+    rules rather than a finding (the report then says "follows from the rules: ...")."""
     cells = list(tests)
     status, where = combine(cells, axes_order(rs, rs.axes()))
     return Verdict(number, "", status, where, list(numbers), [rs.name], cells,
-                   notes=list(notes))
+                   notes=list(notes), follows_from_rules=bool(follows_from_rules),
+                   derivation=follows_from_rules)
+
+
+def paired_effects(a: dict[int, float], b: dict[int, float]) -> dict[int, float]:
+    """``a - b`` per seed index (world) both have: the paired effect of a cell."""
+    return {s: a[s] - b[s] for s in sorted(set(a) & set(b))}
 
 
 def agents_of(run: RunData) -> pd.DataFrame:

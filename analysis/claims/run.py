@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Any
 
 from analysis.claims.cells import MissingData
+from analysis.claims.markdown import claims_markdown
 from analysis.claims.network import _claim6, _claim7, _claim8, _claim9, _claim10, _claim12
 from analysis.claims.payouts import _claim1, _claim2
 from analysis.claims.strategies import _claim3, _claim4, _claim5, _claim11
 from analysis.claims.verdicts import INCONCLUSIVE, NOT_RUN, Claim, Verdict
+from analysis.claims.worlds import summarise
+from analysis.output import write_json, write_text
 from analysis.payoffs import ResultSet, find_result_dirs, load_results
 from analysis.report import report_one
 
@@ -54,9 +58,47 @@ def latest_results(root: str | Path) -> dict[str, Path]:
     return {k: v[1] for k, v in out.items()}
 
 
+ERAS = ("dec2023", "dtao")  # the order of the verdicts: the report's era first
+
+
+def _era_of_set(rs: ResultSet) -> str | None:
+    """The era of results that do not name one per cell: the file's ``scenario.era``."""
+    era = (rs.config.get("scenario") or {}).get("era")
+    return str(era) if era else None
+
+
+def _split_by_era(rs: ResultSet) -> dict[str | None, ResultSet]:
+    """Era -> the results of the cells that ran it (one entry for a one-era experiment)."""
+    cells: dict[str | None, list[int]] = {}
+    for r in rs.runs:
+        cells.setdefault(rs.era_of(r.cell) or _era_of_set(rs), []).append(r.cell)
+    if len(cells) <= 1:
+        return {next(iter(cells), _era_of_set(rs)): rs}
+    return {e: rs.subset(set(c)) for e, c in cells.items()}
+
+
 def evaluate(claim: Claim, found: dict[str, Path],
              loaded: dict[str, ResultSet] | None = None) -> Verdict:
-    """The verdict of one claim from the results directories ``found`` (name -> dir)."""
+    """The verdict of one claim over all its results, whatever their eras (see
+    :func:`evaluate_eras` for one verdict per era)."""
+    return _evaluate(claim, _load(claim, found, loaded), None)
+
+
+def evaluate_eras(claim: Claim, found: dict[str, Path],
+                  loaded: dict[str, ResultSet] | None = None) -> list[Verdict]:
+    """One verdict per era the claim's experiments ran (``dec2023`` first, then ``dtao``):
+    each on that era's cells only (an experiment sweeps ``era`` as one of its axes)."""
+    sets = _load(claim, found, loaded)
+    split = [_split_by_era(s) if s is not None else {} for s in sets]
+    eras = [e for e in dict.fromkeys(e for sp in split for e in sp)]
+    eras.sort(key=lambda e: ERAS.index(e) if e in ERAS else len(ERAS))
+    if not eras:
+        return [_evaluate(claim, sets, None)]
+    return [_evaluate(claim, [sp.get(e) for sp in split], e) for e in eras]
+
+
+def _load(claim: Claim, found: dict[str, Path],
+          loaded: dict[str, ResultSet] | None) -> list[ResultSet | None]:
     loaded = {} if loaded is None else loaded
     sets: list[ResultSet | None] = []
     for name in claim.experiments:
@@ -64,21 +106,52 @@ def evaluate(claim: Claim, found: dict[str, Path],
             with contextlib.suppress(ValueError):  # no complete run: "not run"
                 loaded[name] = load_results(found[name])
         sets.append(loaded.get(name))
+    return sets
+
+
+def _evaluate(claim: Claim, sets: list[ResultSet | None], era: str | None) -> Verdict:
     if all(s is None for s in sets) or (claim.number != 2 and any(s is None for s in sets)):
         return Verdict(claim.number, claim.title, NOT_RUN, "", [
-            "no results for " + ", ".join(claim.experiments)], list(claim.experiments))
+            "no results for " + ", ".join(claim.experiments)], list(claim.experiments),
+            era=era)
     try:
         v = claim.test(sets)  # type: ignore[arg-type]
     except MissingData as err:  # a data condition; a programming error raises
         return Verdict(claim.number, claim.title, INCONCLUSIVE, "", [
-            f"the results lack what this claim needs: {err}"], list(claim.experiments))
-    v.title = claim.title
+            f"the results lack what this claim needs: {err}"], list(claim.experiments),
+            era=era)
+    v.title, v.era = claim.title, era
+    primary = next(s for s in sets if s is not None)
+    v.worlds = summarise(v.cells, primary)
     return v
+
+
+def claims_json(verdicts: list[Verdict]) -> dict[str, Any]:
+    """``claims.json``: one entry per claim and era (docs/claims.md lists the keys)."""
+    out = []
+    for v in verdicts:
+        w = v.worlds
+        out.append({
+            "claim": v.claim, "era": v.era, "title": v.title, "status": v.status,
+            "p_holds": w.get("p_holds"), "p_low": w.get("p_low"), "p_high": w.get("p_high"),
+            "worlds": w.get("worlds", 0), "priors": w.get("priors", []),
+            "where": v.where, "deciding_parameters": w.get("deciding_parameters", []),
+            "follows_from_rules": v.follows_from_rules, "derivation": v.derivation,
+            "numbers": v.numbers, "experiments": v.experiments, "notes": v.notes,
+            "cells": [{"coords": c.coords, "outcome": c.outcome, "tested": c.tested,
+                       "detail": c.detail,
+                       "effects": {str(k): x for k, x in sorted(c.effects.items())},
+                       "threshold": c.threshold if c.effects else None,
+                       "above": c.above if c.effects else None} for c in v.cells],
+            "cell_p_holds": w.get("cells", []),
+        })
+    return {"format": "tao-arena-claims/2", "claims": out}
 
 
 def claims_report(results_root: str | Path, out_dir: str | Path | None = None, *,
                   experiment_reports: bool = True) -> Path:
-    """Write ``claims.md``: a verdict per claim, with the numbers behind it.
+    """Write ``claims.md`` and ``claims.json``: a verdict per claim and era, with the
+    numbers behind it.
 
     Args:
         results_root: the results root (``results/``) holding ``<experiment>/<hash>/``.
@@ -93,44 +166,12 @@ def claims_report(results_root: str | Path, out_dir: str | Path | None = None, *
     out.mkdir(parents=True, exist_ok=True)
     found = latest_results(root)
     loaded: dict[str, ResultSet] = {}
-    verdicts = [evaluate(c, found, loaded) for c in CLAIMS]
+    by_claim = [(c, evaluate_eras(c, found, loaded)) for c in CLAIMS]
     reports: dict[str, str] = {}
     if experiment_reports:
         for name, rs in loaded.items():
             path = report_one(rs, rs.root)
             reports[name] = str(Path(path).resolve().relative_to(out.resolve())) \
                 if out.resolve() in Path(path).resolve().parents else str(path)
-    lines = ["# The claims of the report: verdicts", "",
-             "Each claim of ../shared/MODEL.md section 7, tested on its experiment in "
-             "`experiments/configs/claims/`. Verdicts: **holds**, **does not hold**, **holds "
-             "in part** (where is said), **inconclusive** (no interval decided), **not run**. "
-             "Numbers are means over seeds with 95% intervals (Student-t below 20 seeds, BCa "
-             "from 20; no variation across seeds decides nothing); how each claim is tested "
-             "is in `analysis/claims/` and `docs/report.md`.", "",
-             "| # | claim | verdict | where |", "|---|---|---|---|"]
-    for v in verdicts:
-        lines.append(f"| {v.claim} | {v.title} | **{v.status}** | {v.where or '-'} |")
-    lines.append("")
-    for v in verdicts:
-        lines += [f"## Claim {v.claim}: {v.title}", "", f"**Verdict: {v.status}.**"
-                  + (f" {v.where[0].upper() + v.where[1:]}." if v.where else ""), ""]
-        lines += [f"- {n}" if not n.startswith("  ") else n for n in v.numbers]
-        if v.numbers:
-            lines.append("")
-        if v.cells:
-            axes = list(dict.fromkeys(a for c in v.cells for a in c.coords))  # sweep order
-            lines += ["| " + " | ".join([*axes, "outcome", "numbers"]) + " |",
-                      "|" + "---|" * (len(axes) + 2)]
-            for c in v.cells:
-                oc = ("holds" if c.outcome else "fails" if c.outcome is False else
-                      "inconclusive") if c.tested else "not judged"
-                lines.append("| " + " | ".join([*(c.coords.get(a, "") for a in axes), oc,
-                                                c.detail]) + " |")
-            lines.append("")
-        for n in v.notes:
-            lines += [f"*Note: {n}*", ""]
-        exps = [f"[`{e}`]({reports[e]})" if e in reports else f"`{e}`" for e in v.experiments]
-        lines += [f"Experiment: {', '.join(exps)}.", ""]
-    path = out / "claims.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    write_json(out / "claims.json", claims_json([v for _, vs in by_claim for v in vs]))
+    return write_text(out / "claims.md", claims_markdown(by_claim, reports))

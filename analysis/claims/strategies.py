@@ -11,6 +11,7 @@ from analysis.claims.cells import (
     SweepCell,
     judge,
     paired,
+    paired_effects,
     payoffs_of,
     sweep_cells,
 )
@@ -46,11 +47,12 @@ def _claim3(sets: list[ResultSet]) -> Verdict:
         margin = 0.01 * abs(hv)
         runs = an.runs_of(x.cell)
         gone = sum(_absent_at_end(r.agents, "weight_copier") for r in runs)
+        effects = paired_effects(x.deviator, x.baseline)
         tests.append(CellTest(coords[d.baseline_cell], interval_test(x.gain, -margin),
                               f"copier - honest = {fmt_est(x.gain, '$')}/day (its cohort as "
                               f"honest validators {fmt(hv, '$')}/day; margin "
                               f"-{fmt(margin, '$')}); the copier was deregistered in {gone} "
-                              f"of {len(runs)} seeds"))
+                              f"of {len(runs)} seeds", True, effects, -margin))
     return judge(3, rs, tests,
                  notes=["A copier earns nothing until its copies of the consensus are "
                         "revealed, so with a long reveal period it has the lowest emission "

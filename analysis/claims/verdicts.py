@@ -11,6 +11,12 @@ A cell is decisive when its 95% interval lies entirely on one side of the claim'
 threshold. An interval of zero width (every seed gave the same number) is "no variation
 across seeds": it says the seeds agree, not that the model is right, and decides nothing
 by itself.
+
+Each cell may also carry its effect per sampled world (seed index) and the threshold its
+test reads, so that ``analysis.claims.worlds`` can say in what share of the worlds drawn
+from the experiment's priors the claim holds, and which parameters decide it (MODEL.md
+section 11). A verdict whose outcome is an identity of the model's rules (not an empirical
+finding) carries ``follows_from_rules`` and the derivation; the report says so.
 """
 
 from __future__ import annotations
@@ -42,6 +48,18 @@ class CellTest:
     outcome: bool | None
     detail: str
     tested: bool = True
+    effects: dict[int, float] = field(default_factory=dict)
+    threshold: float = 0.0
+    above: bool = True
+
+    def holds_in(self, world: int) -> bool | None:
+        """Whether the claim's prediction is borne out in one sampled world (seed index):
+        its effect there beyond the threshold, as the cell's interval test reads it; None
+        when the cell has no per-world effect for it."""
+        v = self.effects.get(world)
+        if v is None or not np.isfinite(v):
+            return None
+        return bool(v > self.threshold) if self.above else bool(v < self.threshold)
 
 
 @dataclass
@@ -57,6 +75,10 @@ class Verdict:
     cells: list[CellTest] = field(default_factory=list)
     reports: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    era: str | None = None
+    follows_from_rules: bool = False
+    derivation: str = ""
+    worlds: dict[str, object] = field(default_factory=dict)
 
 
 def interval_test(est: Estimate, threshold: float, *, above: bool = True) -> bool | None:
@@ -193,3 +215,4 @@ class Claim:
     title: str
     experiments: tuple[str, ...]
     test: Callable[[list[ResultSet]], Verdict]
+    design: str = ""

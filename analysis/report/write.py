@@ -25,9 +25,6 @@ Methods (the statistics live in ``analysis.stats`` and ``analysis.game``):
 
 
 
-import json
-import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +36,7 @@ from analysis.deviations import (
     EPSILON_USD_PER_DAY,
     MIN_EFFECT_SHARE,
 )
+from analysis.output import json_safe, write_json, write_text
 from analysis.payoffs import (
     ResultSet,
     find_result_dirs,
@@ -113,35 +111,15 @@ def report_one(rs: ResultSet, out: Path) -> Path:
     _network_section(doc, an, out)
     _methods(doc, an)
     path = out / "report.md"
-    _write_atomic(path, "\n".join(doc.lines) + "\n")
-    _write_atomic(out / "report.json", json.dumps(_report_json(an, doc), indent=1,
-                                                  allow_nan=False) + "\n")
+    write_text(path, "\n".join(doc.lines) + "\n")
+    write_json(out / "report.json", _report_json(an, doc))
     return path
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _json_safe(x: Any) -> Any:
-    """NaN and infinities as null, numpy scalars as Python numbers, recursively."""
-    if isinstance(x, dict):
-        return {str(k): _json_safe(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def _report_json(an: Analysis, doc: Doc) -> dict[str, Any]:
     """report.json: the numbers report.md states (documented in docs/report.md)."""
     rs = an.rs
-    return _json_safe({
+    return json_safe({
         "format": "tao-arena-report/1",
         "experiment": rs.name,
         "config_hash": rs.manifest.get("config_hash"),
