@@ -42,6 +42,9 @@ def _execution_options(p: argparse.ArgumentParser, default_backend: str) -> None
     p.add_argument("--max-retries", type=int, default=3,
                    help="Ray: retries of a task whose worker process died (default: 3)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--full", action="store_true",
+                   help="run each file at its full: size (more seeds and epochs, for a "
+                        "cluster); without it, the file's default size")
 
 
 def add_commands(sub: Any) -> None:
@@ -222,7 +225,7 @@ def _execute(args: argparse.Namespace) -> int:
     from experiments.runner import main_config, run_plan
 
     file = args.file if args.command != "main" else (args.config or str(main_config()))
-    plan = load_plan(file)
+    plan = load_plan(file, full=args.full)
     cells = getattr(args, "cell", None)
     if cells:
         bad = [c for c in cells if not 0 <= c < len(plan.cells)]
@@ -255,7 +258,7 @@ def _main_job(args: argparse.Namespace, results_dir: Path, code: int) -> int:
     if not args.no_claims:
         root = results_root(args.results)
         code = max(code, run_claims_suite(root, backend=args.backend, workers=args.workers,
-                                          progress=not args.no_progress))
+                                          progress=not args.no_progress, full=args.full))
         if code < 2 and not args.no_report:
             from analysis.claims import claims_report
 

@@ -342,12 +342,33 @@ def _locate(issue: Issue, cell_index: int, overrides: list[tuple[Loc, Loc, int, 
     return issue
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Read, validate and expand an experiment file; ``ConfigError`` if it is refused."""
+def full_size(raw: dict[str, Any]) -> dict[str, Any]:
+    """The experiment at its ``full:`` size (seeds, epochs, warm-up replaced); unchanged
+    when the file gives no ``full:`` (a malformed one is refused by validation)."""
+    full = raw.get("full")
+    if not isinstance(full, dict):
+        return raw
+    out = dict(raw)
+    if isinstance(full.get("seeds"), int):
+        seeds = raw.get("seeds")
+        master = seeds.get("master", 0) if isinstance(seeds, dict) else 0
+        out["seeds"] = {"master": master, "count": full["seeds"]}
+    for key in ("epochs", "warmup_epochs"):
+        if full.get(key) is not None:
+            out[key] = full[key]
+    return out
+
+
+def load_plan(path: str | Path, *, full: bool = False) -> Plan:
+    """Read, validate and expand an experiment file; ``ConfigError`` if it is refused.
+
+    ``full``: the file at its ``full:`` size (``full_size``), for a cluster."""
     path = Path(path)
     source = str(path)
     data = read_text(path)
     raw = load_yaml(data, source)
+    if full and isinstance(raw, dict):
+        raw = full_size(raw)
     original = deep_copy(raw)
     inputs = Inputs()
     base_dir = path.parent

@@ -166,9 +166,10 @@ def claims_configs() -> list[Path]:
 
 def run_claims_suite(
     root: Path | str | None, *, backend: str = "ray", workers: int | None = None,
-    progress: bool = True, stream: TextIO | None = None,
+    progress: bool = True, stream: TextIO | None = None, full: bool = False,
 ) -> int:
-    """Run every claims experiment (complete runs are kept) under one Ray session.
+    """Run every claims experiment (complete runs are kept) under one Ray session; with
+    ``full``, each at its ``full:`` size.
 
     Returns 0, 1 if a run failed, or 2 if a file was refused (then nothing is run).
     """
@@ -178,7 +179,7 @@ def run_claims_suite(
 
     stream = stream or sys.stdout
     try:
-        plans = [load_plan(f) for f in claims_configs()]
+        plans = [load_plan(f, full=full) for f in claims_configs()]
     except ConfigError as err:
         print(f"tao-arena: error: refused (nothing was run or written):\n{err}",
               file=sys.stderr)

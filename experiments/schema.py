@@ -404,6 +404,21 @@ class ProfilesSpec(Spec):
         return self
 
 
+class FullSize(Spec):
+    """The size of an experiment for a cluster (``--full``): more seeds (sampled worlds)
+    and, optionally, a longer horizon than the file's default size, which ``make run``
+    uses. ``tao-arena run --full`` / ``tao-arena main --full`` run this size."""
+
+    model_config = ConfigDict(title="full")
+
+    seeds: int | None = param(None, 1, MAX_SEEDS, "seed count (sampled worlds) at full "
+                              "size (null: the file's)")
+    epochs: int | None = param(None, 1, MAX_EPOCHS, "epochs per run at full size "
+                               "(null: the file's)")
+    warmup_epochs: int | None = param(None, 0, MAX_EPOCHS, "warm-up at full size "
+                                      "(null: the file's)")
+
+
 class Experiment(Spec):
     """One experiment: a scenario, a population, epochs, seeds and an optional sweep."""
 
@@ -422,6 +437,9 @@ class Experiment(Spec):
     dynamics: list[DynamicsSpec] = Field(default_factory=list, max_length=100)
     sweep: SweepSpec | None = None
     profiles: ProfilesSpec | None = None
+    full: FullSize | None = Field(
+        default=None, description="the size for a cluster, run with --full: seeds and "
+        "epochs that replace the file's")
     uncertain: dict[PathStr, Any] = Field(
         default_factory=dict, description="priors: parameter path -> distribution, drawn "
         "once per run (experiments/uncertainty.py, docs/uncertainty.md)")

@@ -6,9 +6,12 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from analysis.claims import alignment, control, network, payouts, strategies
+from analysis.claims.alignment import _claim6
 from analysis.claims.cells import MissingData
+from analysis.claims.control import _claim7, _claim8, _claim12
 from analysis.claims.markdown import claims_markdown
-from analysis.claims.network import _claim6, _claim7, _claim8, _claim9, _claim10, _claim12
+from analysis.claims.network import _claim9, _claim10
 from analysis.claims.payouts import _claim1, _claim2
 from analysis.claims.strategies import _claim3, _claim4, _claim5, _claim11
 from analysis.claims.verdicts import INCONCLUSIVE, NOT_RUN, Claim, Verdict
@@ -17,31 +20,48 @@ from analysis.output import write_json, write_text
 from analysis.payoffs import ResultSet, find_result_dirs, load_results
 from analysis.report import report_one
 
+# Each claim family's module may hold DESIGNS: claim number -> its design in words (what
+# it predicts, how the premise is created, the mechanism measured, the control, the horizon)
+DESIGNS: dict[int, str] = {
+    n: text for module in (payouts, strategies, alignment, control, network)
+    for n, text in getattr(module, "DESIGNS", {}).items()}
+
 CLAIMS: tuple[Claim, ...] = (
     Claim(1, "Validators out-earn miners by a wide margin; the top earners are validators.",
-          ("claim01_sn1_calibration",), _claim1),
+          ("claim01_sn1_calibration",), _claim1, DESIGNS.get(1, "")),
     Claim(2, "Miner payouts are flat: quality barely moves a miner's income.",
-          ("claim01_sn1_calibration", "claim02_flat_payouts"), _claim2),
+          ("claim01_sn1_calibration", "claim02_flat_payouts"), _claim2,
+          DESIGNS.get(2, "")),
     Claim(3, "Weight copying pays as well as honest grading at lower cost, unless "
              "commit-reveal or bonds make it stale enough to lose.",
-          ("claim03_weight_copying",), _claim3),
+          ("claim03_weight_copying",), _claim3,
+          DESIGNS.get(3, "")),
     Claim(4, "Miner cabals that copy one answer are more cost-effective than paying per "
-             "answer.", ("claim04_copy_cabals",), _claim4),
+             "answer.", ("claim04_copy_cabals",), _claim4,
+          DESIGNS.get(4, "")),
     Claim(5, "Pass-through miners beat honest GPU miners when validators are weaker graders "
-             "than the API model.", ("claim05_passthrough",), _claim5),
+             "than the API model.", ("claim05_passthrough",), _claim5,
+          DESIGNS.get(5, "")),
     Claim(6, "Inferior validators cannot rank superior miners: alignment collapses once miner "
-             "quality exceeds validator capability.", ("claim06_alignment",), _claim6),
+             "quality exceeds validator capability.", ("claim06_alignment",), _claim6,
+          DESIGNS.get(6, "")),
     Claim(7, "Small subnets are cheap to take over: the stake needed scales with the "
-             "subnet's own stake, not the network's.", ("claim07_takeover",), _claim7),
+             "subnet's own stake, not the network's.", ("claim07_takeover",), _claim7,
+          DESIGNS.get(7, "")),
     Claim(8, "A poison-pill validator that gathered trust and delegation can turn and "
-             "capture emission.", ("claim08_poison_pill",), _claim8),
+             "capture emission.", ("claim08_poison_pill",), _claim8,
+          DESIGNS.get(8, "")),
     Claim(9, "Delegation follows popularity, so stake concentrates over time (the Nakamoto "
-             "coefficient falls).", ("claim09_delegation",), _claim9),
+             "coefficient falls).", ("claim09_delegation",), _claim9,
+          DESIGNS.get(9, "")),
     Claim(10, "The network spends N + V times the compute of one useful answer.",
-          ("claim10_overhead",), _claim10),
+          ("claim10_overhead",), _claim10,
+          DESIGNS.get(10, "")),
     Claim(11, "Validators favouring their own miners, at a rate that avoids mass exits, go "
-              "unpunished.", ("claim11_cabal_validators",), _claim11),
-    Claim(12, "As inflows fall, cabals consolidate.", ("claim12_consolidation",), _claim12),
+              "unpunished.", ("claim11_cabal_validators",), _claim11,
+          DESIGNS.get(11, "")),
+    Claim(12, "As inflows fall, cabals consolidate.", ("claim12_consolidation",), _claim12,
+          DESIGNS.get(12, "")),
 )
 
 
