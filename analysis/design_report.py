@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
+
+from analysis.output import save_figure, write_text
 
 DPI = 120
 LABELS = {
@@ -32,10 +33,7 @@ LABELS = {
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    tmp = path.with_name(f".tmp-{path.name}")
-    fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
-    os.replace(tmp, path)  # written atomically
-    return path
+    return save_figure(fig, path, dpi=DPI)
 
 
 def _num(v: Any) -> float:
@@ -194,8 +192,4 @@ def write_report(design_json: str | Path, out: str | Path) -> Path:
     if any(t["state"] == "complete" for t in doc["trials"]):
         front_figure(doc, out / "fig_front.png")
         params_figure(doc, out / "fig_objectives_by_param.png")
-    path = out / "design.md"
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(design_markdown(doc))
-    os.replace(tmp, path)
-    return path
+    return write_text(out / "design.md", design_markdown(doc))

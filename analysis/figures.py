@@ -23,6 +23,8 @@ from matplotlib.colors import ListedColormap, TwoSlopeNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from analysis.output import save_figure
+
 __all__ = [
     "Band",
     "Interval",
@@ -73,10 +75,7 @@ class Band:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    return path
+    return save_figure(fig, path, dpi=DPI)
 
 
 def _err(items: Sequence[Interval]) -> np.ndarray:

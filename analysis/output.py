@@ -37,3 +37,14 @@ def json_safe(x: Any) -> Any:
 def write_json(path: Path, value: Any) -> Path:
     """Write ``value`` as indented JSON (:func:`json_safe`), atomically."""
     return write_text(path, json.dumps(json_safe(value), indent=1, allow_nan=False) + "\n")
+
+
+def save_figure(fig: Any, path: Path, *, dpi: int = 110, tight: bool = True) -> Path:
+    """Save a matplotlib figure atomically, in the format its suffix names (PNG default)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{secrets.token_hex(4)}-{path.name}")
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight" if tight else None,
+                format=path.suffix.lstrip(".") or "png")
+    os.replace(tmp, path)
+    return path

@@ -10,7 +10,6 @@ dotted vertical mark is the required honest utility (``required_honest_utility``
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import matplotlib
@@ -21,6 +20,8 @@ import numpy as np  # noqa: E402
 from matplotlib import colormaps  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+
+from analysis.output import save_figure
 
 DPI = 120
 
@@ -56,8 +57,4 @@ def retention_figure(guarantees_json: str | Path, out: str | Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5),
               title="required utility", title_fontsize=7)
-    out = Path(out)
-    tmp = out.with_name(f".tmp-{out.name}")
-    fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format=out.suffix.lstrip(".") or "png")
-    os.replace(tmp, out)  # written atomically
-    return out
+    return save_figure(fig, Path(out), dpi=DPI)

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from analysis.output import save_figure, write_text
 
 DESIGN_FILE = "sensitivity_design.json"
 OUTPUT_FILE = "sensitivity.json"
@@ -177,12 +177,6 @@ def deciding(result: dict[str, Any], outcome: str, top: int = 3) -> list[tuple[s
     return sorted(pairs, key=lambda pv: -pv[1])[:top]
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(4)}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def figure(result: dict[str, Any], path: Path) -> Path:
     """Morris: mu* against sigma per outcome; Sobol: S1 and ST bars with intervals."""
     import matplotlib
@@ -223,10 +217,8 @@ def figure(result: dict[str, Any], path: Path) -> Path:
         ax.axis("off")
     fig.suptitle(f"{result['method']} sensitivity, {result['runs']} runs", fontsize=10)
     fig.tight_layout()
-    tmp = path.with_name(f".tmp-{secrets.token_hex(4)}-{path.name}")
-    fig.savefig(tmp, dpi=110)
+    save_figure(fig, path, tight=False)
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 
@@ -259,9 +251,9 @@ def write(results_dir: str | Path, outcomes: list[str] | None = None) -> dict[st
     d = Path(results_dir)
     result = analyse(d, outcomes)
     json_path = d / OUTPUT_FILE
-    write_atomic(json_path, (json.dumps(result, indent=1, allow_nan=False) + "\n").encode())
+    write_text(json_path, json.dumps(result, indent=1, allow_nan=False) + "\n")
     paths = {"json": json_path}
-    write_atomic(d / "sensitivity.md", words(result).encode())
+    write_text(d / "sensitivity.md", words(result))
     paths["report"] = d / "sensitivity.md"
     if result["outcomes"]:
         paths["figure"] = figure(result, d / FIGURES[result["method"]])
