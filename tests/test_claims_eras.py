@@ -126,3 +126,24 @@ def test_a_verdict_that_follows_from_the_rules_says_so(tmp_path: Path) -> None:
     assert "**Follows from the rules:** income ratio = 960/64" in md
     assert "(follows from the rules)" in md  # in the summary table too
     assert claims_json([v])["claims"][0]["follows_from_rules"] is True
+
+
+def test_seed_noise_and_parameter_uncertainty_are_reported_apart() -> None:
+    prices = [200.0, 210.0, 220.0, 240.0, 260.0, 280.0, 300.0, 320.0]
+    noise = [0.4, -0.3, 0.1, -0.5, 0.2, 0.3, -0.1, -0.2]
+    # cell 1: the effect follows the drawn price (parameter uncertainty);
+    # cell 2: the same spread but unrelated to the price (seed noise)
+    by_price = {k: (p - 250.0) / 10 + noise[k] for k, p in enumerate(prices)}
+    by_noise = {k: 5.0 * noise[k] for k in range(len(prices))}
+    rs = _rs_with_worlds(prices)
+    a = summarise([CellTest({"x": "1"}, None, "", True, by_price, -100.0)], rs)
+    b = summarise([CellTest({"x": "2"}, None, "", True, by_noise, -100.0)], rs)
+    assert a["cells"][0]["explained_by_parameters"] > 0.9
+    assert b["cells"][0]["explained_by_parameters"] < 0.2
+    assert a["parameter_share"] == a["cells"][0]["explained_by_parameters"]
+    # without priors there is nothing to attribute to parameters
+    plain = ResultSet(Path("."), {}, {}, {0: {"cell": 0, "overrides": {}}},
+                      [RunData(f"c0000-s{k:04d}", 0, k, {}, pd.DataFrame({"epoch": [0]}))
+                       for k in range(8)])
+    c = summarise([CellTest({"x": "1"}, None, "", True, by_price, -100.0)], plain)
+    assert c["parameter_share"] is None and c["cells"][0]["explained_by_parameters"] is None

@@ -82,6 +82,11 @@ def _era_section(v: Verdict, reports: dict[str, str], several: bool) -> list[str
                          f"{d['p_holds_below']:.0%} of {d['worlds_below']} worlds at or "
                          f"below {d['threshold']:.4g}, {d['p_holds_above']:.0%} of "
                          f"{d['worlds_above']} above (gain {d['gain']:.3f})")
+        if w.get("parameter_share") is not None:
+            lines.append(f"  - seed noise against the priors: the drawn parameters explain "
+                         f"{w['parameter_share']:.0%} of the effect's variance across worlds "
+                         f"(mean over the tested cells; linear fit, adjusted R^2); the rest "
+                         f"is seed noise")
     lines += [f"- {n}" if not n.startswith("  ") else n for n in v.numbers]
     if v.numbers or w.get("p_holds") is not None:
         lines.append("")

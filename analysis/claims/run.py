@@ -156,6 +156,7 @@ def claims_json(verdicts: list[Verdict]) -> dict[str, Any]:
             "p_holds": w.get("p_holds"), "p_low": w.get("p_low"), "p_high": w.get("p_high"),
             "worlds": w.get("worlds", 0), "priors": w.get("priors", []),
             "where": v.where, "deciding_parameters": w.get("deciding_parameters", []),
+            "parameter_share": w.get("parameter_share"),
             "follows_from_rules": v.follows_from_rules, "derivation": v.derivation,
             "numbers": v.numbers, "experiments": v.experiments, "notes": v.notes,
             "cells": [{"coords": c.coords, "outcome": c.outcome, "tested": c.tested,

@@ -12,7 +12,11 @@ everywhere its premise is created). Over the worlds:
   recorded with each run), largest impurity gain first: the threshold that best separates
   worlds where the claim holds from worlds where it fails, and the share holding on each
   side;
-- per tested cell, the share of worlds where it holds there.
+- per tested cell, the share of worlds where it holds there, and the share of its
+  effect's variance across worlds that the drawn parameters explain (a linear fit,
+  adjusted R^2: ``analysis.plausible.variance_split``), the rest being seed noise: seed
+  noise and parameter uncertainty reported separately; ``parameter_share`` is their mean
+  over the tested cells.
 
 Without priors the worlds differ only in their noise; the share is then over seeds of one
 world, and the report says so.
@@ -22,11 +26,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.claims.verdicts import CellTest
 from analysis.payoffs import ResultSet
-from analysis.plausible import deciding_region, holds_probability
+from analysis.plausible import deciding_region, holds_probability, variance_split
 
 
 def world_holds(cells: list[CellTest]) -> dict[int, bool]:
@@ -81,9 +86,26 @@ def summarise(cells: list[CellTest], rs: ResultSet) -> dict[str, Any]:
         marks = [h for h in (c.holds_in(w) for w in sorted(c.effects)) if h is not None]
         if c.tested and marks:
             per_cell.append({"coords": c.coords, "p_holds": sum(marks) / len(marks),
-                             "worlds": len(marks)})
+                             "worlds": len(marks),
+                             "explained_by_parameters": _explained(c, params)})
+    shares = [c["explained_by_parameters"] for c in per_cell
+              if c["explained_by_parameters"] is not None]
     return {"p_holds": prob["probability"], "p_low": prob["interval"][0],
             "p_high": prob["interval"][1], "worlds": len(worlds),
             "holding": int(sum(flags)), "priors": sorted(params.columns.str.removeprefix(
                 "param:")) if not params.empty else [],
-            "deciding_parameters": deciding, "cells": per_cell}
+            "deciding_parameters": deciding, "cells": per_cell,
+            "parameter_share": float(np.mean(shares)) if shares else None}
+
+
+def _explained(cell: CellTest, params: pd.DataFrame) -> float | None:
+    """Share of the cell's effect variance across worlds that the drawn parameters
+    explain (adjusted R^2 of a linear fit; None without priors or with too few worlds)."""
+    if params.empty:
+        return None
+    worlds = [w for w in sorted(cell.effects) if w in params.index]
+    if not worlds:
+        return None
+    split = variance_split(np.array([cell.effects[w] for w in worlds], dtype=float),
+                           params.loc[worlds])
+    return split["explained_by_parameters"]
