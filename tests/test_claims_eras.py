@@ -147,3 +147,22 @@ def test_seed_noise_and_parameter_uncertainty_are_reported_apart() -> None:
                        for k in range(8)])
     c = summarise([CellTest({"x": "1"}, None, "", True, by_price, -100.0)], plain)
     assert c["parameter_share"] is None and c["cells"][0]["explained_by_parameters"] is None
+
+
+def test_the_figure_shows_each_world_against_its_deciding_parameter(tmp_path: Path) -> None:
+    from analysis.claims.figure import worlds_figure
+
+    prices = [200.0, 210.0, 220.0, 240.0, 260.0, 280.0, 300.0, 320.0]
+    effects = {k: p - 250.0 for k, p in enumerate(prices)}
+    w = summarise([CellTest({"x": "1"}, None, "", True, effects, 0.0)],
+                  _rs_with_worlds(prices))
+    # each world's outcome sits beside its drawn value
+    assert [(r["price.initial_usd"], r["holds"]) for r in w["per_world"]] == [
+        (p, p > 250) for p in prices]
+    v = Verdict(99, "a earns more than b", HOLDS, "", [], ["gap"], era="dtao", worlds=w)
+    path = worlds_figure([v], tmp_path / "fig.png")
+    assert path is not None and path.stat().st_size > 0
+    # no priors: no figure rather than an empty one
+    v0 = Verdict(99, "t", HOLDS, "", [], ["gap"], worlds={})
+    assert worlds_figure([v0], tmp_path / "none.png") is None
+    assert not (tmp_path / "none.png").exists()

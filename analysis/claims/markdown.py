@@ -31,8 +31,9 @@ def _short(v: Verdict) -> str:
 
 
 def claims_markdown(by_claim: Sequence[tuple[Claim, list[Verdict]]],
-                    reports: dict[str, str]) -> str:
-    """The whole report (see ``analysis.claims.run.claims_report``)."""
+                    reports: dict[str, str], figure: str | None = None) -> str:
+    """The whole report (see ``analysis.claims.run.claims_report``); ``figure``: the file
+    name of the figure of worlds against their deciding parameters, if drawn."""
     eras = list(dict.fromkeys(v.era for _, vs in by_claim for v in vs))
     lines = [
         "# The claims of the report: verdicts in the report's era and in today's", "",
@@ -56,6 +57,11 @@ def claims_markdown(by_claim: Sequence[tuple[Claim, list[Verdict]]],
         lines.append(f"| {claim.number} | {claim.title} | " + " | ".join(
             _short(by_era[e]) if e in by_era else "not run" for e in eras) + " |")
     lines.append("")
+    if figure:
+        lines += [f"![Where each claim holds among the sampled worlds]({figure})", "",
+                  "Each point is a sampled world, at its drawn value of the parameter that "
+                  "best separates worlds where the claim holds from worlds where it fails "
+                  "(dashed: the split).", ""]
     for claim, vs in by_claim:
         lines += [f"## Claim {claim.number}: {claim.title}", ""]
         if claim.design:

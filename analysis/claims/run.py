@@ -10,6 +10,7 @@ from analysis.claims import alignment, control, network, payouts, strategies
 from analysis.claims.alignment import _claim6
 from analysis.claims.cells import MissingData
 from analysis.claims.control import _claim7, _claim8, _claim12
+from analysis.claims.figure import worlds_figure
 from analysis.claims.markdown import claims_markdown
 from analysis.claims.network import _claim9, _claim10
 from analysis.claims.payouts import _claim1, _claim2
@@ -164,7 +165,7 @@ def claims_json(verdicts: list[Verdict]) -> dict[str, Any]:
                        "effects": {str(k): x for k, x in sorted(c.effects.items())},
                        "threshold": c.threshold if c.effects else None,
                        "above": c.above if c.effects else None} for c in v.cells],
-            "cell_p_holds": w.get("cells", []),
+            "cell_p_holds": w.get("cells", []), "per_world": w.get("per_world", []),
         })
     return {"format": "tao-arena-claims/2", "claims": out}
 
@@ -194,5 +195,8 @@ def claims_report(results_root: str | Path, out_dir: str | Path | None = None, *
             path = report_one(rs, rs.root)
             reports[name] = str(Path(path).resolve().relative_to(out.resolve())) \
                 if out.resolve() in Path(path).resolve().parents else str(path)
-    write_json(out / "claims.json", claims_json([v for _, vs in by_claim for v in vs]))
-    return write_text(out / "claims.md", claims_markdown(by_claim, reports))
+    verdicts = [v for _, vs in by_claim for v in vs]
+    write_json(out / "claims.json", claims_json(verdicts))
+    figure = worlds_figure(verdicts, out / "fig_claims_worlds.png")
+    return write_text(out / "claims.md", claims_markdown(
+        by_claim, reports, figure=figure.name if figure else None))

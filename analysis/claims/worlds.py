@@ -12,6 +12,8 @@ everywhere its premise is created). Over the worlds:
   recorded with each run), largest impurity gain first: the threshold that best separates
   worlds where the claim holds from worlds where it fails, and the share holding on each
   side;
+- ``per_world``: each world's outcome beside its drawn values (for notebooks and the
+  figure of ``analysis.claims.figure``);
 - per tested cell, the share of worlds where it holds there, and the share of its
   effect's variance across worlds that the drawn parameters explain (a linear fit,
   adjusted R^2: ``analysis.plausible.variance_split``), the rest being seed noise: seed
@@ -95,6 +97,10 @@ def summarise(cells: list[CellTest], rs: ResultSet) -> dict[str, Any]:
             "holding": int(sum(flags)), "priors": sorted(params.columns.str.removeprefix(
                 "param:")) if not params.empty else [],
             "deciding_parameters": deciding, "cells": per_cell,
+            "per_world": [{"world": int(w), "holds": bool(holds[w]),
+                           **({k.removeprefix("param:"): float(v)
+                               for k, v in params.loc[w].items()}
+                              if w in params.index else {})} for w in worlds],
             "parameter_share": float(np.mean(shares)) if shares else None}
 
 
