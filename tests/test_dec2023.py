@@ -94,6 +94,30 @@ def test_the_burn_follows_the_2023_cases_with_target_one() -> None:
     assert s.burn_rao == 1_000_000_000
 
 
+
+def test_the_burn_adjusts_every_360_blocks_not_every_epoch() -> None:
+    """2023: the adjustment interval is 360 blocks (root.rs set_adjustment_interval), so
+    with a tempo of 99 (the older subnets') registrations count over several epochs and
+    the burn moves at the epochs holding blocks 360, 720, ..."""
+    p = scenario({"era": "dec2023", "tempo": 99,
+                  "economy": {"fixed_emission_per_block": 0.05},
+                  "subnets": [{"n_uids": 16, "yuma": {"max_validators": 4},
+                               "registration": {"initial_burn_tao": 1.0}}]}).to_world()
+    assert p.subnets[0].registration.adjustment_interval == 360
+    m = Network(p, [Cohort(HonestValidator, 3, 0), Cohort(HonestMiner, 9, 0)], rng=3)
+    s = m.subnets[0]
+    run(m, 3)  # 297 blocks: no interval has ended
+    assert s.burn_rao == 1_000_000_000
+    m.step()  # block 396 passed 360 with no registration: the burn halves
+    assert s.burn_rao == 500_000_000
+    assert m.register(HonestMiner(m), 0) >= 0
+    m.step()  # epoch 5
+    assert m.register(HonestMiner(m), 0) >= 0
+    run(m, 2)  # epochs 6-7 (693 blocks): the second interval still runs
+    assert s.burn_rao == 500_000_000
+    m.step()  # block 792 passed 720: two registrations > target 1: times (2 + 1) / 2
+    assert s.burn_rao == 750_000_000
+
 def test_pruning_replaces_the_lowest_score_out_of_immunity_ties_to_the_highest_uid() -> None:
     m = network("dec2023", registration={"immunity_period": 720}, miners=13, delegators=0)
     s = m.subnets[0]

@@ -31,8 +31,10 @@ class RegistrationParams:
     The burn adjusts once per interval by ``(regs + target) / (2 target)``
     (subtensor ``upgrade_difficulty_and_burn`` / ``adjust_burn``, the 2023 rule), then is
     clamped to ``[min_burn, max_burn]``. At most ``3 * target`` registrations are accepted
-    per interval (subtensor ``TooManyRegistrationsThisInterval``). One interval is one
-    epoch here, since one model step is one epoch.
+    per interval (subtensor ``TooManyRegistrationsThisInterval``). The interval is
+    ``adjustment_interval`` blocks (0: one epoch, this world's rule before the eras); since
+    one model step is one epoch, an adjustment falling inside an epoch is applied at its
+    end.
     """
 
     initial_burn_tao: float = param(1.0, 0, None, "burn of the first registration, TAO",
@@ -43,6 +45,13 @@ class RegistrationParams:
                                 source="subtensor DefaultMaxBurn")
     target_per_interval: int = param(2, 1, None, "registrations per interval the burn aims at",
                                      source="subtensor DefaultTargetRegistrationsPerInterval")
+    adjustment_interval: int = param(
+        0, 0, None, "blocks between burn adjustments (0: one epoch, this world's rule "
+        "before the eras); adjustments fall every adjustment_interval blocks and apply at "
+        "the end of the epoch holding them",
+        source="subtensor@2023-12-20 block_step.rs adjust_registration_terms_for_networks "
+        "(current_block - last_adjustment_block >= adjustment_interval); root.rs "
+        "init_new_network: set_adjustment_interval(360)")
     immunity_period: int = param(5_000, 0, None, "blocks a new UID cannot be pruned",
                                  source="MODEL.md section 3 defaults")
     burn_rule: Literal["proportional", "interval", "price"] = param(

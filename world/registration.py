@@ -86,7 +86,8 @@ def register(model: Network, agent: Any, netuid: int) -> int:
 
 
 def adjust_burns(model: Network) -> None:
-    """End of the interval (one epoch here): every subnet's burn moves with its
-    registrations (``Subnet.adjust_burn``, subtensor ``adjust_burn``)."""
+    """End of an epoch: every subnet's burn moves with its registrations at each end of
+    an adjustment interval the epoch held (``Subnet.end_epoch_burn``, subtensor
+    ``adjust_burn``)."""
     for s in model.subnets:
-        s.adjust_burn(model.params.tempo)
+        s.end_epoch_burn(model.params.tempo)

@@ -74,6 +74,7 @@ class Subnet:
         reg = params.registration
         self.burn_rao = int(round(reg.initial_burn_tao * RAO_PER_TAO))
         self.regs_this_interval = 0
+        self.blocks_since_adjustment = 0
         self.version = 0  # bumped whenever a UID changes hands (caches of membership key on it)
 
     # -- membership -------------------------------------------------------------------
@@ -221,6 +222,23 @@ class Subnet:
         reg = self.params.registration
         return (int(round(reg.min_burn_tao * RAO_PER_TAO)),
                 int(round(reg.max_burn_tao * RAO_PER_TAO)))
+
+    def end_epoch_burn(self, blocks: int) -> None:
+        """An epoch of ``blocks`` blocks has passed: the burn adjusts at each interval's end
+        that fell inside it (``registration.adjustment_interval`` blocks, the chain's check
+        ``current_block - last_adjustment_block >= interval`` of subtensor@2023-12-20
+        block_step.rs ``adjust_registration_terms_for_networks``; 0: once per epoch). With
+        an interval longer than an epoch (2023's 360 blocks against a tempo of 99),
+        registrations count over several epochs; with ``burn_rule: price`` the burn decays
+        with the blocks themselves (``adjust_burn``)."""
+        interval = self.params.registration.adjustment_interval
+        if interval <= 0 or self.params.registration.burn_rule == "price":
+            self.adjust_burn(blocks)
+            return
+        self.blocks_since_adjustment += blocks
+        while self.blocks_since_adjustment >= interval:
+            self.blocks_since_adjustment -= interval
+            self.adjust_burn(interval)
 
     def adjust_burn(self, blocks: int = 0) -> None:
         """End of interval (one epoch of ``blocks`` blocks): the burn moves with this
