@@ -334,7 +334,8 @@ WORLD_FIELDS: dict[str, tuple[str, ...]] = {
         "max_validators")},
     **{f"registration.{k}": ("subnets", "*", "registration", k) for k in (
         "initial_burn_tao", "min_burn_tao", "max_burn_tao", "target_per_interval",
-        "adjustment_interval", "immunity_period", "burn_rule", "pruning", "burn_increase_mult", "burn_half_life")},
+        "adjustment_interval", "immunity_period", "burn_rule", "pruning", "burn_increase_mult",
+        "burn_half_life")},
     **{f"economy.{k}": ("economy", k) for k in (
         "fixed_emission_per_block", "initial_issuance_tao", "subnet_split", "owner_share",
         "validator_take", "miner_pay", "stake_scope", "dereg_unstakes")},
