@@ -113,8 +113,8 @@ def test_docs_hold_the_table_of_both_eras():
 
     from world.eras import markdown_table
 
-    text = (Path(__file__).resolve().parents[1] / "docs" / "eras.md").read_text()
-    assert markdown_table() in text, "regenerate the table in docs/eras.md from markdown_table()"
+    text = (Path(__file__).resolve().parents[1] / "docs" / "world.md").read_text()
+    assert markdown_table() in text, "regenerate the table in docs/world.md from markdown_table()"
 
 
 # -- scenario.era: the era in the experiment schema and the world's parameters -----------

@@ -301,7 +301,7 @@ def manifest(
 
 
 def markdown_table() -> str:
-    """The rules of both eras side by side as a Markdown table (docs/eras.md holds it; a
+    """The rules of both eras side by side as a Markdown table (docs/world.md holds it; a
     test keeps the two equal)."""
 
     def cell(era: str, key: str) -> str:
