@@ -6,16 +6,18 @@ same sweep point, ``profiles: deviations: true``), each on the same seeds. This 
 the trial's ``manifest.json`` and Parquet files (nothing else) and measures:
 
 * ``regret``: the regret of honest play, the largest upper confidence bound of any
-  deviation's gain. For a deviation profile and seed ``i``, the gain is the mean payoff
-  (profit in USD per day after the warm-up, per agent) of the deviators minus the mean payoff
-  of the deviators' OWN cohort in the baseline run of the same seed: the agents of the
-  population entry they were taken from (``cohort`` column of ``agents.parquet``), never a
-  role average. The deviators are the agents of the cohort that exists only in the deviation
-  run; their source is the cohort whose head count fell by as many agents. Each deviation's
-  mean gain over the paired seeds gets a Student t interval; ``regret.value`` is the largest
-  upper bound (honest play is an equilibrium with the stated confidence when it is <= 0),
-  ``regret.mean`` the largest mean gain (Wellman 2006; Jordan, Schvartzman & Wellman 2010:
-  the regret of a profile is ``max_i max_s' u_i(s', s_-i) - u_i(s)``).
+  deviation's gain, computed by the empirical-game analysis the report uses
+  (:func:`analysis.deviations.deviation_results`; the same numbers as ``report.json``'s
+  ``deviations`` on the same runs). For a deviation profile and seed ``i``, the gain is the
+  mean payoff (profit in USD per day after the warm-up, per agent; 0 after deregistration)
+  of the deviators minus the mean payoff of the deviators' OWN cohort in the baseline run
+  of the same seed (the population entry they were taken from), never a role average. Each
+  deviation's mean gain over the paired seeds gets the interval of
+  :func:`analysis.stats.mean_ci` (Student t below its seed threshold, BCa from it);
+  ``regret.value`` is the largest upper bound (honest play is an equilibrium with the
+  stated confidence when it is <= 0), ``regret.mean`` the largest mean gain (Wellman 2006;
+  Jordan, Schvartzman & Wellman 2010: the regret of a profile is
+  ``max_i max_s' u_i(s', s_-i) - u_i(s)``).
 * ``miner_income`` / ``validator_income``: the mean income in USD per day of the miners /
   validators of the baseline run (per agent, averaged over the recorded epochs after the
   warm-up; optionally only those playing given strategies, e.g. honest miners), mean over
@@ -41,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.payoffs import agent_payoffs, epochs_per_day_of, warmup_of
+from analysis.payoffs import epochs_per_day_of, load_results, warmup_of
 
 OBJECTIVES = {  # name -> direction
     "regret": "minimize",
@@ -75,58 +77,29 @@ def _runs(results_dir: Path) -> tuple[dict[str, Any], dict[tuple[int, int], Path
     return manifest, runs
 
 
-def _cohort_payoffs(agents: pd.DataFrame, warmup: int, per_day: float) -> pd.Series:
-    """Mean payoff per cohort (the cohort of each agent's first record)."""
-    pay = agent_payoffs(agents, warmup=warmup, epochs_per_day=per_day)
-    cohort = agents.sort_values("epoch").groupby("account")["cohort"].first()
-    return pay.set_index("account")[PAYOFF].groupby(cohort).mean()
-
-
-def _heads(agents: pd.DataFrame) -> pd.Series:
-    first = agents[agents["epoch"] == agents["epoch"].min()]
-    return first.groupby("cohort")["account"].nunique()
-
-
 def deviation_gains(results_dir: str | Path, confidence: float = 0.95) -> list[dict[str, Any]]:
-    """Every deviation profile's paired gains over its source cohort, per seed, with an
-    interval (see the module docstring)."""
-    results_dir = Path(results_dir)
-    manifest, runs = _runs(results_dir)
-    config = manifest["config"]
-    warmup, per_day = warmup_of(config), epochs_per_day_of(config)
-    cells = manifest["grid"]["cells"]
-    base_of: dict[str, int] = {}
-    for c in cells:
-        if (c.get("profile") or {}).get("kind") == "baseline":
-            base_of[json.dumps(c["overrides"], sort_keys=True)] = c["cell"]
+    """Every single deviation from the all-honest baseline in ``results_dir``, computed by
+    the empirical-game analysis itself (:func:`analysis.deviations.deviation_results`, as
+    the report's ``report.json`` ``deviations``): paired gains over the deviator's own
+    cohort, per seed, with the interval of :func:`analysis.stats.mean_ci`."""
+    from analysis.report.findings import Analysis
+
+    an = Analysis(load_results(results_dir), confidence=confidence)
     out = []
-    for c in cells:
-        prof = c.get("profile") or {}
-        if prof.get("kind") != "deviation":
+    for res in an.deviations():
+        if res.base != "baseline":
             continue
-        base = base_of[json.dumps(c["overrides"], sort_keys=True)]
-        gains, seeds, cohorts = [], [], None
-        for (cell, seed), path in sorted(runs.items()):
-            if cell != c["cell"] or (base, seed) not in runs:
-                continue
-            dev_agents = pd.read_parquet(path / "agents.parquet")
-            base_agents = pd.read_parquet(runs[(base, seed)] / "agents.parquet")
-            dh, bh = _heads(dev_agents), _heads(base_agents)
-            new = [k for k in dh.index if k not in bh.index]
-            fell = [k for k in bh.index if dh.get(k, 0) == bh[k] - prof["deviators"]]
-            if len(new) != 1 or len(fell) != 1:
-                raise ValueError(f"{path}: cannot tell the deviators' cohort from its source "
-                                 f"(new cohorts {new}, cohorts that lost agents {fell})")
-            cohorts = (int(fell[0]), int(new[0]))
-            dev_pay = _cohort_payoffs(dev_agents, warmup, per_day)[new[0]]
-            base_pay = _cohort_payoffs(base_agents, warmup, per_day)[fell[0]]
-            gains.append(float(dev_pay - base_pay))
-            seeds.append(seed)
-        out.append({"profile": prof["id"], "role": prof["role"], "from": prof["from"],
-                    "to": prof["strategy"], "deviators": prof["deviators"],
-                    "source_cohort": None if cohorts is None else cohorts[0],
-                    "deviator_cohort": None if cohorts is None else cohorts[1],
-                    "seeds": seeds, "gains": gains, "gain": t_interval(gains, confidence)})
+        for d in res.deviations:
+            prof = an.profile(d.cell) or {}
+            g = d.gain
+            out.append({"profile": prof.get("id"), "role": d.role, "from": d.source,
+                        "to": d.target, "deviators": prof.get("deviators"),
+                        "source_cohort": d.cohort, "deviator_cohort": d.deviator_cohort,
+                        "seeds": d.seeds, "gains": [float(x) for x in d.gains],
+                        "gain": {"mean": g.mean, "low": g.low, "high": g.high, "n": g.n,
+                                 "method": g.method},
+                        "p_value": d.p_value, "significant": d.significant,
+                        "same_as": d.same_as})
     return out
 
 

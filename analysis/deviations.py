@@ -92,13 +92,13 @@ class Deviation:
     p_value: float = field(init=False)
     significant: bool = False
     same_as: str | None = None  # an earlier target that behaves identically here
+    confidence: float = 0.95  # of the gain's interval
 
     def __post_init__(self) -> None:
-        seeds = self.seeds
-        d = np.array([self.deviator[s] - self.baseline[s] for s in seeds], dtype=float)
-        self.gain = mean_ci(d)
+        d = self.gains
+        self.gain = mean_ci(d, confidence=self.confidence)
         unit = self.stake_tao / STAKE_UNIT_TAO
-        self.per_stake = (mean_ci(d / unit) if unit > 0 and d.size
+        self.per_stake = (mean_ci(d / unit, confidence=self.confidence) if unit > 0 and d.size
                           else Estimate(math.nan, math.nan, math.nan, d.size, "none"))
         self.p_value = (float(sps.ttest_1samp(d, 0.0, alternative="greater").pvalue)
                         if self.gain.varies else math.nan)
@@ -107,6 +107,11 @@ class Deviation:
     def seeds(self) -> list[int]:
         """Seed indices with both the deviation and its baseline."""
         return sorted(set(self.deviator) & set(self.baseline))
+
+    @property
+    def gains(self) -> np.ndarray:
+        """The paired gain of each of :attr:`seeds` (deviator minus its cohort's baseline)."""
+        return np.array([self.deviator[s] - self.baseline[s] for s in self.seeds], dtype=float)
 
     @property
     def label(self) -> str:
@@ -232,13 +237,15 @@ def _flag_identical(devs: list[Deviation], runs: dict[int, dict[int, RunData]]) 
 
 
 def deviation_results(rs: ResultSet, point_of: dict[int, int], point_labels: dict[int, str],
-                      payoffs_of: PayoffsOf) -> list[DeviationResult]:
+                      payoffs_of: PayoffsOf, *, confidence: float = 0.95
+                      ) -> list[DeviationResult]:
     """The deviations of every sweep point from every profile they deviate from (the
     baseline, and the pure profiles of ``profiles: pure``), baseline first.
 
     ``point_of``: cell -> sweep point; ``payoffs_of(run)``: the run's per-agent payoffs
-    (with ``cohort``). Points whose runs have no per-agent records or no ``cohort`` column
-    are left out (a cohort counterfactual needs both).
+    (with ``cohort``); ``confidence``: of every gain's interval. Points whose runs have no
+    per-agent records or no ``cohort`` column are left out (a cohort counterfactual needs
+    both).
     """
     by_point: dict[tuple[int, str], dict[str, Any]] = {}
     ids = {}
@@ -281,7 +288,8 @@ def deviation_results(rs: ResultSet, point_of: dict[int, int], point_labels: dic
             if dv:
                 devs.append(Deviation(cell, str(p.get("role")), str(p.get("from")),
                                       str(p.get("strategy")), src, tgt, dv, bv,
-                                      float(np.mean(inc)), float(np.nanmean(stake))))
+                                      float(np.mean(inc)), float(np.nanmean(stake)),
+                                      confidence=confidence))
         if not devs:
             continue
         _flag_identical(devs, runs)

@@ -264,7 +264,8 @@ def alpharank_figure(
     ax.set_yticks(y, [profile_labels[i] for i in order], fontsize=8)
     ax.set_xlabel("stationary mass (alpha-Rank score)")
     ax.set_xlim(0, 1)
-    ax.set_title("joint profiles (miner strategy, validator strategy)", fontsize=9)
+    ax.set_title("joint profiles (" + ", ".join(f"{r} strategy" for r in marginals) + ")",
+                 fontsize=9)
     for yi, i in zip(y, order, strict=True):
         ax.text(min(pi[i] + 0.01, 0.85), yi, f"{pi[i]:.3f}", va="center", fontsize=7)
     for ax, (role, (labels, mass)) in zip(axes[1:], marginals.items(), strict=True):

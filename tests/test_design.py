@@ -2,8 +2,9 @@
 
 The search finds a known optimum of a cheap synthetic objective and resumes where it
 stopped; a design trial's regret equals a direct recomputation from the same runs' Parquet
-files (deviators against their own cohort in the paired baseline run); bad design files are
-refused with exit 2.
+files (deviators against their own cohort in the paired baseline run) and the empirical-game
+analysis of the report (``report.json``) on the same runs; bad design files are refused
+with exit 2.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import yaml
 from scipy import stats
 
 from analysis.design import pareto_mask, recommend
+from analysis.report import write_report
 from experiments.cli import main
 from experiments.design import JOURNAL, Dimension, TrialFailed, search
 
@@ -182,6 +184,15 @@ def test_design_trial_regret_equals_a_recomputation(tmp_path: Path) -> None:
             w = base[(base["epoch"] >= 10) & (base["strategy"] == "honest_miner")]
             incomes.append(w["income_usd"].mean() * 20.0)
         assert trial["objectives"]["miner_income"]["value"] == pytest.approx(np.mean(incomes))
+        # the regret is the empirical-game analysis of the same runs: report.json's numbers
+        write_report(rdir, tmp_path / f"report{trial['number']}")
+        report = json.loads((tmp_path / f"report{trial['number']}" / "report.json").read_text())
+        [eq] = report["equilibria"]
+        assert reg["value"] == eq["max_gain_upper"]
+        assert [(d["role"], d["from"], d["to"], d["gain_usd_per_day"], d["low"], d["high"])
+                for d in report["deviations"]] == [
+            (d["role"], d["from"], d["to"], d["gain"]["mean"], d["gain"]["low"],
+             d["gain"]["high"]) for d in trial["objectives"]["deviations"]]
     # resume: a larger budget runs only the missing trials
     assert main(["design", str(f), "--out", str(out), "--no-progress", "--trials", "3"]) == 0
     doc2 = json.loads((out / "design.json").read_text())

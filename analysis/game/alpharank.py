@@ -3,7 +3,7 @@ Sci. Rep. 9:9937): a ranking of profiles by the stationary mass of a Markov chai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -176,6 +176,31 @@ def alpharank(
         sizes = (mat.shape[0],)
     else:
         sizes = tables[0].shape
+
+    def log_rho(prof: NDArray[np.int64], k: int, r: int, new: NDArray[np.int64]) -> float:
+        if single:
+            return _log_fixation_singlepop(mat, r, int(prof[0]), alpha, m, local_selection)
+        d = tables[k][tuple(new)] - tables[k][tuple(prof)]
+        return float(_log_fixation_const(np.array(d), alpha, m))
+
+    return alpharank_chain(tuple(int(n) for n in sizes), log_rho, alpha=alpha, m=m)
+
+
+LogFixation = Callable[[NDArray[np.int64], int, int, NDArray[np.int64]], float]
+"""``log_rho(profile, k, r, new)``: log fixation probability of a mutant ``r`` in population
+``k`` at ``profile`` (``new`` is the profile it leads to)."""
+
+
+def alpharank_chain(sizes: tuple[int, ...], log_rho: LogFixation, *, alpha: float, m: int
+                    ) -> AlphaRankResult:
+    """The alpha-Rank Markov chain over the pure profiles of populations of ``sizes``
+    strategies, given each mutation's log fixation probability (:func:`alpharank`'s chain;
+    :mod:`analysis.game.rolesym` gives it the fixation of a single agent's deviation gain).
+
+    From profile s one population k and one mutant strategy r are chosen uniformly
+    (``eta = 1 / sum_k (n_k - 1)``); ``C[s, s'] = eta rho``, ``C[s, s] = 1 - sum``; the
+    scores are C's stationary distribution (GTH in log space).
+    """
     n_prof = int(np.prod(sizes))
     profiles = np.array(list(np.ndindex(*sizes)), dtype=np.int64).reshape(n_prof, len(sizes))
     log_c = np.full((n_prof, n_prof), -np.inf)
@@ -189,14 +214,7 @@ def alpharank(
                     new = prof.copy()
                     new[k] = r
                     r_id = int(np.ravel_multi_index(tuple(new), sizes))
-                    if single:
-                        lr = _log_fixation_singlepop(
-                            mat, r, int(prof[0]), alpha, m, local_selection
-                        )
-                    else:
-                        d = tables[k][tuple(new)] - tables[k][tuple(prof)]
-                        lr = float(_log_fixation_const(np.array(d), alpha, m))
-                    log_c[s_id, r_id] = np.log(eta) + lr
+                    log_c[s_id, r_id] = np.log(eta) + log_rho(prof, k, r, new)
         pi = _stationary_gth_log(log_c)
         fixation = np.exp(log_c) / eta
     else:
@@ -263,6 +281,12 @@ def alpharank_sweep(
     results = [
         alpharank(tables, alpha=float(a), m=m, local_selection=local_selection) for a in grid
     ]
+    return sweep_result(grid, results, tol)
+
+
+def sweep_result(grid: FloatArray, results: list[AlphaRankResult], tol: float) -> AlphaSweep:
+    """The :class:`AlphaSweep` of alpha-Rank results at increasing alphas ``grid``:
+    ``converged_alpha`` is the smallest alpha from which pi moves less than ``tol``."""
     pis = np.stack([r.pi for r in results])
     converged = None
     for i in range(len(grid)):

@@ -12,8 +12,14 @@ import pandas as pd
 from analysis import figures as F
 from analysis.deviations import MIN_EFFECT_SHARE, STAKE_UNIT_TAO, DeviationResult, deviation_results
 from analysis.game import (
+    AlphaSweep,
     alpharank_sweep,
     find_equilibria,
+)
+from analysis.game.rolesym import (
+    RoleSymmetricGame,
+    role_symmetric_game,
+    rolesym_alpharank_sweep,
 )
 from analysis.payoffs import (
     ResultSet,
@@ -45,6 +51,27 @@ class GameResult:
     equilibria: list[Any] = field(default_factory=list)
     alpharank: Any = None
     alpha_converged: float | None = None
+
+
+@dataclass
+class RoleSymGame:
+    """The role-symmetric game (players are agents) at one sweep point.
+
+    ``game``: the complete game the data give (``game.dropped``: strategies left out for
+    want of their pure profiles' deviations); ``n_profiles_asked``: pure profiles of the
+    strategy sets before that; ``bases``: measured profile -> the id of its deviations'
+    base; ``not_pure``: bases whose runs are not pure profiles; ``sweep``: alpha-Rank
+    (None for a one-profile game); ``epsilon``: the tolerance of the point's equilibria.
+    """
+
+    point: int
+    point_label: str
+    game: RoleSymmetricGame
+    n_profiles_asked: int
+    bases: dict[tuple[str, ...], str]
+    not_pure: list[str]
+    sweep: AlphaSweep | None
+    epsilon: float
 
 
 @dataclass
@@ -187,8 +214,67 @@ class Analysis:
         (``analysis.deviations``)."""
         if self._deviations is None:
             self._deviations = deviation_results(self.rs, self.point_of, self.point_labels,
-                                                 self.agent_payoffs_of)
+                                                 self.agent_payoffs_of,
+                                                 confidence=self.confidence)
         return self._deviations
+
+    # -- the role-symmetric game ----------------------------------------------------------
+    def pure_profile(self, cell: int, roles: list[str]) -> tuple[str, ...] | None:
+        """The strategy every agent of each role plays in ``cell`` (miners and validators:
+        on the profiles' subnet), from the per-agent records of its first run; None when a
+        role plays more than one (the cell is not a pure role-symmetric profile)."""
+        runs = [r for r in self.runs_of(cell) if r.agents is not None and not r.agents.empty]
+        if not runs:
+            return None
+        ag = runs[0].agents
+        ag = ag[ag["epoch"] == ag["epoch"].min()]
+        subnet = int((self.rs.config.get("profiles") or {}).get("subnet", 0))
+        out = []
+        for role in roles:
+            sel = ag[ag["role"] == role]
+            if role != "delegator" and "netuid" in sel:
+                sel = sel[sel["netuid"] == subnet]
+            names = sorted(set(sel["strategy"]))
+            if len(names) != 1:
+                return None
+            out.append(names[0])
+        return tuple(out)
+
+    def role_symmetric(self) -> list[RoleSymGame]:
+        """Per sweep point with deviation profiles, the role-symmetric game (players are
+        agents) of its pure profiles and their single deviations
+        (:mod:`analysis.game.rolesym`), restricted to the strategies the data complete, with
+        alpha-Rank swept to its large-alpha limit when it has more than one profile."""
+        by_point: dict[int, list[DeviationResult]] = {}
+        for d in self.deviations():
+            by_point.setdefault(d.point, []).append(d)
+        out = []
+        for point, results in sorted(by_point.items()):
+            roles = list(dict.fromkeys(x.role for d in results for x in d.deviations))
+            sets: dict[str, list[str]] = {r: [] for r in roles}
+            gains, upper, bases, not_pure = {}, {}, {}, []
+            for d in results:
+                prof = self.pure_profile(d.baseline_cell, roles)
+                if prof is None:
+                    not_pure.append(d.base)
+                    continue
+                bases[prof] = d.base
+                for k, s in enumerate(prof):
+                    sets[roles[k]].append(s)
+                for x in d.deviations:
+                    k = roles.index(x.role)
+                    sets[x.role].append(x.target)
+                    gains[(prof, k, x.target)] = x.gain.mean
+                    upper[(prof, k, x.target)] = x.gain.high
+            if not bases:
+                continue
+            game = role_symmetric_game(roles, [sets[r] for r in roles], gains, upper)
+            full = len(game.profiles())
+            game = game.complete()
+            sweep = rolesym_alpharank_sweep(game) if len(game.profiles()) > 1 else None
+            out.append(RoleSymGame(point, results[0].point_label, game, full, bases,
+                                   not_pure, sweep, results[0].epsilon))
+        return out
 
     # -- the empirical game -----------------------------------------------------------
     def games(self) -> list[GameResult]:

@@ -5,6 +5,7 @@ diagrams."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +102,91 @@ def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
+def rolesym_section(doc: Doc, an: Analysis, out: Path) -> None:
+    """The role-symmetric game (players are agents): its pure profiles' deviation gains,
+    equilibria by a bound, and alpha-Rank over it (``analysis.game.rolesym``)."""
+    games = an.role_symmetric()
+    doc.add("## The role-symmetric game: players are agents", "")
+    doc.data["role_symmetric"] = []
+    if not games:
+        doc.add("No pure profile of this experiment was run with its single deviations "
+                "(`profiles: deviations: true` from an all-one-strategy population, or "
+                "`profiles: pure`), so there is no role-symmetric game to analyse.", "")
+        return
+    doc.add("The players are the agents: a pure profile gives every agent of a role one "
+            "strategy, and what an agent can do is switch **alone**. A profile's incentive "
+            "to leave it is each single deviation's gain (above, against the deviator's own "
+            "cohort). alpha-Rank (Omidshafiei et al. 2019; m = 50, alpha swept to its "
+            "large-alpha limit) runs over these profiles with the fixation probability of "
+            "a mutant whose fitness advantage is the single agent's gain: its mass settles "
+            "on the profiles no single agent leaves profitably. It differs from the game of "
+            "whole-role switches below, where a strategy is judged by what *every* agent of "
+            "the role earns when all switch together.", "")
+    for g in games:
+        gm, roles = g.game, list(g.game.roles)
+        sizes = " x ".join(f"{len(s)} {r}" for r, s in zip(roles, gm.strategies, strict=True))
+        doc.add(f"### {g.point_label}", "")
+        doc.add(f"The game over {sizes} strateg{'y' if gm.sizes == (1,) else 'ies'} "
+                f"({len(gm.profiles())} pure profile(s), each with all its single deviations "
+                "measured)" + (f"; left out for want of their pure profiles' deviation runs: "
+                               f"{', '.join(gm.dropped)} (of {g.n_profiles_asked} profiles "
+                               "the strategy sets span)" if gm.dropped else "")
+                + (f"; not pure profiles (a role plays several strategies), so not in this "
+                   f"game: {', '.join(g.not_pure)}" if g.not_pure else "") + ".", "")
+        eps = g.epsilon
+        bound = set(gm.equilibria(eps, bound=True))
+        nash = set(gm.equilibria())
+        pi = (dict(zip(map(tuple, ([gm.strategies[k][i] for k, i in enumerate(p)]
+                                   for p in g.sweep.final.profiles)), g.sweep.final.pi,
+                       strict=True)) if g.sweep is not None else {})
+        rows, data = [], []
+        for p in gm.profiles():
+            devs = gm.measured_deviations(p)
+            ups = [gm.upper.get((p, k, r), math.nan) for k, r in devs]
+            top = max(ups) if ups and all(np.isfinite(ups)) else math.nan
+            mass = pi.get(p, 1.0 if g.sweep is None else math.nan)
+            rows.append([" / ".join(p), fmt(top, "$"), "yes" if p in bound else "no",
+                         "yes" if p in nash else "no", f"{mass:.3f}"])
+            data.append({"profile": dict(zip(roles, p, strict=True)), "base": g.bases.get(p),
+                         "max_gain_upper": top, "is_equilibrium": p in bound,
+                         "nash_of_means": p in nash, "alpharank": mass})
+        doc.table([" / ".join(roles), "largest gain upper bound $/day",
+                   f"epsilon-equilibrium (epsilon {fmt(eps, '$')}/day)",
+                   "no mean gain > 0", "alpha-Rank mass"], rows)
+        if g.sweep is None:
+            doc.add("One profile: alpha-Rank needs the deviations of at least two pure "
+                    "profiles (`profiles: pure` asks for them).", "")
+        else:
+            fin = g.sweep.final
+            labels = [" / ".join(gm.strategies[k][i] for k, i in enumerate(p))
+                      for p in fin.profiles]
+            doc.add("alpha-Rank" + (f" converged at alpha = {g.sweep.converged_alpha:.3g}"
+                                    if g.sweep.converged_alpha else
+                                    " did not converge within the sweep") + ": "
+                    + "; ".join(f"{labels[i]} {fin.pi[i]:.3f}" for i in fin.ranking[:3])
+                    + ".", "")
+            path = F.alpharank_figure(
+                labels, fin.pi, {r: (list(gm.strategies[k]), fin.marginals[k])
+                                 for k, r in enumerate(roles)},
+                out / f"fig_alpharank_agents{'' if g is games[0] else f'_{g.point}'}.png",
+                title=f"alpha-Rank of the role-symmetric game, agents as players "
+                      f"({g.point_label})")
+            doc.figure(path, "alpha-Rank over pure role-symmetric profiles, a mutation being "
+                             "one agent's switch with its measured gain: stationary mass of "
+                             "each profile (left) and of each role's strategies (right).")
+        doc.data["role_symmetric"].append({
+            "cell": {p: _plain(v) for p, v in an.overrides_of_point(g.point).items()},
+            "roles": roles, "strategies": [list(s) for s in gm.strategies],
+            "dropped": list(gm.dropped), "not_pure": g.not_pure,
+            "epsilon_usd_per_day": eps,
+            "alpha_converged": None if g.sweep is None else g.sweep.converged_alpha,
+            "profiles": data})
+
+
 def game_section(doc: Doc, an: Analysis, out: Path) -> None:
     games = an.games()
-    doc.add("## The empirical game: equilibria, alpha-Rank, replicator dynamics", "")
+    doc.add("## The game of whole-role switches: equilibria, alpha-Rank, replicator dynamics",
+            "")
     two = [g for g in games if len(g.roles) == 2 and g.alpharank is not None]
     if not two:
         doc.add("This experiment has no complete miner x validator table of monomorphic "

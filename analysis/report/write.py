@@ -44,7 +44,12 @@ from analysis.payoffs import (
 )
 from analysis.report.findings import Analysis
 from analysis.report.format import Doc, axis_title, fmt, fmt_est
-from analysis.report.game_sections import deviation_section, game_section, phase_section
+from analysis.report.game_sections import (
+    deviation_section,
+    game_section,
+    phase_section,
+    rolesym_section,
+)
 from analysis.stats import Estimate, mean_ci, seeds_for_half_width
 
 NETWORK_METRICS = {
@@ -105,6 +110,7 @@ def report_one(rs: ResultSet, out: Path) -> Path:
     _sweep_section(doc, an, out)
     devs = an.deviations()
     deviation_section(doc, an, devs, out)
+    rolesym_section(doc, an, out)
     game_section(doc, an, out)
     phase_section(doc, an, devs, out)
     _coalition_section(doc, an, out)
@@ -133,8 +139,8 @@ def _report_json(an: Analysis, doc: Doc) -> dict[str, Any]:
                        "min_effect_share": MIN_EFFECT_SHARE},
         "figures": doc.figures,
         "seeds_needed_for_epsilon": doc.data.get("seeds_needed_for_epsilon"),
-        **{k: doc.data.get(k, []) for k in ("payoffs", "deviations", "equilibria", "games",
-                                            "network")},
+        **{k: doc.data.get(k, []) for k in ("payoffs", "deviations", "equilibria",
+                                            "role_symmetric", "games", "network")},
     })
 
 
