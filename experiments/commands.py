@@ -1,4 +1,5 @@
-"""The experiment subcommands of ``tao-arena``: validate, schema, run, sweep, main, verify.
+"""The experiment subcommands of ``tao-arena``: validate, schema, run, sweep, main, verify,
+psro.
 
 ``experiments.cli`` adds them with ``add_commands`` and hands parsed arguments to
 ``dispatch``. Exit codes: 0 success; 1 some runs failed (or the results directory is in
@@ -16,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-COMMANDS = ("validate", "schema", "run", "sweep", "main", "verify")
+COMMANDS = ("validate", "schema", "run", "sweep", "main", "verify", "psro")
 
 
 def _positive_int(text: str) -> int:
@@ -75,6 +76,14 @@ def add_commands(sub: Any) -> None:
                    help="skip the claims suite (experiments/configs/claims/) and its verdicts")
     _execution_options(p, "ray")
 
+    p = sub.add_parser("psro", help="run the pure profiles of an experiment's role-symmetric "
+                                    "game that established better responses lead to "
+                                    "(double oracle / PSRO; experiments/psro.py)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--budget", type=int, required=True, metavar="N",
+                   help="add at most N pure profiles to those the file names")
+    _execution_options(p, "serial")
+
     p = sub.add_parser("verify", help="check a results directory without running anything "
                                       "(exit 0 intact, 1 damage found, 2 bad input)")
     p.add_argument("results", metavar="RESULTS_DIR",
@@ -101,6 +110,8 @@ def dispatch(args: argparse.Namespace) -> int:
             return _schema(args.output)
         if args.command in ("run", "sweep", "main"):
             return _execute(args)
+        if args.command == "psro":
+            return _psro(args)
     except ConfigError as err:
         _error(f"refused (nothing was run or written):\n{err}")
         return 2
@@ -246,6 +257,21 @@ def _execute(args: argparse.Namespace) -> int:
     if args.command != "main":
         return outcome.exit_code
     return _main_job(args, outcome.results_dir, outcome.exit_code)
+
+
+def _psro(args: argparse.Namespace) -> int:
+    from experiments.psro import psro
+
+    if args.budget < 0:
+        _error(f"--budget must be >= 0, got {args.budget}")
+        return 2
+    if args.full:
+        _error("--full: psro runs the file at its default size")
+        return 2
+    out, code = psro(args.file, args.budget, root=args.results, backend=args.backend,
+                     workers=args.workers, progress=not args.no_progress)
+    print(f"psro: {out}")
+    return code
 
 
 def _main_job(args: argparse.Namespace, results_dir: Path, code: int) -> int:

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -359,16 +360,21 @@ def full_size(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_plan(path: str | Path, *, full: bool = False) -> Plan:
+def load_plan(path: str | Path, *, full: bool = False,
+              edit: Callable[[dict[str, Any]], str] | None = None) -> Plan:
     """Read, validate and expand an experiment file; ``ConfigError`` if it is refused.
 
-    ``full``: the file at its ``full:`` size (``full_size``), for a cluster."""
+    ``full``: the file at its ``full:`` size (``full_size``), for a cluster. ``edit``:
+    changes the parsed file in place before it is validated and returns what it changed,
+    which the plan's ``source`` names (``tao-arena psro`` adds pure profiles this way)."""
     path = Path(path)
     source = str(path)
     data = read_text(path)
     raw = load_yaml(data, source)
     if full and isinstance(raw, dict):
         raw = full_size(raw)
+    if edit is not None and isinstance(raw, dict):
+        source = f"{source} ({edit(raw)})"
     original = deep_copy(raw)
     inputs = Inputs()
     base_dir = path.parent

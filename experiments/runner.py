@@ -16,11 +16,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from experiments.backends import BACKENDS, Progress, RaySession, ray_results, serial_results
 from experiments.plan import Plan
 from experiments.store import ResultsDir, ResultsWriteError
+
+if TYPE_CHECKING:
+    from experiments.reuse import RunIndex
 
 DEFAULT_RESULTS_ROOT = "results"
 
@@ -38,6 +41,7 @@ class Outcome:
     planned: int
     skipped: int
     completed: int = 0
+    copied: int = 0  # identical runs copied from earlier directories (``reuse``)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (run_id, error)
     elapsed_s: float = 0.0
     backend: str = "serial"
@@ -51,7 +55,9 @@ class Outcome:
         """A short human summary, listing failures."""
         lines = [
             f"{self.planned} runs planned: {self.skipped} already complete, "
-            f"{self.completed} ran, {len(self.failed)} failed "
+            f"{self.completed} ran, "
+            + (f"{self.copied} copied from identical earlier runs, " if self.copied else "")
+            + f"{len(self.failed)} failed "
             f"({self.backend}, {self.elapsed_s:.1f} s)",
             f"results: {self.results_dir}",
         ]
@@ -77,13 +83,15 @@ def run_plan(
     stream: TextIO | None = None,
     command: list[str] | None = None,
     heal: list[str] | None = None,
+    reuse: RunIndex | None = None,
 ) -> Outcome:
     """Execute the missing runs of ``plan`` (or of some of its cells) on ``backend``.
 
     ``command``: the invocation, recorded in the manifest; ``heal``: the command that
     redoes this directory's damaged runs (``tao-arena verify`` quotes it; default
     ``command``, right for ``run``, ``sensitivity`` and ``calibrate``, which run the same
-    plan again)."""
+    plan again); ``reuse``: earlier complete runs that compute the same thing
+    (``experiments.reuse``), copied instead of executed."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     stream = stream or sys.stderr
@@ -99,18 +107,32 @@ def run_plan(
         outcome.skipped = len(runs) - len(todo)
         info: dict[str, Any] = {"backend": backend, "command": command or sys.argv,
                                 "heal_command": heal or command or sys.argv, "cells": cells}
-        tasks = (plan.task(r) for r in todo)
+        copies = [r for r in todo if reuse is not None and reuse.has(plan.task(r))]
+        copied = {r.run_id for r in copies}
+        tasks = (plan.task(r) for r in todo if r.run_id not in copied)
         bar = Progress(len(todo), plan.name, enabled=progress, stream=stream)
+
+        def copy_first(results: Any) -> Any:
+            for r in copies:
+                task = plan.task(r)
+                out = reuse.copy(task) if reuse is not None else None
+                if out is None:  # its files changed since: run it after all
+                    yield from serial_results([task])
+                    continue
+                yield task, out
+            yield from results
+
         try:
             if backend == "ray" and todo:
                 with RaySession(workers, address) as session:
                     info["ray"] = session.info
                     store.begin(runs, len(todo), info)
-                    _consume(ray_results(tasks, max_retries=max_retries), store, bar, outcome)
+                    _consume(copy_first(ray_results(tasks, max_retries=max_retries)), store,
+                             bar, outcome)
             else:
                 info["workers"] = 1
                 store.begin(runs, len(todo), info)
-                _consume(serial_results(tasks), store, bar, outcome)
+                _consume(copy_first(serial_results(tasks)), store, bar, outcome)
         finally:
             bar.close()
         store.rebuild_summary()
@@ -133,7 +155,10 @@ def _consume(results: Any, store: ResultsDir, bar: Progress, outcome: Outcome) -
     for task, out in results:
         if out.get("status") == "complete":
             store.write_run(task, out)
-            outcome.completed += 1
+            if "copied_from" in (out.get("worker") or {}):
+                outcome.copied += 1
+            else:
+                outcome.completed += 1
             bar.update(True)
         else:
             store.record_failure(task, out)

@@ -62,6 +62,7 @@ class RoleSymmetricGame:
         gains: ``(profile, role index, strategy) -> mean gain`` of one agent of that role
             switching from the profile's strategy to ``strategy`` (USD/day).
         upper: the same key -> upper confidence bound of the gain (optional).
+        lower: the same key -> lower confidence bound of the gain (optional).
         dropped: strategies left out to make the game complete (``role: strategy``).
     """
 
@@ -69,6 +70,7 @@ class RoleSymmetricGame:
     strategies: tuple[tuple[str, ...], ...]
     gains: dict[tuple[Profile, int, str], float]
     upper: dict[tuple[Profile, int, str], float] = field(default_factory=dict)
+    lower: dict[tuple[Profile, int, str], float] = field(default_factory=dict)
     dropped: tuple[str, ...] = ()
 
     @property
@@ -89,6 +91,14 @@ class RoleSymmetricGame:
         gain, to any strategy (also those :meth:`complete` dropped from the sets: they are
         still moves an agent can make)."""
         return sorted({(k, r) for (p, k, r) in self.gains if p == profile})
+
+    def better_responses(self, profile: Profile, epsilon: float = 0.0
+                         ) -> list[tuple[float, int, str]]:
+        """(mean gain, role index, strategy) of the single deviations from ``profile`` whose
+        lower confidence bound exceeds ``epsilon`` (a gain the data establish), largest
+        mean first."""
+        return sorted(((self.gains[(p, k, r)], k, r) for (p, k, r), lo in self.lower.items()
+                       if p == profile and lo > epsilon), key=lambda x: -x[0])
 
     def missing(self) -> list[tuple[Profile, int, str]]:
         """Gains the game needs and does not have."""
@@ -119,7 +129,7 @@ class RoleSymmetricGame:
             strategies = tuple(tuple(x for x in ss if not (j == k and x == s))
                                for j, ss in enumerate(game.strategies))
             game = RoleSymmetricGame(game.roles, strategies, game.gains, game.upper,
-                                     (*game.dropped, f"{game.roles[k]}: {s}"))
+                                     game.lower, (*game.dropped, f"{game.roles[k]}: {s}"))
         return game
 
     def gain_array(self, k: int) -> NDArray[np.float64]:
@@ -147,7 +157,8 @@ class RoleSymmetricGame:
 
 def role_symmetric_game(roles: Sequence[str], strategies: Sequence[Sequence[str]],
                         gains: dict[tuple[Profile, int, str], float],
-                        upper: dict[tuple[Profile, int, str], float] | None = None
+                        upper: dict[tuple[Profile, int, str], float] | None = None,
+                        lower: dict[tuple[Profile, int, str], float] | None = None
                         ) -> RoleSymmetricGame:
     """A :class:`RoleSymmetricGame` after validation (finite gains, known strategies)."""
     if len(roles) != len(strategies) or not roles:
@@ -162,7 +173,8 @@ def role_symmetric_game(roles: Sequence[str], strategies: Sequence[Sequence[str]
             raise ValueError(f"gain key {(prof, k, r)} names a strategy outside the sets")
         if not np.isfinite(g):
             raise ValueError(f"gain {(prof, k, r)} is not finite")
-    return RoleSymmetricGame(tuple(roles), sets, dict(gains), dict(upper or {}))
+    return RoleSymmetricGame(tuple(roles), sets, dict(gains), dict(upper or {}),
+                             dict(lower or {}))
 
 
 def rolesym_alpharank(game: RoleSymmetricGame, *, alpha: float = 1.0, m: int = 50

@@ -252,7 +252,7 @@ class Analysis:
         for point, results in sorted(by_point.items()):
             roles = list(dict.fromkeys(x.role for d in results for x in d.deviations))
             sets: dict[str, list[str]] = {r: [] for r in roles}
-            gains, upper, bases, not_pure = {}, {}, {}, []
+            gains, upper, lower, bases, not_pure = {}, {}, {}, {}, []
             for d in results:
                 prof = self.pure_profile(d.baseline_cell, roles)
                 if prof is None:
@@ -266,9 +266,11 @@ class Analysis:
                     sets[x.role].append(x.target)
                     gains[(prof, k, x.target)] = x.gain.mean
                     upper[(prof, k, x.target)] = x.gain.high
+                    # a sample with no variation across seeds establishes nothing
+                    lower[(prof, k, x.target)] = x.gain.low if x.gain.varies else math.nan
             if not bases:
                 continue
-            game = role_symmetric_game(roles, [sets[r] for r in roles], gains, upper)
+            game = role_symmetric_game(roles, [sets[r] for r in roles], gains, upper, lower)
             full = len(game.profiles())
             game = game.complete()
             sweep = rolesym_alpharank_sweep(game) if len(game.profiles()) > 1 else None
