@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.payoffs import epochs_per_day_of, load_results, warmup_of
+from analysis.results import epochs_per_day_of, load_results, warmup_of
 
 OBJECTIVES = {  # name -> direction
     "regret": "minimize",

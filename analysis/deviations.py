@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis.payoffs import ResultSet, RunData
+from analysis.results import ResultSet, RunData
 from analysis.stats import Estimate, holm, mean_ci
 
 __all__ = [

@@ -60,8 +60,8 @@ def _established(results_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str
     """(games, moves) of the role-symmetric game in ``results_dir``: per sweep point its
     profiles with their bound-equilibrium verdicts, and every best response the data
     establish from a profile that has run, with the profile it leads to."""
-    from analysis.payoffs import load_results
     from analysis.report.findings import Analysis
+    from analysis.results import load_results
 
     an = Analysis(load_results(results_dir))
     games, moves = [], []

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from test_report import agents_frame, metrics_frame, write_results
 
-from analysis.payoffs import load_results
 from analysis.report import Analysis
 from analysis.report.write import report_one
+from analysis.results import load_results
 from analysis.stats import bootstrap_ci, mean_ci
 
 EPOCHS, WARMUP = 10, 2

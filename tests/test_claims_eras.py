@@ -27,7 +27,7 @@ from analysis.claims import (
 from analysis.claims.cells import judge, sweep_cells
 from analysis.claims.markdown import claims_markdown
 from analysis.claims.worlds import summarise
-from analysis.payoffs import ResultSet, RunData
+from analysis.results import ResultSet, RunData
 
 
 def _gap_claim(sets: list[ResultSet]) -> Verdict:
@@ -118,7 +118,7 @@ def test_a_claim_below_its_threshold_holds_where_the_effect_is_below() -> None:
 def test_a_verdict_that_follows_from_the_rules_says_so(tmp_path: Path) -> None:
     _results(tmp_path, {("dec2023", 100.0): 5.0, ("dec2023", 300.0): 4.0})
     rs = next(iter(latest_results(tmp_path).values()))
-    from analysis.payoffs import load_results
+    from analysis.results import load_results
     v = judge(99, load_results(rs), [CellTest({}, True, "")],
               follows_from_rules="income ratio = 960/64 by the equal split")
     v.era = "dec2023"

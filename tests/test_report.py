@@ -22,14 +22,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from analysis.payoffs import (
-    agent_payoffs,
-    load_results,
-    paired_samples,
-    payoff_table,
-    run_payoffs,
-    summarize,
-)
+from analysis.payoffs import agent_payoffs, paired_samples, payoff_table, run_payoffs, summarize
+from analysis.results import load_results
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

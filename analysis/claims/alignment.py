@@ -16,8 +16,8 @@ from analysis.claims.verdicts import (
     estimate,
     interval_test,
 )
-from analysis.payoffs import ResultSet
 from analysis.report import fmt_est
+from analysis.results import ResultSet
 
 
 def _claim6(sets: list[ResultSet]) -> Verdict:

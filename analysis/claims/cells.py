@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.claims.verdicts import CellTest, Verdict, combine, interval_test
-from analysis.payoffs import Axis, ResultSet, RunData, agent_payoffs
+from analysis.payoffs import agent_payoffs
 from analysis.report import axis_title
+from analysis.results import Axis, ResultSet, RunData
 from analysis.stats import Estimate, mean_ci
 
 

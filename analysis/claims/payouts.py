@@ -20,8 +20,8 @@ from analysis.claims.verdicts import (
     estimate,
     interval_test,
 )
-from analysis.payoffs import ResultSet
 from analysis.report import fmt, fmt_est
+from analysis.results import ResultSet
 
 
 def _claim1(sets: list[ResultSet]) -> Verdict:

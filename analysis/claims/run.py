@@ -18,8 +18,8 @@ from analysis.claims.strategies import _claim3, _claim4, _claim5, _claim11
 from analysis.claims.verdicts import INCONCLUSIVE, NOT_RUN, Claim, Verdict
 from analysis.claims.worlds import summarise
 from analysis.output import write_json, write_text
-from analysis.payoffs import ResultSet, find_result_dirs, load_results
 from analysis.report import report_one
+from analysis.results import ResultSet, find_result_dirs, load_results
 
 # Each claim family's module may hold DESIGNS: claim number -> its design in words (what
 # it predicts, how the premise is created, the mechanism measured, the control, the horizon)

@@ -21,8 +21,8 @@ from analysis.claims.verdicts import (
     estimate,
     interval_test,
 )
-from analysis.payoffs import ResultSet
 from analysis.report import Analysis, fmt, fmt_est
+from analysis.results import ResultSet
 from analysis.stats import Estimate
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.payoffs import ResultSet
+from analysis.results import ResultSet
 from analysis.stats import Estimate, mean_ci
 
 HOLDS, FAILS, PART, INCONCLUSIVE, NOT_RUN = (

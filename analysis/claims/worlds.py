@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.claims.verdicts import CellTest
-from analysis.payoffs import ResultSet
 from analysis.plausible import deciding_region, holds_probability, variance_split
+from analysis.results import ResultSet
 
 
 def world_holds(cells: list[CellTest]) -> dict[int, bool]:

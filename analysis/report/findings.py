@@ -21,14 +21,9 @@ from analysis.game.rolesym import (
     role_symmetric_game,
     rolesym_alpharank_sweep,
 )
-from analysis.payoffs import (
-    ResultSet,
-    RunData,
-    agent_payoffs,
-    paired_samples,
-    payoff_table,
-)
+from analysis.payoffs import agent_payoffs, paired_samples, payoff_table
 from analysis.report.format import _t_band, axis_title, cell_labels, fmt, path_title
+from analysis.results import ResultSet, RunData
 from analysis.stats import Estimate, mean_ci
 
 MAX_PANEL_CELLS = 6

@@ -9,9 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis.payoffs import (
-    ResultSet,
-)
+from analysis.results import ResultSet
 from analysis.stats import Estimate
 
 

@@ -37,11 +37,6 @@ from analysis.deviations import (
     MIN_EFFECT_SHARE,
 )
 from analysis.output import json_safe, write_json, write_text
-from analysis.payoffs import (
-    ResultSet,
-    find_result_dirs,
-    load_results,
-)
 from analysis.report.findings import Analysis
 from analysis.report.format import Doc, axis_title, fmt, fmt_est
 from analysis.report.game_sections import (
@@ -50,6 +45,7 @@ from analysis.report.game_sections import (
     phase_section,
     rolesym_section,
 )
+from analysis.results import ResultSet, find_result_dirs, load_results
 from analysis.stats import Estimate, mean_ci, seeds_for_half_width
 
 NETWORK_METRICS = {
