@@ -171,7 +171,8 @@ def _markdown(doc: dict[str, Any]) -> str:
                          f"(epsilon ${g['epsilon_usd_per_day']:,.2f}/day): "
                          + ("; ".join(eq) if eq else "none established") + ".")
         for m in it["better_responses"]:
-            lines.append(f"- from {_label(m['from'])}: one {m['role']} gains "
+            cell = ", ".join(f"{k} = {v}" for k, v in m["cell"].items()) or "the experiment"
+            lines.append(f"- {cell}: from {_label(m['from'])}, one {m['role']} gains "
                          f"${m['gain_usd_per_day']:,.2f}/day (lower bound "
                          f"${m['low']:,.2f}) by playing {m['to']}"
                          + (" (that profile has run)" if m["already_run"] else ""))

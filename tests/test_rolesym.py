@@ -65,3 +65,25 @@ def test_bad_gains_are_refused_with_the_key_named() -> None:
         role_symmetric_game(ROLES, SETS, {(("honest", "honest"), 0, "gpt"): 1.0})
     with pytest.raises(ValueError, match="not finite"):
         role_symmetric_game(ROLES, SETS, {(("honest", "honest"), 0, "lazy"): float("nan")})
+
+
+def test_alpharank_over_the_profiles_run_follows_the_chain_of_better_responses() -> None:
+    # run: all-honest, pass-through miners, and pass-through miners with copying validators
+    # (the chain a psro loop follows); the 3 other profiles of the 2 x 2 x ... game were not
+    sets = (("honest", "gpt"), ("honest", "copier"))
+    gains = {
+        (("honest", "honest"), 0, "gpt"): 130.0, (("honest", "honest"), 1, "copier"): -5.0,
+        (("gpt", "honest"), 0, "honest"): -120.0, (("gpt", "honest"), 1, "copier"): 50.0,
+        (("gpt", "copier"), 0, "honest"): -100.0, (("gpt", "copier"), 1, "honest"): -40.0,
+    }
+    lower = {k: v - 3.0 for k, v in gains.items()}
+    game = role_symmetric_game(ROLES, sets, gains, lower=lower)
+    run = game.measured()
+    assert sorted(run) == [("gpt", "copier"), ("gpt", "honest"), ("honest", "honest")]
+    fin = rolesym_alpharank_sweep(game, profiles=run).final
+    top = fin.profiles[fin.ranking[0]]
+    assert tuple(sets[k][i] for k, i in enumerate(top)) == ("gpt", "copier")
+    assert fin.pi[fin.ranking[0]] > 0.99
+    # the restricted product game (complete()) cannot see the last step
+    assert ("gpt", "copier") not in game.complete().profiles()
+    assert game.better_responses(("gpt", "honest")) == [(50.0, 1, "copier")]

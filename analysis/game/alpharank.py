@@ -191,18 +191,26 @@ LogFixation = Callable[[NDArray[np.int64], int, int, NDArray[np.int64]], float]
 ``k`` at ``profile`` (``new`` is the profile it leads to)."""
 
 
-def alpharank_chain(sizes: tuple[int, ...], log_rho: LogFixation, *, alpha: float, m: int
-                    ) -> AlphaRankResult:
+def alpharank_chain(sizes: tuple[int, ...], log_rho: LogFixation, *, alpha: float, m: int,
+                    nodes: NDArray[np.int64] | None = None) -> AlphaRankResult:
     """The alpha-Rank Markov chain over the pure profiles of populations of ``sizes``
     strategies, given each mutation's log fixation probability (:func:`alpharank`'s chain;
     :mod:`analysis.game.rolesym` gives it the fixation of a single agent's deviation gain).
 
     From profile s one population k and one mutant strategy r are chosen uniformly
     (``eta = 1 / sum_k (n_k - 1)``); ``C[s, s'] = eta rho``, ``C[s, s] = 1 - sum``; the
-    scores are C's stationary distribution (GTH in log space).
+    scores are C's stationary distribution (GTH in log space). ``nodes`` (rows of strategy
+    indices): the chain over these profiles only, a mutation leading outside them staying
+    put (an empirical game whose other profiles were not run); default every profile.
     """
-    n_prof = int(np.prod(sizes))
-    profiles = np.array(list(np.ndindex(*sizes)), dtype=np.int64).reshape(n_prof, len(sizes))
+    if nodes is None:
+        n_prof = int(np.prod(sizes))
+        profiles = np.array(list(np.ndindex(*sizes)), dtype=np.int64).reshape(n_prof,
+                                                                               len(sizes))
+    else:
+        profiles = np.asarray(nodes, dtype=np.int64).reshape(-1, len(sizes))
+        n_prof = len(profiles)
+    index = {tuple(int(i) for i in p): j for j, p in enumerate(profiles)}
     log_c = np.full((n_prof, n_prof), -np.inf)
     if n_prof > 1:
         eta = 1.0 / sum(k - 1 for k in sizes)
@@ -213,7 +221,9 @@ def alpharank_chain(sizes: tuple[int, ...], log_rho: LogFixation, *, alpha: floa
                         continue
                     new = prof.copy()
                     new[k] = r
-                    r_id = int(np.ravel_multi_index(tuple(new), sizes))
+                    r_id = index.get(tuple(int(i) for i in new))
+                    if r_id is None:
+                        continue
                     log_c[s_id, r_id] = np.log(eta) + log_rho(prof, k, r, new)
         pi = _stationary_gth_log(log_c)
         fixation = np.exp(log_c) / eta

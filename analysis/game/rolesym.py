@@ -25,9 +25,14 @@ profiles with one mutant are run. As alpha grows the chain's mass settles on the
 components of the better-response graph, which are the profiles no single agent can leave
 profitably (the pure Nash equilibria of the role-symmetric game) when there are any.
 
-A game needs every gain ``g_k(s, r)`` of every pure profile ``s`` of the product of the
-strategy sets; :meth:`RoleSymmetricGame.complete` restricts the sets until it has them
-(dropping the strategy in fewest measured profiles first) and says what it dropped.
+An empirical game rarely has every gain ``g_k(s, r)`` of every pure profile ``s`` of the
+product of the strategy sets. alpha-Rank then runs over the profiles that were run with
+all their deviations (``profiles=game.measured()``): a mutation that leads to a profile
+not run stays put, so a profile with an established better response to a profile not run
+(:meth:`RoleSymmetricGame.better_responses`) keeps mass it would lose in the full game;
+``tao-arena psro`` runs those profiles until none is left. :meth:`RoleSymmetricGame.
+complete` gives the largest product game instead (dropping the strategy in fewest
+measured profiles first) and says what it dropped.
 """
 
 from __future__ import annotations
@@ -177,13 +182,23 @@ def role_symmetric_game(roles: Sequence[str], strategies: Sequence[Sequence[str]
                              dict(lower or {}))
 
 
-def rolesym_alpharank(game: RoleSymmetricGame, *, alpha: float = 1.0, m: int = 50
-                      ) -> AlphaRankResult:
-    """alpha-Rank of a complete role-symmetric game (see the module docstring): profile
-    rows of the result index ``game.strategies`` per role, C order."""
-    if game.missing():
+def rolesym_alpharank(game: RoleSymmetricGame, *, alpha: float = 1.0, m: int = 50,
+                      profiles: Sequence[Profile] | None = None) -> AlphaRankResult:
+    """alpha-Rank of a role-symmetric game (see the module docstring): over every pure
+    profile of a complete game, or over ``profiles`` (e.g. ``game.measured()``: the
+    profiles that were run, a mutation leading to a profile not among them staying put).
+    Profile rows of the result index ``game.strategies`` per role (C order without
+    ``profiles``)."""
+    if profiles is None and game.missing():
         raise ValueError(f"the game lacks {len(game.missing())} deviation gain(s); "
-                         "use game.complete()")
+                         "use game.complete() or name the profiles")
+    nodes = None
+    if profiles is not None:
+        if any(p not in game.measured() for p in profiles):
+            raise ValueError("every profile needs all its deviation gains (game.measured())")
+        nodes = np.array([[game.strategies[k].index(s) for k, s in enumerate(p)]
+                          for p in profiles], dtype=np.int64).reshape(len(profiles),
+                                                                      len(game.roles))
     if not (np.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"alpha must be finite and >= 0, got {alpha}")
     if int(m) != m or m < 2:
@@ -194,11 +209,12 @@ def rolesym_alpharank(game: RoleSymmetricGame, *, alpha: float = 1.0, m: int = 5
         d = arrays[k][(*(int(i) for i in prof), r)]
         return float(_log_fixation_const(np.array(d), alpha, int(m)))
 
-    return alpharank_chain(game.sizes, log_rho, alpha=alpha, m=int(m))
+    return alpharank_chain(game.sizes, log_rho, alpha=alpha, m=int(m), nodes=nodes)
 
 
 def rolesym_alpharank_sweep(game: RoleSymmetricGame, *, alphas: ArrayLike | None = None,
-                            m: int = 50, tol: float = 1e-4) -> AlphaSweep:
+                            m: int = 50, tol: float = 1e-4,
+                            profiles: Sequence[Profile] | None = None) -> AlphaSweep:
     """:func:`rolesym_alpharank` over increasing alphas (default: 41 log-spaced values from
     1e-2 to 1e6 over the largest absolute gain), as :func:`analysis.game.alpharank_sweep`."""
     if alphas is None:
@@ -208,5 +224,5 @@ def rolesym_alpharank_sweep(game: RoleSymmetricGame, *, alphas: ArrayLike | None
         grid = _finite_array(alphas, "alphas", 1)
         if np.any(np.diff(grid) <= 0) or grid[0] < 0:
             raise ValueError("alphas must be non-negative and strictly increasing")
-    results = [rolesym_alpharank(game, alpha=float(a), m=m) for a in grid]
+    results = [rolesym_alpharank(game, alpha=float(a), m=m, profiles=profiles) for a in grid]
     return sweep_result(grid, results, tol)

@@ -52,17 +52,17 @@ class GameResult:
 class RoleSymGame:
     """The role-symmetric game (players are agents) at one sweep point.
 
-    ``game``: the complete game the data give (``game.dropped``: strategies left out for
-    want of their pure profiles' deviations); ``n_profiles_asked``: pure profiles of the
-    strategy sets before that; ``bases``: measured profile -> the id of its deviations'
-    base; ``not_pure``: bases whose runs are not pure profiles; ``sweep``: alpha-Rank
-    (None for a one-profile game); ``epsilon``: the tolerance of the point's equilibria.
+    ``game``: the game over the strategy sets the data name; ``run``: its pure profiles
+    that were run with every single deviation (``game.measured()``), alpha-Rank's nodes;
+    ``bases``: profile run -> the id of its deviations' base; ``not_pure``: bases whose
+    runs are not pure profiles; ``sweep``: alpha-Rank over ``run`` (None for one profile);
+    ``epsilon``: the tolerance of the point's equilibria.
     """
 
     point: int
     point_label: str
     game: RoleSymmetricGame
-    n_profiles_asked: int
+    run: list[tuple[str, ...]]
     bases: dict[tuple[str, ...], str]
     not_pure: list[str]
     sweep: AlphaSweep | None
@@ -238,8 +238,8 @@ class Analysis:
     def role_symmetric(self) -> list[RoleSymGame]:
         """Per sweep point with deviation profiles, the role-symmetric game (players are
         agents) of its pure profiles and their single deviations
-        (:mod:`analysis.game.rolesym`), restricted to the strategies the data complete, with
-        alpha-Rank swept to its large-alpha limit when it has more than one profile."""
+        (:mod:`analysis.game.rolesym`), with alpha-Rank over the profiles run, swept to its
+        large-alpha limit, when there is more than one."""
         by_point: dict[int, list[DeviationResult]] = {}
         for d in self.deviations():
             by_point.setdefault(d.point, []).append(d)
@@ -261,15 +261,16 @@ class Analysis:
                     sets[x.role].append(x.target)
                     gains[(prof, k, x.target)] = x.gain.mean
                     upper[(prof, k, x.target)] = x.gain.high
-                    # a sample with no variation across seeds establishes nothing
-                    lower[(prof, k, x.target)] = x.gain.low if x.gain.varies else math.nan
+                    # a sample with no variation across seeds establishes nothing, and a
+                    # target that behaves as an earlier one here is that move, not another
+                    lower[(prof, k, x.target)] = (x.gain.low if x.gain.varies
+                                                  and not x.same_as else math.nan)
             if not bases:
                 continue
             game = role_symmetric_game(roles, [sets[r] for r in roles], gains, upper, lower)
-            full = len(game.profiles())
-            game = game.complete()
-            sweep = rolesym_alpharank_sweep(game) if len(game.profiles()) > 1 else None
-            out.append(RoleSymGame(point, results[0].point_label, game, full, bases,
+            run = game.measured()
+            sweep = (rolesym_alpharank_sweep(game, profiles=run) if len(run) > 1 else None)
+            out.append(RoleSymGame(point, results[0].point_label, game, run, bases,
                                    not_pure, sweep, results[0].epsilon))
         return out
 

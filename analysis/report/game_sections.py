@@ -117,30 +117,40 @@ def rolesym_section(doc: Doc, an: Analysis, out: Path) -> None:
             "strategy, and what an agent can do is switch **alone**. A profile's incentive "
             "to leave it is each single deviation's gain (above, against the deviator's own "
             "cohort). alpha-Rank (Omidshafiei et al. 2019; m = 50, alpha swept to its "
-            "large-alpha limit) runs over these profiles with the fixation probability of "
-            "a mutant whose fitness advantage is the single agent's gain: its mass settles "
-            "on the profiles no single agent leaves profitably. It differs from the game of "
+            "large-alpha limit) runs over the profiles that were run, with the fixation "
+            "probability of a mutant whose fitness advantage is the single agent's gain: its "
+            "mass settles on the profiles no single agent leaves profitably (among those "
+            "run: a better response to a profile not run is listed, not followed). It "
+            "differs from the game of "
             "whole-role switches below, where a strategy is judged by what *every* agent of "
             "the role earns when all switch together.", "")
     for g in games:
         gm, roles = g.game, list(g.game.roles)
         sizes = " x ".join(f"{len(s)} {r}" for r, s in zip(roles, gm.strategies, strict=True))
         doc.add(f"### {g.point_label}", "")
-        doc.add(f"The game over {sizes} strateg{'y' if gm.sizes == (1,) else 'ies'} "
-                f"({len(gm.profiles())} pure profile(s), each with all its single deviations "
-                "measured)" + (f"; left out for want of their pure profiles' deviation runs: "
-                               f"{', '.join(gm.dropped)} (of {g.n_profiles_asked} profiles "
-                               "the strategy sets span)" if gm.dropped else "")
-                + (f"; not pure profiles (a role plays several strategies), so not in this "
-                   f"game: {', '.join(g.not_pure)}" if g.not_pure else "") + ".", "")
         eps = g.epsilon
+        open_moves = [(p, gm.roles[k], r, gain) for p in g.run
+                      for gain, k, r in gm.better_responses(p, eps)
+                      if tuple(r if i == k else x for i, x in enumerate(p)) not in g.run]
+        doc.add(f"The game over {sizes} strateg{'y' if gm.sizes == (1,) else 'ies'}: "
+                f"{len(g.run)} of its {len(gm.profiles())} pure profiles were run with all "
+                "their single deviations"
+                + (f"; not pure profiles (a role plays several strategies), so not in this "
+                   f"game: {', '.join(g.not_pure)}" if g.not_pure else "") + ". "
+                + ("Every better response the runs establish leads to a profile that was run."
+                   if not open_moves else
+                   "Better responses the runs establish that lead to profiles not run "
+                   "(alpha-Rank below cannot follow them; `tao-arena psro` runs them): "
+                   + "; ".join(f"from {' / '.join(p)} one {role} gains {fmt(gain, '$')}/day "
+                               f"by playing {r}" for p, role, r, gain in open_moves) + "."),
+                "")
         bound = set(gm.equilibria(eps, bound=True))
         nash = set(gm.equilibria())
         pi = (dict(zip(map(tuple, ([gm.strategies[k][i] for k, i in enumerate(p)]
                                    for p in g.sweep.final.profiles)), g.sweep.final.pi,
                        strict=True)) if g.sweep is not None else {})
         rows, data = [], []
-        for p in gm.profiles():
+        for p in g.run:
             devs = gm.measured_deviations(p)
             ups = [gm.upper.get((p, k, r), math.nan) for k, r in devs]
             top = max(ups) if ups and all(np.isfinite(ups)) else math.nan
@@ -177,7 +187,10 @@ def rolesym_section(doc: Doc, an: Analysis, out: Path) -> None:
         doc.data["role_symmetric"].append({
             "cell": {p: _plain(v) for p, v in an.overrides_of_point(g.point).items()},
             "roles": roles, "strategies": [list(s) for s in gm.strategies],
-            "dropped": list(gm.dropped), "not_pure": g.not_pure,
+            "profiles_spanned": len(gm.profiles()), "not_pure": g.not_pure,
+            "open_better_responses": [
+                {"from": dict(zip(roles, p, strict=True)), "role": role, "to": r,
+                 "gain_usd_per_day": gain} for p, role, r, gain in open_moves],
             "epsilon_usd_per_day": eps,
             "alpha_converged": None if g.sweep is None else g.sweep.converged_alpha,
             "profiles": data})
