@@ -116,3 +116,58 @@ def test_fast_grading_equals_the_reference(monkeypatch, backend):
         assert np.array_equal(a[0], b[0], equal_nan=True), t
         assert np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2]), t
         assert a[3:] == b[3:], t  # the same draws from both streams
+
+
+def test_graded_judge_discriminates_less_above_its_capability():
+    """The grader ``graded``: its chance of ranking two answers correctly rises with their
+    quality gap and falls as both exceed its capability (never to chance, unlike ``min``);
+    below its capability it perceives quality itself, as ``min`` does."""
+    judge = work.GradedJudge(slope_above=0.25, softness=0.05)
+
+    def acc(better, worse, j=judge):
+        return work.ranking_accuracy(better, worse, 0.7, 0.05, 4, j)
+
+    assert acc(0.6, 0.55) < acc(0.6, 0.5) < acc(0.6, 0.4)  # rises with the gap below c
+    assert acc(0.9, 0.85) < acc(0.9, 0.8) < acc(0.95, 0.75)  # and above c
+    assert acc(0.95, 0.9) < acc(0.85, 0.8) < acc(0.65, 0.6)  # falls as both exceed c
+    assert acc(0.95, 0.9) > 0.5 and acc(0.95, 0.9, None) == 0.5  # min: chance above c
+    q, c = np.array([0.3, 0.6, 0.7, 0.8, 1.0]), np.array([0.7, 0.9])
+    level = work.perceived_level(q, c, judge)
+    assert np.array_equal(level[:, :3], np.minimum(q[None, :3], c[:, None]))
+    assert (level[0, 3:] > 0.7).all() and (level[0, 3:] < q[3:]).all()
+    blind = work.perceived_level(q, c, work.GradedJudge(0.0, 0.0))
+    assert np.array_equal(blind, work.perceived_level(q, c))  # k = s = 0 is min(q, c)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_fast_graded_grading_equals_the_reference(monkeypatch, backend):
+    """``work_fast.grade_epoch`` with the grader ``graded`` gives the reference's moving
+    averages, sums and draws (and differs from ``min`` where miners exceed capability)."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setattr(work_fast, "BACKEND", backend)
+    r = np.random.default_rng(1)
+    judge = work.GradedJudge(0.3, 0.04)
+    for t in range(20):
+        v, m, n = int(r.integers(1, 30)), int(r.integers(2, 120)), 200
+        graders, miners = np.arange(v), slice(50, 50 + m)
+        quality, cap = r.random(m), r.uniform(0.3, 0.9, v)
+        if t % 5 == 0:
+            quality[0] = np.nan
+        noise, rate = np.full(v, 0.05), np.full(v, 0.1)
+        key = np.where(r.random(m) < 0.3, r.integers(0, 4, m), -1)
+        detects = r.random(v) < 0.5
+        out = {}
+        for name, grade, j in (("reference", work.grade_epoch, judge),
+                               ("fast", work_fast.grade_epoch, judge),
+                               ("min", work_fast.grade_epoch, None)):
+            ema = np.random.default_rng(t).random((n, n))
+            rq, rg = np.random.default_rng(100 + t), np.random.default_rng(200 + t)
+            sums = grade(rq, rg, ema, graders, miners, quality, cap, noise, rate, key,
+                         detects, 20, 30, judge=j)
+            out[name] = (ema, *sums, rq.random(), rg.random())
+        a, b = out["reference"], out["fast"]
+        assert np.array_equal(a[0], b[0], equal_nan=True), t
+        assert np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2]), t
+        assert a[3:] == b[3:], t
+        assert not np.array_equal(a[0], out["min"][0], equal_nan=True), t

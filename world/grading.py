@@ -136,7 +136,7 @@ def grade(model: Network, s: Subnet, plan: Plan, ans: Answers) -> None:
     received, graded = work_fast.grade_epoch(
         model.streams["queries"], model.streams["grading"], s.score_ema, uids, cols,
         s.quality[cols], capability, noise, rate, ans.key[cols], dedup > 0,
-        wp.query_rounds, wp.sample_size, plain=plain,
+        wp.query_rounds, wp.sample_size, plain=plain, judge=wp.judge,
     )
     books = model.books
     books.cost[m_accts] += ans.fixed[cols] + ans.per_query[cols] * received

@@ -16,6 +16,7 @@ from pydantic import model_validator
 from world.dtao_params import DtaoParams
 from world.eras import ERA_NAMES, era_variants
 from world.parameters import ParameterError, param, parameters, section
+from world.work import GradedJudge
 from world.yuma import YumaParams
 
 BLOCK_SECONDS = 12.0  # MODEL.md section 2
@@ -93,6 +94,9 @@ class WorkParams:
     Each permitted, grading validator sends ``query_rounds`` rounds of queries per epoch;
     each round reaches every miner independently with probability
     ``sample_size / n_miners`` (so a round's expected sample is ``sample_size``).
+    ``grader`` says how a validator perceives an answer above its own capability
+    (``world.work``: ``min``, not at all; ``graded``, a judge whose discrimination fades,
+    ``world.work.GradedJudge`` with ``judge_slope_above`` and ``judge_softness``).
     """
 
     query_rounds: int = param(30, 0, None, "rounds of queries a validator sends per epoch",
@@ -102,6 +106,30 @@ class WorkParams:
                              source="SN1 sampled ~50 miners per query in late 2023")
     dedup_window: bool = param(True, doc="copies are only detectable within one round",
                                source="MODEL.md section 5")
+    grader: Literal["min", "graded"] = param(
+        "min", doc="how a validator perceives an answer of quality q at capability c: min, "
+        "min(q, c) (blind above c); graded, a judge whose discrimination fades above c "
+        "(world.work.GradedJudge: its chance of ranking two answers correctly rises with "
+        "their gap and falls as both exceed c)",
+        source="MODEL.md section 5 (min); section 8, LLM-as-a-judge agreement, Zheng et al. "
+        "2023 (graded)")
+    judge_slope_above: float = param(
+        0.25, 0, 1, "grader graded: the judge's discrimination far above its capability, "
+        "as a fraction of its discrimination below it (0: blind there, as min; 1: no "
+        "ceiling)", source="a modelling choice anchored on Zheng et al. 2023 (MODEL.md "
+        "section 8: weaker judges agree less with humans); claim files draw it from a prior")
+    judge_softness: float = param(
+        0.05, 0, 1, "grader graded: the span of quality above the capability over which the "
+        "judge's discrimination fades from 1 to judge_slope_above (0: at once)",
+        source="a modelling choice (half an MT-bench point on the 0-1 quality scale); claim "
+        "files draw it from a prior")
+
+    @property
+    def judge(self) -> GradedJudge | None:
+        """The grader as ``world.work`` takes it: None for ``min``, else its judge."""
+        if self.grader == "min":
+            return None
+        return GradedJudge(self.judge_slope_above, self.judge_softness)
 
 
 @parameters("subnet")

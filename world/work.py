@@ -7,8 +7,15 @@ uniform per pair. A validator of capability c perceives an answer of true qualit
 ``min(q, c)`` plus its grading noise: it cannot tell two answers apart above its own
 level (the report's central paradox). Its mean perceived score of a miner over ``Q``
 answers is drawn directly as ``min(q, c) + noise * Z / sqrt(Q)``, clipped to [0, 1] (one
-normal draw per validator and miner, not one per response). Each validator keeps an
-exponential moving average of what it perceived, updated where it sent a query.
+normal draw per validator and miner, not one per response). That is the grader ``min``
+(``work.grader``, the default); the grader ``graded`` (:class:`GradedJudge`,
+:func:`perceived_level`) replaces ``min(q, c)`` by a level whose slope fades above the
+capability instead of dropping to zero, so that the chance of ranking two answers
+correctly (:func:`ranking_accuracy`) rises with their quality gap and falls as both exceed
+the judge's capability, as LLM-as-a-judge agreement does (MODEL.md section 8).
+
+Each validator keeps an exponential moving average of what it perceived, updated where it
+sent a query.
 
 Copies: miners sharing an answer key return identical answers. A validator with duplicate
 detection zeroes the answers of a key whose members it met in the same round; for a key
@@ -24,10 +31,11 @@ Everything is arrays: no Python loop per query, response, validator or miner.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.stats import binom
+from scipy.stats import binom, norm
 
 
 @lru_cache(maxsize=256)
@@ -51,19 +59,70 @@ def sample_queries(
     return np.searchsorted(binomial_cdf(rounds, p), u, side="right").astype(np.int64)
 
 
+@dataclass(frozen=True)
+class GradedJudge:
+    """The grader ``graded`` (``work.grader``; its parameters ``work.judge_slope_above``
+    and ``work.judge_softness``, world/params.py ``WorkParams``).
+
+    A judge of capability c perceives an answer of quality q at the level
+    ``g(q) = q`` for ``q <= c`` and, above it, with ``a = q - c``,
+    ``g(q) = c + k a + (1 - k) s (1 - exp(-a / s))``: its discrimination (the slope of
+    ``g``) is 1 up to its capability and fades over about ``s`` (``softness``) to ``k``
+    (``slope_above``) beyond it. ``k = 0`` with ``s -> 0`` is ``min(q, c)``; ``k = 1`` is
+    a judge without a ceiling. With Gaussian noise per answer this is a Thurstone judge:
+    :func:`ranking_accuracy` is the chance it orders two answers correctly, rising with
+    their quality gap and falling as both exceed c, the pattern of LLM-as-a-judge
+    agreement studies (Zheng et al. 2023, the MT-bench paper: agreement with humans rises
+    with the gap between the models compared, and weaker judges agree less; MODEL.md
+    section 8).
+    """
+
+    slope_above: float
+    softness: float
+
+
+def perceived_level(quality: np.ndarray, capability: np.ndarray,
+                    judge: GradedJudge | None = None) -> np.ndarray:
+    """The noiseless perceived score per validator (row) and miner (column): ``min(q, c)``
+    for the grader ``min`` (``judge`` None), :class:`GradedJudge`'s ``g(q)`` otherwise."""
+    level = np.minimum(quality[None, :], capability[:, None])
+    if judge is None:
+        return level
+    above = np.maximum(quality[None, :] - capability[:, None], 0.0)
+    k, s = judge.slope_above, judge.softness
+    level += k * above
+    if s > 0.0:
+        level += (1.0 - k) * s * -np.expm1(-above / s)
+    return level
+
+
+def ranking_accuracy(better: float, worse: float, capability: float, noise: float,
+                     answers: int, judge: GradedJudge | None = None) -> float:
+    """The chance a judge of ``capability`` and per-answer ``noise`` ranks the answer of
+    quality ``better`` above that of ``worse`` from the means of ``answers`` answers each:
+    ``Phi((g(better) - g(worse)) / (noise sqrt(2 / answers)))`` (0.5 when it perceives no
+    difference; ``g`` as :func:`perceived_level`)."""
+    lv = perceived_level(np.array([better, worse]), np.array([capability]), judge)[0]
+    if noise == 0.0:
+        return 1.0 if lv[0] > lv[1] else 0.5
+    return float(norm.cdf((lv[0] - lv[1]) / (noise * np.sqrt(2.0 / answers))))
+
+
 def perceived_scores(
     rng: np.random.Generator,
     quality: np.ndarray,
     capability: np.ndarray,
     noise: np.ndarray,
     queries: np.ndarray,
+    judge: GradedJudge | None = None,
 ) -> np.ndarray:
     """Mean perceived score per validator and miner, ``min(q, c) + noise Z / sqrt(Q)``
-    clipped to [0, 1]; NaN where the validator sent no query."""
+    (the grader ``min``; ``judge``: :func:`perceived_level` of a :class:`GradedJudge`
+    instead of ``min(q, c)``) clipped to [0, 1]; NaN where the validator sent no query."""
     z = rng.standard_normal(queries.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         scores = z * noise[:, None] / np.sqrt(queries)
-        scores += np.minimum(quality[None, :], capability[:, None])
+        scores += perceived_level(quality, capability, judge)
     scores = np.clip(scores, 0.0, 1.0)
     scores[queries == 0] = np.nan
     return scores
@@ -114,14 +173,16 @@ def grade_epoch(
     detects: np.ndarray,
     rounds: int,
     sample_size: int,
+    judge: GradedJudge | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One subnet's queries and grading for an epoch: the graders' moving averages
     ``ema[graders, miners]`` updated in place; returns the queries each miner received
-    and each grader sent. Queries draw from ``queries_rng``; perceived scores, then
-    duplicate detection, from ``grading_rng``. Queried copies that are caught score 0."""
+    and each grader sent. Queries draw from ``queries_rng``; perceived scores (grader
+    ``min``, or ``judge``'s), then duplicate detection, from ``grading_rng``. Queried
+    copies that are caught score 0."""
     q = sample_queries(queries_rng, len(graders), len(quality), rounds, sample_size)
     if len(graders) and len(quality):
-        scores = perceived_scores(grading_rng, quality, capability, noise, q)
+        scores = perceived_scores(grading_rng, quality, capability, noise, q, judge)
         dup = duplicate_detection(grading_rng, answer_key, detects, rounds, sample_size)
         scores = np.where(dup & (q > 0), 0.0, scores)
         cols = np.arange(ema.shape[1])[miners]

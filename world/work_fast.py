@@ -20,7 +20,13 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from world.work import binomial_cdf, duplicate_detection, perceived_scores
+from world.work import (
+    GradedJudge,
+    binomial_cdf,
+    duplicate_detection,
+    perceived_level,
+    perceived_scores,
+)
 
 BACKENDS = ("auto", "numpy", "numba")
 BACKEND = os.environ.get("TAO_ARENA_GRADING", "auto")
@@ -97,6 +103,7 @@ def noisy_scores(
     capability: np.ndarray,
     noise: np.ndarray,
     sqrt_queries: np.ndarray,
+    judge: GradedJudge | None = None,
 ) -> np.ndarray:
     """``work.perceived_scores`` given the square roots of the queries, without marking the
     pairs that sent none (their entries are meaningless; the caller masks them). The
@@ -104,7 +111,9 @@ def noisy_scores(
     scores = rng.standard_normal(sqrt_queries.shape)
     scores *= _rows(noise)
     scores /= sqrt_queries
-    if len(quality) and len(capability) and capability.min() >= quality.max():
+    if judge is not None:
+        scores += perceived_level(quality, capability, judge)
+    elif len(quality) and len(capability) and capability.min() >= quality.max():
         scores += quality  # min(q, c) is q for every pair: no graders x miners temporary
     else:
         scores += np.minimum(quality[None, :], capability[:, None])
@@ -133,6 +142,7 @@ def graded_scores(
     detects: np.ndarray,
     rounds: int,
     sample_size: int,
+    judge: GradedJudge | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """An epoch's grading in one call: (scores, observed).
 
@@ -146,9 +156,10 @@ def graded_scores(
     reference = not (np.isfinite(quality).all() and np.isfinite(capability).all()
                      and np.isfinite(noise).all())
     if reference:
-        scores = perceived_scores(rng, quality, capability, noise, queries)
+        scores = perceived_scores(rng, quality, capability, noise, queries, judge)
     else:
-        scores = noisy_scores(rng, quality, capability, noise, sqrt_table(rounds)[queries])
+        scores = noisy_scores(rng, quality, capability, noise, sqrt_table(rounds)[queries],
+                              judge)
     if len(answer_key) and detects.any() and (answer_key >= 0).any() and rounds:
         dup = duplicate_detection(rng, answer_key, detects, rounds, sample_size)
         if reference:
@@ -200,6 +211,7 @@ def grade_epoch(
     rounds: int,
     sample_size: int,
     plain: bool | None = None,
+    judge: GradedJudge | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``work.grade_epoch``: the graders' moving averages ``ema[graders, miners]`` updated
     in place; returns the queries each miner received and each grader sent (int).
@@ -208,11 +220,13 @@ def grade_epoch(
     two streams and the same numbers, computed by numpy or, where the inputs allow it
     (finite, no negative zeros, numpy's PCG64 uniforms), by compiled loops that make one
     pass instead of a dozen (``BACKEND``). ``plain``: the caller's ``plain_inputs(quality,
-    capability, noise, rate)``, if it knows it.
+    capability, noise, rate)``, if it knows it. ``judge``: the grader ``graded``
+    (``work.GradedJudge``; None: ``min``), graded by numpy (the compiled loops say
+    ``min(q, c)``).
     """
     n_val, n_min = len(graders), len(quality)
     kernels = _kernels()
-    if (kernels is not None and n_val and n_min and rounds and _RAW_UNIFORMS
+    if (kernels is not None and judge is None and n_val and n_min and rounds and _RAW_UNIFORMS
             and type(queries_rng.bit_generator) is np.random.PCG64
             and (plain_inputs(quality, capability, noise, rate) if plain is None else plain)):
         p = min(1.0, sample_size / n_min)
@@ -234,7 +248,7 @@ def grade_epoch(
     q = sample_queries(queries_rng, n_val, n_min, rounds, sample_size)
     if n_val and n_min:
         scores, observed = graded_scores(grading_rng, quality, capability, noise, q,
-                                         answer_key, detects, rounds, sample_size)
+                                         answer_key, detects, rounds, sample_size, judge)
         runs = _consecutive_runs(graders)
         if isinstance(miners, slice) and len(runs) <= 4:
             # graders in a few runs of consecutive UIDs, miners a range: update in place
