@@ -243,6 +243,9 @@ def load_results(root: str | Path) -> ResultSet:
         params = dict(info.get("overrides") or {})
         cfg = _cell_config(config, params)
         warmup, per_day = warmup_of(cfg), epochs_per_day_of(cfg)
+        tempo = _effective(manifest, cell, "network.tempo")
+        if tempo:  # the era's (or its variant's) tempo as the run used it
+            per_day = BLOCKS_PER_DAY / float(tempo)
         profile = info.get("profile")
         if profile:
             params["profile"] = profile.get("id")
@@ -255,6 +258,17 @@ def load_results(root: str | Path) -> ResultSet:
     for c in {r.cell for r in runs} - set(cells):
         cells[c] = {"cell": c, "overrides": {}, "profile": None}
     return ResultSet(root, manifest, config, cells, runs)
+
+
+def _effective(manifest: dict[str, Any], cell: int, key: str) -> Any:
+    """The value rule ``key`` had in ``cell`` (``manifest.eras``: each era group's rules with
+    their effective values, an era variant's included), or None when not recorded."""
+    for group in manifest.get("eras") or []:
+        if cell in (group.get("cells") or []):
+            for rule in group.get("rules") or []:
+                if rule.get("key") == key:
+                    return rule.get("value")
+    return None
 
 
 def _cell_config(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
