@@ -142,7 +142,8 @@ def _evaluate(claim: Claim, sets: list[ResultSet | None], era: str | None) -> Ve
             f"the results lack what this claim needs: {err}"], list(claim.experiments),
             era=era)
     v.title, v.era = claim.title, era
-    primary = next(s for s in sets if s is not None)
+    # the claim's own experiment is the last it names (claim 2 reads the calibration too)
+    primary = sets[-1] if sets[-1] is not None else next(s for s in sets if s is not None)
     v.worlds = summarise(v.cells, primary)
     return v
 
