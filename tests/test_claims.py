@@ -16,7 +16,6 @@ from analysis.claims import (
     FAILS,
     HOLDS,
     INCONCLUSIVE,
-    NOT_RUN,
     PART,
     CellTest,
     claims_report,
@@ -48,7 +47,9 @@ def test_combine_holds_fails_and_inconclusive() -> None:
     assert combine(cells("x", {"1": True, "2": True}), ["x"])[0] == HOLDS
     assert combine(cells("x", {"1": False, "2": False}), ["x"])[0] == FAILS
     assert combine(cells("x", {"1": None, "2": None}), ["x"])[0] == INCONCLUSIVE
-    assert combine([], ["x"])[0] == NOT_RUN
+    # no cell within the premise: shown, and inconclusive (not "not run": runs exist)
+    assert combine([CellTest({"x": "1"}, True, "", tested=False)], ["x"]) == (
+        INCONCLUSIVE, "no cell creates the claim's premise (every cell shown, none judged)")
     # untested cells do not count
     c = cells("x", {"1": True}) + [CellTest({"x": "2"}, False, "", tested=False)]
     assert combine(c, ["x"])[0] == HOLDS
@@ -82,32 +83,37 @@ def test_combine_partial_over_two_axes() -> None:
                      "at price = 30: holds for rate <= 0, not for {2}")
 
 
-def test_claim10_verdict_from_synthetic_results(tmp_path: Path) -> None:
-    """N + V holds where every queried miner computes and fails where a quarter do not."""
-    config = {"name": "claim10_overhead", "epochs": 20, "warmup_epochs": 5,
-              "scenario": {"tempo": 360},
-              "population": [{"strategy": "honest_validator", "count": 16, "subnet": 0},
-                             {"strategy": "honest_miner", "count": 112, "subnet": 0},
-                             {"strategy": "lazy_miner", "count": 0, "subnet": 0}]}
-    grid = {"paths": ["subnets.0.work.sample_size"], "zip": [["population.2.count"]]}
+def _claim10_config(sample_size: int | None = 10) -> dict:
+    scenario: dict = {"tempo": 360, "subnets": [{"yuma": {"max_validators": 16}}]}
+    if sample_size is not None:
+        scenario["subnets"][0]["work"] = {"sample_size": sample_size}
+    return {"name": "claim10_overhead", "epochs": 20, "warmup_epochs": 5,
+            "scenario": scenario,
+            "population": [{"strategy": "honest_validator", "count": 4, "subnet": 0},
+                           {"strategy": "honest_miner", "count": 112, "subnet": 0}]}
+
+
+def test_claim10_multiplies_a_round_by_the_validators_and_follows_from_the_rules(
+        tmp_path: Path) -> None:
+    """Per customer answer: V rounds of N computed + N graded; holds above N + V, fails
+    below (a network where almost no miner computes), and says it follows from the rules."""
+    grid = {"paths": ["population.0.count"], "zip": []}
     cells_, runs = [], []
-    for n in (10, 50):
-        for lazy, frac in ((0, 1.0), (28, 0.75)):
-            k = len(cells_)
-            cells_.append({"cell": k, "profile": None,
-                           "overrides": {"subnets.0.work.sample_size": n,
-                                         "population.2.count": lazy}})
-            for seed in range(3):
-                over = n * frac + n + np.random.default_rng(seed).normal(0, 0.01, 20)
-                runs.append((k, seed, metrics_frame(20, {"m": {"profit": 1.0}},
-                                                    compute_per_useful_answer=over), None))
-    write_results(tmp_path / "claim10_overhead" / "h", config, cells_, runs, grid)
-    found = latest_results(tmp_path)
-    v = evaluate(CLAIMS[9], found)
-    assert v.claim == 10 and v.status == PART, v.numbers
-    assert v.where == "holds for lazy_miner.count <= 0, not for {28}"
-    assert [c.outcome for c in v.cells] == [True, False, True, False]
-    assert "N + V = 100" in v.cells[2].detail
+    for k, (v, per_round) in enumerate(((4, 20.0), (16, 1.0))):
+        cells_.append({"cell": k, "profile": None, "overrides": {"population.0.count": v}})
+        for seed in range(3):
+            over = per_round + np.random.default_rng(seed).normal(0, 0.01, 20)
+            runs.append((k, seed, metrics_frame(20, {"m": {"profit": 1.0}},
+                                                compute_per_useful_answer=over), None))
+    write_results(tmp_path / "claim10_overhead" / "h", _claim10_config(), cells_, runs, grid)
+    v = evaluate(CLAIMS[9], latest_results(tmp_path))
+    assert v.claim == 10 and v.status == PART and v.follows_from_rules, v.numbers
+    assert [c.outcome for c in v.cells] == [True, False]
+    # 4 validators x 20 per round = 80 > N + V = 14; 16 x 1 = 16 < N + V = 26
+    assert "per customer answer 80.0" in v.cells[0].detail and "N + V = 14" in \
+        v.cells[0].detail
+    assert "N + V = 26" in v.cells[1].detail
+    assert "V x 2N" in v.derivation
 
 
 def _claim4_results(root: Path, cabal_minus_passthrough: dict[int, float]) -> None:
@@ -164,20 +170,17 @@ def test_no_variation_across_seeds_decides_nothing(tmp_path: Path) -> None:
 
 def test_claim10_reads_the_sample_size_the_run_recorded(tmp_path: Path) -> None:
     """N comes from the run's resolved config (here 30, not the world's default of 50)."""
-    config = {"name": "claim10_overhead", "epochs": 20, "warmup_epochs": 5,
-              "scenario": {"tempo": 360, "subnets": [{"work": {"sample_size": 30}}]},
-              "population": [{"strategy": "honest_miner", "count": 112, "subnet": 0}]}
     runs = [(0, seed, metrics_frame(20, {"m": {"profit": 1.0}},
                                     compute_per_useful_answer=60 + np.random.default_rng(
                                         seed).normal(0, 0.01, 20)), None)
             for seed in range(3)]
-    write_results(tmp_path / "claim10_overhead" / "h", config,
+    write_results(tmp_path / "claim10_overhead" / "h", _claim10_config(30),
                   [{"cell": 0, "profile": None, "overrides": {}}], runs,
                   {"paths": [], "zip": []})
     v = evaluate(CLAIMS[9], latest_results(tmp_path))
-    assert v.status == HOLDS and "N = 30" in v.cells[0].detail
-    del config["scenario"]["subnets"]  # a config that does not say: a data condition
-    write_results(tmp_path / "b" / "claim10_overhead" / "h", config,
+    assert v.status == HOLDS and "N + V = 34" in v.cells[0].detail
+    # a config that does not say: a data condition
+    write_results(tmp_path / "b" / "claim10_overhead" / "h", _claim10_config(None),
                   [{"cell": 0, "profile": None, "overrides": {}}], runs,
                   {"paths": [], "zip": []})
     v = evaluate(CLAIMS[9], latest_results(tmp_path / "b"))
@@ -187,11 +190,8 @@ def test_claim10_reads_the_sample_size_the_run_recorded(tmp_path: Path) -> None:
 def test_a_programming_error_in_a_claim_raises(tmp_path: Path) -> None:
     """A KeyError from code (here a metrics table without the claim's column) is not
     reported as a research result."""
-    config = {"name": "claim10_overhead", "epochs": 20, "warmup_epochs": 5,
-              "scenario": {"subnets": [{"work": {"sample_size": 30}}]},
-              "population": [{"strategy": "honest_miner", "count": 112, "subnet": 0}]}
     runs = [(0, seed, metrics_frame(20, {"m": {"profit": 1.0}}), None) for seed in range(3)]
-    write_results(tmp_path / "claim10_overhead" / "h", config,
+    write_results(tmp_path / "claim10_overhead" / "h", _claim10_config(30),
                   [{"cell": 0, "profile": None, "overrides": {}}], runs,
                   {"paths": [], "zip": []})
     with pytest.raises(KeyError, match="compute_per_useful_answer"):

@@ -22,8 +22,21 @@ from analysis.claims.verdicts import (
     interval_test,
 )
 from analysis.report import Analysis, fmt, fmt_est
-from analysis.results import ResultSet
+from analysis.results import ResultSet, RunData
 from analysis.stats import Estimate
+
+
+DESIGNS = {
+    11: "Predicts that validators who favour their own miners, at a rate that avoids mass "
+        "exits, go unpunished. Four cabal validators boost their 16 miners by a share of "
+        "their weight (0.1 to 1) beside twelve honest validators, with the cabal holding "
+        "25% or 62.5% of the validator stake; honest miners leave after 20 losing epochs "
+        "and newcomers arrive. Each boost is compared with the control boost 0 (the cabal "
+        "grading honestly) at the same stake share in the same world: the change in the "
+        "cabal's joint profit (validators plus miners) per 1,000 TAO of its stake, so stake "
+        "is never read as a gain. Cells where honest miners stay less than 90% as often as "
+        "in the control are outside the premise. 8 worlds, 10 days.",
+}
 
 
 def _claim3(sets: list[ResultSet]) -> Verdict:
@@ -119,52 +132,70 @@ def _claim5(sets: list[ResultSet]) -> Verdict:
                         "claim's premise: shown, not judged."])
 
 
-def _claim11(sets: list[ResultSet]) -> Verdict:
-    """Claim 11: cabal validators that boost their own miners, against honest ones.
+def _cabal_run(r: RunData) -> dict[str, float]:
+    """One run's cabal figures: its validators' and miners' profit per day (sums), the
+    cabal validators' stake (TAO, first record) and the share of the honest miners present
+    at the start still there at the end."""
+    ap = payoffs_of(r)
+    first = r.agents[r.agents["epoch"] == r.agents["epoch"].min()]
+    last = r.agents[r.agents["epoch"] == r.agents["epoch"].max()]
+    cab, mi, va = ap["cabal"] >= 0, ap["role"] == "miner", ap["role"] == "validator"
+    cab_vals = set(ap.loc[cab & va, "account"])
+    honest0 = set(first.loc[(first["role"] == "miner") & (first["cabal"] < 0), "account"])
+    return {
+        "validators": float(ap.loc[cab & va, "profit_usd_per_day"].sum()),
+        "miners": float(ap.loc[cab & mi, "profit_usd_per_day"].sum()),
+        "stake": float(first.loc[first["account"].isin(cab_vals), "stake_tao"].sum()),
+        "stay": len(honest0 & set(last["account"])) / max(len(honest0), 1),
+    }
 
-    Per seed, from per-agent payoffs: cabal miners minus honest miners (favouring pays),
-    cabal validators minus honest validators (punished?), and the survival of the honest
-    miners present at the start (mass exits?). Holds in a cell (boost > 0) when favouring
-    pays (interval above 0), the cabal validators are not punished (interval above -1% of
-    the honest validators' profit) and at least 90% of honest miners stay; fails when
-    favouring does not pay or the validators are punished (intervals on the wrong side)
-    or more than 10% of honest miners leave.
+
+def _claim11(sets: list[ResultSet]) -> Verdict:
+    """Claim 11: cabal validators that boost their own miners go unpunished, at a rate
+    that avoids mass exits.
+
+    Every boost b > 0 is compared with the control b = 0 (the same cabal grading honestly)
+    at the same cabal stake share, world by world: the effect is the change in the cabal's
+    joint profit (its validators' plus its miners', USD a day) per 1,000 TAO of the cabal
+    validators' stake, so a difference of stake is never read as a gain. Holds in a cell
+    when that interval lies above 0 (favouring pays and is not punished), fails when below.
+    The premise "a rate that avoids mass exits": the cell's honest miners stay at least 90%
+    as often as in the control; cells with mass exits are shown, not judged.
     """
     rs = sets[0]
+    cells = sweep_cells(rs)
+    figs = {c.index: {r.seed_index: _cabal_run(r) for r in c.runs} for c in cells}
 
-    def test(c: SweepCell) -> CellTest:
+    def level(c: SweepCell) -> str:
+        return repr({p: v for p, v in c.overrides.items() if not p.endswith(".boost")})
+
+    control = {level(c): c for c in cells if c.param("cabal_validator", "boost") == 0}
+    tests = []
+    for c in cells:
         boost = c.param("cabal_validator", "boost")
-        dm, dv, surv, hv = {}, {}, {}, {}
-        for r in c.runs:
-            ap = payoffs_of(r)
-            first = r.agents[r.agents["epoch"] == r.agents["epoch"].min()]
-            last = r.agents[r.agents["epoch"] == r.agents["epoch"].max()]
-            cab = ap["cabal"] >= 0
-            mi, va = ap["role"] == "miner", ap["role"] == "validator"
-            s = r.seed_index
-            dm[s] = (ap.loc[cab & mi, "profit_usd_per_day"].mean()
-                     - ap.loc[~cab & mi, "profit_usd_per_day"].mean())
-            dv[s] = (ap.loc[cab & va, "profit_usd_per_day"].mean()
-                     - ap.loc[~cab & va, "profit_usd_per_day"].mean())
-            hv[s] = ap.loc[~cab & va, "profit_usd_per_day"].mean()
-            honest0 = set(first.loc[(first["role"] == "miner") & (first["cabal"] < 0),
-                                    "account"])
-            surv[s] = len(honest0 & set(last["account"])) / max(len(honest0), 1)
-        em, ev, es = estimate(list(dm.values())), estimate(list(dv.values())), \
-            estimate(list(surv.values()))
-        margin = 0.01 * abs(estimate(list(hv.values())).mean)
-        pays, unpunished = interval_test(em, 0.0), interval_test(ev, -margin)
-        stays = es.mean >= 0.9
-        if pays and unpunished and stays:
-            out: bool | None = True
-        elif pays is False or unpunished is False or not stays:
-            out = False
-        else:
-            out = None
-        return c.test(out, f"cabal miners - honest miners {fmt_est(em, '$')}/day; cabal "
-                      f"validators - honest validators {fmt_est(ev, '$')}/day; honest miners "
-                      f"still there at the end {fmt_est(es)}", tested=boost > 0)
+        base = control.get(level(c))
+        if boost == 0 or base is None:
+            tests.append(c.test(None, "the control (boost 0): the cabal grades honestly",
+                                tested=False))
+            continue
+        a, b = figs[c.index], figs[base.index]
+        seeds = sorted(set(a) & set(b))
 
-    return judge(11, rs, map(test, sweep_cells(rs)),
-                 notes=["boost = 0 is the control (the cabal does not favour): shown, not "
-                        "judged."])
+        def per_k(f: dict[str, float], key: str) -> float:
+            return 1000.0 * f[key] / f["stake"]
+
+        joint = {s: per_k(a[s], "validators") + per_k(a[s], "miners")
+                 - per_k(b[s], "validators") - per_k(b[s], "miners") for s in seeds}
+        vals = estimate([per_k(a[s], "validators") - per_k(b[s], "validators")
+                         for s in seeds])
+        mins = estimate([per_k(a[s], "miners") - per_k(b[s], "miners") for s in seeds])
+        stay = estimate([a[s]["stay"] / max(b[s]["stay"], 1e-9) for s in seeds])
+        detail = (f"against boost 0, per 1,000 TAO of cabal stake: cabal joint "
+                  f"{fmt_est(estimate(list(joint.values())), '$')}/day (its validators "
+                  f"{fmt_est(vals, '$')}, its miners {fmt_est(mins, '$')}); honest miners "
+                  f"staying, relative to the control, {fmt_est(stay)}")
+        tests.append(c.compare(joint, 0.0, detail, tested=stay.mean >= 0.9))
+    return judge(11, rs, tests, notes=[
+        "Each boost is compared with boost 0 at the same stake share in the same world, "
+        "per unit of the cabal's stake: the cabal validators' stake, which alone made them "
+        "out-earn honest ones before, cancels."])

@@ -188,7 +188,7 @@ def combine(cells: Sequence[CellTest], axes_order: Sequence[str] = ()) -> tuple[
     """(status, where) of a claim from its cell tests (see the module docstring)."""
     tested = [c for c in cells if c.tested]
     if not tested:
-        return NOT_RUN, "no cell tests the claim"
+        return INCONCLUSIVE, "no cell creates the claim's premise (every cell shown, none judged)"
     yes = sum(c.outcome is True for c in tested)
     no = sum(c.outcome is False for c in tested)
     unk = sum(c.outcome is None for c in tested)

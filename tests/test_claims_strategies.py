@@ -1,0 +1,65 @@
+"""Claim 11's verdict logic on synthetic results (issue 18): a boost is judged against the
+boost-0 control of the same world, per unit of the cabal's stake, and cells with mass exits
+of honest miners are outside the claim's premise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_report import agents_frame, metrics_frame, write_results
+
+from analysis.claims import CLAIMS, FAILS, HOLDS, INCONCLUSIVE, evaluate, latest_results
+
+
+def _claim11_results(root: Path, joint_gain: float, exits: bool = False) -> None:
+    """Cells boost 0 and 0.5: the cabal (1 validator of 10,000 TAO, 2 miners) gains
+    ``joint_gain`` USD a day at boost 0.5; honest validators (much more stake) earn more
+    in every cell, which must not matter."""
+    config = {"name": "claim11_cabal_validators", "epochs": 40, "warmup_epochs": 10,
+              "scenario": {"era": "dec2023"},
+              "population": [
+                  {"strategy": "honest_validator", "count": 2, "params": {"stake_tao": 90000}},
+                  {"strategy": "cabal_validator", "count": 1,
+                   "params": {"stake_tao": 10000, "boost": 0.3}},
+                  {"strategy": "honest_miner", "count": 6, "params": {}}]}
+    grid = {"paths": ["population.1.params.boost"], "zip": []}
+    cells, runs = [], []
+    for k, boost in enumerate((0.0, 0.5)):
+        cells.append({"cell": k, "profile": None,
+                      "overrides": {"population.1.params.boost": boost}})
+        for seed in range(5):
+            gain = (joint_gain / 20 * (1 + 0.05 * (seed - 2))) if boost else 0.0
+            agents = {0: {"strategy": "honest_validator", "role": "validator", "profit": 50.0,
+                          "stake": 90000.0},
+                      1: {"strategy": "honest_validator", "role": "validator", "profit": 50.0,
+                          "stake": 90000.0},
+                      2: {"strategy": "cabal_validator", "role": "validator",
+                          "profit": 5.0 + gain, "stake": 10000.0}}
+            agents |= {a: {"strategy": "honest_miner", "role": "miner", "profit": 1.0,
+                           **({"until": 20} if exits and boost and a > 4 else {})}
+                       for a in range(3, 9)}
+            frame = agents_frame(range(0, 40, 5), agents)
+            frame.loc[frame["account"].isin([2, 3, 4]), "cabal"] = 0
+            runs.append((k, seed, metrics_frame(40, {}), frame))
+    write_results(root / "claim11_cabal_validators" / "h", config, cells, runs, grid)
+
+
+@pytest.mark.parametrize(("gain", "status"), [(40.0, HOLDS), (-40.0, FAILS)])
+def test_claim11_compares_each_boost_with_its_control_per_unit_of_stake(
+        tmp_path: Path, gain: float, status: str) -> None:
+    _claim11_results(tmp_path, gain)
+    v = evaluate(CLAIMS[10], latest_results(tmp_path))
+    assert v.status == status, [c.detail for c in v.cells]
+    control, boosted = v.cells
+    assert not control.tested and boosted.tested
+    # +-40 $/day on 10,000 TAO = +-4 $/day per 1,000 TAO
+    assert f"cabal joint ${gain / 10:.2f} [" in boosted.detail
+
+
+def test_claim11_mass_exits_are_outside_the_premise(tmp_path: Path) -> None:
+    _claim11_results(tmp_path, 40.0, exits=True)
+    v = evaluate(CLAIMS[10], latest_results(tmp_path))
+    assert not v.cells[1].tested and v.status == INCONCLUSIVE
+    assert "honest miners staying, relative to the control, 0 (" in v.cells[1].detail
+    assert v.where.startswith("no cell creates the claim's premise")
