@@ -21,7 +21,6 @@ from analysis.claims.verdicts import (
 from analysis.report import fmt_est
 from analysis.results import ResultSet
 
-
 DESIGNS = {
     10: "Predicts that the network spends N + V times the compute of one useful answer. "
         "Measured from the customer's side: one answer per round reaches a customer while "

@@ -25,7 +25,6 @@ from analysis.report import Analysis, fmt, fmt_est
 from analysis.results import ResultSet, RunData
 from analysis.stats import Estimate
 
-
 DESIGNS = {
     11: "Predicts that validators who favour their own miners, at a rate that avoids mass "
         "exits, go unpunished. Four cabal validators boost their 16 miners by a share of "
