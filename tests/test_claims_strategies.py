@@ -63,3 +63,36 @@ def test_claim11_mass_exits_are_outside_the_premise(tmp_path: Path) -> None:
     assert not v.cells[1].tested and v.status == INCONCLUSIVE
     assert "honest miners staying, relative to the control, 0 (" in v.cells[1].detail
     assert v.where.startswith("no cell creates the claim's premise")
+
+
+def test_claim5_reports_the_break_even_api_price(tmp_path: Path) -> None:
+    """Pass-through minus GPU = +10 at $0.01 a query and -10 at $0.03: holds at the cheap
+    price, fails at the dear one, break-even $0.020; capability 1.0 is outside the premise."""
+    config = {"name": "claim05_passthrough", "epochs": 20, "warmup_epochs": 5,
+              "scenario": {"tempo": 360, "subnets": [{"work": {"query_rounds": 30}}]},
+              "population": [
+                  {"strategy": "honest_validator", "count": 4, "params": {"capability": 0.6}},
+                  {"strategy": "honest_miner", "count": 4, "params": {"quality": 0.69}},
+                  {"strategy": "gpt_passthrough", "count": 4,
+                   "params": {"quality": 0.93, "query_cost_usd": 0.02}}]}
+    grid = {"paths": ["population.0.params.capability", "population.2.params.query_cost_usd"],
+            "zip": []}
+    cells, runs = [], []
+    for cap in (0.6, 1.0):
+        for cost, diff in ((0.01, 10.0), (0.03, -10.0)):
+            k = len(cells)
+            cells.append({"cell": k, "profile": None, "overrides": {
+                "population.0.params.capability": cap,
+                "population.2.params.query_cost_usd": cost}})
+            for seed in range(4):
+                noise = 0.3 * (seed - 1.5)
+                m = metrics_frame(20, {"gpt_passthrough": {"profit": (100 + diff) / 20 + noise
+                                                           + 0.01 * (seed % 2)},
+                                       "honest_miner": {"profit": 100 / 20 + noise}})
+                runs.append((k, seed, m, None))
+    write_results(tmp_path / "claim05_passthrough" / "h", config, cells, runs, grid)
+    v = evaluate(CLAIMS[4], latest_results(tmp_path))
+    assert [(c.tested, c.outcome) for c in v.cells] == [
+        (True, True), (True, False), (False, True), (False, False)]
+    assert "capability 0.6, 30 query rounds an epoch: break-even API price $0.020 a query." \
+        in v.numbers

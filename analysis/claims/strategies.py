@@ -9,6 +9,7 @@ import pandas as pd
 from analysis.claims.cells import (
     MissingData,
     SweepCell,
+    config_value,
     judge,
     paired,
     paired_effects,
@@ -26,6 +27,19 @@ from analysis.results import ResultSet, RunData
 from analysis.stats import Estimate
 
 DESIGNS = {
+    4: "Predicts that copy cabals (one paid GPT-4 Turbo answer relayed by every member) "
+       "out-earn pass-through miners who pay for each query. Detection is not a switch: "
+       "the chance a copy is caught is the share of the 16 equal-stake validators that zero "
+       "duplicate answers, swept 0 to 1 in quarters, for cabals of 4 and 16 members; each "
+       "member is compared with the pass-through miners of the same run, world by world, "
+       "and the break-even detecting share per cabal size is reported. 8 worlds, 7.5 days.",
+    5: "Predicts that pass-through miners beat honest GPU miners when validators grade "
+       "worse than the API model. GPT-4 Turbo pass-through (0.93, paid per query) against "
+       "Llama-2-70B on a rented A100 (0.69, paid by the hour), graded by a judge of "
+       "capability 0.6, 0.8 or 1.0 (1.0 is outside the premise: shown), with the API price "
+       "and the query volume swept jointly, since the pass-through pays per query and the "
+       "GPU by the hour; the break-even API price per capability and volume is reported. "
+       "Paired by world; 8 worlds, 7.5 days.",
     11: "Predicts that validators who favour their own miners, at a rate that avoids mass "
         "exits, go unpunished. Four cabal validators boost their 16 miners by a share of "
         "their weight (0.1 to 1) beside twelve honest validators, with the cabal holding "
@@ -82,8 +96,9 @@ def _absent_at_end(agents: pd.DataFrame | None, strategy: str) -> bool:
     return bool(had - set(last.loc[last["strategy"] == strategy, "account"]))
 
 
-def _pair(c: SweepCell, an: Analysis, a: str, b: str) -> tuple[Estimate, Estimate, Estimate]:
-    """(a - b paired by seed, a, b) of profit per day in cell ``c``."""
+def _pair(c: SweepCell, an: Analysis, a: str, b: str
+          ) -> tuple[dict[int, float], Estimate, Estimate, Estimate]:
+    """(a - b per seed, a - b paired by seed, a, b) of profit per day in cell ``c``."""
     t = an.table[an.table["cell"] == c.index]
     va = dict(zip(t.loc[t["strategy"] == a, "seed_index"],
                   t.loc[t["strategy"] == a, "profit_usd_per_day"], strict=True))
@@ -91,23 +106,56 @@ def _pair(c: SweepCell, an: Analysis, a: str, b: str) -> tuple[Estimate, Estimat
                   t.loc[t["strategy"] == b, "profit_usd_per_day"], strict=True))
     if not va or not vb:
         raise MissingData(f"cell {c.index} has no {a if not va else b} payoffs")
-    return paired(va, vb), an.estimate(c.index, a), an.estimate(c.index, b)
+    return (paired_effects(va, vb), paired(va, vb), an.estimate(c.index, a),
+            an.estimate(c.index, b))
 
 
 def _claim4(sets: list[ResultSet]) -> Verdict:
-    """Claim 4: a copy-cabal member's profit against a pass-through miner's (paired).
+    """Claim 4: a copy-cabal member's profit against a pass-through miner's (paired by
+    world), as the chance that a copy is caught rises.
 
-    Holds in a cell when the difference's interval lies above 0, fails when below.
+    The chance is the share of validators (of equal stake) that zero duplicate answers.
+    Holds in a cell when the difference's interval lies above 0, fails when below. Per
+    cabal size, the break-even share of detecting validators (where the mean difference
+    crosses 0, linear between the swept shares) is reported.
     """
     rs = sets[0]
     an = Analysis(rs)
+    cells = sweep_cells(rs)
+    diffs: dict[tuple[int, float], float] = {}
+
+    def share(c: SweepCell) -> float:
+        vals = [co for co in c.population if co["strategy"] == "honest_validator"]
+        total = sum(co["count"] for co in vals)
+        return sum(co["count"] for co in vals if co["params"].get("dedup")) / total
 
     def test(c: SweepCell) -> CellTest:
-        d, a, b = _pair(c, an, "copy_cabal", "gpt_passthrough")
-        return c.test(interval_test(d, 0.0), f"cabal member {fmt_est(a, '$')}/day vs "
-                      f"pass-through {fmt_est(b, '$')}/day: difference {fmt_est(d, '$')}")
+        eff, d, a, b = _pair(c, an, "copy_cabal", "gpt_passthrough")
+        members = sum(co["count"] for co in c.population if co["strategy"] == "copy_cabal")
+        diffs[(members, share(c))] = d.mean
+        return c.compare(eff, 0.0, f"cabal member {fmt_est(a, '$')}/day vs pass-through "
+                         f"{fmt_est(b, '$')}/day: difference {fmt_est(d, '$')}")
 
-    return judge(4, rs, map(test, sweep_cells(rs)))
+    tests = list(map(test, cells))
+    nums = []
+    for members in sorted({m for m, _ in diffs}):
+        pts = sorted((p, d) for (m, p), d in diffs.items() if m == members)
+        cross = next((p0 + (p1 - p0) * d0 / (d0 - d1) for (p0, d0), (p1, d1)
+                      in zip(pts, pts[1:], strict=False) if d0 > 0 >= d1), None)
+        nums.append(f"{members} members: break-even share of validators detecting copies "
+                    + (f"{cross:.2f}" if cross is not None else
+                       "not within 0-1 (copying " + ("always pays" if pts[-1][1] > 0
+                                                     else "never pays") + ")")
+                    + "; mean difference by share: "
+                    + ", ".join(f"{p:.2f}: {fmt(d, '$')}" for p, d in pts) + ".")
+    return judge(4, rs, tests, numbers=nums)
+
+
+def _break_even(points: list[tuple[float, float]]) -> float | None:
+    """The x where a mean difference falling with x crosses 0 (linear between points)."""
+    pts = sorted(points)
+    return next((x0 + (x1 - x0) * d0 / (d0 - d1) for (x0, d0), (x1, d1)
+                 in zip(pts, pts[1:], strict=False) if d0 > 0 >= d1), None)
 
 
 def _claim5(sets: list[ResultSet]) -> Verdict:
@@ -115,18 +163,38 @@ def _claim5(sets: list[ResultSet]) -> Verdict:
     than the API model (capability < its quality); other cells are shown, not judged.
 
     Holds in a cell when the paired difference's interval lies above 0, fails when below.
+    The sign is decided by what the pass-through pays per query, so per capability and
+    query volume the break-even API price (where the mean difference crosses 0, linear
+    between the swept prices) is reported.
     """
     rs = sets[0]
     an = Analysis(rs)
+    diffs: dict[tuple[float, int], list[tuple[float, float]]] = {}
 
     def test(c: SweepCell) -> CellTest:
-        d, a, b = _pair(c, an, "gpt_passthrough", "honest_miner")
+        eff, d, a, b = _pair(c, an, "gpt_passthrough", "honest_miner")
         cap = c.param("honest_validator", "capability")
         api = c.param("gpt_passthrough", "quality")
-        return c.test(interval_test(d, 0.0), f"pass-through {fmt_est(a, '$')}/day vs GPU "
-                      f"{fmt_est(b, '$')}/day: difference {fmt_est(d, '$')}", tested=cap < api)
+        rounds = int(config_value(c.config, "scenario.subnets.0.work.query_rounds"))
+        cost = float(c.param("gpt_passthrough", "query_cost_usd"))
+        diffs.setdefault((cap, rounds), []).append((cost, d.mean))
+        return c.compare(eff, 0.0, f"pass-through {fmt_est(a, '$')}/day vs GPU "
+                         f"{fmt_est(b, '$')}/day: difference {fmt_est(d, '$')}",
+                         tested=cap < api)
 
-    return judge(5, rs, map(test, sweep_cells(rs)),
+    tests = list(map(test, sweep_cells(rs)))
+    nums = []
+    for (cap, rounds), pts in sorted(diffs.items()):
+        x = _break_even(pts)
+        nums.append(f"capability {cap}, {rounds} query rounds an epoch: break-even API price "
+                    + (f"${x:.3f} a query" if x is not None else
+                       "outside the prices swept (" + ("the pass-through wins at all"
+                                                      if min(pts)[1] > 0 and max(pts)[1] > 0
+                                                      else "the GPU miner wins at all"
+                                                      if max(d for _, d in pts) <= 0
+                                                      else "no single crossing") + ")")
+                    + ".")
+    return judge(5, rs, tests, numbers=nums,
                  notes=["Cells with capability >= the API model's quality are outside the "
                         "claim's premise: shown, not judged."])
 
