@@ -4,7 +4,6 @@ cabals consolidating as inflows fall."""
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +26,19 @@ from analysis.claims.verdicts import (
     interval_test,
 )
 from analysis.report import fmt, fmt_est
-from analysis.results import ResultSet
+from analysis.results import ResultSet, RunData
+
+DESIGNS = {
+    8: "Predicts that a poison-pill validator that gathered trust and delegation can turn "
+       "and capture emission. The premise is created and measured: the pill validates "
+       "honestly while 40 popularity-following delegators (5k TAO each) choose where to "
+       "stake, its own stake swept (5k to 160k TAO) so that its share of the validator "
+       "stake at the turn runs from 2% to 82%, across 50%; at epoch 150 it moves all its "
+       "weight to its 8 lazy cabal miners. Control: the same world where it never turns. "
+       "Effect: the cabal's income after the turn minus the control's, per world; the "
+       "stake behind the pill at the end says whether delegators punish it. 6 worlds, "
+       "30 days.",
+}
 
 
 def _claim7(sets: list[ResultSet]) -> Verdict:
@@ -106,56 +117,73 @@ def _price(rs: ResultSet) -> float:
     return float(((rs.config.get("scenario") or {}).get("price") or {}).get("initial_usd", 0.0))
 
 
-def _claim8(sets: list[ResultSet]) -> Verdict:
-    """Claim 8: what a poison pill captures after it turns, and whether it pays.
+def _pill_run(r: RunData, trig: int) -> dict[str, float]:
+    """One run's poison-pill figures: its share of the validators' stake behind their
+    hotkeys at the turn, the cabal's (pill and its miners) income per day after the turn
+    (from trigger + 10 epochs, letting weights and bonds move), its miners' share of the
+    miner income then, and the stake behind the pill at the end over at the turn."""
+    a = agents_of(r)
+    vals = a[a["role"] == "validator"]
+    at = vals[vals["epoch"] == vals.loc[vals["epoch"] <= trig, "epoch"].max()]
+    end = vals[vals["epoch"] == vals["epoch"].max()]
+    pill_at = float(at.loc[at["strategy"] == "poison_pill", "hotkey_stake_tao"].sum())
+    pill_end = float(end.loc[end["strategy"] == "poison_pill", "hotkey_stake_tao"].sum())
+    post = after(a, trig + 10)
+    n_ep = max(post["epoch"].nunique(), 1)
+    cabal = (post["cabal"] >= 0) & post["role"].isin(["miner", "validator"])
+    m = post[post["role"] == "miner"]
+    total = m["income_tao"].sum()
+    return {
+        "share": pill_at / max(float(at["hotkey_stake_tao"].sum()), 1e-9),
+        "cabal_usd": float(post.loc[cabal, "income_usd"].sum()) / n_ep * r.epochs_per_day,
+        "capture": float(m.loc[m["cabal"] >= 0, "income_tao"].sum() / total) if total else 0.0,
+        "kept": pill_end / pill_at if pill_at else float("nan"),
+    }
 
-    Per seed, from the per-agent records: its cabal miners' share of the subnet's miner
-    income before the turn (warm-up to trigger) and after it (trigger + 10 epochs to the
-    end, the first 10 letting weights and bonds move); the cabal's income (the pill and its
-    miners) per day before and after; the pill's own income before and after (delegators
-    leaving would cut it). Holds in a cell when the capture rises by more than 5 percentage
-    points (interval) and the cabal's income rises (interval above 0); fails when either
-    interval lies entirely on the wrong side.
+
+def _claim8(sets: list[ResultSet]) -> Verdict:
+    """Claim 8: what a poison pill captures after it turns, against the same world where it
+    never turns (turn 0), as its stake share at the turn runs across 50%.
+
+    Per world: the cabal's (the pill's and its miners') income per day after the turn
+    minus the control's. Holds in a cell when that interval lies above 0 (turning captures
+    emission), fails when below. The premise (trust and delegation gathered first) is
+    measured: the pill's share of the validators' stake at the turn, and whether its
+    delegators punish it (the stake behind it at the end over at the turn).
     """
     rs = sets[0]
+    cells = sweep_cells(rs)
 
-    def test(c: SweepCell) -> CellTest:
-        trig = int(c.param("poison_pill", "trigger_epoch"))
-        dcap, dgain, dpill, late = {}, {}, {}, {}
-        for r in c.runs:
-            a = agents_of(r)
-            pill = a["strategy"] == "poison_pill"
-            miners = a["role"] == "miner"
+    def level(c: SweepCell) -> str:
+        return repr({p: v for p, v in c.overrides.items() if not p.endswith(".turn")})
 
-            def share(fr: pd.DataFrame) -> float:
-                m = fr[fr["role"] == "miner"]
-                t = m["income_tao"].sum()
-                return float(m.loc[m["cabal"] >= 0, "income_tao"].sum() / t) if t > 0 else 0.0
-
-            def per_day(fr: pd.DataFrame, mask: pd.Series, r: Any = r) -> float:
-                sub = fr[mask.loc[fr.index]]
-                n_ep = fr["epoch"].nunique()
-                return float(sub["income_usd"].sum() / max(n_ep, 1) * r.epochs_per_day)
-
-            pre, post = after(a, r.warmup, trig), after(a, trig + 10)
-            tail = after(a, int(a["epoch"].max()) - 50)
-            cabal = (a["cabal"] >= 0) & (pill | miners)
-            dcap[r.seed_index] = share(post) - share(pre)
-            late[r.seed_index] = share(tail)
-            dgain[r.seed_index] = per_day(post, cabal) - per_day(pre, cabal)
-            dpill[r.seed_index] = per_day(post, pill) - per_day(pre, pill)
-        ec, eg, ep, el = (estimate(list(d.values())) for d in (dcap, dgain, dpill, late))
-        t1, t2 = interval_test(ec, 0.05), interval_test(eg, 0.0)
-        out = True if (t1 and t2) else (False if (t1 is False or t2 is False) else None)
-        return c.test(out, f"capture +{fmt_est(ec)} of miner income (last 50 epochs: "
-                      f"{fmt_est(el)}); cabal income {fmt_est(eg, '$')}/day; the pill's own "
-                      f"income {fmt_est(ep, '$')}/day after turning")
-
-    return judge(8, rs, map(test, sweep_cells(rs)),
-                 notes=["Delegators' punishment is read from the pill's own income (its take "
-                        "and stake share shrink when nominators leave); the stake behind its "
-                        "hotkey is in the per-agent records (hotkey_stake_tao) for a direct "
-                        "look."])
+    control = {level(c): c for c in cells if c.param("poison_pill", "turn") == 0}
+    figs = {c.index: {r.seed_index: _pill_run(r, int(c.param("poison_pill", "trigger_epoch")))
+                      for r in c.runs} for c in cells}
+    tests = []
+    for c in cells:
+        base = control.get(level(c))
+        f = figs[c.index]
+        share = estimate([x["share"] for x in f.values()])
+        if c.param("poison_pill", "turn") == 0 or base is None:
+            tests.append(c.test(None, f"the control (never turns): stake share at epoch "
+                                      f"{c.param('poison_pill', 'trigger_epoch')} "
+                                      f"{fmt_est(share)}", tested=False))
+            continue
+        g = figs[base.index]
+        seeds = sorted(set(f) & set(g))
+        gain = {s: f[s]["cabal_usd"] - g[s]["cabal_usd"] for s in seeds}
+        cap = estimate([f[s]["capture"] - g[s]["capture"] for s in seeds])
+        kept = estimate([f[s]["kept"] for s in seeds])
+        tests.append(c.compare(gain, 0.0, (
+            f"stake share at the turn {fmt_est(share)}; cabal income after the turn against "
+            f"the control {fmt_est(estimate(list(gain.values())), '$')}/day; its miners' "
+            f"share of miner income {fmt_est(cap)} higher; stake behind the pill at the end "
+            f"over at the turn {fmt_est(kept)}")))
+    return judge(8, rs, tests, notes=[
+        "Each turning cell is compared with the same stake in the same world without the "
+        "turn. Delegators' punishment is read from the stake behind the pill after it "
+        "turned (popularity followers leave only if another validator grows larger)."])
 
 
 def _claim12(sets: list[ResultSet]) -> Verdict:

@@ -1,0 +1,53 @@
+"""Claim 8's verdict logic on synthetic results (issue 18): a turning pill is compared with
+the same world where it never turns, and its stake share at the turn is measured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_report import agents_frame, metrics_frame, write_results
+
+from analysis.claims import CLAIMS, FAILS, HOLDS, evaluate, latest_results
+
+
+def _results(root: Path, cabal_gain: float) -> None:
+    """Cells turn 0 (control) and 1: after epoch 20 the cabal (pill + 2 miners) earns
+    ``cabal_gain`` USD an epoch more when the pill turns; the pill holds 60% of the stake."""
+    config = {"name": "claim08_poison_pill", "epochs": 40, "warmup_epochs": 5,
+              "scenario": {"era": "dec2023"},
+              "population": [
+                  {"strategy": "honest_validator", "count": 2, "params": {"stake_tao": 10000}},
+                  {"strategy": "poison_pill", "count": 1,
+                   "params": {"stake_tao": 30000, "trigger_epoch": 20, "turn": 1.0}},
+                  {"strategy": "honest_miner", "count": 4, "params": {}}]}
+    grid = {"paths": ["population.1.params.turn"], "zip": []}
+    cells, runs = [], []
+    for k, turn in enumerate((0.0, 1.0)):
+        cells.append({"cell": k, "profile": None,
+                      "overrides": {"population.1.params.turn": turn}})
+        for seed in range(5):
+            extra = turn * cabal_gain * (1 + 0.05 * (seed - 2))
+            agents = {0: {"strategy": "honest_validator", "role": "validator", "profit": 1.0},
+                      1: {"strategy": "honest_validator", "role": "validator", "profit": 1.0},
+                      2: {"strategy": "poison_pill", "role": "validator", "profit": 1.0}}
+            agents |= {a: {"strategy": "honest_miner", "role": "miner", "profit": 1.0}
+                       for a in range(3, 7)}
+            f = agents_frame(range(0, 40, 5), agents)
+            f["hotkey_stake_tao"] = f["account"].map({0: 10000.0, 1: 10000.0, 2: 30000.0})
+            f.loc[f["account"].isin([2, 3, 4]), "cabal"] = 0
+            late = (f["epoch"] >= 30) & f["account"].isin([2, 3, 4])
+            f.loc[late, "income_usd"] += extra
+            runs.append((k, seed, metrics_frame(40, {}), f))
+    write_results(root / "claim08_poison_pill" / "h", config, cells, runs, grid)
+
+
+@pytest.mark.parametrize(("gain", "status"), [(5.0, HOLDS), (-5.0, FAILS)])
+def test_claim8_compares_the_turn_with_the_same_world_without_it(
+        tmp_path: Path, gain: float, status: str) -> None:
+    _results(tmp_path, gain)
+    v = evaluate(CLAIMS[7], latest_results(tmp_path))
+    assert v.status == status, [c.detail for c in v.cells]
+    control, turned = v.cells
+    assert not control.tested and turned.tested
+    assert "stake share at the turn 0.6" in turned.detail
