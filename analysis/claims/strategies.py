@@ -27,6 +27,13 @@ from analysis.results import ResultSet, RunData
 from analysis.stats import Estimate
 
 DESIGNS = {
+    3: "Predicts that weight copying pays as well as honest grading at lower cost unless "
+       "commit-reveal or bonds make copies stale enough to lose. One validator of a "
+       "cohort of 16 equal-stake validators copies the consensus instead of grading (a "
+       "single deviation, compared with its own cohort in the paired all-honest run); "
+       "miners' qualities drift (model arbitrage, exits, entries); commit-reveal swept "
+       "finely (off, 1, 2, 3, 4, 6, 8 epochs) x liquid alpha; UIDs immune through the "
+       "warm-up so that only the steady state is compared. 6 worlds, 15 days.",
     4: "Predicts that copy cabals (one paid GPT-4 Turbo answer relayed by every member) "
        "out-earn pass-through miners who pay for each query. Detection is not a switch: "
        "the chance a copy is caught is the share of the 16 equal-stake validators that zero "
@@ -80,10 +87,12 @@ def _claim3(sets: list[ResultSet]) -> Verdict:
                               f"-{fmt(margin, '$')}); the copier was deregistered in {gone} "
                               f"of {len(runs)} seeds", True, effects, -margin))
     return judge(3, rs, tests,
-                 notes=["A copier earns nothing until its copies of the consensus are "
-                        "revealed, so with a long reveal period it has the lowest emission "
-                        "when newcomers register and is pruned (MODEL.md 4): that, not a "
-                        "lower steady-state profit, is how staleness defeats it here."])
+                 notes=["The subnet's UIDs are immune through the warm-up, so a copier is "
+                        "never pruned before its first copies are revealed; after it, stale "
+                        "copies cost it dividends and, under the era's pruning by score "
+                        "(not stake), its UID, in more worlds the longer the reveal period "
+                        "(the detail counts them): staleness defeats it by deregistration "
+                        "rather than by a lower steady-state profit."])
 
 
 def _absent_at_end(agents: pd.DataFrame | None, strategy: str) -> bool:
