@@ -147,11 +147,18 @@ class CopyCabalMiner(Miner):
         "gpu_usd_per_hour": Param(0.0, 0, None, "source's GPU rent, USD per hour"),
         "query_cost_usd": Param(GPT4_TURBO_USD_PER_QUERY, 0, None, "source's USD per API call"),
         "hosting_usd_per_hour": Param(HOSTING_USD_PER_HOUR, 0, None, "each member's server"),
+        "share_costs": Param(0, doc="who pays the source's model: the source alone (no), or "
+                             "every member an equal share (yes)", choices=("no", "yes")),
         "cabal_tag": cabal_param(0),
     }
 
     @classmethod
     def produce(cls, group: Group, ctx: SubnetContext) -> Production:
+        """Every member answers with its source's answer; the source pays the model (GPU
+        rent, API calls for the whole cabal) unless the cabal shares costs, when each
+        member pays an equal share of it (per query it receives, which is the source's
+        count in expectation: members are sampled alike). A cabal that shares costs keeps
+        its source from leaving on losses the others are spared (claim 12)."""
         ensure_cabals(group.model, ctx.subnet.netuid)
         k = len(group)
         cabal, source, size = cls._sources(group)
@@ -160,12 +167,14 @@ class CopyCabalMiner(Miner):
         n_miners = max(int(np.count_nonzero(ctx.subnet.is_miner)), 1)
         p = min(1.0, ctx.subnet.params.work.sample_size / n_miners)
         hit = (1.0 - (1.0 - p) ** size) / p if p > 0 else np.ones(k)
+        share = np.where(group.param("share_costs")[source] == 1, 1.0 / size,
+                         np.where(pays, 1.0, 0.0))
         return Production(
             quality=group.param("quality")[source],
             answer_key=np.where(cabal >= 0, cabal, -1),
             fixed_cost_usd=group.param("hosting_usd_per_hour") * hours
-            + np.where(pays, group.param("gpu_usd_per_hour") * hours, 0.0),
-            query_cost_usd=np.where(pays, group.param("query_cost_usd") * hit, 0.0),
+            + share * group.param("gpu_usd_per_hour")[source] * hours,
+            query_cost_usd=share * group.param("query_cost_usd")[source] * hit,
             computes=pays,
         )
 

@@ -12,6 +12,7 @@ from analysis.claims.cells import (
     SweepCell,
     after,
     agents_of,
+    config_value,
     judge,
     sweep_cells,
 )
@@ -29,6 +30,13 @@ from analysis.report import fmt, fmt_est
 from analysis.results import ResultSet, RunData
 
 DESIGNS = {
+    12: "Predicts that as inflows fall, cabals consolidate. A copy cabal of 16 (one GPT-4 "
+        "Turbo source, members relaying it) beside 90 honest GPU miners who leave after 20 "
+        "losing epochs, with naive newcomers registering as honest miners; the inflow, the "
+        "USD value of the subnet's emission (TAO price x emission share), swept jointly "
+        "from $62k to $3.4k a day against the honest miners' break-even; the cabal's model "
+        "paid by its source alone (who may leave on its own losses: the old design's "
+        "driver) or shared by all members. 6 worlds, 15 days.",
     8: "Predicts that a poison-pill validator that gathered trust and delegation can turn "
        "and capture emission. The premise is created and measured: the pill validates "
        "honestly while 40 popularity-following delegators (5k TAO each) choose where to "
@@ -187,17 +195,21 @@ def _claim8(sets: list[ResultSet]) -> Verdict:
 
 
 def _claim12(sets: list[ResultSet]) -> Verdict:
-    """Claim 12: the copy cabal's share of the miners, at the end minus at the start.
+    """Claim 12: the copy cabal's share of the miners, at the end minus at the start, as the
+    USD value of the subnet's emission (the inflow: TAO price x emission per block x 7,200
+    blocks a day) falls.
 
-    Shares of the miner population (``population:<strategy>``; the emission share at the
-    end is shown too). Holds in a cell when the change's interval lies above 2 percentage
-    points (the cabal consolidates), fails when it lies below; the region then says at
-    which inflows (TAO price, newcomer rate) the cabal consolidates.
+    Holds in a cell when the change's interval lies above 2 percentage points (the cabal
+    consolidates), fails when it lies below; the region says at which inflows. Per way
+    of paying the cabal's model (its source alone, or shared), the inflow at which honest
+    GPU miners break even (an established one's income less its GPU rent crosses 0, linear
+    in log inflow between the swept values) is reported beside the consolidation.
     """
     rs = sets[0]
+    rows: dict[int, list[tuple[float, float, float]]] = {}
 
     def test(c: SweepCell) -> CellTest:
-        ch, endp, pop_end, pop_start = {}, {}, {}, {}
+        ch, endp, pop_end, pop_start, honest = {}, {}, {}, {}, {}
         for r in c.runs:
             m = r.metrics
             miner_cols = [k for k in m.columns if k.startswith("population:")
@@ -209,10 +221,42 @@ def _claim12(sets: list[ResultSet]) -> Verdict:
             pop_end[r.seed_index] = float(share_pop.iloc[-20:].mean())
             ch[r.seed_index] = pop_end[r.seed_index] - pop_start[r.seed_index]
             endp[r.seed_index] = float(emis.iloc[-20:].mean())
+            # an established honest miner's running margin: its emission valued at the
+            # epoch's price, less its GPU (newcomers' registration burns left out)
+            w = after(m, r.warmup)
+            income = (w["emission_tao:honest_miner"] * w["price_usd"]
+                      / w["population:honest_miner"].clip(lower=1)).mean() * r.epochs_per_day
+            gpu = float(r.extra.get("drawn", {}).get(
+                "population.1.params.gpu_usd_per_hour",
+                c.param("honest_miner", "gpu_usd_per_hour", 1.6)))
+            honest[r.seed_index] = float(income) - 24.0 * gpu
         e, el, ep, es = (estimate(list(d.values())) for d in (ch, endp, pop_end, pop_start))
-        return c.test(interval_test(e, 0.02),
-                      f"cabal share of miners {fmt_est(es)} at the start, {fmt_est(ep)} at "
-                      f"the end (change {fmt_est(e)}); its share of miner emission at the "
-                      f"end {fmt_est(el)}")
+        eco = config_value(c.config, "scenario.economy")
+        price = float(config_value(c.config, "scenario.price.initial_usd"))
+        inflow = price * float(eco["fixed_emission_per_block"]) * 7200.0
+        shares = int(c.param("copy_cabal", "share_costs"))
+        rows.setdefault(shares, []).append((inflow, float(np.mean(list(honest.values()))),
+                                            e.mean))
+        return c.compare(ch, 0.02, f"inflow ${inflow:,.0f} a day: cabal share of miners "
+                         f"{fmt_est(es)} at the start, {fmt_est(ep)} at the end (change "
+                         f"{fmt_est(e)}); its share of miner emission at the end "
+                         f"{fmt_est(el)}; an honest GPU miner's margin (income less GPU) "
+                         f"{fmt_est(estimate(list(honest.values())), '$')}/day")
 
-    return judge(12, rs, map(test, sweep_cells(rs)))
+    tests = list(map(test, sweep_cells(rs)))
+    nums = []
+    for shares, pts in sorted(rows.items()):
+        pts.sort()
+        be = next((math.exp(math.log(x0) + (math.log(x1) - math.log(x0)) * (0 - p0) / (p1 - p0))
+                   for (x0, p0, _), (x1, p1, _) in zip(pts, pts[1:], strict=False)
+                   if p0 < 0 <= p1), None)
+        who = "shared by every member" if shares else "paid by its source alone"
+        nums.append(f"cabal's model {who}: honest GPU miners break even at an inflow of "
+                    + (f"${be:,.0f} a day" if be is not None else "none within the swept "
+                       "range") + "; change in the cabal's share of miners by inflow: "
+                    + ", ".join(f"${x:,.0f}: {d * 100:+.1f} pp" for x, _, d in pts) + ".")
+    return judge(12, rs, tests, numbers=nums, notes=[
+        "Whether the cabal consolidates depends on who pays its model: a source that pays "
+        "alone leaves on its own losses and the cabal dissolves (the previous design's "
+        "result, a modelling choice); a cabal sharing the cost gains ground once the "
+        "inflow falls below the honest miners' break-even."])

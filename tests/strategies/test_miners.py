@@ -76,6 +76,26 @@ def test_api_source_cost_factor_with_sampling():
     assert np.all(prod.query_cost_usd[~prod.computes] == 0)
 
 
+def test_a_cabal_that_shares_costs_splits_the_sources_model_equally():
+    m = run(build([("honest_validator", 4), ("honest_miner", 10),
+                   ("copy_cabal", 4, {"share_costs": 1, "gpu_usd_per_hour": 1.6,
+                                      "query_cost_usd": 0.02})]), 2)
+    s, hours = m.subnets[0], m.params.epoch_hours
+    g = m.groups(0)[CopyCabalMiner]
+    prod = CopyCabalMiner.produce(g, m.subnet_context(s))
+    # still one source computes; every member pays a quarter of its GPU and API calls
+    assert prod.computes.sum() == 1
+    assert prod.fixed_cost_usd == pytest.approx(np.full(4, 0.05 * hours + 1.6 * hours / 4))
+    assert np.allclose(prod.query_cost_usd, prod.query_cost_usd[0])  # each an equal share
+    alone = run(build([("honest_validator", 4), ("honest_miner", 10),
+                       ("copy_cabal", 4, {"gpu_usd_per_hour": 1.6, "query_cost_usd": 0.02})]), 2)
+    ga = alone.groups(0)[CopyCabalMiner]
+    pa = CopyCabalMiner.produce(ga, alone.subnet_context(alone.subnets[0]))
+    # the cabal's total model cost is the same whoever pays it
+    assert prod.fixed_cost_usd.sum() == pytest.approx(pa.fixed_cost_usd.sum())
+    assert prod.query_cost_usd.sum() == pytest.approx(pa.query_cost_usd.sum())
+
+
 def test_validators_with_duplicate_detection_zero_the_copies():
     m = run(build([
         ("honest_validator", 2, {"dedup": 1}), ("honest_validator", 2),
