@@ -51,3 +51,53 @@ def test_claim8_compares_the_turn_with_the_same_world_without_it(
     control, turned = v.cells
     assert not control.tested and turned.tested
     assert "stake share at the turn 0.6" in turned.detail
+
+
+def _claim7_results(root: Path, threshold: dict[int, float]) -> None:
+    """Attacker stakes 1x and 2x the subnet's 40k TAO, without and with a defender; the
+    attacker's miners take 90% of the miner income from ``threshold[defence]`` x up."""
+    config = {"name": "claim07_takeover", "epochs": 40, "warmup_epochs": 5,
+              "scenario": {"era": "dec2023", "price": {"initial_usd": 100.0}},
+              "population": [
+                  {"strategy": "honest_validator", "count": 8, "subnet": 0,
+                   "params": {"stake_tao": 5000}},
+                  {"strategy": "stake_attacker", "count": 1, "subnet": 0,
+                   "params": {"outside_stake_tao": 40000}},
+                  {"strategy": "honest_validator", "count": 8, "subnet": 1,
+                   "params": {"stake_tao": 10000}},
+                  {"strategy": "subnet_hopper", "count": 0, "subnet": 1,
+                   "params": {"stake_tao": 100000}}]}
+    grid = {"paths": ["population.3.count", "population.1.params.outside_stake_tao"],
+            "zip": []}
+    cells, runs = [], []
+    for defence in (0, 1):
+        for ratio in (1.0, 2.0):
+            k = len(cells)
+            cells.append({"cell": k, "profile": None, "overrides": {
+                "population.3.count": defence,
+                "population.1.params.outside_stake_tao": 40000 * ratio}})
+            share = 0.9 if ratio >= threshold[defence] else 0.1
+            for seed in range(4):
+                s = share + 0.01 * (seed - 1.5)
+                agents = {1: {"strategy": "stake_attacker", "role": "miner", "profit": s},
+                          2: {"strategy": "honest_miner", "role": "miner", "profit": 1 - s}}
+                f = agents_frame(range(0, 40, 5), agents)
+                f["income_tao"] = f["profit_usd"]
+                f.loc[f["account"] == 1, "cabal"] = 0
+                runs.append((k, seed, metrics_frame(40, {}), f))
+    write_results(root / "claim07_takeover" / "h", config, cells, runs, grid)
+
+
+@pytest.mark.parametrize(("threshold", "status"), [
+    ({0: 1.0, 1: 1.0}, HOLDS),       # a defender changes nothing
+    ({0: 1.0, 1: 2.0}, "holds in part"),  # the network's defender doubles the stake needed
+])
+def test_claim7_asks_whether_the_network_can_defend_a_subnet(
+        tmp_path: Path, threshold: dict[int, float], status: str) -> None:
+    _claim7_results(tmp_path, threshold)
+    v = evaluate(CLAIMS[6], latest_results(tmp_path))
+    assert v.status == status, v.numbers
+    undefended = next(c for c in v.cells if c.coords == {"defence": "no defence"})
+    assert undefended.outcome is True and "network 80,000: 1.00x" in undefended.detail
+    assert any("from 1.00 x the subnet's stake = 40,000 TAO ($4,000,000)" in n
+               for n in v.numbers), v.numbers

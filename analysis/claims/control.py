@@ -17,12 +17,9 @@ from analysis.claims.cells import (
     sweep_cells,
 )
 from analysis.claims.verdicts import (
-    FAILS,
-    HOLDS,
-    INCONCLUSIVE,
-    PART,
     CellTest,
     Verdict,
+    combine,
     estimate,
     interval_test,
 )
@@ -30,6 +27,15 @@ from analysis.report import fmt, fmt_est
 from analysis.results import ResultSet, RunData
 
 DESIGNS = {
+    7: "Predicts that small subnets are cheap to take over: the stake needed scales with "
+       "the subnet's own stake, not the network's. A stake attacker enters a small subnet "
+       "at epoch 20 with outside stake and weights only its 8 lazy miners; its stake is "
+       "swept finely around the subnet's honest stake (0.5 to 4x; two subnet sizes, 40k "
+       "and 400k TAO), with the rest of the network small or large (80k or 1.6M TAO) and "
+       "either absent from the subnet or defending it: in December 2023 a hotkey's stake "
+       "counted on every subnet it registered on, so a 100k-TAO validator of the network "
+       "registers on the small subnet with its whole stake. The price: the capital at the "
+       "threshold and the emission it captures as a yearly return. 3 worlds, 6 days.",
     12: "Predicts that as inflows fall, cabals consolidate. A copy cabal of 16 (one GPT-4 "
         "Turbo source, members relaying it) beside 90 honest GPU miners who leave after 20 "
         "losing epochs, with naive newcomers registering as honest miners; the inflow, the "
@@ -52,11 +58,16 @@ DESIGNS = {
 def _claim7(sets: list[ResultSet]) -> Verdict:
     """Claim 7: share of the small subnet's miner income taken by the attacker's miners.
 
-    For each (subnet stake, network stake) pair, the stake needed is the smallest swept
+    For each (subnet stake, network stake, defence) the stake needed is the smallest swept
     attacker stake whose capture interval lies above 50%, as a multiple of the subnet's
-    honest stake. Holds when that multiple is the same for both subnet stakes (the stake
-    needed scales with the subnet's stake) and for both network stakes (not with the
-    network's); fails when it differs.
+    honest stake (the grid is fine around 1x). Undefended: holds when that multiple is the
+    same for both subnet stakes and both network stakes (the stake needed scales with the
+    subnet's own stake), fails when it differs. Defended (a large validator of the rest of
+    the network registering on the subnet with its global 2023 stake): holds when the
+    multiple is what the same subnet needs undefended, fails when the network's stake
+    raises it.
+    The price: the capital at the threshold (USD at the run's price) and the miner
+    emission the attacker's miners capture, as a yearly return on it.
     """
     rs = sets[0]
     rows = []
@@ -66,59 +77,64 @@ def _claim7(sets: list[ResultSet]) -> Verdict:
                      if c["strategy"] == "honest_validator" and c.get("subnet") == 0)
         network = sum(c["count"] * c["params"].get("stake_tao", 0) for c in pop
                       if c["strategy"] == "honest_validator" and c.get("subnet") != 0)
+        defence = sum(c["count"] for c in pop if c["strategy"] == "subnet_hopper")
         attacker = next(c["params"].get("outside_stake_tao") for c in pop
                         if c["strategy"] == "stake_attacker")
-        caps = []
+        caps, usd = [], []
         for r in cell.runs:
             a = after(agents_of(r), r.warmup)
             m = a[(a["role"] == "miner") & (a["netuid"] == 0)]
             total = m["income_tao"].sum()
             caps.append(float(m.loc[m["cabal"] >= 0, "income_tao"].sum() / total)
                         if total > 0 else math.nan)
-        rows.append({"honest": honest, "network": network, "attacker": attacker,
-                     "ratio": attacker / honest if honest else math.nan,
-                     "capture": estimate(caps), "cell": cell})
-    cells, thresholds, below = [], {}, {}
-    for (h, n), grp in pd.DataFrame(rows).groupby(["honest", "network"]):
+            n_ep = max(m["epoch"].nunique(), 1)
+            usd.append(float(m.loc[m["cabal"] >= 0, "income_usd"].sum()) / n_ep
+                       * r.epochs_per_day)
+        rows.append({"honest": honest, "network": network, "defence": defence,
+                     "attacker": attacker, "ratio": attacker / honest if honest else math.nan,
+                     "capture": estimate(caps), "usd": float(np.nanmean(usd)), "cell": cell})
+    detail_cells, thresholds = [], {}
+    nums = []
+    price = _price(rs)
+    for (h, n, d), grp in pd.DataFrame(rows).groupby(["honest", "network", "defence"]):
         grp = grp.sort_values("ratio")
         need = next((r for r in grp.itertuples() if r.capture.low > 0.5), None)
-        thresholds[(h, n)] = need.ratio if need is not None else math.inf
-        fail = [r.ratio for r in grp.itertuples() if r.capture.high < 0.5
-                and r.ratio < thresholds[(h, n)]]
-        below[(h, n)] = max(fail) if fail else 0.0
+        thresholds[(h, n, d)] = need.ratio if need is not None else math.inf
         for r in grp.itertuples():
-            cells.append(r.cell.test(interval_test(r.capture, 0.5),
-                                  f"attacker {fmt(r.attacker)} TAO = {fmt(r.ratio)} x the "
-                                  f"subnet's {fmt(h)} TAO (network {fmt(n)} TAO): captures "
-                                  f"{fmt_est(r.capture)} of its miner income", tested=False))
-    nums = [f"Subnet stake {fmt(h)} TAO, rest of network {fmt(n)} TAO: takeover (capture > 50%) "
-            f"from {fmt(t)} x the subnet's stake = {fmt(t * h)} TAO (${fmt(t * h * _price(rs))} "
-            "at the run's price)" if np.isfinite(t) else
-            f"Subnet stake {fmt(h)} TAO, rest of network {fmt(n)} TAO: no swept stake takes over"
-            for (h, n), t in sorted(thresholds.items())]
-    mult = set(thresholds.values())
-    finite = all(np.isfinite(t) for t in thresholds.values())
-    if finite and len(mult) == 1:
-        lo = max(below.values())
-        status, where = HOLDS, (f"a takeover needs more than {fmt(lo)} and at most "
-                                f"{fmt(next(iter(mult)))} times the subnet's own stake, "
-                                "whatever the rest of the network holds")
-    elif not finite and all(not np.isfinite(t) for t in thresholds.values()):
-        status, where = INCONCLUSIVE, "no swept attacker stake took a subnet over"
-    else:
-        by_net = {}
-        for (h, _n), t in thresholds.items():
-            by_net.setdefault(h, set()).add(t)
-        same_net = all(len(v) == 1 for v in by_net.values())
-        status = PART if same_net else FAILS
-        where = ("independent of the network's stake, but the multiple of the subnet's stake "
-                 "differs between subnet sizes" if same_net else
-                 "the stake needed depends on the rest of the network")
-    return Verdict(7, "", status, where, nums, [rs.name], cells,
-                   notes=["In the model a validator's stake counts only on the subnet it is "
-                          "registered on, so the rest of the network cannot defend a subnet; "
-                          "on the 2023 chain a large validator's stake counted on every subnet "
-                          "it validated."])
+            detail_cells.append(r.cell.test(interval_test(r.capture, 0.5), (
+                f"attacker {fmt(r.attacker)} TAO = {fmt(r.ratio)} x the subnet's {fmt(h)} TAO "
+                f"(network {fmt(n)} TAO{', defended' if d else ''}): captures "
+                f"{fmt_est(r.capture)} of its miner income"), tested=False))
+        where = f"subnet {fmt(h)} TAO, network {fmt(n)} TAO, " + (
+            "a 100k network validator defending" if d else "undefended")
+        if need is None:
+            nums.append(f"{where}: no swept stake takes over.")
+        else:
+            capital = need.attacker * price
+            nums.append(f"{where}: takeover (capture > 50%) from {fmt(need.ratio)} x the "
+                        f"subnet's stake = {fmt(need.attacker)} TAO (${fmt(capital)}); its "
+                        f"miners then take ${fmt(need.usd)} a day, "
+                        f"{need.usd * 365 / capital * 100:.0f}% a year on that capital.")
+    tests = []
+    for d in sorted({k[2] for k in thresholds}):
+        ts = {k: t for k, t in thresholds.items() if k[2] == d}
+        # undefended: one multiple whatever the sizes; defended: the multiple the same
+        # subnet needs undefended (the network's stake sitting on it changes nothing)
+        same = (len(set(ts.values())) == 1 if d == 0 else
+                all(t == thresholds.get((k[0], k[1], 0), t) for k, t in ts.items())) \
+            and all(np.isfinite(t) for t in ts.values())
+        out: bool | None = True if same else (
+            None if all(not np.isfinite(t) for t in ts.values()) else False)
+        label = "a large network validator defends" if d else "no defence"
+        tests.append(CellTest({"defence": label}, out, "takeover multiples: " + "; ".join(
+            f"subnet {fmt(k[0])}, network {fmt(k[1])}: {fmt(t)}x" for k, t in
+            sorted(ts.items()))))
+    status, where = combine(tests, ["defence"])
+    return Verdict(7, "", status, where, nums, [rs.name], tests + detail_cells,
+                   notes=["In December 2023 a hotkey's stake counted on every subnet it "
+                          "registered on: a large validator of the rest of the network can "
+                          "sit on a small subnet with its whole stake, so whether the "
+                          "network's stake matters depends on whether one does."])
 
 
 def _price(rs: ResultSet) -> float:
