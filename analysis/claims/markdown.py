@@ -55,7 +55,8 @@ def claims_markdown(by_claim: Sequence[tuple[Claim, list[Verdict]]],
     for claim, vs in by_claim:
         by_era = {v.era: v for v in vs}
         lines.append(f"| {claim.number} | {claim.title} | " + " | ".join(
-            _short(by_era[e]) if e in by_era else "not run" for e in eras) + " |")
+            _short(by_era[e]) if e in by_era else "not asked in this era (docs/claims.md)"
+            for e in eras) + " |")
     lines.append("")
     if figure:
         lines += [f"![Where each claim holds among the sampled worlds]({figure})", "",
