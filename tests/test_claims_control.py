@@ -1,5 +1,6 @@
-"""Claim 8's verdict logic on synthetic results (issue 18): a turning pill is compared with
-the same world where it never turns, and its stake share at the turn is measured."""
+"""Claims 7 and 8: verdict logic on synthetic results (issue 18). Claim 8: a turning pill
+is compared with the same world where it never turns, and its stake share at the turn is
+measured. Claim 7: the stake needed for a takeover, in each era's design."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from test_report import agents_frame, metrics_frame, write_results
 
 from analysis.claims import CLAIMS, FAILS, HOLDS, evaluate, latest_results
+from analysis.claims.run import evaluate_eras
 
 
 def _results(root: Path, cabal_gain: float) -> None:
@@ -53,6 +55,21 @@ def test_claim8_compares_the_turn_with_the_same_world_without_it(
     assert "stake share at the turn 0.6" in turned.detail
 
 
+def _capture_runs(k: int, share: float) -> list[tuple]:
+    """Four worlds of cell ``k`` where the attacker's miners take about ``share`` of the
+    subnet's miner income."""
+    runs = []
+    for seed in range(4):
+        s = share + 0.01 * (seed - 1.5)
+        agents = {1: {"strategy": "stake_attacker", "role": "miner", "profit": s},
+                  2: {"strategy": "honest_miner", "role": "miner", "profit": 1 - s}}
+        f = agents_frame(range(0, 40, 5), agents)
+        f["income_tao"] = f["profit_usd"]
+        f.loc[f["account"] == 1, "cabal"] = 0
+        runs.append((k, seed, metrics_frame(40, {}), f))
+    return runs
+
+
 def _claim7_results(root: Path, threshold: dict[int, float]) -> None:
     """Attacker stakes 1x and 2x the subnet's 40k TAO, without and with a defender; the
     attacker's miners take 90% of the miner income from ``threshold[defence]`` x up."""
@@ -76,15 +93,7 @@ def _claim7_results(root: Path, threshold: dict[int, float]) -> None:
             cells.append({"cell": k, "profile": None, "overrides": {
                 "population.3.count": defence,
                 "population.1.params.outside_stake_tao": 40000 * ratio}})
-            share = 0.9 if ratio >= threshold[defence] else 0.1
-            for seed in range(4):
-                s = share + 0.01 * (seed - 1.5)
-                agents = {1: {"strategy": "stake_attacker", "role": "miner", "profit": s},
-                          2: {"strategy": "honest_miner", "role": "miner", "profit": 1 - s}}
-                f = agents_frame(range(0, 40, 5), agents)
-                f["income_tao"] = f["profit_usd"]
-                f.loc[f["account"] == 1, "cabal"] = 0
-                runs.append((k, seed, metrics_frame(40, {}), f))
+            runs += _capture_runs(k, 0.9 if ratio >= threshold[defence] else 0.1)
     write_results(root / "claim07_takeover" / "h", config, cells, runs, grid)
 
 
@@ -101,3 +110,64 @@ def test_claim7_asks_whether_the_network_can_defend_a_subnet(
     assert undefended.outcome is True and "network 80,000: 1.00x" in undefended.detail
     assert any("from 1.00 x the subnet's stake = 40,000 TAO ($4,000,000)" in n
                for n in v.numbers), v.numbers
+
+
+def _claim7_dtao_results(root: Path, need: dict[tuple[float, float], float]) -> None:
+    """Today's design (its own file): subnet stakes 40k and 400k TAO, pools of 50k and
+    500k TAO; the attacker's miners take 90% from ``need[(pool, subnet)]`` x up."""
+    config = {"name": "claim07_takeover_dtao", "epochs": 40, "warmup_epochs": 5,
+              "scenario": {"era": "dtao", "price": {"initial_usd": 100.0},
+                           "dtao": {"pools": True, "pool_tao": [500000, 2000000]}},
+              "population": [
+                  {"strategy": "honest_validator", "count": 8, "subnet": 0,
+                   "params": {"stake_tao": 5000}},
+                  {"strategy": "stake_attacker", "count": 1, "subnet": 0,
+                   "params": {"outside_stake_tao": 40000}},
+                  {"strategy": "honest_validator", "count": 8, "subnet": 1,
+                   "params": {"stake_tao": 10000}}]}
+    paths = ["dtao.pool_tao", "population.0.params.stake_tao",
+             "population.1.params.outside_stake_tao"]
+    cells, runs = [], []
+    for pool in (50000.0, 500000.0):
+        for subnet in (40000.0, 400000.0):
+            for ratio in (1.0, 4.0):
+                k = len(cells)
+                cells.append({"cell": k, "profile": None, "overrides": dict(zip(
+                    paths, [[pool, 2000000.0], subnet / 8, subnet * ratio], strict=True))})
+                runs += _capture_runs(k, 0.9 if ratio >= need[(pool, subnet)] else 0.1)
+    write_results(root / "claim07_takeover_dtao" / "h", config, cells, runs,
+                  {"paths": paths, "zip": []})
+
+
+def test_claim7_today_judges_each_pool_depth_in_its_own_file(tmp_path: Path) -> None:
+    """In dtao the claim has a design of its own (claim07_takeover_dtao): each pool depth
+    is judged apart. In the deep pool both subnets need 1x (the stake needed scales with
+    the subnet's own stake): holds there; in the shallow pool the large subnet cannot be
+    taken over by 4x while the small one can: the multiple depends on the subnet's stake
+    once the pool is given, so it fails there. December 2023's file is judged beside."""
+    _claim7_dtao_results(tmp_path, {(50000.0, 40000.0): 4.0, (50000.0, 400000.0): 99.0,
+                                    (500000.0, 40000.0): 1.0, (500000.0, 400000.0): 1.0})
+    _claim7_results(tmp_path, {0: 1.0, 1: 1.0})
+    verdicts = evaluate_eras(CLAIMS[6], latest_results(tmp_path))
+    assert [v.era for v in verdicts] == ["dec2023", "dtao"]
+    assert verdicts[0].status == HOLDS
+    today = verdicts[1]
+    tests = {c.coords["question"]: c.outcome for c in today.cells if c.tested}
+    # one network size: "not the network's" is not asked; each pool judged apart
+    assert tests == {"scales with the subnet's own stake, subnet pool 500,000 TAO": True,
+                     "scales with the subnet's own stake, subnet pool 50,000 TAO": False}
+    assert today.status == "holds in part", today.where
+    shallow = ("subnet 400,000 TAO, subnet pool 50,000 TAO, network 80,000 TAO, "
+               "undefended: no swept stake takes over (up to 4.00x).")
+    assert shallow in today.numbers, today.numbers
+    assert "alpha bought through the subnet's pool" in today.notes[0]
+
+
+def test_claim7_today_alone_is_judged_without_the_2023_file(tmp_path: Path) -> None:
+    """The eras' files are alternatives: today's verdict does not wait for 2023's."""
+    _claim7_dtao_results(tmp_path, {k: 1.0 for k in [(50000.0, 40000.0),
+                                                     (50000.0, 400000.0),
+                                                     (500000.0, 40000.0),
+                                                     (500000.0, 400000.0)]})
+    [today] = evaluate_eras(CLAIMS[6], latest_results(tmp_path))
+    assert today.era == "dtao" and today.status == HOLDS

@@ -12,12 +12,15 @@ from test_report import agents_frame, metrics_frame, write_results
 from analysis.claims import CLAIMS, FAILS, HOLDS, INCONCLUSIVE, evaluate, latest_results
 
 
-def _claim11_results(root: Path, joint_gain: float, exits: bool = False) -> None:
+def _claim11_results(root: Path, joint_gain: float, exits: bool = False,
+                     era: str = "dec2023") -> None:
     """Cells boost 0 and 0.5: the cabal (1 validator of 10,000 TAO, 2 miners) gains
     ``joint_gain`` USD a day at boost 0.5; honest validators (much more stake) earn more
-    in every cell, which must not matter."""
+    in every cell, which must not matter. In ``dtao`` the genesis TAO bought alpha: the
+    records hold no TAO stake."""
+    held = 10000.0 if era == "dec2023" else 0.0
     config = {"name": "claim11_cabal_validators", "epochs": 40, "warmup_epochs": 10,
-              "scenario": {"era": "dec2023"},
+              "scenario": {"era": era},
               "population": [
                   {"strategy": "honest_validator", "count": 2, "params": {"stake_tao": 90000}},
                   {"strategy": "cabal_validator", "count": 1,
@@ -35,7 +38,7 @@ def _claim11_results(root: Path, joint_gain: float, exits: bool = False) -> None
                       1: {"strategy": "honest_validator", "role": "validator", "profit": 50.0,
                           "stake": 90000.0},
                       2: {"strategy": "cabal_validator", "role": "validator",
-                          "profit": 5.0 + gain, "stake": 10000.0}}
+                          "profit": 5.0 + gain, "stake": held}}
             agents |= {a: {"strategy": "honest_miner", "role": "miner", "profit": 1.0,
                            **({"until": 20} if exits and boost and a > 4 else {})}
                        for a in range(3, 9)}
@@ -45,10 +48,13 @@ def _claim11_results(root: Path, joint_gain: float, exits: bool = False) -> None
     write_results(root / "claim11_cabal_validators" / "h", config, cells, runs, grid)
 
 
-@pytest.mark.parametrize(("gain", "status"), [(40.0, HOLDS), (-40.0, FAILS)])
+@pytest.mark.parametrize(("gain", "status", "era"), [
+    (40.0, HOLDS, "dec2023"), (-40.0, FAILS, "dec2023"), (40.0, HOLDS, "dtao")])
 def test_claim11_compares_each_boost_with_its_control_per_unit_of_stake(
-        tmp_path: Path, gain: float, status: str) -> None:
-    _claim11_results(tmp_path, gain)
+        tmp_path: Path, gain: float, status: str, era: str) -> None:
+    """Per 1,000 TAO the cabal staked at genesis, in both eras (in dtao that TAO bought
+    alpha: the unit is still the TAO put in)."""
+    _claim11_results(tmp_path, gain, era=era)
     v = evaluate(CLAIMS[10], latest_results(tmp_path))
     assert v.status == status, [c.detail for c in v.cells]
     control, boosted = v.cells

@@ -47,8 +47,9 @@ CLAIMS: tuple[Claim, ...] = (
              "quality exceeds validator capability.", ("claim06_alignment",), _claim6,
           DESIGNS.get(6, "")),
     Claim(7, "Small subnets are cheap to take over: the stake needed scales with the "
-             "subnet's own stake, not the network's.", ("claim07_takeover",), _claim7,
-          DESIGNS.get(7, "")),
+             "subnet's own stake, not the network's.",
+          ("claim07_takeover", "claim07_takeover_dtao"), _claim7, DESIGNS.get(7, ""),
+          one_per_era=True),
     Claim(8, "A poison-pill validator that gathered trust and delegation can turn and "
              "capture emission.", ("claim08_poison_pill",), _claim8,
           DESIGNS.get(8, "")),
@@ -131,6 +132,8 @@ def _load(claim: Claim, found: dict[str, Path],
 
 
 def _evaluate(claim: Claim, sets: list[ResultSet | None], era: str | None) -> Verdict:
+    if claim.one_per_era:
+        sets = [s for s in sets if s is not None] or [None]
     if all(s is None for s in sets) or (claim.number != 2 and any(s is None for s in sets)):
         return Verdict(claim.number, claim.title, NOT_RUN, "", [
             "no results for " + ", ".join(claim.experiments)], list(claim.experiments),

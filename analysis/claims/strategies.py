@@ -209,19 +209,16 @@ def _claim5(sets: list[ResultSet]) -> Verdict:
 
 
 def _cabal_run(r: RunData) -> dict[str, float]:
-    """One run's cabal figures: its validators' and miners' profit per day (sums), the
-    cabal validators' stake (TAO, first record) and the share of the honest miners present
-    at the start still there at the end."""
+    """One run's cabal figures: its validators' and miners' profit per day (sums) and the
+    share of the honest miners present at the start still there at the end."""
     ap = payoffs_of(r)
     first = r.agents[r.agents["epoch"] == r.agents["epoch"].min()]
     last = r.agents[r.agents["epoch"] == r.agents["epoch"].max()]
     cab, mi, va = ap["cabal"] >= 0, ap["role"] == "miner", ap["role"] == "validator"
-    cab_vals = set(ap.loc[cab & va, "account"])
     honest0 = set(first.loc[(first["role"] == "miner") & (first["cabal"] < 0), "account"])
     return {
         "validators": float(ap.loc[cab & va, "profit_usd_per_day"].sum()),
         "miners": float(ap.loc[cab & mi, "profit_usd_per_day"].sum()),
-        "stake": float(first.loc[first["account"].isin(cab_vals), "stake_tao"].sum()),
         "stay": len(honest0 & set(last["account"])) / max(len(honest0), 1),
     }
 
@@ -241,6 +238,11 @@ def _claim11(sets: list[ResultSet]) -> Verdict:
     rs = sets[0]
     cells = sweep_cells(rs)
     figs = {c.index: {r.seed_index: _cabal_run(r) for r in c.runs} for c in cells}
+    # the TAO the cabal validators staked at genesis (in dtao it bought alpha, whose
+    # records are in alpha; the TAO put in is what one unit of stake means in both eras)
+    staked = {c.index: sum(p["count"] * p["params"].get("stake_tao", 0.0)
+                           for p in c.population if p["strategy"] == "cabal_validator")
+              for c in cells}
 
     def level(c: SweepCell) -> str:
         return repr({p: v for p, v in c.overrides.items() if not p.endswith(".boost")})
@@ -257,8 +259,8 @@ def _claim11(sets: list[ResultSet]) -> Verdict:
         a, b = figs[c.index], figs[base.index]
         seeds = sorted(set(a) & set(b))
 
-        def per_k(f: dict[str, float], key: str) -> float:
-            return 1000.0 * f[key] / f["stake"]
+        def per_k(f: dict[str, float], key: str, stake: float = staked[c.index]) -> float:
+            return 1000.0 * f[key] / stake
 
         joint = {s: per_k(a[s], "validators") + per_k(a[s], "miners")
                  - per_k(b[s], "validators") - per_k(b[s], "miners") for s in seeds}
@@ -274,4 +276,6 @@ def _claim11(sets: list[ResultSet]) -> Verdict:
     return judge(11, rs, tests, notes=[
         "Each boost is compared with boost 0 at the same stake share in the same world, "
         "per unit of the cabal's stake: the cabal validators' stake, which alone made them "
-        "out-earn honest ones before, cancels."])
+        "out-earn honest ones before, cancels. In today's cells (dtao) every stake is a "
+        "hundredth of December 2023's (docs/claims.md), so figures per 1,000 TAO are a "
+        "hundred times larger there."])

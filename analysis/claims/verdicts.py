@@ -209,10 +209,15 @@ def combine(cells: Sequence[CellTest], axes_order: Sequence[str] = ()) -> tuple[
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim of MODEL.md section 7: its number, words, experiments and test."""
+    """One claim of MODEL.md section 7: its number, words, experiments and test.
+
+    The test receives the results of ``experiments`` in order; with ``one_per_era`` the
+    experiments are alternatives, one for each era (a design of its own per era), and the
+    test receives those that ran the era being judged."""
 
     number: int
     title: str
     experiments: tuple[str, ...]
     test: Callable[[list[ResultSet]], Verdict]
     design: str = ""
+    one_per_era: bool = False
