@@ -138,3 +138,35 @@ class RootStaker(Delegator):
     @classmethod
     def choose(cls, group: Group, ctx: NetworkContext) -> np.ndarray:
         return group.model.ledger.staked_to[group.accts]
+
+
+@register
+class MomentumStaker(Delegator):
+    """Momentum staker: moves its stake to the subnet whose alpha price rose most lately.
+
+    MODEL.md section 9 ("Today"): staking is a swap, so a staker who moves sells the alpha
+    of the subnet it leaves and buys the alpha of the one it joins. A momentum trader
+    reads each pool's trailing price change per epoch (``price_trend``) and stakes behind
+    the largest validator of the subnet that leads it, moving when that trend beats its
+    current subnet's by ``hurdle`` (absolute, per epoch) for ``switch_delay`` epochs. Its
+    own buying raises the price it chases, so a crowd of them amplifies any rise, whether
+    from useful work or a pump. Claim 9 of MODEL.md section 7 asked of today's chain:
+    "Popularity and belief will drive inflows into subnetworks", with the price as the
+    popularity signal. Without pools every trend is 0 and it stays where it was placed.
+    """
+
+    name = "momentum_staker"
+    classifier: ClassVar[dict] = dict(DELEGATOR_CLASSIFIER)
+    params: ClassVar[dict[str, Param]] = {
+        "hurdle": Param(0.001, 0, 10, "lead in price trend (per epoch) needed to want a move"),
+    }
+
+    @classmethod
+    def choose(cls, group: Group, ctx: NetworkContext) -> np.ndarray:
+        current = group.model.ledger.staked_to[group.accts]
+        if len(ctx.validators) == 0:
+            return current
+        trend = np.asarray(ctx.price_trend)
+        best = int(np.lexsort((ctx.stake_tao, trend))[-1])  # top trend, then most stake
+        better = trend[best] > _by_account(ctx, trend, current) + group.param("hurdle")
+        return np.where(better, ctx.validators[best], current)

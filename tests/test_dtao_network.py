@@ -23,9 +23,9 @@ RAO = 1_000_000_000
 
 
 def network(seed: int = 1, *, k: int = 3, root_stake: float = 0.0, chasers: int = 6,
-            **dtao: object) -> Network:
-    """k subnets of 16 UIDs (3 validators, 10 miners each), yield chasers and, if
-    ``root_stake``, three root stakers of 1x, 2x and 3x that stake."""
+            extra: tuple[Cohort, ...] = (), **dtao: object) -> Network:
+    """k subnets of 16 UIDs (3 validators, 10 miners each), yield chasers, if
+    ``root_stake`` three root stakers of 1x, 2x and 3x that stake, and ``extra``."""
     sub = SubnetParams(n_uids=16, yuma=YumaParams(max_validators=8))
     options = {"pools": True, "price": (0.4, 0.3, 0.5, 0.2)[:k],
                "pool_tao": (20_000.0, 10_000.0, 30_000.0, 15_000.0)[:k], **dtao}
@@ -39,7 +39,7 @@ def network(seed: int = 1, *, k: int = 3, root_stake: float = 0.0, chasers: int 
     if root_stake:
         pop += [Cohort(get("root_staker"), 1, None, {"stake_tao": root_stake * m})
                 for m in (1, 2, 3)]
-    return Network(params, pop, rng=seed)
+    return Network(params, [*pop, *extra], rng=seed)
 
 
 def identities(ledger: DtaoLedger) -> tuple[int, int, np.ndarray, np.ndarray]:
@@ -197,6 +197,42 @@ def test_moving_between_subnets_sells_and_buys():
     assert ledger.alpha_net[chaser] == dst and ledger.alpha[chaser] > 0
     assert ledger.pools[src].tao_rao < tao_src
     ledger.check(model.epoch)
+
+
+def test_momentum_stakers_follow_the_pool_whose_price_rose():
+    """A pump on subnet 2 (outside TAO buying its alpha between epochs) makes its price
+    trend lead; momentum stakers then move behind subnet 2's largest validator, selling
+    the alpha they held and buying subnet 2's, which raises its price further."""
+    model = network(4, chasers=0, extra=(Cohort(get("momentum_staker"), 6, None, {
+        "switch_delay": 0, "hurdle": 0.0, "stake_tao": 500.0}),))
+    model.step()
+    ledger = model.ledger
+    stakers = np.array([a for a in range(ledger.n) if model.agent_of[a] is not None
+                        and model.agent_of[a].name == "momentum_staker"])
+    placed = ledger.alpha_net[stakers].copy()
+    assert len(set(placed.tolist())) > 1  # placed at random
+    ledger.buy(np.array([model.market]), np.array([int(5_000 * RAO)]), np.array([2]))
+    price = ledger.prices()[2]
+    model.step()
+    model.step()
+    assert model.coinbase.trend[2] > max(model.coinbase.trend[0], model.coinbase.trend[1])
+    vals = model.subnets[2].occupant[model.subnets[2].is_validator]
+    largest = vals[np.argmax(ledger.hotkey_value_tao()[vals])]
+    # those placed elsewhere moved behind its largest validator; those there stay put
+    assert np.all(ledger.staked_to[stakers[placed != 2]] == largest)
+    assert np.all(ledger.alpha_net[stakers] == 2) and ledger.prices()[2] > price
+    ledger.check(model.epoch)
+
+
+def test_momentum_stakers_stay_put_without_pools():
+    from strategies.base import build, run
+
+    m = build([("honest_validator", 3), ("honest_miner", 8),
+               ("momentum_staker", 5, {"switch_delay": 0, "hurdle": 0.0})], seed=3)
+    stakers = np.array(sorted(a.acct for a in m.agents if a.name == "momentum_staker"))
+    start = m.ledger.staked_to[stakers].copy()
+    run(m, 10)
+    assert np.array_equal(m.ledger.staked_to[stakers], start)
 
 
 def test_split_segments_is_exact_and_pro_rata():

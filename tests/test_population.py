@@ -246,7 +246,7 @@ EVERY_STRATEGY = [
     ("honest_miner", 12), ("gpt_passthrough", 8), ("copy_cabal", 6),
     ("model_arbitrage", 6, {"dwell": 10, "settle": 5}), ("lazy_miner", 4),
     ("yield_chaser", 8), ("popularity_follower", 8), ("loyal_delegator", 4),
-    ("root_staker", 4),
+    ("root_staker", 4), ("momentum_staker", 4),
     ("subnet_hopper", 1), ("root_uniform", 1), ("root_by_stake", 1), ("root_by_emission", 1),
     ("root_favourite", 1),
 ]

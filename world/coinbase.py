@@ -69,6 +69,8 @@ class Coinbase:
         flow: each subnet's EMA of net TAO staked in (TAO per block).
         miner_burned: each subnet's share of miner emission its owner burned last epoch.
         start_block: the block each subnet started (for the moving price's rate).
+        trend: each subnet's trailing relative change of its pool price per epoch (what
+            a momentum trader reads; ``delegation.YIELD_EMA_RATE``, like yields).
         last: this epoch's per-subnet figures for measurement.
     """
 
@@ -80,6 +82,8 @@ class Coinbase:
         self.flow = np.zeros(k)
         self.miner_burned = np.zeros(k)
         self.start_block = np.full(k, -dp.age_blocks, dtype=np.int64)
+        self.trend = np.zeros(k)
+        self._seen: np.ndarray | None = None  # the pool prices at the last payment
         self.last: dict[str, np.ndarray] = {}
 
     @property
@@ -109,6 +113,15 @@ class Coinbase:
                 if (agent := model.agent_of[a]) is not None and agent.stakes_root()]
         ledger.start_pools(np.array(root, dtype=np.int64))
 
+    def _follow_trend(self, price: np.ndarray) -> None:
+        """Fold the pools' relative price change since the last payment into ``trend``
+        (an exponential moving average; a trader's view, not a rule of the chain)."""
+        if self._seen is not None:
+            change = price / np.maximum(self._seen, 1e-300) - 1.0
+            rate = delegation.YIELD_EMA_RATE
+            self.trend = (1.0 - rate) * self.trend + rate * change
+        self._seen = price.copy()
+
     def pay(self) -> None:
         """Mint and pay this epoch's emission (the module docstring's steps 1-3)."""
         model, ledger = self.model, self.ledger
@@ -122,6 +135,7 @@ class Coinbase:
         else:
             total = epoch_emission(ledger.supply / RAO, blocks, eco.halving_base_per_block)
         price = ledger.prices()
+        self._follow_trend(price)
         # 1. moving prices and the subnets' shares
         self.moving = moving_price(
             self.moving, price, model.block - self.start_block, blocks,

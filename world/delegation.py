@@ -39,7 +39,11 @@ def context(model: Network) -> NetworkContext:
         vals = np.unique(model.hotkey_of[vals])
     stake = model.ledger.hotkey_value_tao()[vals] if len(vals) else np.zeros(0)
     yld = model.columns.get("net_yield", vals, 0.0)
-    return NetworkContext(model, model.epoch, model.streams["decisions"], vals, stake, yld)
+    coinbase = getattr(model, "coinbase", None)  # None until the pools open (genesis)
+    trend = (coinbase.trend[model.acct_netuid[vals]] if coinbase is not None
+             else np.zeros(len(vals)))
+    return NetworkContext(model, model.epoch, model.streams["decisions"], vals, stake, yld,
+                          trend)
 
 
 def place(model: Network) -> None:

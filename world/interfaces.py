@@ -172,7 +172,9 @@ class NetworkContext:
 
     ``validators``: their accounts; ``stake_tao``: stake behind each; ``net_yield``:
     trailing yield to a nominator per TAO staked per epoch, after the validator's take
-    (an exponential moving average, MODEL.md section 6).
+    (an exponential moving average, MODEL.md section 6); ``price_trend``: the trailing
+    relative change per epoch of the price of the alpha of each one's subnet (today's
+    chain, MODEL.md section 9; zeros without pools).
     """
 
     model: Network
@@ -181,6 +183,11 @@ class NetworkContext:
     validators: np.ndarray
     stake_tao: np.ndarray
     net_yield: np.ndarray
+    price_trend: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.price_trend is None:
+            self.price_trend = np.zeros(len(self.validators))
 
 
 @dataclass(frozen=True)
