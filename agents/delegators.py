@@ -8,12 +8,17 @@ validator use dense arrays over accounts (``_by_account``), not per-member looku
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from agents.base import Delegator, Param, register
+from agents.population import schedule
 from world.interfaces import Group, NetworkContext
+from world.params import RAO_PER_TAO
+
+if TYPE_CHECKING:
+    from world.model import Network
 
 DELEGATOR_CLASSIFIER = {
     "role": "delegator",
@@ -170,3 +175,66 @@ class MomentumStaker(Delegator):
         best = int(np.lexsort((ctx.stake_tao, trend))[-1])  # top trend, then most stake
         better = trend[best] > _by_account(ctx, trend, current) + group.param("hurdle")
         return np.where(better, ctx.validators[best], current)
+
+
+@register
+class PumpAndDump(Delegator):
+    """Pump and dump: buys one subnet's alpha in one go, waits, and sells it all.
+
+    MODEL.md section 9 ("Today"): staking is a swap through the subnet's pool, so a large
+    purchase lifts the price, and stakers who follow prices (``momentum_staker``) buy
+    after it. At ``entry_epoch`` it stakes its liquid ``endowment_tao`` behind the
+    largest validator of subnet ``netuid``; ``hold`` epochs later it unstakes everything
+    (its alpha, dividends included, sold through the pool). Whether it leaves with more
+    TAO than it brought (state ``capital_tao`` against ``returned_tao``) asks whether
+    today's chain pays pumps rather than work. Without pools a stake moves no price and
+    it earns only the validator's dividends meanwhile. Claim 9 of MODEL.md section 7
+    asked of flows: "Popularity and belief will drive inflows into subnetworks"; the
+    report's own plan: "We farm airdrops from as many hype social media promotions of
+    subnets as we possibly can".
+    """
+
+    name = "pump_and_dump"
+    classifier: ClassVar[dict] = {**DELEGATOR_CLASSIFIER, "colludes": False}
+    params: ClassVar[dict[str, Param]] = {
+        "stake_tao": Param(0.0, 0, None, "TAO staked at genesis (none: it enters later)"),
+        "endowment_tao": Param(10_000.0, 0, None, "liquid TAO it pumps with"),
+        "netuid": Param(0, 0, 4095, "subnet whose alpha it buys", integer=True),
+        "entry_epoch": Param(20, 0, 10_000_000, "epoch it buys at", integer=True),
+        "hold": Param(20, 1, 10_000_000, "epochs it holds before selling", integer=True),
+    }
+
+    @classmethod
+    def choose(cls, group: Group, ctx: NetworkContext) -> np.ndarray:
+        current = group.model.ledger.staked_to[group.accts]
+        phase = group.state("phase", 0.0)  # 0 waiting, 1 in, 2 out
+        entry = group.param("entry_epoch")
+        pump = (phase == 0) & (ctx.epoch >= entry)
+        dump = (phase == 1) & (ctx.epoch >= entry + group.param("hold"))
+        if pump.any() and len(ctx.validators):
+            net = group.model.acct_netuid[ctx.validators]
+            for acct, j in zip(group.accts[pump], group.param("netuid")[pump], strict=True):
+                on = np.flatnonzero(net == int(j))
+                if len(on):  # behind the subnet's largest validator
+                    hk = int(ctx.validators[on[np.argmax(ctx.stake_tao[on])]])
+                    schedule(group.model, lambda m, a=int(acct), h=hk: cls._pump(m, a, h))
+        for acct in group.accts[dump]:
+            schedule(group.model, lambda m, a=int(acct): cls._dump(m, a))
+        group.set_state("phase", np.where(pump, 1.0, np.where(dump, 2.0, phase)))
+        return current
+
+    @classmethod
+    def _pump(cls, model: Network, acct: int, hotkey: int) -> None:
+        """Stake all its liquid TAO behind ``hotkey`` (a rare event)."""
+        rao = int(model.ledger.liquid[acct])
+        if rao > 0:
+            model.ledger.stake(acct, hotkey, rao)
+        model.columns.declare(f"{cls.__name__}.capital_tao")
+        model.columns.set(f"{cls.__name__}.capital_tao", acct, rao / RAO_PER_TAO)
+
+    @classmethod
+    def _dump(cls, model: Network, acct: int) -> None:
+        """Unstake everything to its liquid balance (a rare event)."""
+        got = model.ledger.withdraw(np.array([acct]))
+        model.columns.declare(f"{cls.__name__}.returned_tao")
+        model.columns.set(f"{cls.__name__}.returned_tao", acct, float(got.sum()) / RAO_PER_TAO)

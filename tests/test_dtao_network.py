@@ -235,6 +235,49 @@ def test_momentum_stakers_stay_put_without_pools():
     assert np.array_equal(m.ledger.staked_to[stakers], start)
 
 
+def _pumped(followers: int, seed: int = 5) -> tuple[Network, int, list[float]]:
+    """Subnet 1 (the thinnest pool, 10k TAO) pumped with 5,000 TAO at epoch 2 and dumped
+    at epoch 10, with ``followers`` momentum stakers; its price each epoch."""
+    extra = [Cohort(get("pump_and_dump"), 1, None, {
+        "endowment_tao": 5_000.0, "netuid": 1, "entry_epoch": 2, "hold": 8})]
+    if followers:
+        extra.append(Cohort(get("momentum_staker"), followers, None, {
+            "switch_delay": 0, "hurdle": 0.0, "stake_tao": 800.0}))
+    model = network(seed, chasers=0, extra=tuple(extra))
+    pumper = next(a for a in range(model.ledger.n) if model.agent_of[a] is not None
+                  and model.agent_of[a].name == "pump_and_dump")
+    prices = []
+    for _ in range(14):
+        model.step()
+        prices.append(float(model.ledger.prices()[1]))
+    return model, pumper, prices
+
+
+def test_a_pump_lifts_the_price_and_the_dump_returns_everything_to_liquid():
+    model, pumper, prices = _pumped(0)
+    ledger = model.ledger
+    assert prices[2] > 1.15 * prices[1]  # 5,000 TAO into the thinnest pool, at once
+    assert prices[10] < 0.85 * prices[9]  # and out again
+    assert ledger.staked_to[pumper] == -1 and ledger.alpha[pumper] == 0
+    assert ledger.staked[pumper] == 0
+    cols = model.columns
+    capital = cols.get("PumpAndDump.capital_tao", np.array([pumper]))[0]
+    returned = cols.get("PumpAndDump.returned_tao", np.array([pumper]))[0]
+    assert capital == pytest.approx(5_000.0)
+    assert ledger.liquid[pumper] / RAO == pytest.approx(returned)
+    ledger.check(model.epoch)
+
+
+def test_momentum_followers_pay_the_pump():
+    """The same pump returns more TAO when momentum stakers buy in behind it."""
+    _, alone_acct, _ = _pumped(0)
+    alone = _pumped(0)[0].ledger.liquid[alone_acct]
+    crowd_model, crowd_acct, _ = _pumped(12)
+    crowd = crowd_model.ledger.liquid[crowd_acct]
+    assert crowd > alone
+    crowd_model.ledger.check(crowd_model.epoch)
+
+
 def test_split_segments_is_exact_and_pro_rata():
     pay, left = split_segments(np.array([10, 7, 5]), np.array([0, 0, 0, 1, 1]),
                                np.array([1.0, 1.0, 1.0, 3.0, 1.0]))

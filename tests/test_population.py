@@ -247,6 +247,7 @@ EVERY_STRATEGY = [
     ("model_arbitrage", 6, {"dwell": 10, "settle": 5}), ("lazy_miner", 4),
     ("yield_chaser", 8), ("popularity_follower", 8), ("loyal_delegator", 4),
     ("root_staker", 4), ("momentum_staker", 4),
+    ("pump_and_dump", 1, {"entry_epoch": 10, "hold": 20, "endowment_tao": 2_000.0}),
     ("subnet_hopper", 1), ("root_uniform", 1), ("root_by_stake", 1), ("root_by_emission", 1),
     ("root_favourite", 1),
 ]

@@ -242,6 +242,17 @@ class DtaoLedger(Ledger):
         self.stake_version += 1
         return got
 
+    def withdraw(self, accts: np.ndarray) -> np.ndarray:
+        """Unstake everything: each account's alpha sold through its pool (one swap per
+        subnet, pro rata) and its root stake returned 1:1, all to its liquid balance; it
+        then stakes to no hotkey. Returns the RAO each received."""
+        accts = np.unique(np.asarray(accts, dtype=np.int64))
+        held = accts[self.alpha[accts] > 0]
+        got = np.zeros(len(accts), dtype=np.int64)
+        if len(held):
+            got[np.searchsorted(accts, held)] = self.sell(held, self.alpha[held].copy())
+        return got + super().withdraw(accts)
+
     def stake(self, acct: int, hotkey: int, rao: int) -> None:
         """Stake liquid TAO to ``hotkey``: alpha bought on the hotkey's subnet; before the
         pools open (genesis), held as TAO until ``start_pools`` buys it."""

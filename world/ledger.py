@@ -118,6 +118,18 @@ class Ledger:
         self.liquid[acct] += rao
         self.stake_version += 1
 
+    def withdraw(self, accts: np.ndarray) -> np.ndarray:
+        """Unstake the whole stake of each account in ``accts`` to its liquid balance; it
+        then stakes to no hotkey (a staker leaving; MODEL.md section 6). Returns the RAO
+        each received."""
+        accts = np.unique(np.asarray(accts, dtype=np.int64))
+        got = self.staked[accts].copy()
+        self.liquid[accts] += got
+        self.staked[accts] = 0
+        self.staked_to[accts] = NO_HOTKEY
+        self.stake_version += 1
+        return got
+
     def redelegate(self, accts: np.ndarray, hotkeys: np.ndarray) -> None:
         """Point the whole stake of each account in ``accts`` at the matching hotkey."""
         self.staked_to[accts] = hotkeys
