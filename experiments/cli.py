@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -55,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         print(f"tao-arena: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left (``tao-arena validate ... | head``)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes
+        return 0
     parser.error(f"unknown command {args.command!r}")
     return 2
 

@@ -93,3 +93,18 @@ def test_console_script_exit_code(tmp_path: Path) -> None:
         assert name in proc.stderr
         assert not results.exists()
         assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
+    """``tao-arena validate FILE | head -1``: the pipe closes under the command, which
+    stops quietly (exit 0) instead of printing a BrokenPipeError traceback."""
+    exe = Path(sys.executable).with_name("tao-arena")
+    claims = Path(__file__).resolve().parents[1] / "experiments/configs/claims"
+    proc = subprocess.Popen([str(exe), "validate", *map(str, sorted(claims.glob("*.yaml")))],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader leaves after one line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
