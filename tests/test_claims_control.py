@@ -108,6 +108,12 @@ def test_claim7_asks_whether_the_network_can_defend_a_subnet(
     assert v.status == status, v.numbers
     undefended = next(c for c in v.cells if c.coords == {"defence": "no defence"})
     assert undefended.outcome is True and "network 80,000: 1.00x" in undefended.detail
+    # per world: the largest ratio between multiples that should be equal (1: equal)
+    defended = next(c for c in v.cells if c.coords == {"defence": "a large network "
+                                                                   "validator defends"})
+    assert undefended.effects == {w: 1.0 for w in range(4)}
+    assert defended.effects == {w: threshold[1] / threshold[0] for w in range(4)}
+    assert v.worlds["p_holds"] == (1.0 if status == HOLDS else 0.0)
     assert any("from 1.00 x the subnet's stake = 40,000 TAO ($4,000,000)" in n
                for n in v.numbers), v.numbers
 

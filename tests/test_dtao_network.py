@@ -384,6 +384,29 @@ def test_the_dtao_baseline_file_runs_with_pools():
     assert sum(model.metrics[f"dtao_share:{j}"] for j in range(32)) == pytest.approx(1.0)
 
 
+def test_the_whole_network_file_is_generated_and_runs():
+    """experiments/configs/dtao_network.yaml (128 subnets x 256 UIDs) is what
+    experiments/generate.py writes, and its network steps with every pool exact."""
+    from pathlib import Path
+
+    from experiments.generate import dtao_network_yaml
+    from experiments.plan import load_plan
+    from experiments.schema import Experiment
+    from experiments.wiring import build_model
+
+    path = Path(__file__).resolve().parents[1] / "experiments/configs/dtao_network.yaml"
+    assert path.read_text(encoding="utf-8") == dtao_network_yaml(), (
+        "regenerate: python -m experiments.generate > experiments/configs/dtao_network.yaml")
+    plan = load_plan(path)
+    task = plan.task(next(iter(plan.runs([0]))))
+    model = build_model(Experiment.model_validate(task["config"]), int(task["seed"]))
+    assert len(model.ledger.pools) == 128 and len(model.subnets) == 128
+    assert {a.name for a in model.agents} >= {"momentum_staker", "pump_and_dump",
+                                              "yield_chaser", "root_staker"}
+    model.step()  # checks TAO and every subnet's alpha to the unit
+    assert sum(model.metrics[f"dtao_share:{j}"] for j in range(128)) == pytest.approx(1.0)
+
+
 def test_the_neuron_burn_price_rises_per_registration_and_halves_each_half_life():
     from world.params import RegistrationParams
 

@@ -6,15 +6,16 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from analysis.claims import alignment, control, network, payouts, strategies
+from analysis.claims import alignment, control, network, payouts, strategies, takeover
 from analysis.claims.alignment import _claim6
 from analysis.claims.cells import MissingData
-from analysis.claims.control import _claim7, _claim8, _claim12
+from analysis.claims.control import _claim8, _claim12
 from analysis.claims.figure import worlds_figure
 from analysis.claims.markdown import claims_markdown
 from analysis.claims.network import _claim9, _claim10
 from analysis.claims.payouts import _claim1, _claim2
 from analysis.claims.strategies import _claim3, _claim4, _claim5, _claim11
+from analysis.claims.takeover import _claim7
 from analysis.claims.verdicts import INCONCLUSIVE, NOT_RUN, Claim, Verdict
 from analysis.claims.worlds import summarise
 from analysis.output import write_json, write_text
@@ -24,7 +25,7 @@ from analysis.results import ResultSet, find_result_dirs, load_results
 # Each claim family's module may hold DESIGNS: claim number -> its design in words (what
 # it predicts, how the premise is created, the mechanism measured, the control, the horizon)
 DESIGNS: dict[int, str] = {
-    n: text for module in (payouts, strategies, alignment, control, network)
+    n: text for module in (payouts, strategies, alignment, takeover, control, network)
     for n, text in getattr(module, "DESIGNS", {}).items()}
 
 CLAIMS: tuple[Claim, ...] = (
