@@ -26,9 +26,9 @@ class Columns:
     def declare(self, name: str, default: float = np.nan) -> None:
         """Create column ``name`` filled with ``default`` (nothing if it exists with the
         same default; ``ValueError`` if it exists with another)."""
-        if name in self._data:
+        if name in self._data:  # the common case (strategies' state, every epoch): cheap
             old = self._defaults[name]
-            if old != default and not (np.isnan(old) and np.isnan(default)):
+            if old != default and not (old != old and default != default):  # NaN == NaN
                 raise ValueError(f"column {name!r} is declared with default {old!r}, "
                                  f"not {default!r}")
             return

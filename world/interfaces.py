@@ -53,14 +53,17 @@ class Group:
     def param(self, name: str) -> np.ndarray:
         """The members' values of a declared parameter (see ``Participant.params``).
 
-        A fresh array each call; the gather from the column is kept until the column is
-        written (parameters rarely change, and strategies read them every epoch)."""
+        Read-only (copy it to change it): the gather from the column is kept until the
+        column is written (parameters rarely change, and strategies read them every
+        epoch)."""
         columns = self.model.columns
         version = columns.version(name)
         hit = self.memo.get(name)
         if hit is None or hit[0] != version:
-            hit = self.memo[name] = (version, columns.get(name, self.accts))
-        return hit[1].copy()
+            values = columns.get(name, self.accts)
+            values.flags.writeable = False
+            hit = self.memo[name] = (version, values)
+        return hit[1]
 
     def state(self, name: str, default: float = 0.0) -> np.ndarray:
         """The members' values of strategy state column ``name``, declared on first use
