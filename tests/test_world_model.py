@@ -245,3 +245,22 @@ def test_conservation_and_non_negativity_over_long_random_runs(
     assert (led.liquid[: led.n] >= 0).all() and (led.staked[: led.n] >= 0).all()
     expected_minted = m.datacollector.get_model_vars_dataframe()["emission_tao"].sum()
     assert to_tao(led.minted) == pytest.approx(expected_minted, rel=1e-9)
+
+
+def test_the_graders_inputs_are_kept_until_a_parameter_they_read_is_written():
+    """world.grading.graders keeps the graders' arrays with the plan; writing a grading
+    parameter (here every validator's capability) makes the next epoch read it anew."""
+    from strategies.base import accounts, build
+
+    from world.grading import graders
+
+    m = build([("honest_validator", 4), ("honest_miner", 12)], seed=2)
+    m.step()
+    plan = m.membership.plan(0)
+    first = graders(m, plan)
+    assert graders(m, plan) is first  # kept
+    vals = accounts(m, "honest_validator")
+    m.columns.set("capability", vals, 0.5)
+    again = graders(m, plan)
+    assert again is not first and np.all(again[2] == 0.5)
+    m.step()  # and the epoch runs with it

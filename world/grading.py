@@ -102,6 +102,38 @@ def charge_servers(model: Network, plan: Plan) -> None:
         model.books.cost[plan.setter_accts] += server * model.params.epoch_hours
 
 
+def graders(model: Network, plan: Plan) -> tuple[np.ndarray, ...]:
+    """The grading validators of a subnet's plan: their UIDs, accounts, the five arrays of
+    their ``grading()`` (``interfaces.Grading``) and whether those suit the compiled
+    grading (``work_fast.plain_inputs``). A strategy's ``grading`` is a function of its
+    parameters (read through ``Group.param``, ``interfaces.ValidatorStrategy``), so the
+    result is kept with the plan until a parameter a group read is written (as
+    :func:`produce` keeps answers). Read-only arrays."""
+    columns = model.columns
+    hit = plan.memo.get(graders)
+    if hit is not None and all(columns.version(n) == v for n, v in hit[0]):
+        return hit[1]
+    uid_parts, acct_parts, specs = [], [], []
+    for cls, g in plan.setters:
+        spec = cls.grading(g)
+        if spec is not None:
+            uid_parts.append(g.uids)
+            acct_parts.append(g.accts)
+            specs.append(spec)
+    arrays = [np.concatenate(uid_parts) if uid_parts else np.zeros(0, np.int64),
+              np.concatenate(acct_parts) if acct_parts else np.zeros(0, np.int64)]
+    arrays += [np.concatenate([getattr(sp, f) for sp in specs]) if specs else np.zeros(0)
+               for f in ("capability", "noise", "dedup", "score_ema_rate", "cost_usd")]
+    for a in arrays:
+        a.flags.writeable = False
+    plain = work_fast.plain_inputs(np.zeros(0), arrays[2], arrays[3], arrays[5])
+    read = tuple({(n, columns.version(n)) for _, g in plan.setters
+                  for n in g.memo if isinstance(n, str)})
+    out = (*arrays, plain)
+    plan.memo[graders] = (read, out)
+    return out
+
+
 def grade(model: Network, s: Subnet, plan: Plan, ans: Answers) -> None:
     """Queries and grading, vectorised over graders x miners (MODEL.md section 5;
     ``work.grade_epoch``, run by ``work_fast.grade_epoch``), and what they cost."""
@@ -113,24 +145,13 @@ def grade(model: Network, s: Subnet, plan: Plan, ans: Answers) -> None:
         permitted = model.ledger.hotkey_stake()[np.maximum(s.occupant, 0)] > 0
     if not model.membership.is_current(s.netuid, plan):
         plan = model.membership.plan(s.netuid)  # a strategy changed membership in its turn
-    graders, g_accts, specs = [], [], []
-    for cls, g in plan.setters:
-        spec = cls.grading(g)
-        if spec is not None:
-            graders.append(g.uids)
-            g_accts.append(g.accts)
-            specs.append(spec)
-    uids = np.concatenate(graders) if graders else np.zeros(0, np.int64)
-    accts = np.concatenate(g_accts) if g_accts else np.zeros(0, np.int64)
-    capability, noise, dedup, rate, cost = (
-        np.concatenate([getattr(sp, f) for sp in specs]) if specs else np.zeros(0)
-        for f in ("capability", "noise", "dedup", "score_ema_rate", "cost_usd"))
+    uids, accts, capability, noise, dedup, rate, cost, plain_graders = graders(model, plan)
     keep = permitted[uids]
     if not keep.all():
         uids, accts = uids[keep], accts[keep]
         capability, noise, dedup, rate, cost = (
             a[keep] for a in (capability, noise, dedup, rate, cost))
-    plain = ans.plain and work_fast.plain_inputs(np.zeros(0), capability, noise, rate)
+    plain = ans.plain and plain_graders
     wp = s.params.work
     cols = mem.miner_cols  # the miners' UIDs: a slice when they are a range (views)
     received, graded = work_fast.grade_epoch(

@@ -261,6 +261,10 @@ class MinerStrategy(Strategy, Protocol):
 
 
 class ValidatorStrategy(Strategy, Protocol):
+    """A validator strategy. Its ``grading`` is a function of its parameters (read through
+    ``Group.param``): the world keeps the graders' inputs until one of them is written
+    (``world.grading.graders``)."""
+
     @classmethod
     def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray: ...
 

@@ -10,7 +10,7 @@ for a subnet's occupants.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,6 +33,9 @@ class Plan:
     setters: list[tuple[type, Group]]  # every validator group, in group order
     setter_uids: np.ndarray
     setter_accts: np.ndarray
+    # values the world derives from the groups, kept as long as the plan (e.g. the
+    # graders' inputs, ``world.grading.graders``)
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
