@@ -205,8 +205,8 @@ def weights_from_scores(
     else:
         s = np.fmax(scores, 0.0)  # NaN (never scored) and negatives to 0, in one pass
     k = s.shape[1]
-    keep = top_k.astype(np.int64)
-    if ((keep > 0) & (keep < k)).any():
+    keep = top_k.astype(np.int64) if top_k.any() else None  # top_k is mostly all zero
+    if keep is not None and ((keep > 0) & (keep < k)).any():
         order = np.argsort(-s, axis=1, kind="stable")
         rank = np.empty_like(order)
         np.put_along_axis(rank, order, np.arange(k)[None, :].repeat(len(s), 0), axis=1)
