@@ -175,7 +175,10 @@ def _claim7(sets: list[ResultSet]) -> Verdict:
             "own subnet only (plus tao_weight x its root stake), so the rest of the network "
             "cannot sit on the subnet with its stake (no defended cells): that the "
             "network's stake does not matter follows from the rules (there is no root stake "
-            "in this design); the multiple the subnet needs is the finding."])
+            "in this design); the multiple the subnet needs is the finding. Where \"scales "
+            "with the subnet's own stake\" fails, the multiple is not constant: it grows "
+            "with the subnet's stake relative to its pool, so a small subnet is cheaper "
+            "still than in proportion."])
     tests = []
     for d in sorted({k[2] for k in need}):
         mine = [k for k in need if k[2] == d]
