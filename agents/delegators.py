@@ -185,7 +185,8 @@ class PumpAndDump(Delegator):
     purchase lifts the price, and stakers who follow prices (``momentum_staker``) buy
     after it. At ``entry_epoch`` it stakes its liquid ``endowment_tao`` behind the
     largest validator of subnet ``netuid``; ``hold`` epochs later it unstakes everything
-    (its alpha, dividends included, sold through the pool). Whether it leaves with more
+    (its alpha, dividends included, sold through the pool); a genesis ``stake_tao`` is
+    unstaked and pumped with the rest. Whether it leaves with more
     TAO than it brought (state ``capital_tao`` against ``returned_tao``) asks whether
     today's chain pays pumps rather than work. Without pools a stake moves no price and
     it earns only the validator's dividends meanwhile. Claim 9 of MODEL.md section 7
@@ -211,21 +212,26 @@ class PumpAndDump(Delegator):
         entry = group.param("entry_epoch")
         pump = (phase == 0) & (ctx.epoch >= entry)
         dump = (phase == 1) & (ctx.epoch >= entry + group.param("hold"))
+        pumped = np.zeros(len(group), dtype=bool)
         if pump.any() and len(ctx.validators):
             net = group.model.acct_netuid[ctx.validators]
-            for acct, j in zip(group.accts[pump], group.param("netuid")[pump], strict=True):
-                on = np.flatnonzero(net == int(j))
-                if len(on):  # behind the subnet's largest validator
+            for i in np.flatnonzero(pump):
+                on = np.flatnonzero(net == int(group.param("netuid")[i]))
+                if len(on):  # behind the subnet's largest validator; else it waits
                     hk = int(ctx.validators[on[np.argmax(ctx.stake_tao[on])]])
-                    schedule(group.model, lambda m, a=int(acct), h=hk: cls._pump(m, a, h))
+                    acct = int(group.accts[i])
+                    schedule(group.model, lambda m, a=acct, h=hk: cls._pump(m, a, h))
+                    pumped[i] = True
         for acct in group.accts[dump]:
             schedule(group.model, lambda m, a=int(acct): cls._dump(m, a))
-        group.set_state("phase", np.where(pump, 1.0, np.where(dump, 2.0, phase)))
+        group.set_state("phase", np.where(pumped, 1.0, np.where(dump, 2.0, phase)))
         return current
 
     @classmethod
     def _pump(cls, model: Network, acct: int, hotkey: int) -> None:
-        """Stake all its liquid TAO behind ``hotkey`` (a rare event)."""
+        """Stake all its TAO behind ``hotkey`` (a rare event): a genesis stake is unstaked
+        first, so ``capital_tao`` is everything it pumps with."""
+        model.ledger.withdraw(np.array([acct]))  # its genesis stake, if any, to liquid
         rao = int(model.ledger.liquid[acct])
         if rao > 0:
             model.ledger.stake(acct, hotkey, rao)

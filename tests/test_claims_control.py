@@ -145,28 +145,46 @@ def _claim7_dtao_results(root: Path, need: dict[tuple[float, float], float]) -> 
                   {"paths": paths, "zip": []})
 
 
-def test_claim7_today_judges_each_pool_depth_in_its_own_file(tmp_path: Path) -> None:
-    """In dtao the claim has a design of its own (claim07_takeover_dtao): each pool depth
-    is judged apart. In the deep pool both subnets need 1x (the stake needed scales with
-    the subnet's own stake): holds there; in the shallow pool the large subnet cannot be
-    taken over by 4x while the small one can: the multiple depends on the subnet's stake
-    once the pool is given, so it fails there. December 2023's file is judged beside."""
+@pytest.mark.parametrize(("big", "status"), [(4.0, HOLDS), (1.0, FAILS)])
+def test_claim7_today_compares_subnets_whose_pools_scale_with_them(
+        tmp_path: Path, big: float, status: str) -> None:
+    """In dtao the claim has a design of its own (claim07_takeover_dtao): "scales with the
+    subnet's own stake" compares a subnet ten times larger whose pool is ten times deeper
+    (40k in 50k against 400k in 500k: the same stake-to-pool ratio); the other cells are
+    shown against the pool arithmetic's multiple, (P + H) / (P - H), never when H >= P.
+    The verdict follows from the rules (the pool's constant product). December 2023's file
+    is judged beside."""
     _claim7_dtao_results(tmp_path, {(50000.0, 40000.0): 4.0, (50000.0, 400000.0): 99.0,
-                                    (500000.0, 40000.0): 1.0, (500000.0, 400000.0): 1.0})
+                                    (500000.0, 40000.0): 1.0, (500000.0, 400000.0): big})
     _claim7_results(tmp_path, {0: 1.0, 1: 1.0})
     verdicts = evaluate_eras(CLAIMS[6], latest_results(tmp_path))
     assert [v.era for v in verdicts] == ["dec2023", "dtao"]
-    assert verdicts[0].status == HOLDS
+    assert verdicts[0].status == HOLDS and not verdicts[0].follows_from_rules
     today = verdicts[1]
-    tests = {c.coords["question"]: c.outcome for c in today.cells if c.tested}
-    # one network size: "not the network's" is not asked; each pool judged apart
-    assert tests == {"scales with the subnet's own stake, subnet pool 500,000 TAO": True,
-                     "scales with the subnet's own stake, subnet pool 50,000 TAO": False}
-    assert today.status == "holds in part", today.where
-    shallow = ("subnet 400,000 TAO, subnet pool 50,000 TAO, network 80,000 TAO, "
-               "undefended: no swept stake takes over (up to 4.00x).")
-    assert shallow in today.numbers, today.numbers
-    assert "alpha bought through the subnet's pool" in today.notes[0]
+    [test] = [c for c in today.cells if c.tested]
+    assert test.coords == {"question": "scales with the subnet's own stake (its stake 0.8 "
+                                       "of its pool's TAO)"}
+    assert today.status == status, today.where
+    assert today.follows_from_rules and "constant product" in today.derivation
+    # per world too: a world holds when the multiples compared are equal
+    assert today.worlds["p_holds"] == (1.0 if status == HOLDS else 0.0)
+    assert ("subnet 400,000 TAO in a 50,000-TAO pool: needs more than the sweep (the pool "
+            "arithmetic: never, the subnet's stake exceeds its pool's TAO); the same "
+            "whatever the network holds") in today.numbers
+    assert ("subnet 40,000 TAO in a 500,000-TAO pool: needs 1.00x (the pool arithmetic: "
+            "more than 1.17x); the same whatever the network holds") in today.numbers
+
+
+def test_claim7_a_world_without_a_takeover_in_one_cell_fails_there(tmp_path: Path) -> None:
+    """A takeover within the sweep against none is a failing world (its effect is not
+    dropped as missing)."""
+    _claim7_dtao_results(tmp_path, {(50000.0, 40000.0): 4.0, (50000.0, 400000.0): 99.0,
+                                    (500000.0, 40000.0): 1.0, (500000.0, 400000.0): 99.0})
+    [today] = evaluate_eras(CLAIMS[6], latest_results(tmp_path))
+    [test] = [c for c in today.cells if c.tested]
+    assert test.outcome is False and today.status == FAILS
+    assert set(test.effects) == {0, 1, 2, 3} and all(not test.holds_in(w) for w in range(4))
+    assert today.worlds["p_holds"] == 0.0
 
 
 def test_claim7_today_alone_is_judged_without_the_2023_file(tmp_path: Path) -> None:

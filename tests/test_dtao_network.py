@@ -268,6 +268,35 @@ def test_a_pump_lifts_the_price_and_the_dump_returns_everything_to_liquid():
     ledger.check(model.epoch)
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_pump_with_a_genesis_stake_pumps_all_of_it(seed):
+    """A genesis stake placed behind a random validator is unstaked and pumped with the
+    liquid TAO (no refused stake), and capital_tao counts all of it."""
+    model = network(seed, chasers=0, extra=(Cohort(get("pump_and_dump"), 1, None, {
+        "endowment_tao": 1_000.0, "stake_tao": 2_000.0, "netuid": 1, "entry_epoch": 2,
+        "hold": 3}),))
+    pumper = next(a for a in range(model.ledger.n) if model.agent_of[a] is not None
+                  and model.agent_of[a].name == "pump_and_dump")
+    for _ in range(7):
+        model.step()
+    capital = model.columns.get("PumpAndDump.capital_tao", np.array([pumper]))[0]
+    assert capital > 2_000.0  # its 1,000 liquid and the stake sold back (at its value then)
+    assert model.ledger.alpha[pumper] == 0 and model.ledger.staked_to[pumper] == -1
+    model.ledger.check(model.epoch)
+
+
+def test_a_pump_with_no_validator_on_its_subnet_waits():
+    """No validator on the subnet it wants: it does not pump, and so does not 'dump'."""
+    model = network(2, chasers=0, extra=(Cohort(get("pump_and_dump"), 1, None, {
+        "endowment_tao": 1_000.0, "netuid": 7, "entry_epoch": 1, "hold": 1}),))
+    pumper = next(a for a in range(model.ledger.n) if model.agent_of[a] is not None
+                  and model.agent_of[a].name == "pump_and_dump")
+    for _ in range(4):
+        model.step()
+    assert model.columns.get("PumpAndDump.phase", np.array([pumper]))[0] == 0.0
+    assert model.ledger.liquid[pumper] == 1_000 * RAO
+
+
 def test_momentum_followers_pay_the_pump():
     """The same pump returns more TAO when momentum stakers buy in behind it."""
     _, alone_acct, _ = _pumped(0)

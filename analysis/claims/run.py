@@ -133,8 +133,8 @@ def _load(claim: Claim, found: dict[str, Path],
 
 
 def _evaluate(claim: Claim, sets: list[ResultSet | None], era: str | None) -> Verdict:
-    if claim.one_per_era:
-        sets = [s for s in sets if s is not None] or [None]
+    if claim.one_per_era:  # one file per era: judge (and summarise) one of them
+        sets = [s for s in sets if s is not None][:1] or [None]
     if all(s is None for s in sets) or (claim.number != 2 and any(s is None for s in sets)):
         return Verdict(claim.number, claim.title, NOT_RUN, "", [
             "no results for " + ", ".join(claim.experiments)], list(claim.experiments),

@@ -31,13 +31,15 @@ DESIGNS = {
        "the subnet's pool, and a hotkey's stake counts on its own subnet only (plus "
        "tao_weight x root): the same attacker buys alpha after the honest validators' "
        "genesis purchases, its TAO swept from 0.5 to 16x their stake, with subnet 0's "
-       "pool 50k or 500k TAO deep (0.03 TAO per alpha), each depth judged apart; the "
+       "pool 50k or 500k TAO deep (0.03 TAO per alpha); a subnet ten times larger with a "
+       "pool ten times deeper is compared (the others against the pool arithmetic); the "
        "network cannot bring its stake, so there are no defended cells.",
 }
 
 Key = tuple[float, float, int, float]  # (subnet stake, network stake, defence, pool TAO)
 # multiples compared are equal when their ratio is 1 (grid values are exact)
 SAME = 1.0 + 1e-9
+NO_TAKEOVER = 1e9  # the per-world effect of a takeover within the sweep against none
 
 
 def _pool_of(cell: SweepCell) -> float:
@@ -118,11 +120,15 @@ def _compare(label: dict[str, str], groups_of: list[list[Key]],
     keys = sorted({k for g in groups_of for k in g})
     detail = "takeover multiples: " + "; ".join(
         f"subnet {fmt(k[0])}, network {fmt(k[1])}"
-        + (", defended" if k[2] else "") + ": "
+        + (", defended" if k[2] else "") + (f", pool {fmt(k[3])}" if k[3] else "") + ": "
         + (f"{fmt(need[k])}x" if np.isfinite(need[k]) else "none in the sweep")
         for k in keys)
-    effects = {w: _spread([[m[k] for k in g] for g in groups_of]) for w, m in need_w.items()}
-    return CellTest(label, out, detail, effects={w: e for w, e in effects.items()
+    effects = {w: _spread([[m[k] for k in g] for g in groups_of]) for w, m in need_w.items()
+               if all(k in m for k in keys)}  # worlds with a run in every cell compared
+    # a takeover within the sweep against none is the largest failure (inf), recorded as
+    # NO_TAKEOVER so that the world counts as failing (an infinite effect reads as none)
+    return CellTest(label, out, detail, effects={w: min(e, NO_TAKEOVER)
+                                                  for w, e in effects.items()
                                                   if not math.isnan(e)},
                     threshold=SAME, above=False)
 
@@ -154,9 +160,10 @@ def _claim7(sets: list[ResultSet]) -> Verdict:
         grp = grp.sort_values("ratio")
         row = next((r._asdict() for r in grp.itertuples() if r.capture.low > 0.5), None)
         need[key] = row["ratio"] if row is not None else math.inf
-        for w in set().union(*grp["by_world"]):
+        worlds = set.intersection(*(set(b) for b in grp["by_world"]))  # a run in every cell
+        for w in worlds:
             need_w.setdefault(w, {})[key] = next(
-                (r.ratio for r in grp.itertuples() if r.by_world.get(w, 0.0) > 0.5), math.inf)
+                (r.ratio for r in grp.itertuples() if r.by_world[w] > 0.5), math.inf)
         in_pool = f", subnet pool {fmt(pool)} TAO" if pool else ""
         for r in grp.itertuples():
             detail_cells.append(r.cell.test(interval_test(r.capture, 0.5), (
@@ -168,17 +175,21 @@ def _claim7(sets: list[ResultSet]) -> Verdict:
     if any(k[3] for k in need):
         tests = _today(need, need_w)
         status, where = combine(tests, ["question"])
+        nums += _today_numbers(need)
         return Verdict(7, "", status, where, nums, [rs.name], tests + detail_cells, notes=[
-            "Today (dtao) stake is alpha bought through the subnet's pool: the attacker buys "
-            "at the price the honest validators' purchases left, and its TAO buys less "
-            "stake the more of the pool they already took. A hotkey's stake counts on its "
-            "own subnet only (plus tao_weight x its root stake), so the rest of the network "
-            "cannot sit on the subnet with its stake (no defended cells): that the "
-            "network's stake does not matter follows from the rules (there is no root stake "
-            "in this design); the multiple the subnet needs is the finding. Where \"scales "
-            "with the subnet's own stake\" fails, the multiple is not constant: it grows "
-            "with the subnet's stake relative to its pool, so a small subnet is cheaper "
-            "still than in proportion."])
+            "Today (dtao) stake is alpha bought through the subnet's pool: the honest "
+            "validators' genesis purchase of H TAO leaves a pool of P TAO with P/(P+H) of "
+            "its alpha, and an attacker's X TAO buys more alpha than they hold only when "
+            "X > H (P+H)/(P-H); never when H >= P. A hotkey's stake counts on its own "
+            "subnet only (plus tao_weight x its root stake; no root stake in this design), "
+            "so the rest of the network cannot sit on the subnet with its stake: no "
+            "defended cells."],
+            follows_from_rules=True,
+            derivation=("the takeover multiple follows from the pool's constant product: "
+                        "more than (P+H)/(P-H) times the subnet's stake H in a pool of P "
+                        "TAO (dividends paid meanwhile move it a little), so it scales with "
+                        "the subnet when its pool scales with it, and the network's stake "
+                        "plays no part (stake counts on its own subnet only)"))
     tests = []
     for d in sorted({k[2] for k in need}):
         mine = [k for k in need if k[2] == d]
@@ -211,20 +222,43 @@ def _price_line(where: str, row: dict | None, grp: pd.DataFrame, price: float) -
             f"{row['usd'] * 365 / capital * 100:.0f}% a year on that capital.")
 
 
+def _predicted(h: float, pool: float) -> float:
+    """The pool arithmetic's takeover multiple (module docstring of the dtao note):
+    ``(P + H) / (P - H)``, infinite when ``H >= P``."""
+    return (pool + h) / (pool - h) if pool > h else math.inf
+
+
 def _today(need: dict[Key, float], need_w: dict[int, dict[Key, float]]) -> list[CellTest]:
-    """Today's two halves of claim 7, per depth of the subnet's pool: "not the network's"
-    (at each subnet stake, the same multiple whatever the rest of the network holds) and
-    "scales with the subnet's own stake" (the same multiple for both subnet stakes).
-    Differing multiples (a takeover within the sweep against none) fail; no takeover at
-    all decides nothing; one size only asks nothing."""
+    """Today's test of "the stake needed scales with the subnet's own stake": a subnet ten
+    times larger whose pool is ten times deeper needs the same multiple (cells grouped by
+    the subnet's stake relative to its pool, H / P, across subnet and network sizes). Cells
+    whose ratio no other subnet size shares are shown in the numbers, not judged."""
     tests = []
-    for pool in sorted({k[3] for k in need}):
-        keys = [k for k in need if k[3] == pool]
-        for question, by in (("not the network's", 0),
-                             ("scales with the subnet's own stake", 1)):
-            groups = [[k for k in keys if k[by] == v] for v in sorted({k[by] for k in keys})]
-            groups = [g for g in groups if len(g) > 1]
-            if groups:
-                tests.append(_compare({"question": f"{question}, subnet pool {fmt(pool)} TAO"},
-                                      groups, need, need_w))
+    ratio = {k: round(k[0] / k[3], 9) for k in need}
+    for r in sorted(set(ratio.values())):
+        keys = sorted(k for k in need if ratio[k] == r)
+        if len({k[0] for k in keys}) < 2:
+            continue  # one subnet size at this ratio: nothing to compare
+        tests.append(_compare(
+            {"question": f"scales with the subnet's own stake (its stake {fmt(r)} of its "
+                         "pool's TAO)"}, [keys], need, need_w))
     return tests
+
+
+def _today_numbers(need: dict[Key, float]) -> list[str]:
+    """Each cell's multiple against the pool arithmetic's, and whether the network's stake
+    changed any (it cannot today)."""
+    out = []
+    for h, pool in sorted({(k[0], k[3]) for k in need}):
+        found = sorted({need[k] for k in need if (k[0], k[3]) == (h, pool)})
+        pred = _predicted(h, pool)
+        out.append(
+            f"subnet {fmt(h)} TAO in a {fmt(pool)}-TAO pool: needs "
+            + " / ".join(f"{fmt(t)}x" if np.isfinite(t) else "more than the sweep"
+                         for t in found)
+            + " (the pool arithmetic: "
+            + (f"more than {pred:.2f}x)" if np.isfinite(pred) else
+               "never, the subnet's stake exceeds its pool's TAO)")
+            + ("; the same whatever the network holds" if len(found) == 1 else
+               "; it differs with the network's stake"))
+    return out
