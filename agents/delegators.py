@@ -196,7 +196,7 @@ class PumpAndDump(Delegator):
     """
 
     name = "pump_and_dump"
-    classifier: ClassVar[dict] = {**DELEGATOR_CLASSIFIER, "colludes": False}
+    classifier: ClassVar[dict] = dict(DELEGATOR_CLASSIFIER)
     params: ClassVar[dict[str, Param]] = {
         "stake_tao": Param(0.0, 0, None, "TAO staked at genesis (none: it enters later)"),
         "endowment_tao": Param(10_000.0, 0, None, "liquid TAO it pumps with"),
@@ -214,9 +214,9 @@ class PumpAndDump(Delegator):
         dump = (phase == 1) & (ctx.epoch >= entry + group.param("hold"))
         pumped = np.zeros(len(group), dtype=bool)
         if pump.any() and len(ctx.validators):
-            net = group.model.acct_netuid[ctx.validators]
+            net, want = group.model.acct_netuid[ctx.validators], group.param("netuid")
             for i in np.flatnonzero(pump):
-                on = np.flatnonzero(net == int(group.param("netuid")[i]))
+                on = np.flatnonzero(net == int(want[i]))
                 if len(on):  # behind the subnet's largest validator; else it waits
                     hk = int(ctx.validators[on[np.argmax(ctx.stake_tao[on])]])
                     acct = int(group.accts[i])

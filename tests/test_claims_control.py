@@ -116,6 +116,10 @@ def test_claim7_asks_whether_the_network_can_defend_a_subnet(
     assert v.worlds["p_holds"] == (1.0 if status == HOLDS else 0.0)
     assert any("from 1.00 x the subnet's stake = 40,000 TAO ($4,000,000)" in n
                for n in v.numbers), v.numbers
+    # the multiple is the consensus rule's: a majority of the stake on the subnet
+    assert v.follows_from_rules
+    assert ("subnet 40,000 TAO, network 80,000 TAO, defended by 100,000 TAO: needs "
+            f"{threshold[1]:.2f}x (the stake majority: more than 3.50x)") in v.numbers
 
 
 def _claim7_dtao_results(root: Path, need: dict[tuple[float, float], float]) -> None:
@@ -159,7 +163,7 @@ def test_claim7_today_compares_subnets_whose_pools_scale_with_them(
     _claim7_results(tmp_path, {0: 1.0, 1: 1.0})
     verdicts = evaluate_eras(CLAIMS[6], latest_results(tmp_path))
     assert [v.era for v in verdicts] == ["dec2023", "dtao"]
-    assert verdicts[0].status == HOLDS and not verdicts[0].follows_from_rules
+    assert verdicts[0].status == HOLDS and "stake majority" in verdicts[0].derivation
     today = verdicts[1]
     [test] = [c for c in today.cells if c.tested]
     assert test.coords == {"question": "scales with the subnet's own stake (its stake 0.8 "

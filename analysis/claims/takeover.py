@@ -36,7 +36,7 @@ DESIGNS = {
        "network cannot bring its stake, so there are no defended cells.",
 }
 
-Key = tuple[float, float, int, float]  # (subnet stake, network stake, defence, pool TAO)
+Key = tuple[float, float, float, float]  # (subnet stake, network stake, defence, pool TAO)
 # multiples compared are equal when their ratio is 1 (grid values are exact)
 SAME = 1.0 + 1e-9
 NO_TAKEOVER = 1e9  # the per-world effect of a takeover within the sweep against none
@@ -87,7 +87,8 @@ def _rows(rs: ResultSet) -> pd.DataFrame:
         honest = stake(True)
         rows.append({
             "honest": honest, "network": stake(False),
-            "defence": sum(c["count"] for c in pop if c["strategy"] == "subnet_hopper"),
+            "defence": sum(c["count"] * c["params"].get("stake_tao", 0) for c in pop
+                           if c["strategy"] == "subnet_hopper"),  # the stake it brings
             "pool": _pool_of(cell), "attacker": attacker.get("outside_stake_tao"),
             "ratio": attacker.get("outside_stake_tao") / honest if honest else math.nan,
             "capture": estimate([x["capture"] for x in runs.values()]),
@@ -171,7 +172,8 @@ def _claim7(sets: list[ResultSet]) -> Verdict:
                 f"(network {fmt(n)} TAO{', defended' if d else ''}{in_pool}): captures "
                 f"{fmt_est(r.capture)} of its miner income"), tested=False))
         nums.append(_price_line(f"subnet {fmt(h)} TAO{in_pool}, network {fmt(n)} TAO, " + (
-            "a 100k network validator defending" if d else "undefended"), row, grp, price))
+            f"a network validator of {fmt(d)} TAO defending" if d else "undefended"), row, grp,
+            price))
     if any(k[3] for k in need):
         tests = _today(need, need_w)
         status, where = combine(tests, ["question"])
@@ -200,7 +202,18 @@ def _claim7(sets: list[ResultSet]) -> Verdict:
         label = "a large network validator defends" if d else "no defence"
         tests.append(_compare({"defence": label}, groups, need, need_w))
     status, where = combine(tests, ["defence"])
-    return Verdict(7, "", status, where, nums, [rs.name], tests + detail_cells, notes=[
+    nums += [f"subnet {fmt(k[0])} TAO, network {fmt(k[1])} TAO"
+             + (f", defended by {fmt(k[2])} TAO" if k[2] else "") + ": needs "
+             + (f"{fmt(need[k])}x" if np.isfinite(need[k]) else "more than the sweep")
+             + f" (the stake majority: more than {(k[0] + k[2]) / k[0]:.2f}x)"
+             for k in sorted(need)]
+    return Verdict(7, "", status, where, nums, [rs.name], tests + detail_cells,
+                   follows_from_rules=True, derivation=(
+        "Yuma's consensus follows the stake majority (kappa 1/2): the attacker's miners "
+        "take the subnet's miner emission once its stake exceeds all the stake weighting "
+        "the others, more than (H+D)/H times the subnet's stake H, D the stake a network "
+        "validator brings onto the subnet (0 undefended); the network's stake elsewhere "
+        "plays no part"), notes=[
         "In December 2023 a hotkey's stake counted on every subnet it registered on: a "
         "large validator of the rest of the network can sit on a small subnet with its "
         "whole stake, so whether the network's stake matters depends on whether one does."])
