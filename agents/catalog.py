@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import inspect
 
-from agents import delegators, miners, population, roots, validators  # noqa: F401  (they register)
+from agents import (  # noqa: F401  (they register)
+    delegators,
+    miners,
+    owners,
+    population,
+    roots,
+    validators,
+)
 from agents.base import CLASSIFIER_KEYS, REGISTRY, Param, Participant
 from world.parameters import declarations, sections
 

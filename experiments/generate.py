@@ -2,7 +2,9 @@
 
 ``experiments/configs/dtao_network.yaml`` (issue 16): today's whole network, 128 subnets
 of 256 UIDs with their pools, in the manner of ``dtao_baseline.yaml`` (32 subnets), plus
-today's stakers: yield chasers, momentum stakers, root stakers and one pump and dump.
+today's stakers: yield chasers, momentum stakers, root stakers and one pump and dump, and
+today's owners: owners burning half their miners' emission, owners buying back their
+alpha, and a founder who registers a new subnet.
 Regenerate with ``python -m experiments.generate > experiments/configs/dtao_network.yaml``
 (a test checks the file is what this module writes).
 """
@@ -15,6 +17,9 @@ SUBNETS = 128
 ALPHA_PER_POOL = 1_000_000  # alpha in each pool at genesis: pool_tao = this x price
 VALIDATOR_SHARE = 0.05      # each of a subnet's 8 validators stakes 5% of its pool's TAO
 QUALITY_SEED = 128          # the fixed shuffle of miner qualities (unrelated to price)
+BURNERS = range(3, SUBNETS, 8)     # 16 subnets whose owner burns half its miners' emission
+BUYBACKS = range(5, SUBNETS, 16)   # 8 subnets whose owner buys back $5,000 of alpha a day
+OWNER_SHARE = 0.5           # an owner stakes half its pool's TAO: a majority of its stake
 
 HEADER = """\
 # dtao_network: today's whole network (dynamic TAO, MODEL.md section 9): 128 subnets x 256
@@ -29,6 +34,11 @@ HEADER = """\
 # of its pool's TAO each, 100 honest miners and 10 GPT pass-through miners. Across the
 # network: 1,000 yield-chasing and 500 momentum alpha stakers, 300 root stakers, and one
 # pump and dump on the thinnest subnet (10,000 TAO in at epoch 50, out at epoch 100).
+# Owners: on 16 subnets (3, 11, 19, ...) an owner burning half its miners' emission, on 8
+# (5, 21, 37, ...) one buying back $5,000 of its alpha a day, each staking half its pool's
+# TAO (a majority of the subnet's stake, so consensus follows its weights); a founder
+# registers a subnet at epoch 100 (3,000 TAO; the lock is 1,000), dissolving the one
+# with the lowest moving price.
 # Size: 1 seed x 200 epochs (10 days); full: 10 seeds x 1,000 epochs (50 days). One
 # epoch of this network takes about 0.2 s on one core (README, "Speed").
 """
@@ -36,6 +46,18 @@ HEADER = """\
 
 def _fmt(x: float) -> str:
     return f"{x:.4g}" if x < 1 else f"{x:.0f}"
+
+
+def _owner(j: int, pool_tao: float) -> str | None:
+    """Subnet ``j``'s owner entry, if it has one (``BURNERS``, ``BUYBACKS``)."""
+    stake = _fmt(round(pool_tao * OWNER_SHARE, -1))
+    if j in BURNERS:
+        return (f"  - {{strategy: owner_burner, count: 1, subnet: {j}, "
+                f"params: {{stake_tao: {stake}, burn: 0.5}}}}")
+    if j in BUYBACKS:
+        return (f"  - {{strategy: owner_buyback, count: 1, subnet: {j}, "
+                f"params: {{stake_tao: {stake}, buyback_usd_per_day: 5000}}}}")
+    return None
 
 
 def dtao_network_yaml() -> str:
@@ -50,8 +72,9 @@ def dtao_network_yaml() -> str:
              "description: >",
              "  Today's whole network: 128 subnets of 256 UIDs with pools priced from 0.004 to",
              "  0.12 TAO per alpha, honest and pass-through miners, honest validators; yield-",
-             "  chasing and momentum alpha stakers, root stakers and a pump and dump; 0.5 TAO per",
-             "  block split by the pools' moving prices.",
+             "  chasing and momentum alpha stakers, root stakers and a pump and dump; owners who",
+             "  burn or buy back, and a subnet founder; 0.5 TAO per block split by the pools'",
+             "  moving prices.",
              "epochs: 200",
              "warmup_epochs: 20",
              "seeds: {master: 20261204, count: 1}",
@@ -77,6 +100,9 @@ def dtao_network_yaml() -> str:
             f"  - {{strategy: honest_miner, count: 100, subnet: {j}, "
             f"params: {{quality: {quality[j]:.3f}}}}}",
             f"  - {{strategy: gpt_passthrough, count: 10, subnet: {j}}}"]
+        owner = _owner(j, pool_tao[j])
+        if owner:
+            lines.append(owner)
     lines += [
         "  # alpha stakers (their stake buys alpha on their validator's subnet), root",
         "  # stakers, and a pump and dump on the thinnest pool (subnet 0)",
@@ -85,6 +111,8 @@ def dtao_network_yaml() -> str:
         "  - {strategy: root_staker, count: 300, params: {stake_tao: 5000}}",
         "  - {strategy: pump_and_dump, count: 1,",
         "     params: {endowment_tao: 10000, netuid: 0, entry_epoch: 50, hold: 50}}",
+        "  - {strategy: subnet_founder, count: 1,",
+        "     params: {endowment_tao: 3000, entry_epoch: 100, owner: owner_burner}}",
         "uncertain:   # priors (docs/uncertainty.md)",
         "  # the TAO price at the start: a scenario choice around dtao_baseline.yaml's $400,",
         "  # not a sourced figure",

@@ -321,11 +321,16 @@ def test_every_strategy_in_an_evolving_dec2023_network_keeps_the_ledger_exact() 
     unstaking on deregistration, root split, global stake): the ledger is checked to the
     RAO every epoch (``Ledger.check`` raises)."""
     from agents.catalog import REGISTRY, get
+    from agents.owners import SubnetOwner
     from agents.population import Entry, EntryOption, Exit, Imitation
 
     spread = {"delegator": None, "root": None}
     pop = []
+    owners = iter((0, 1))  # one owner per subnet
     for name, cls in sorted(REGISTRY.items()):
+        if issubclass(cls, SubnetOwner):
+            pop.append(Cohort(cls, 1, next(owners)))
+            continue
         count = 2 if cls.role in ("miner", "delegator") else 1
         params = {"entry_epoch": 5, "n_miners": 2} if name == "stake_attacker" else {}
         if name == "subnet_hopper":

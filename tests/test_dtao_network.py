@@ -340,7 +340,12 @@ def test_every_strategy_with_entry_exit_and_imitation_keeps_the_pools_exact():
     np.testing.assert_array_equal(alpha, issued)
     attacker = next(a for a in range(ledger.n) if m.agent_of[a] is not None
                     and m.agent_of[a].name == "stake_attacker")
-    assert ledger.alpha[attacker] > 0  # its outside stake bought alpha when it entered
+    assert m.columns.get("StakeAttacker.capital_tao", attacker) > 0  # it entered
+    # the founder registered at epoch 30, dissolving one of the two subnets (everyone on
+    # it left, the attacker's alpha paid out as TAO if it was there) and owns the new one
+    assert m.coinbase.last_lock_block > 0
+    founded = [a for a in m.agents if a.name == "owner_burner" and a.uid == 0]
+    assert founded and m.subnets[founded[0].netuid].owner_acct == founded[0].acct
 
 
 def test_pools_need_the_dtao_era():
@@ -431,7 +436,11 @@ def test_the_whole_network_file_is_generated_and_runs():
     model = build_model(Experiment.model_validate(task["config"]), int(task["seed"]))
     assert len(model.ledger.pools) == 128 and len(model.subnets) == 128
     assert {a.name for a in model.agents} >= {"momentum_staker", "pump_and_dump",
-                                              "yield_chaser", "root_staker"}
+                                              "yield_chaser", "root_staker", "owner_burner",
+                                              "owner_buyback", "subnet_founder"}
+    burners = [s for s in model.subnets if s.owner_uid >= 0
+               and model.agent_of[s.owner_acct].name == "owner_burner"]
+    assert len(burners) == 16
     model.step()  # checks TAO and every subnet's alpha to the unit
     assert sum(model.metrics[f"dtao_share:{j}"] for j in range(128)) == pytest.approx(1.0)
 

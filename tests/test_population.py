@@ -249,7 +249,9 @@ EVERY_STRATEGY = [
     ("root_staker", 4), ("momentum_staker", 4),
     ("pump_and_dump", 1, {"entry_epoch": 10, "hold": 20, "endowment_tao": 2_000.0}),
     ("subnet_hopper", 1), ("root_uniform", 1), ("root_by_stake", 1), ("root_by_emission", 1),
-    ("root_favourite", 1),
+    ("root_favourite", 1), ("owner_burner", 1, {"burn": 0.3}),
+    ("owner_buyback", 1, {"buyback_usd_per_day": 5_000.0}, 1),  # a subnet has one owner
+    ("subnet_founder", 1, {"entry_epoch": 30, "endowment_tao": 3_000.0}),
 ]
 
 
@@ -294,7 +296,9 @@ def test_every_strategy_in_an_evolving_population_keeps_the_ledger_exact():
     # every participant sits on a UID or is a delegator; no two share a UID
     live = alive_accounts(m)
     on_subnet = m.acct_netuid[live] >= 0
-    assert len(set(m.acct_uid[live][on_subnet].tolist())) == on_subnet.sum()
+    seats = zip(m.acct_netuid[live][on_subnet].tolist(), m.acct_uid[live][on_subnet].tolist(),
+                strict=True)
+    assert len(set(seats)) == on_subnet.sum()
     # the attacker entered on schedule (alive or since pruned: its account stays)
     code = m.strategy_names.index("stake_attacker")
     attacker = np.flatnonzero(m.columns.get("strategy_code", np.arange(m.ledger.n)) == code)

@@ -341,6 +341,31 @@ def test_stake_threshold_zeroes_small_stakes():
     np.testing.assert_allclose(res.stake, [10 / 14, 4 / 14, 0, 0])
 
 
+def test_the_owner_uid_keeps_its_self_weight_a_permit_and_its_stake():
+    """MODEL.md section 9 (subtensor@2026-06-30 run_epoch.rs ``epoch_mechanism``): the
+    owner's self-weight survives the diagonal mask, so with 60% of the stake behind half
+    its weight on itself the owner's UID takes consensus 0.5 and 0.3 / 0.8 of incentive."""
+    w, s, b0 = subnet({0: [0.5, 0, 0.5], 1: [0, 0, 1]}, [0.6, 0.4, 0], 3)
+    plain = epoch(w, s, b0, YumaParams())
+    np.testing.assert_allclose(plain.incentive, [0, 0, 1])  # self-weight masked
+    owned = epoch(w, s, b0, YumaParams(), owner_uid=0)
+    np.testing.assert_allclose(owned.consensus, [0.5, 0, 0.5])
+    np.testing.assert_allclose(owned.incentive, [0.375, 0, 0.625])
+    # With a minority of the stake the owner's self-weight is clipped away (consensus 0).
+    w, s, b0 = subnet({0: [0.5, 0, 0.5], 1: [0, 0, 1]}, [0.4, 0.6, 0], 3)
+    np.testing.assert_allclose(epoch(w, s, b0, YumaParams(), owner_uid=0).incentive, [0, 0, 1])
+    # Below the stake threshold and without stake, it still holds a permit now and next.
+    w, s, b0 = subnet({0: [1, 0, 0], 1: [0, 0, 1]}, [0, 10, 0], 3)
+    res = epoch(w, s, b0, YumaParams(stake_threshold=5.0), owner_uid=0,
+                permits=[False, True, False])
+    np.testing.assert_array_equal(res.new_permits, [True, True, False])
+    w, s, b0 = subnet({0: [1, 0, 0], 1: [0, 0, 1]}, [4, 10, 0], 3)
+    res = epoch(w, s, b0, YumaParams(stake_threshold=5.0), owner_uid=0)
+    np.testing.assert_allclose(res.stake, [4 / 14, 10 / 14, 0])  # exempt from the threshold
+    with pytest.raises(ValueError, match="owner_uid must be -1"):
+        epoch(w, s, b0, YumaParams(), owner_uid=3)
+
+
 def test_outdated_weights_are_masked():
     # Validator 0 last set weights at block 100; miner 3 re-registered at block 150, so
     # validator 0's weight on it refers to the previous owner of the UID and is dropped.

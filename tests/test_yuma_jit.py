@@ -122,6 +122,8 @@ def subnets(draw, max_n: int = 9, elements=values, bonds=bond_values):
     if draw(st.booleans()):
         args["last_update"] = draw(blocks)
         args["block_at_registration"] = draw(blocks)
+    if draw(st.booleans()):  # a subnet owner's UID (MODEL.md section 9), or explicitly none
+        args["owner_uid"] = draw(st.integers(-1, n - 1))
     return args, draw(params())
 
 
@@ -160,7 +162,7 @@ def test_clean_inputs_never_fall_back_to_numpy(case):
         res = yuma_jit.run(yuma._Inputs.of(
             *(None if args.get(k) is None else np.asarray(args[k])[None] for k in (
                 "weights", "stake", "bonds", "permits", "active", "new_registrations",
-                "last_update", "block_at_registration"))), p)
+                "last_update", "block_at_registration", "owner_uid"))), p)
     assert res is not None
 
 

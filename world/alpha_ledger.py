@@ -37,7 +37,7 @@ import numpy as np
 
 from world.ledger import NO_HOTKEY, Ledger, LedgerError
 from world.pool import FEE_FRACTION, ExactPool
-from world.rules_dtao import inject_and_maybe_swap
+from world.rules_dtao import dissolve_payout, inject_and_maybe_swap
 
 __all__ = ["DtaoLedger", "split_segments"]
 
@@ -120,6 +120,46 @@ class DtaoLedger(Ledger):
             setattr(self, attr, np.append(getattr(self, attr), 0).astype(np.int64))
         self.alpha_issued[-1] = alpha_units
         return len(self.pools) - 1
+
+    def dissolve(self, net: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """Dissolve subnet ``net``'s pool and alpha (staking/remove_stake.rs
+        ``destroy_alpha_in_out_stakes``, a subnet registered after the TAO-in refund
+        deployment): the pool's TAO is shared pro rata to alpha held
+        (``rules_dtao.dissolve_payout``) over every holder, in account order, and the
+        protocol (the pool's alpha reserve and the protocol's alpha), last; holders'
+        shares go to their liquid balances, the protocol's is recycled (burned); every
+        alpha of the subnet is destroyed. An account left with no stake stakes to no
+        hotkey. Returns (holders, their RAO, the RAO recycled). The pool stays empty
+        until ``reopen_pool``."""
+        n = self.n
+        holders = np.flatnonzero((self.alpha_net[:n] == net) & (self.alpha[:n] > 0))
+        pool = self.pools[net]
+        protocol = pool.alpha_units + int(self.protocol_alpha[net])
+        shares = dissolve_payout(pool.tao_rao, [*self.alpha[holders].tolist(), protocol])
+        paid = np.array(shares[:-1], dtype=np.int64)
+        self.liquid[holders] += paid
+        self.burned += shares[-1]
+        self.alpha[holders] = 0
+        self.alpha_net[holders] = NO_NET
+        idle = holders[self.staked[holders] == 0]
+        self.staked_to[idle] = NO_HOTKEY
+        pool.tao_rao = pool.alpha_units = 0
+        self.alpha_issued[net] = self.protocol_alpha[net] = self.alpha_recycled[net] = 0
+        self.flow_rao[net] = 0
+        self.stake_version += 1
+        return holders, paid, shares[-1]
+
+    def reopen_pool(self, net: int, source: int, tao_rao: int, alpha_units: int) -> None:
+        """A subnet registered on dissolved netuid ``net``: its pool seeded with
+        ``tao_rao`` of ``source``'s liquid TAO (the lock) and ``alpha_units`` newly issued
+        alpha (subnets/subnet.rs ``do_register_network``: the whole lock stays in the
+        pool, its alpha reserve at the median subnet price)."""
+        if self.pools[net].tao_rao or self.alpha_issued[net]:
+            raise LedgerError(f"subnet {net}'s pool is open; dissolve it first")
+        self._need(source, tao_rao, "subnet lock")
+        self.pools[net] = ExactPool(int(tao_rao), int(alpha_units), _fraction(self.fee))
+        self.liquid[source] -= tao_rao
+        self.alpha_issued[net] = alpha_units
 
     def prices(self) -> np.ndarray:
         """Each pool's price, TAO per alpha (= RAO per alpha unit)."""

@@ -13,6 +13,8 @@ every subnet at once, through the exact ledger ``world.alpha_ledger.DtaoLedger``
    issued outside the pool (1 per block, halving by the subnet's own issuance) split by
    ``split_alpha_out``: 18% to the owner, half of the rest to miners by Yuma incentive,
    half to validators by dividends, of which the root proportion is the root stakers';
+   incentive to an exempt owner's UID is burned and its share of the subnet's miner
+   emission lowers the subnet's next share (``owner_incentive_burn``);
 3. validators' dividends split into alpha and root parts (``dividend_parts``); the alpha
    part paid as staked alpha to each hotkey's stakers after its take
    (``world.payout.share_pro_rata``); the root part sold for TAO in the pool and staked on
@@ -45,6 +47,7 @@ from world.rules_dtao import (
     emission_shares_price,
     flow_ema,
     moving_price,
+    owner_incentive_burn,
     root_proportion,
     split_alpha_out,
     subnet_alpha_emission,
@@ -68,7 +71,10 @@ class Coinbase:
         moving: each subnet's moving price (TAO per alpha, at most 1).
         flow: each subnet's EMA of net TAO staked in (TAO per block).
         miner_burned: each subnet's share of miner emission its owner burned last epoch.
-        start_block: the block each subnet started (for the moving price's rate).
+        start_block: the block each subnet started (for the moving price's rate, and its
+            immunity from dissolution).
+        last_lock_rao, last_lock_block: the last subnet registration's lock and block
+            (``rules_dtao.lock_cost``; before any: the minimum lock, block 0).
         trend: each subnet's trailing relative change of its pool price per epoch (what
             a momentum trader reads; ``delegation.YIELD_EMA_RATE``, like yields).
         last: this epoch's per-subnet figures for measurement.
@@ -83,6 +89,8 @@ class Coinbase:
         self.miner_burned = np.zeros(k)
         self.start_block = np.full(k, -dp.age_blocks, dtype=np.int64)
         self.trend = np.zeros(k)
+        self.last_lock_rao = int(to_rao(dp.subnet_lock_min_tao))
+        self.last_lock_block = 0
         self._seen: np.ndarray | None = None  # the pool prices at the last payment
         self.last: dict[str, np.ndarray] = {}
 
@@ -112,6 +120,15 @@ class Coinbase:
         root = [a for a in range(ledger.n)
                 if (agent := model.agent_of[a]) is not None and agent.stakes_root()]
         ledger.start_pools(np.array(root, dtype=np.int64))
+
+    def restart(self, net: int, block: int) -> None:
+        """Subnet ``net`` registered anew at ``block``: its moving price, inflow EMA, burned
+        share and trend start from zero (subnets/subnet.rs ``do_register_network``; the
+        dissolved subnet's storage was removed), its age from ``block``."""
+        self.moving[net] = self.flow[net] = self.miner_burned[net] = self.trend[net] = 0.0
+        self.start_block[net] = block
+        if self._seen is not None:
+            self._seen[net] = self.ledger.pools[net].price
 
     def _follow_trend(self, price: np.ndarray) -> None:
         """Fold the pools' relative price change since the last payment into ``trend``
@@ -175,6 +192,7 @@ class Coinbase:
         incentive = np.where(occ, np.concatenate([s.last.incentive for s in subnets]), 0.0)
         dividends = np.where(occ, np.concatenate([s.last.dividends for s in subnets]), 0.0)
         miner_pay, miner_left = split_segments(miners_u, net, incentive)
+        burned = self._burn_owner_incentive(miner_pay, sizes)
         alpha_hk, root_hk = ledger.hotkey_parts()
         a_part, r_part = dividend_parts(
             dividends, np.where(occ, alpha_hk[hk], 0.0), np.where(occ, root_hk[hk], 0.0),
@@ -239,7 +257,27 @@ class Coinbase:
         self.last = {
             "share": shares, "moving": self.moving.copy(), "inflow": inflow,
             "recycled": (recycled_u + miner_left + alpha_left + root_left) / ALPHA_UNITS,
+            "burned": burned / ALPHA_UNITS,
         }
+
+    def _burn_owner_incentive(self, miner_pay: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """Withhold the incentive paid to each exempt owner's UID (burned: never issued)
+        and store each subnet's withheld share in ``miner_burned`` for the next epoch's
+        shares (``rules_dtao.owner_incentive_burn``; subtensor@2026-06-30
+        coinbase/run_coinbase.rs ``distribute_dividends_and_incentives``). ``miner_pay``
+        (alpha units per UID of every subnet, stacked) is changed in place; returns the
+        units burned per subnet."""
+        burned = np.zeros(len(sizes), dtype=np.int64)
+        self.miner_burned = np.zeros(len(sizes))
+        start = 0
+        for j, s in enumerate(self.model.subnets):
+            if s.exempt_uid != EMPTY:
+                part = miner_pay[start : start + s.n]
+                own = np.zeros(s.n, dtype=bool)
+                own[s.exempt_uid] = True
+                part[:], burned[j], self.miner_burned[j] = owner_incentive_burn(part, own)
+            start += s.n
+        return burned
 
 
 def _net_of(model: Network, accts: np.ndarray) -> np.ndarray:

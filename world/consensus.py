@@ -3,7 +3,8 @@
 Each epoch, once the subnets have set their weights, ``world.yuma`` runs on each
 subnet's weights on chain with the stake behind each UID, last epoch's validator
 permits, the activity mask (``last_update`` within ``activity_cutoff`` blocks), the mask
-of weights set before a miner registered, and the bond reset of new registrations; bonds
+of weights set before a miner registered, the bond reset of new registrations and the
+owner's UID where the era exempts it (``Subnet.exempt_uid``, MODEL.md section 9); bonds
 and new permits carry to the next epoch, the rest goes to emission, the metrics and the
 strategies' context (``Subnet.last``, ``Subnet.shares``). By default the subnets that
 share a size and hyperparameters run in batched calls (``yuma.epoch_batch``), with the
@@ -53,6 +54,7 @@ class Consensus:
             new_registrations=_reset_columns(s.bonds, [s]),
             last_update=s.last_update, block_at_registration=s.registered_block,
             out=s.bonds, permitted_bonds_only=True,  # see run_all
+            owner_uid=s.exempt_uid if s.exempt_uid != EMPTY else None,
         )
         self._outputs(
             s, res.bonds, res.new_permits, res.consensus, res.incentive, res.dividends,
@@ -119,9 +121,12 @@ class Consensus:
             # weights are outdated where a validator last set them before the miner
             # registered (the kernel zeroes them); when no UID that may vote has such a
             # weight (``_none_outdated``), the mask is not passed: it would zero nothing
+            owners = np.array([s.exempt_uid for s in batch], dtype=np.int64)
             voters = stake > 0
             if permits is not None:
                 voters |= permits
+            has_owner = owners != EMPTY
+            voters[has_owner, owners[has_owner]] = True  # the owner's UID always votes
             newest = np.where(voters, last_update, np.iinfo(np.int64).max).min(axis=1)
             outdated = not (newest > registered.max(axis=1)).all()
             # Bonds are updated in place in their stack, and only rows of UIDs with a permit
@@ -135,6 +140,7 @@ class Consensus:
                 last_update=last_update if outdated else None,
                 block_at_registration=registered if outdated else None,
                 out=bonds, permitted_bonds_only=True,
+                owner_uid=owners if has_owner.any() else None,
             )
             bonds = list(res.bonds)
             self._stacks[(*(s.netuid for s in batch), 1)] = (res.bonds, bonds)

@@ -5,7 +5,9 @@ Added to the metrics and the per-agent records only when the pools are on
 epoch (``metrics``): ``dtao_price:j`` (TAO per alpha), ``dtao_moving_price:j``,
 ``dtao_tao_reserve:j`` and ``dtao_alpha_reserve:j``, ``dtao_share:j`` (its share of the
 TAO emission this epoch), ``dtao_inflow_tao:j`` (TAO staked in minus out this epoch),
-``dtao_market_cap_tao:j`` (all its alpha, pool and outstanding, at the pool price); and
+``dtao_market_cap_tao:j`` (all its alpha, pool and outstanding, at the pool price),
+``dtao_miner_burned:j`` (the share of its miner emission its owner's UID burned this
+epoch, which lowers its next share); and
 network-wide ``dtao_root_stake_tao``, ``dtao_pool_tao`` and ``dtao_alpha_recycled``.
 Per agent (``agent_columns``): its alpha, the subnet it is on, its root stake, and its
 value in TAO and USD two ways: alpha marked to the pool price (``value_tao``) and to what
@@ -28,7 +30,7 @@ __all__ = ["agent_columns", "metric_keys", "metrics"]
 
 RAO = 1_000_000_000
 PER_SUBNET = ("price", "moving_price", "tao_reserve", "alpha_reserve", "share", "inflow_tao",
-              "market_cap_tao")
+              "market_cap_tao", "miner_burned")
 NETWORK = ("dtao_root_stake_tao", "dtao_pool_tao", "dtao_alpha_recycled")
 
 
@@ -51,6 +53,7 @@ def metrics(model: Network) -> dict[str, float]:
         "tao_reserve": tao / RAO, "alpha_reserve": alpha / ALPHA_UNITS,
         "share": last.get("share", zeros), "inflow_tao": last.get("inflow", zeros),
         "market_cap_tao": (alpha + ledger.alpha_outstanding()) * price / RAO,
+        "miner_burned": model.coinbase.miner_burned,
     }
     out = {f"dtao_{name}:{j}": float(v) for name in PER_SUBNET
            for j, v in enumerate(np.asarray(values[name], dtype=np.float64).tolist())}

@@ -67,6 +67,16 @@ class DtaoParams:
     root_sell_requires_price_sum: bool = param(
         True, doc="root alpha is recycled when the subnets' moving prices sum to at most 1",
         source=_C26 + "coinbase/run_coinbase.rs get_network_root_sell_flag")
+    subnet_lock_min_tao: float = param(
+        1_000.0, 0, None, "the least TAO a subnet registration locks (and the lock before "
+        "any registration in the run)", source=_C26 + "runtime: SubtensorInitialMinLockCost",
+        low_open=True)
+    lock_reduction_blocks: int = param(
+        14 * 7_200, 1, None, "blocks over which a doubled lock cost decays back",
+        source=_C26 + "runtime: SubtensorInitialNetworkLockReductionInterval")
+    subnet_immunity_blocks: int = param(
+        1_296_000, 0, None, "blocks a new subnet cannot be dissolved for",
+        source=_C26 + "runtime: SubtensorInitialNetworkImmunity")
     miners_sell: bool = param(True, doc="miners sell their incentive alpha for TAO each "
                               "epoch (else it stays staked)", source="a behavioural choice: "
                               "today's miner strategies pay their costs in TAO")

@@ -73,6 +73,9 @@ DEC2023: dict[str, Rule] = {
     "yuma.liquid_alpha": Rule(False, _C23 + "epoch.rs epoch: one EMA rate"),
     "yuma.max_validators": Rule(
         64, _C23 + "root.rs init_new_network: set_max_allowed_validators(64)"),
+    "subnet.owner_exempt": Rule(
+        False, _C23 + "epoch.rs epoch: inplace_mask_diag(weights) for every UID, permits "
+        "by stake only; registration.rs get_neuron_to_prune: no owner exception"),
     "subnet.bond_reset": Rule(
         "pair", _C23 + "epoch.rs epoch: vec_mask_sparse_matrix(bonds, last_update, "
         "block_at_registration, updated <= registered)"),
@@ -143,6 +146,10 @@ DTAO: dict[str, Rule] = {
         0.1, _C26 + "runtime: SubtensorInitialBondsMovingAverage 900_000"),
     "yuma.liquid_alpha": Rule(False, _C26 + "lib.rs LiquidAlphaOn, DefaultLiquidAlpha false"),
     "yuma.max_validators": Rule(64, _C26 + "subnets/subnet.rs init_new_network: 64"),
+    "subnet.owner_exempt": Rule(
+        True, _C26 + "epoch/run_epoch.rs epoch_mechanism: the owner UID's stake unfiltered, "
+        "permit forced, mask_diag_sparse_except_index; coinbase/run_coinbase.rs "
+        "distribute_dividends_and_incentives: incentive to owner hotkeys burned"),
     "subnet.bond_reset": Rule(
         "column", _C26 + "epoch/run_epoch.rs epoch_mechanism: inplace_mask_cols("
         "recently_registered, bonds), registered at or after the last tempo"),
@@ -328,7 +335,7 @@ WORLD_FIELDS: dict[str, tuple[str, ...]] = {
     "network.tempo": ("tempo",),
     **{f"subnet.{k}": ("subnets", "*", k) for k in (
         "n_uids", "activity_cutoff", "weights_rate_limit", "commit_reveal", "reveal_period",
-        "bond_reset")},
+        "bond_reset", "owner_exempt")},
     **{f"yuma.{k}": ("subnets", "*", "yuma", k) for k in (
         "version", "kappa", "bonds_penalty", "bonds_ema_rate", "liquid_alpha",
         "max_validators")},

@@ -246,6 +246,8 @@ class Strategy(Protocol):
 
     def stakes_root(self) -> bool: ...
 
+    def owns_subnet(self) -> bool: ...
+
 
 class MinerStrategy(Strategy, Protocol):
     """A miner strategy. One whose ``classifier`` says it neither is ``stochastic`` nor

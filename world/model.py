@@ -18,11 +18,11 @@ into the module named for it:
    account's income, cost and profit; ``measure``: metrics and per-agent records;
 6. population dynamics registered in ``model.dynamics`` (entry, exit, imitation).
 
-The rest of this class is the public event API that strategies and population dynamics
-call for rare events: ``register``, ``deregister``, ``seat``, ``switch_strategy``,
-``form_cabal``, ``join_cabal``; and the groups the world hands strategies
-(``groups``, ``delegator_groups``). ``docs/architecture.md`` follows one epoch through
-the code.
+The rest of this class is the public event API that strategies and population dynamics call
+for rare events: ``register``, ``deregister``, ``seat``, ``switch_strategy``,
+``form_cabal``, ``join_cabal``, and today's ``take_ownership`` and ``register_subnet``; and
+the groups the world hands strategies (``groups``, ``delegator_groups``).
+``docs/architecture.md`` follows one epoch through the code.
 
 All randomness comes from ``model.rng`` (Mesa's ``rng=``), split at construction into
 independent streams (prices, queries, grading, decisions, arrivals) so that the same seed
@@ -268,6 +268,18 @@ class Network(mesa.Model):
         self.acct_netuid[agent.acct] = netuid
         self.membership.invalidate(netuid)
 
+    def take_ownership(self, agent: Any) -> None:
+        """Make ``agent`` the owner of the subnet it is seated on (MODEL.md section 9): it
+        gets the owner's cut from now on, and its UID is the owner's UID
+        (``Subnet.set_owner``). A subnet has one owner."""
+        s = self.subnets[agent.netuid]
+        held = self.agent_of[s.owner_acct]
+        if held is not None and held is not agent:
+            raise ValueError(
+                f"population: subnet {s.netuid} has two owners ({type(held).__name__} and "
+                f"{type(agent).__name__}); a subnet has one")
+        s.set_owner(agent.acct)
+
     def deregister(self, agent: Any) -> None:
         """Take ``agent``'s UID away and remove it from the model; its account remains.
 
@@ -354,6 +366,31 @@ class Network(mesa.Model):
                 f"switch_strategy: {agent.name} is a {agent.role}, {new_cls.__name__} a "
                 f"{getattr(new_cls, 'role', None)}; a switch keeps the role"
             )
+        return self._become(agent, new_cls, params, cohort)
+
+    def register_subnet(
+        self, agent: Any, owner_cls: type, params: Mapping[str, Any] | None = None,
+    ) -> Any | None:
+        """``agent``, holding no UID, registers a subnet and runs it as a participant of
+        ``owner_cls`` (a subnet owner's strategy) on the same account, seated on UID 0 of
+        the new subnet (``registration.register_subnet``: the lock, a dissolved subnet,
+        MODEL.md section 9). Returns the new participant, or None if the registration was
+        refused (the lock unaffordable, every subnet immune)."""
+        if self.acct_uid[agent.acct] != EMPTY:
+            raise ValueError(f"register_subnet: {agent.name} holds a UID; a founder holds none")
+        owner_cls.resolve_params(dict(params or {}))  # fails before any change
+        netuid = registration.register_subnet(self, agent.acct)
+        if netuid == EMPTY:
+            return None
+        owner = self._become(agent, owner_cls, params, self.cohort_of(agent.acct))
+        self.columns.set("role_code", owner.acct, ROLES.index(owner.role))
+        self.seat(owner, netuid, 0)
+        return owner
+
+    def _become(
+        self, agent: Any, new_cls: type, params: Mapping[str, Any] | None, cohort: int,
+    ) -> Any:
+        """``switch_strategy`` without the role check (see there)."""
         new_cls.resolve_params(dict(params or {}))  # a bad switch fails before any change
         acct = agent.acct
         self._adopt = acct

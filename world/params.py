@@ -157,6 +157,12 @@ class SubnetParams:
         "bonds masked per (validator, miner) pair whose validator last set weights at or "
         "before the miner registered (2023)",
         source="subtensor@2023-12-20 epoch.rs epoch: vec_mask_sparse_matrix")
+    owner_exempt: bool = param(
+        True, doc="the subnet owner's UID (a participant that owns the subnet) keeps a permit "
+        "and its self-weight, is exempt from the stake threshold and from pruning, and its "
+        "incentive is burned (today); off: a UID like any other (2023)",
+        source="subtensor@2026-06-30 epoch/run_epoch.rs epoch_mechanism, "
+        "coinbase/run_coinbase.rs distribute_dividends_and_incentives")
 
     @model_validator(mode="after")
     def _consistent(self) -> SubnetParams:

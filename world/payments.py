@@ -51,7 +51,9 @@ def pay(model: Network) -> None:
     ``emit_inflation_through_hotkey_account``, ``Ledger.mint_stake``), validators their
     dividends share, of which each keeps its take and the rest is auto-staked pro rata to
     the stake behind it, its own included (``Ledger.mint_dividends``; the same
-    function's delegate branch in 2023). Every amount is floored to the RAO.
+    function's delegate branch in 2023). Every amount is floored to the RAO. Incentive
+    to the owner's UID where the era exempts it is burned (``Subnet.exempt_uid``;
+    subtensor@2026-06-30 coinbase/run_coinbase.rs ``distribute_dividends_and_incentives``).
     """
     books = model.books
     books.grow(model.ledger.n)
@@ -75,6 +77,9 @@ def pay(model: Network) -> None:
     occ = occupant != EMPTY
     inc_rao = np.where(occ, to_rao(
         pool_of_uid * np.concatenate([s.shares[0] for s in subnets])), 0)
+    owner_uids = [a + s.exempt_uid for s, a in zip(subnets, starts.tolist(), strict=True)
+                  if s.exempt_uid != EMPTY]
+    inc_rao[owner_uids] = 0  # incentive to an exempt owner's UID is burned: never minted
     div_rao = np.where(occ, to_rao(
         pool_of_uid * np.concatenate([s.shares[1] for s in subnets])), 0)
     emission = to_tao(inc_rao + div_rao)

@@ -2,11 +2,12 @@
 
 MODEL.md section 4. At genesis every participant of the population is seated on the
 lowest free UID of its subnet without a burn (delegators and root validators hold no
-subnet UID). Later a
+subnet UID); one that owns its subnet (``owns_subnet()``) becomes its owner. Later a
 registration pays the subnet's burn, takes the lowest free UID or, when the subnet is
 full, replaces the UID subtensor's ``get_neuron_to_prune`` picks; at most 3 x target
 registrations are accepted per interval, and at its end the burn adjusts
-(``Subnet.adjust_burn``).
+(``Subnet.adjust_burn``). Today a subnet can be registered too, dissolving the subnet
+with the lowest moving price (``register_subnet``, MODEL.md section 9).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from world import accounts
+import numpy as np
+
+from world import accounts, rules_dtao
+from world.alpha_ledger import DtaoLedger
 from world.params import RAO_PER_TAO
 from world.subnet import EMPTY
 
@@ -49,6 +53,8 @@ def populate(model: Network, population: Sequence[Cohort]) -> None:
                 agent = c.strategy(model, **dict(c.params))
             accounts.endow(model, agent)
             model.seat(agent, c.subnet, uid)
+            if agent.owns_subnet():
+                model.take_ownership(agent)
     for i, c in enumerate(population):
         if getattr(c.strategy, "role", None) in ("delegator", "root"):
             for _ in range(c.count):
@@ -91,3 +97,54 @@ def adjust_burns(model: Network) -> None:
     ``adjust_burn``)."""
     for s in model.subnets:
         s.end_epoch_burn(model.params.tempo)
+
+
+def register_subnet(model: Network, acct: int) -> int:
+    """Account ``acct`` registers a subnet (MODEL.md section 9; subtensor@2026-06-30
+    subnets/subnet.rs ``do_register_network``); the netuid, or -1 if refused.
+
+    The world's subnets are the network's netuids, so the network is at its subnet limit:
+    the registration dissolves the non-immune subnet with the lowest moving price
+    (``rules_dtao.subnet_to_dissolve``; refused if every subnet is immune) and the new
+    subnet takes its netuid. ``acct`` pays the lock (``rules_dtao.lock_cost``: it doubles
+    after each registration and decays over ``dtao.lock_reduction_blocks``; refused if its
+    liquid TAO is short). The dissolved subnet's participants are deregistered and its
+    pool's TAO is paid to its alpha holders pro rata (``DtaoLedger.dissolve``); the whole
+    lock seeds the new pool, whose alpha reserve prices it at the median of the other
+    subnets' prices; ``acct`` owns the new subnet (alpha it held on another subnet is sold
+    first: an account holds one alpha position here). Differences: the chain leaves a new
+    subnet's emission off until its owner starts it; here its share follows its moving
+    price, which starts at 0.
+    """
+    ledger, coinbase = model.ledger, model.coinbase
+    if not isinstance(ledger, DtaoLedger) or coinbase is None:
+        raise ValueError("register_subnet needs today's pools (dtao.pools: true)")
+    dp = model.params.dtao
+    lock = rules_dtao.lock_cost(
+        coinbase.last_lock_rao, int(round(dp.subnet_lock_min_tao * RAO_PER_TAO)),
+        coinbase.last_lock_block, model.block, dp.lock_reduction_blocks)
+    net = rules_dtao.subnet_to_dissolve(coinbase.moving, coinbase.start_block, model.block,
+                                        dp.subnet_immunity_blocks)
+    if net is None or ledger.liquid[acct] < lock:
+        return EMPTY
+    others = np.delete(ledger.prices(), net)  # the other subnets' prices (the median's)
+    median = float(np.median(others[others > 0])) if (others > 0).any() else 1.0
+    dissolve(model, net)
+    if ledger.alpha[acct] > 0:  # an account holds one alpha position: the new subnet's
+        ledger.sell(np.array([acct]), ledger.alpha[[acct]].copy())
+    ledger.reopen_pool(net, acct, lock, int(lock / median))
+    coinbase.restart(net, model.block)
+    coinbase.last_lock_rao, coinbase.last_lock_block = lock, model.block
+    model.subnets[net].reset(acct)
+    return net
+
+
+def dissolve(model: Network, net: int) -> None:
+    """Dissolve subnet ``net``: every participant on it deregistered, its pool's TAO paid
+    to its alpha holders pro rata and its alpha destroyed (subtensor@2026-06-30
+    coinbase/root.rs ``do_dissolve_network``, ``DtaoLedger.dissolve``)."""
+    s = model.subnets[net]
+    for acct in s.occupant[s.occupant != EMPTY].tolist():
+        model.deregister(model.agent_of[acct])
+    model.ledger.dissolve(net)
+    model.membership.invalidate(net)

@@ -51,7 +51,8 @@ class Subnet:
         n = params.n_uids
         self.netuid = netuid
         self.params = params
-        self.owner_acct = owner_acct
+        self.owner_acct = owner_acct  # gets the owner's cut (a participant that owns it, or
+        self.owner_uid = EMPTY        # a special account); the UID it holds here, if any
         self.n = n
         self.occupant = np.full(n, EMPTY, dtype=np.int64)
         self.is_miner = np.zeros(n, dtype=bool)
@@ -104,6 +105,9 @@ class Subnet:
                 rules_2023.max_upscale_u16(scores), self.registered_block, block,
                 reg.immunity_period)
         occupied = self.occupant != EMPTY
+        if self.exempt_uid != EMPTY:  # the owner's UID is never pruned (get_neuron_to_prune)
+            occupied = occupied.copy()
+            occupied[self.exempt_uid] = False  # a full subnet (n >= 2) has others
         immune = block - self.registered_block < self.params.registration.immunity_period
         pool = occupied & ~immune
         if not pool.any():
@@ -120,6 +124,10 @@ class Subnet:
         block are outdated; its own row of weights and bonds starts empty.
         """
         self.version += 1
+        if self.owner_uid == uid:
+            self.owner_uid = EMPTY
+        if acct == self.owner_acct:
+            self.owner_uid = uid
         self.occupant[uid] = acct
         self.is_miner[uid] = role == "miner"
         self.is_validator[uid] = role == "validator"
@@ -144,6 +152,8 @@ class Subnet:
         are, and the next epoch masks only the pairs whose validator last set weights at
         or before the newcomer's registration (``Consensus``, ``rules_2023``)."""
         self.version += 1
+        if self.owner_uid == uid:
+            self.owner_uid = EMPTY
         self.occupant[uid] = EMPTY
         self.is_miner[uid] = False
         self.is_validator[uid] = False
@@ -155,6 +165,20 @@ class Subnet:
         self.emission_tao[uid] = 0.0
         if self.permits is not None:
             self.permits[uid] = False
+
+    def set_owner(self, acct: int) -> None:
+        """Make account ``acct`` the subnet's owner: it gets the owner's cut, and the UID it
+        holds here (if any) is the owner's UID (MODEL.md section 9)."""
+        self.owner_acct = acct
+        held = np.flatnonzero(self.occupant == acct)
+        self.owner_uid = int(held[0]) if len(held) else EMPTY
+
+    @property
+    def exempt_uid(self) -> int:
+        """The owner's UID where the era exempts it (``owner_exempt``; subtensor@2026-06-30
+        epoch/run_epoch.rs ``epoch_mechanism``: permit, self-weight, no stake threshold,
+        never pruned, incentive burned), else -1."""
+        return self.owner_uid if self.params.owner_exempt else EMPTY
 
     # -- weights ------------------------------------------------------------------------
     def commit(
@@ -200,6 +224,30 @@ class Subnet:
     def active(self, block: int) -> np.ndarray:
         """Active UIDs: set weights (or registered) within the activity cutoff."""
         return self.last_update + self.params.activity_cutoff >= block
+
+    def reset(self, owner_acct: int) -> None:
+        """A new subnet on this netuid (its predecessor dissolved, every UID vacated):
+        empty weights, bonds, scores, commits and permits, the initial burn, owned by
+        ``owner_acct`` (subnets/subnet.rs ``init_new_network``, ``do_register_network``).
+        Arrays are cleared in place (consensus keeps views of them)."""
+        if (self.occupant != EMPTY).any():
+            raise ValueError(f"subnet {self.netuid}: vacate every UID before a reset")
+        self.version += 1
+        for arr in (self.weights, self.bonds, self.score_ema, self.stake_tao,
+                    self.emission_tao, self.quality, self.queries_received):
+            arr[...] = 0
+        self.registered_block[:] = 0
+        self.last_update[:] = 0
+        self.last_set_block[:] = -(10**12)
+        self.new_registrations[:] = False
+        self.permits = np.zeros(self.n, dtype=bool)
+        self.commits.clear()
+        self.last = LastEpoch.zeros(self.n)
+        self.shares = (np.zeros(self.n), np.zeros(self.n))
+        self.burn_rao = int(round(self.params.registration.initial_burn_tao * RAO_PER_TAO))
+        self.regs_this_interval = 0
+        self.blocks_since_adjustment = 0
+        self.set_owner(owner_acct)
 
     # -- burn ---------------------------------------------------------------------------
     def can_register(self) -> bool:

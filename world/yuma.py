@@ -229,6 +229,20 @@ def _as_blocks(name: str, x: ArrayLike | None, shape: tuple[int, ...]) -> NDArra
     return arr
 
 
+def _as_owner(x: ArrayLike | None, shape: tuple[int, ...], n: int) -> NDArray[Any] | None:
+    """``owner_uid`` (one UID per subnet, -1: none) as int64, or None when no subnet has
+    one (MODEL.md section 9: the owner's UID keeps a permit and its self-weight)."""
+    if x is None:
+        return None
+    arr = np.asarray(x)
+    if arr.shape != shape or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(
+            f"owner_uid must be an integer array of shape {shape}, got {arr.dtype} {arr.shape}")
+    if ((arr < -1) | (arr >= n)).any():
+        raise ValueError(f"owner_uid must be -1 (no owner UID) or a UID in [0, {n - 1}]")
+    return arr.astype(np.int64) if (arr >= 0).any() else None
+
+
 def _as_out(out: Any, bonds: FloatArray) -> FloatArray | None:
     """Check the ``out`` argument of :func:`epoch` / :func:`epoch_batch`: None, or a writeable
     C-contiguous float64 array of the bonds' shape that either is the bonds array itself
@@ -269,6 +283,14 @@ class _Inputs:
     active: BoolArray | None
     registered: BoolArray | None
     outdated_blocks: tuple[NDArray[Any], NDArray[Any]] | None
+    owner: NDArray[Any] | None = None  # the owner's UID per subnet (-1: none)
+
+    def owner_mask(self) -> BoolArray | None:
+        """b x n: True at each subnet's owner UID (None: no owner UIDs)."""
+        if self.owner is None:
+            return None
+        b, n = self.stake.shape
+        return (np.arange(n)[None, :] == self.owner[:, None]) & (self.owner[:, None] >= 0)
 
     @classmethod
     def of(
@@ -281,6 +303,7 @@ class _Inputs:
         new_registrations: ArrayLike | None,
         last_update: ArrayLike | None,
         block_at_registration: ArrayLike | None,
+        owner_uid: ArrayLike | None = None,
     ) -> _Inputs:
         """Convert and check shapes (and the stake's values; the rest are checked on use).
 
@@ -300,6 +323,7 @@ class _Inputs:
             active=_as_mask("active", active, (b, n)),
             registered=_as_mask("new_registrations", new_registrations, (b, n)),
             outdated_blocks=None if lu is None or bar is None else (lu, bar),
+            owner=_as_owner(owner_uid, (b,), n),
         )
 
     def chunk(self, start: int, stop: int) -> _Inputs:
@@ -315,6 +339,7 @@ class _Inputs:
             active=None if self.active is None else self.active[part],
             registered=None if self.registered is None else self.registered[part],
             outdated_blocks=None if blocks is None else (blocks[0][part], blocks[1][part]),
+            owner=None if self.owner is None else self.owner[part],
         )
 
 
@@ -326,10 +351,17 @@ class _Inputs:
 def _stake_stage(
     inputs: _Inputs, params: YumaParams
 ) -> tuple[FloatArray, BoolArray, BoolArray, FloatArray]:
-    """Steps 1-3: stake S, this epoch's permits P, new permits, active stake A."""
-    stake = _stake_weights(inputs.stake, params.stake_threshold)
+    """Steps 1-3: stake S, this epoch's permits P, new permits, active stake A.
+
+    The subnet owner's UID is exempt from the stake threshold and always holds a permit,
+    this epoch's and the next (subtensor@2026-06-30 epoch/run_epoch.rs ``epoch_mechanism``).
+    """
+    owner = inputs.owner_mask()
+    stake = _stake_weights(inputs.stake, params.stake_threshold, owner)
     permit = stake > 0 if inputs.permits is None else inputs.permits
     new_permits = _top_k_nonzero(stake, params.max_validators)
+    if owner is not None:
+        permit, new_permits = permit | owner, new_permits | owner
     voting = permit if inputs.active is None else permit & inputs.active
     return stake, permit, new_permits, _normalise(stake * voting)
 
@@ -340,7 +372,8 @@ def _weights_stage(inputs: _Inputs, rows: _Rows, permit: BoolArray) -> FloatArra
     if inputs.outdated_blocks is not None:
         last_update, registered_at = inputs.outdated_blocks
         outdated = rows.gather(last_update)[..., None] <= registered_at[:, None, :]
-    return _masked_weights(rows.gather(inputs.weights), rows, rows.gather(permit), outdated)
+    return _masked_weights(rows.gather(inputs.weights), rows, rows.gather(permit), outdated,
+                           inputs.owner)
 
 
 def _previous_bonds(inputs: _Inputs, rows: _Rows) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -463,6 +496,7 @@ def epoch(
     block_at_registration: ArrayLike | None = None,
     out: FloatArray | None = None,
     permitted_bonds_only: bool = False,
+    owner_uid: ArrayLike | None = None,
 ) -> YumaResult:
     """Run one Yuma Consensus epoch of one subnet (MODEL.md section 3, steps 1-10).
 
@@ -484,6 +518,9 @@ def epoch(
             zero, as the chain keeps them (``epoch`` stores bonds only for UIDs with a new
             permit, and ``permits`` is last epoch's new permits); those rows are then not
             read. If the promise is broken the result is unspecified.
+        owner_uid: the subnet owner's UID (None or -1: none). It is exempt from the stake
+            threshold, always holds a permit and keeps its self-weight (MODEL.md section 9;
+            subtensor@2026-06-30 epoch/run_epoch.rs ``epoch_mechanism``).
 
     Returns:
         A :class:`YumaResult` of length-n vectors (``bonds`` n x n). Inputs other than
@@ -501,6 +538,7 @@ def epoch(
     inputs = _Inputs.of(
         one(weights), s[None], one(bonds), one(permits), one(active), one(new_registrations),
         one(last_update), one(block_at_registration),
+        None if owner_uid is None else np.asarray([owner_uid]),
     )
     out = _as_out(out, inputs.bonds[0])
     compiled = _compiled()  # the numba kernel, unless it declines these inputs
@@ -527,11 +565,12 @@ def epoch_batch(
     block_at_registration: ArrayLike | None = None,
     out: FloatArray | None = None,
     permitted_bonds_only: bool = False,
+    owner_uid: ArrayLike | None = None,
 ) -> YumaResult:
     """Run one epoch of b subnets of n UIDs each in one vectorised call.
 
-    The arguments of :func:`epoch` with a leading batch axis (weights, bonds and ``out``
-    b x n x n, vectors b x n) and one shared ``params``. The result's arrays carry the batch
+    The arguments of :func:`epoch` with a leading batch axis (weights, bonds and ``out`` b x n x n,
+    vectors b x n, ``owner_uid`` b) and one shared ``params``. The result's arrays carry the batch
     axis and equal a loop of :func:`epoch` over it (MODEL.md section 3). Blocks of ``_CHUNK``
     subnets are computed at once (cache blocking); the new bonds go straight into one
     b x n x n array (``out`` when given: updating ``bonds`` in place spares a model that
@@ -544,7 +583,7 @@ def epoch_batch(
         raise ValueError(f"stake must have shape (b, n), got {s.shape}")
     _check_params(params)
     inputs = _Inputs.of(weights, s, bonds, permits, active, new_registrations, last_update,
-                        block_at_registration)
+                        block_at_registration, owner_uid)
     out = _as_out(out, inputs.bonds)
     compiled = _compiled()  # the numba kernel, unless it declines these inputs
     result = None if compiled is None else compiled.run(

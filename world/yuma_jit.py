@@ -153,15 +153,17 @@ def _keep_top_k(stake, k, keep):
 
 @numba.njit(cache=True)
 def _stake_stage(s, permits, active, has_permits, has_active, max_validators,
-                 stake_threshold, stake, new_permits, active_stake, permit):
+                 stake_threshold, stake, new_permits, active_stake, permit, owner):
     """Steps 1-3 (``filtered_stake`` and ``inplace_normalize_64``; ``is_topk_nonzero``;
-    ``inplace_mask_vector`` and ``inplace_normalize``). Returns False for stake the reference
-    must handle (negative, NaN, infinite, or summing to infinity)."""
+    ``inplace_mask_vector`` and ``inplace_normalize``); the owner's UID (``owner``, -1:
+    none) exempt from the threshold and permitted now and next epoch (subtensor@2026-06-30
+    ``epoch_mechanism``). Returns False for stake the reference must handle (negative,
+    NaN, infinite, or summing to infinity)."""
     n = s.shape[0]
     if _not_clean(s):
         return False
     for i in range(n):  # step 1: S
-        stake[i] = 0.0 if s[i] < stake_threshold else s[i]
+        stake[i] = 0.0 if s[i] < stake_threshold and i != owner else s[i]
     if not _normalise_in_place(stake) < np.inf:
         return False
     nonzero = 0  # step 2: top-k by S among non-zero; a stable sort puts ties to the higher UID
@@ -171,8 +173,10 @@ def _stake_stage(s, permits, active, has_permits, has_active, max_validators,
         new_permits[i] = stake[i] > 0.0
     if max_validators < nonzero:
         _keep_top_k(stake, max_validators, new_permits)
+    if owner >= 0:
+        new_permits[owner] = True
     for i in range(n):  # step 3: A = S * active * P, renormalised
-        permit[i] = permits[i] if has_permits else stake[i] > 0.0
+        permit[i] = (permits[i] if has_permits else stake[i] > 0.0) or i == owner
         voting = permit[i] and (active[i] if has_active else True)
         active_stake[i] = stake[i] if voting else 0.0
     _normalise_in_place(active_stake)
@@ -180,14 +184,15 @@ def _stake_stage(s, permits, active, has_permits, has_active, max_validators,
 
 
 @numba.njit(cache=True)
-def _weight_rows(w, rows, m, permit, last_update, registered_at, has_blocks, wn):
+def _weight_rows(w, rows, m, permit, last_update, registered_at, has_blocks, wn, owner):
     """Step 4 on the working rows into ``wn`` (m x n): ``mask_rows_sparse``,
-    ``mask_diag_sparse``, ``vec_mask_sparse_matrix`` (``last_update[i] <=
-    block_at_registration[j]``), ``inplace_row_normalize_sparse`` (x * (1 / sum), as the
-    reference). Returns False for weights the reference must handle."""
+    ``mask_diag_sparse`` (except the owner's UID ``owner``), ``vec_mask_sparse_matrix``
+    (``last_update[i] <= block_at_registration[j]``), ``inplace_row_normalize_sparse``
+    (x * (1 / sum), as the reference). Returns False for weights the reference must handle."""
     n = w.shape[1]
     for r in range(m):
         u = rows[r]
+        diag = u if u != owner else -1  # the owner keeps its self-weight
         source, row = w[u], wn[r]
         bad = 0  # an integer count vectorises, a boolean or does not
         if not permit[u]:
@@ -200,12 +205,12 @@ def _weight_rows(w, rows, m, permit, last_update, registered_at, has_blocks, wn)
         if has_blocks:
             updated = last_update[u]
             for j in range(n):
-                v = 0.0 if (j == u) | (updated <= registered_at[j]) else source[j]
+                v = 0.0 if (j == diag) | (updated <= registered_at[j]) else source[j]
                 row[j] = v
                 bad += (not v >= 0.0) + (v == np.inf)
         else:
             for j in range(n):
-                v = 0.0 if j == u else source[j]
+                v = 0.0 if j == diag else source[j]
                 row[j] = v
                 bad += (not v >= 0.0) + (v == np.inf)
         if bad:
@@ -238,19 +243,19 @@ def _batch(
     registered_at_in, has_permits, has_active, has_registered, has_blocks,
     yuma3, kappa, beta, rate, liquid, alpha_low, alpha_high, steepness, max_validators,
     stake_threshold, permitted_bonds, fill_rest, in_place, floats, bonds_all, permits_out,
-    start,
+    owners, start,
 ):
     """MODEL.md section 3 steps 1-10 for b independent subnets, each in the order of
     ``epoch`` (run_epoch.rs).
 
-    ``floats`` (9 x b x n) receives consensus, incentive, dividends, trust, miner share,
-    validator share, rank, stake and active stake; ``bonds_all`` the new bonds; ``permits_out``
-    the new permits. Bond rows outside the working rows: with ``permitted_bonds`` the caller
-    promises the rows of UIDs without a permit are zero and they are not read; ``fill_rest``
-    writes zeros into them (``bonds_all`` is not known to hold zeros there); ``in_place``
-    (``bonds_all`` is ``bonds_in``) zeroes those that were read non-zero. The new bond rows are
-    built in the working block and stored only once the subnet cannot be declined, so an input
-    updated in place is intact when the numpy reference takes a subnet over.
+    ``floats`` (9 x b x n) receives consensus, incentive, dividends, trust, miner share, validator
+    share, rank, stake and active stake; ``bonds_all`` the new bonds; ``permits_out`` the new
+    permits; ``owners`` each subnet's owner UID (-1: none). Bond rows outside the working rows: with
+    ``permitted_bonds`` the caller promises the rows of UIDs without a permit are zero and they are
+    not read; ``fill_rest`` writes zeros into them (``bonds_all`` is not known to hold zeros there);
+    ``in_place`` (``bonds_all`` is ``bonds_in``) zeroes those that were read non-zero. The new bond
+    rows are built in the working block and stored only once the subnet cannot be declined, so an
+    input updated in place is intact when the numpy reference takes a subnet over.
     Starts at subnet ``start``. Returns -1, or the index of the first subnet whose inputs the
     numpy reference must handle (its outputs are then incomplete, later ones not computed).
     One function on purpose: each separately compiled numba function a caller uses is
@@ -277,8 +282,9 @@ def _batch(
         miner_share, validator_share, rank = floats[4, k], floats[5, k], floats[6, k]
         stake, active_stake = floats[7, k], floats[8, k]
         bonds_out, new_permits = bonds_all[k], permits_out[k]
+        owner = owners[k]
         if not _stake_stage(s, permits, active, has_permits, has_active, max_validators,
-                            stake_threshold, stake, new_permits, active_stake, permit):
+                            stake_threshold, stake, new_permits, active_stake, permit, owner):
             return k
 
         # The working rows: UIDs with a permit now or next epoch, in UID order
@@ -296,7 +302,8 @@ def _batch(
         if block.shape[0] < m:
             block = np.empty((m, n))
         wn = block[:m]
-        if not _weight_rows(w, rows, m, permit, last_update, registered_at, has_blocks, wn):
+        if not _weight_rows(w, rows, m, permit, last_update, registered_at, has_blocks, wn,
+                            owner):
             return k
 
         # Step 5: consensus.
@@ -497,6 +504,18 @@ def _absent(b: int) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros((b, 0), dtype=np.bool_), np.zeros((b, 0), dtype=np.int64)
 
 
+def _owners(owner: np.ndarray | None, b: int) -> np.ndarray:
+    """Each subnet's owner UID as int64 (-1 for all when none is given)."""
+    return _no_owner(b) if owner is None else _plain(owner, np.int64)
+
+
+@functools.lru_cache(maxsize=64)
+def _no_owner(b: int) -> np.ndarray:
+    """-1 for each of ``b`` subnets (no owner UID; writeable, so that numba compiles one
+    specialisation; the kernel never writes it)."""
+    return np.full(b, -1, dtype=np.int64)
+
+
 @functools.lru_cache(maxsize=64)
 def _scalars(params: YumaParams) -> tuple:
     """The hyperparameters of MODEL.md section 3 as the kernel's scalar arguments."""
@@ -544,7 +563,7 @@ def run(inputs: _Inputs, params: YumaParams, *, single: bool = False,
               *masks, last_update, registered_at, inputs.permits is not None,
               inputs.active is not None, inputs.registered is not None, blocks is not None,
               *_scalars(params), permitted_bonds, fill_rest, in_place, floats, bonds_out,
-              new_permits)
+              new_permits, _owners(inputs.owner, b))
     start = 0
     while (declined := _batch(*arrays, start)) >= 0:
         if single and out is None:

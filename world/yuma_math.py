@@ -141,14 +141,21 @@ class _Rows:
 # ---------------------------------------------------------------------------------------------
 
 
-def _stake_weights(stake: FloatArray, threshold: float) -> FloatArray:
+def _stake_weights(
+    stake: FloatArray, threshold: float, owner: BoolArray | None = None
+) -> FloatArray:
     """Step 1: zero stakes below the threshold, then normalise: S = s / sum(s).
 
     The ``filtered_stake`` block of ``epoch`` (run_epoch.rs): ``s < min_stake`` -> 0, then
-    ``inplace_normalize_64``.
+    ``inplace_normalize_64``; the subnet owner's UID (``owner``, a mask) is exempt
+    (subtensor@2026-06-30 epoch/run_epoch.rs ``epoch_mechanism``:
+    ``owner_uid != Some(uid) && s < min_stake``).
     """
     if threshold > 0:
-        stake = np.where(stake < threshold, 0.0, stake)
+        below = stake < threshold
+        if owner is not None:
+            below &= ~owner
+        stake = np.where(below, 0.0, stake)
     return _normalise(stake)
 
 
@@ -169,18 +176,26 @@ def _top_k_nonzero(stake: FloatArray, k: int) -> BoolArray:
 
 
 def _masked_weights(
-    w_rows: FloatArray, rows: _Rows, permit_rows: BoolArray, outdated_rows: BoolArray | None
+    w_rows: FloatArray, rows: _Rows, permit_rows: BoolArray, outdated_rows: BoolArray | None,
+    owner_uid: IntArray | None = None,
 ) -> FloatArray:
     """Step 4 on the working rows, in place on the gathered copy ``w_rows`` (b x m x n).
 
-    Zero rows of non-permitted UIDs (``mask_rows_sparse``), self-weights (``mask_diag_sparse``)
-    and outdated weights (``vec_mask_sparse_matrix`` with ``updated <= registered``), then
-    row-normalise, all-zero rows left at zero (``inplace_row_normalize_sparse``).
+    Zero rows of non-permitted UIDs (``mask_rows_sparse``), self-weights (``mask_diag_sparse``;
+    the subnet owner's UID, ``owner_uid`` per subnet or -1, keeps its own:
+    subtensor@2026-06-30 ``mask_diag_sparse_except_index``) and outdated weights
+    (``vec_mask_sparse_matrix`` with ``updated <= registered``), then row-normalise, all-zero
+    rows left at zero (``inplace_row_normalize_sparse``).
     """
     b, m, n = w_rows.shape
     if not permit_rows.all():
         w_rows *= permit_rows[..., None]
-    w_rows.reshape(b * m, n)[np.arange(b * m), rows.uid.ravel()] = 0.0
+    diag = np.arange(b * m)
+    uid = rows.uid.ravel()
+    if owner_uid is not None:
+        others = (rows.uid != owner_uid[:, None]).ravel()
+        diag, uid = diag[others], uid[others]
+    w_rows.reshape(b * m, n)[diag, uid] = 0.0
     if outdated_rows is not None:
         np.copyto(w_rows, 0.0, where=outdated_rows)
     total = w_rows.sum(axis=-1, keepdims=True)

@@ -15,7 +15,7 @@ from world.model import Cohort, Network
 from world.params import NetworkParams, SubnetParams, WorkParams
 from world.yuma import YumaParams
 
-Spec = tuple[str, int] | tuple[str, int, dict[str, Any]]
+Spec = tuple[str, int] | tuple[str, int, dict[str, Any]] | tuple[str, int, dict[str, Any], int]
 
 
 def build(
@@ -30,24 +30,28 @@ def build(
     network: dict[str, Any] | None = None,
     **subnet: Any,
 ) -> Network:
-    """A one-subnet network from (strategy name, count[, params]) triples.
+    """A network from (strategy name, count[, params[, subnet]]) specs.
 
-    Delegators go to no subnet, everyone else to subnet 0. Work is lighter than the
-    default (10 query rounds of 20 miners) to keep tests fast.
+    Delegators go to no subnet, everyone else to subnet 0 unless the spec names another
+    (the network has as many identical subnets as the specs name; a subnet has one
+    owner). Work is lighter than the default (10 query rounds of 20 miners) to keep
+    tests fast.
     """
     cohorts = []
     for spec in population:
         name, count = spec[0], spec[1]
         params = spec[2] if len(spec) > 2 else {}
+        netuid = spec[3] if len(spec) > 3 else 0
         cls = get(name)
-        cohorts.append(Cohort(cls, count, None if cls.role in ("delegator", "root") else 0,
+        cohorts.append(Cohort(cls, count, None if cls.role in ("delegator", "root") else netuid,
                               params))
+    k = 1 + max((c.subnet for c in cohorts if c.subnet is not None), default=0)
     sp = SubnetParams(
         n_uids=n_uids, yuma=YumaParams(max_validators=max_validators),
         work=WorkParams(query_rounds=query_rounds, sample_size=sample_size), **subnet,
     )
     return Network(
-        NetworkParams(subnets=(sp,), **(network or {})), cohorts, rng=seed,
+        NetworkParams(subnets=(sp,) * k, **(network or {})), cohorts, rng=seed,
         strategies=[get(s) for s in strategies],
     )
 
