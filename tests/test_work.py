@@ -80,6 +80,26 @@ def test_fast_query_sampling_equals_the_reference(monkeypatch):
                                               5, 50, 10, 10))
 
 
+def test_compiled_normals_equal_numpys():
+    """``work_fast.standard_normal`` (numpy's ziggurat compiled, on PCG64's words) gives
+    ``Generator.standard_normal``'s values bit for bit and leaves the generator where it
+    does, over enough draws to take the rejections and the tail many times; a generator
+    that is not PCG64 takes numpy's call."""
+    pytest.importorskip("numba")
+    kernels = work_fast._kernels()
+    if kernels is None or kernels.ziggurat is None:
+        pytest.skip("the compiled ziggurat is off in this numpy or numba")
+    for seed in range(12):
+        for shape in ((1, 1), (3, 7), (50, 192), (300, 700)):
+            a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+            ref = a.standard_normal(shape)
+            fast = work_fast.standard_normal(b, *shape, kernels)
+            assert np.array_equal(ref.view(np.int64), fast.view(np.int64)), (seed, shape)
+            assert a.bit_generator.state == b.bit_generator.state, (seed, shape)
+    mt = np.random.Generator(np.random.MT19937(1))
+    assert np.array_equal(work_fast.standard_normal(mt, 4, 5, kernels),
+                          np.random.Generator(np.random.MT19937(1)).standard_normal((4, 5)))
+
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_fast_grading_equals_the_reference(monkeypatch, backend):
     """``work_fast.grade_epoch`` (fused numpy or compiled loops) gives the reference's
