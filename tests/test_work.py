@@ -191,3 +191,18 @@ def test_fast_graded_grading_equals_the_reference(monkeypatch, backend):
         assert np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2]), t
         assert a[3:] == b[3:], t
         assert not np.array_equal(a[0], out["min"][0], equal_nan=True), t
+
+
+def test_plain_values_is_plain():
+    """``work_fast.plain_values`` (on the bits) says what ``_plain`` says: finite and no
+    negative zero, for every kind of float64 and for other dtypes."""
+    r = np.random.default_rng(0)
+    kinds = [0.0, -0.0, 1.0, -1.0, np.nan, -np.nan, np.inf, -np.inf, 5e-324, -5e-324,
+             1e308, -1e308]
+    for t in range(2000):
+        x = r.choice(kinds, size=int(r.integers(0, 6)))
+        if t % 2:
+            x = np.concatenate([x, r.random(3)])
+        assert work_fast.plain_values(x) == work_fast._plain(x), x
+        assert work_fast.plain_values(x[::2]) == work_fast._plain(x[::2]), x
+    assert work_fast.plain_values(np.array([1, 2])) and work_fast.plain_values(np.zeros(0))

@@ -39,6 +39,8 @@ class Answers:
     computes: np.ndarray
     plain: bool = False  # the qualities suit the compiled grading (``work_fast.plain_inputs``)
     last: dict[type, Any] = field(default_factory=dict)  # each group's last Production
+    # whether each group's qualities suit the compiled grading (the other UIDs' are 0.0)
+    plain_of: dict[type, bool] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, plan: Plan, n: int) -> Answers:
@@ -57,15 +59,19 @@ def answers(model: Network, s: Subnet, plan: Plan, ctx: SubnetContext) -> Answer
         prod, kept = produce(cls, g, ctx)
         if kept and ans.last.get(cls) is prod:
             continue  # the same answers as last epoch, already in place
-        ans.quality[g.uids] = np.clip(prod.quality, 0.0, 1.0)
+        quality = np.clip(prod.quality, 0.0, 1.0)
+        ans.quality[g.uids] = quality
         ans.key[g.uids] = prod.answer_key
         ans.fixed[g.uids] = prod.fixed_cost_usd
         ans.per_query[g.uids] = prod.query_cost_usd
         ans.computes[g.uids] = prod.computes
         ans.last[cls] = prod
+        # ``work_fast.plain_inputs`` of the qualities, group by group: the UIDs outside
+        # the groups hold 0.0, which is plain
+        ans.plain_of[cls] = work_fast.plain_values(quality)
         changed = True
     if changed:
-        ans.plain = work_fast.plain_inputs(ans.quality, np.zeros(0), np.zeros(0), np.zeros(0))
+        ans.plain = all(ans.plain_of.values())
     s.quality[:] = ans.quality
     return ans
 
