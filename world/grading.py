@@ -92,12 +92,11 @@ def produce(cls: type, g: Group, ctx: SubnetContext) -> tuple[Production, bool]:
     context = ((ctx.epoch_hours, columns.version("cabal"), ctx.subnet.version)
                if c.get("colludes") else (ctx.epoch_hours,))
     hit = g.memo.get(produce)
-    if hit is not None and hit[1] == context \
-            and all(columns.version(n) == v for n, v in hit[0]):
+    if hit is not None and hit[1] == context and columns.versions(hit[0]) == hit[3]:
         return hit[2], True
     prod = cls.produce(g, ctx)
-    read = tuple((n, columns.version(n)) for n in g.memo if isinstance(n, str))
-    g.memo[produce] = (read, context, prod)
+    read = tuple(n for n in g.memo if isinstance(n, str))  # the parameters it read
+    g.memo[produce] = (read, context, prod, columns.versions(read))
     return prod, False
 
 
@@ -117,7 +116,7 @@ def graders(model: Network, plan: Plan) -> tuple[np.ndarray, ...]:
     :func:`produce` keeps answers). Read-only arrays."""
     columns = model.columns
     hit = plan.memo.get(graders)
-    if hit is not None and all(columns.version(n) == v for n, v in hit[0]):
+    if hit is not None and columns.versions(hit[0]) == hit[2]:
         return hit[1]
     uid_parts, acct_parts, specs = [], [], []
     for cls, g in plan.setters:
@@ -133,10 +132,9 @@ def graders(model: Network, plan: Plan) -> tuple[np.ndarray, ...]:
     for a in arrays:
         a.flags.writeable = False
     plain = work_fast.plain_inputs(np.zeros(0), arrays[2], arrays[3], arrays[5])
-    read = tuple({(n, columns.version(n)) for _, g in plan.setters
-                  for n in g.memo if isinstance(n, str)})
+    read = tuple({n: None for _, g in plan.setters for n in g.memo if isinstance(n, str)})
     out = (*arrays, plain)
-    plan.memo[graders] = (read, out)
+    plan.memo[graders] = (read, out, columns.versions(read))
     return out
 
 
