@@ -267,3 +267,18 @@ def test_spearman_of_all_subnets_at_once_equals_one_by_one():
                     for a, k in zip(starts, sizes, strict=True)]
         assert np.array_equal(metrics.spearman_segments(x, y, sizes), expected,
                               equal_nan=True), t
+
+
+def test_group_state_keeps_its_column_and_still_checks_the_default():
+    """``Group.state`` keeps its column's name once declared: reading and writing go to
+    the strategy's column, and another default for the same state still raises."""
+    sp = SubnetParams(n_uids=16, yuma=YumaParams(max_validators=4))
+    m = Network(NetworkParams(subnets=(sp,)),
+                [Cohort(get("honest_validator"), 2, 0), Cohort(HonestMiner, 6, 0)], rng=1)
+    g = m.groups(0)[HonestMiner]
+    assert np.all(g.state("x", 2.0) == 2.0)
+    g.set_state("x", np.arange(len(g), dtype=float))
+    assert np.array_equal(g.state("x", 2.0), np.arange(len(g)))
+    assert np.array_equal(m.columns.get("HonestMiner.x", g.accts), np.arange(len(g)))
+    with pytest.raises(ValueError, match="declared with default"):
+        g.state("x", 3.0)

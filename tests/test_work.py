@@ -80,6 +80,26 @@ def test_fast_query_sampling_equals_the_reference(monkeypatch):
                                               5, 50, 10, 10))
 
 
+def test_compiled_normals_equal_numpys():
+    """``work_fast.standard_normal`` (numpy's ziggurat compiled, on PCG64's words) gives
+    ``Generator.standard_normal``'s values bit for bit and leaves the generator where it
+    does, over enough draws to take the rejections and the tail many times; a generator
+    that is not PCG64 takes numpy's call."""
+    pytest.importorskip("numba")
+    kernels = work_fast._kernels()
+    if kernels is None or kernels.ziggurat is None:
+        pytest.skip("the compiled ziggurat is off in this numpy or numba")
+    for seed in range(12):
+        for shape in ((1, 1), (3, 7), (50, 192), (300, 700)):
+            a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+            ref = a.standard_normal(shape)
+            fast = work_fast.standard_normal(b, *shape, kernels)
+            assert np.array_equal(ref.view(np.int64), fast.view(np.int64)), (seed, shape)
+            assert a.bit_generator.state == b.bit_generator.state, (seed, shape)
+    mt = np.random.Generator(np.random.MT19937(1))
+    assert np.array_equal(work_fast.standard_normal(mt, 4, 5, kernels),
+                          np.random.Generator(np.random.MT19937(1)).standard_normal((4, 5)))
+
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_fast_grading_equals_the_reference(monkeypatch, backend):
     """``work_fast.grade_epoch`` (fused numpy or compiled loops) gives the reference's
@@ -171,3 +191,18 @@ def test_fast_graded_grading_equals_the_reference(monkeypatch, backend):
         assert np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2]), t
         assert a[3:] == b[3:], t
         assert not np.array_equal(a[0], out["min"][0], equal_nan=True), t
+
+
+def test_plain_values_is_plain():
+    """``work_fast.plain_values`` (on the bits) says what ``_plain`` says: finite and no
+    negative zero, for every kind of float64 and for other dtypes."""
+    r = np.random.default_rng(0)
+    kinds = [0.0, -0.0, 1.0, -1.0, np.nan, -np.nan, np.inf, -np.inf, 5e-324, -5e-324,
+             1e308, -1e308]
+    for t in range(2000):
+        x = r.choice(kinds, size=int(r.integers(0, 6)))
+        if t % 2:
+            x = np.concatenate([x, r.random(3)])
+        assert work_fast.plain_values(x) == work_fast._plain(x), x
+        assert work_fast.plain_values(x[::2]) == work_fast._plain(x[::2]), x
+    assert work_fast.plain_values(np.array([1, 2])) and work_fast.plain_values(np.zeros(0))

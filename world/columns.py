@@ -61,6 +61,11 @@ class Columns:
         the column changes; write columns only through ``set`` and ``reset``."""
         return self._versions.get(name, -1)
 
+    def versions(self, names: tuple[str, ...]) -> tuple[int, ...]:
+        """``version`` of each of ``names``, in one call (the check of a kept value)."""
+        get = self._versions.get
+        return tuple([get(n, -1) for n in names])
+
     def reset(self, prefix: str, accts: np.ndarray | int) -> None:
         """Put ``accts`` back to the default in every column whose name starts with ``prefix``
         (a strategy's state when an account takes the strategy up afresh)."""

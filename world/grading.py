@@ -39,6 +39,8 @@ class Answers:
     computes: np.ndarray
     plain: bool = False  # the qualities suit the compiled grading (``work_fast.plain_inputs``)
     last: dict[type, Any] = field(default_factory=dict)  # each group's last Production
+    # whether each group's qualities suit the compiled grading (the other UIDs' are 0.0)
+    plain_of: dict[type, bool] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, plan: Plan, n: int) -> Answers:
@@ -57,15 +59,19 @@ def answers(model: Network, s: Subnet, plan: Plan, ctx: SubnetContext) -> Answer
         prod, kept = produce(cls, g, ctx)
         if kept and ans.last.get(cls) is prod:
             continue  # the same answers as last epoch, already in place
-        ans.quality[g.uids] = np.clip(prod.quality, 0.0, 1.0)
+        quality = np.clip(prod.quality, 0.0, 1.0)
+        ans.quality[g.uids] = quality
         ans.key[g.uids] = prod.answer_key
         ans.fixed[g.uids] = prod.fixed_cost_usd
         ans.per_query[g.uids] = prod.query_cost_usd
         ans.computes[g.uids] = prod.computes
         ans.last[cls] = prod
+        # ``work_fast.plain_inputs`` of the qualities, group by group: the UIDs outside
+        # the groups hold 0.0, which is plain
+        ans.plain_of[cls] = work_fast.plain_values(quality)
         changed = True
     if changed:
-        ans.plain = work_fast.plain_inputs(ans.quality, np.zeros(0), np.zeros(0), np.zeros(0))
+        ans.plain = all(ans.plain_of.values())
     s.quality[:] = ans.quality
     return ans
 
@@ -86,12 +92,11 @@ def produce(cls: type, g: Group, ctx: SubnetContext) -> tuple[Production, bool]:
     context = ((ctx.epoch_hours, columns.version("cabal"), ctx.subnet.version)
                if c.get("colludes") else (ctx.epoch_hours,))
     hit = g.memo.get(produce)
-    if hit is not None and hit[1] == context \
-            and all(columns.version(n) == v for n, v in hit[0]):
+    if hit is not None and hit[1] == context and columns.versions(hit[0]) == hit[3]:
         return hit[2], True
     prod = cls.produce(g, ctx)
-    read = tuple((n, columns.version(n)) for n in g.memo if isinstance(n, str))
-    g.memo[produce] = (read, context, prod)
+    read = tuple(n for n in g.memo if isinstance(n, str))  # the parameters it read
+    g.memo[produce] = (read, context, prod, columns.versions(read))
     return prod, False
 
 
@@ -111,7 +116,7 @@ def graders(model: Network, plan: Plan) -> tuple[np.ndarray, ...]:
     :func:`produce` keeps answers). Read-only arrays."""
     columns = model.columns
     hit = plan.memo.get(graders)
-    if hit is not None and all(columns.version(n) == v for n, v in hit[0]):
+    if hit is not None and columns.versions(hit[0]) == hit[2]:
         return hit[1]
     uid_parts, acct_parts, specs = [], [], []
     for cls, g in plan.setters:
@@ -127,10 +132,9 @@ def graders(model: Network, plan: Plan) -> tuple[np.ndarray, ...]:
     for a in arrays:
         a.flags.writeable = False
     plain = work_fast.plain_inputs(np.zeros(0), arrays[2], arrays[3], arrays[5])
-    read = tuple({(n, columns.version(n)) for _, g in plan.setters
-                  for n in g.memo if isinstance(n, str)})
+    read = tuple({n: None for _, g in plan.setters for n in g.memo if isinstance(n, str)})
     out = (*arrays, plain)
-    plan.memo[graders] = (read, out)
+    plan.memo[graders] = (read, out, columns.versions(read))
     return out
 
 

@@ -68,13 +68,20 @@ class Group:
     def state(self, name: str, default: float = 0.0) -> np.ndarray:
         """The members' values of strategy state column ``name``, declared on first use
         with ``default`` (the value of members that never wrote it)."""
-        column = f"{self.cls.__name__}.{name}"
-        self.model.columns.declare(column, default)
-        return self.model.columns.get(column, self.accts)
+        columns = self.model.columns
+        declared = self.memo.get((Group.state, name))  # (column, default) once declared
+        if declared is None or declared[1] is not default:
+            column = f"{self.cls.__name__}.{name}"
+            columns.declare(column, default)
+            # kept by identity of the default: another default object declares again
+            declared = self.memo[(Group.state, name)] = (column, default)
+        return columns.get(declared[0], self.accts)
 
     def set_state(self, name: str, values: np.ndarray | float) -> None:
         """Write the members' values of a state column (read with ``state`` first)."""
-        self.model.columns.set(f"{self.cls.__name__}.{name}", self.accts, values)
+        declared = self.memo.get((Group.state, name))
+        column = declared[0] if declared is not None else f"{self.cls.__name__}.{name}"
+        self.model.columns.set(column, self.accts, values)
 
     @property
     def agents(self) -> list[Any]:

@@ -52,8 +52,9 @@ def clean(model: Network, s: Subnet, uids: np.ndarray, rows: np.ndarray) -> np.n
     row-normalised (the chain normalises set weights, subtensor ``set_weights``).
     NaN counts as no weight; an infinite weight is a strategy's bug and an error."""
     rows = np.fmax(rows, 0.0, out=rows)  # NaN and negatives to 0, in one pass
-    total = rows.sum(axis=1, keepdims=True)  # finite unless a weight is infinite
-    if not np.isfinite(total).all() and not np.isfinite(rows).all():
+    total = np.add.reduce(rows, axis=1, keepdims=True)  # finite unless a weight is infinite
+    if (np.count_nonzero(np.isfinite(total)) < total.size
+            and not np.isfinite(rows).all()):
         bad = s.occupant[uids[~np.isfinite(rows).all(axis=1)]]
         raise ValueError(
             f"subnet {s.netuid}: infinite weights set by "
@@ -62,8 +63,8 @@ def clean(model: Network, s: Subnet, uids: np.ndarray, rows: np.ndarray) -> np.n
     mem = model.membership.members(s)
     if not mem.full:
         rows *= mem.occupied
-        total = rows.sum(axis=1, keepdims=True)
+        total = np.add.reduce(rows, axis=1, keepdims=True)
     # an all-zero row (total 0) stays zero: dividing its zeros by 1 leaves them as they are
-    total[total <= 0] = 1.0
+    np.copyto(total, 1.0, where=total <= 0)
     rows /= total
     return rows

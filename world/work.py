@@ -205,16 +205,17 @@ def weights_from_scores(
     else:
         s = np.fmax(scores, 0.0)  # NaN (never scored) and negatives to 0, in one pass
     k = s.shape[1]
-    keep = top_k.astype(np.int64) if top_k.any() else None  # top_k is mostly all zero
-    if keep is not None and ((keep > 0) & (keep < k)).any():
+    # top_k is mostly all zero (count_nonzero: .any() without its Python wrapper)
+    keep = top_k.astype(np.int64) if np.count_nonzero(top_k) else None
+    if keep is not None and np.count_nonzero((keep > 0) & (keep < k)):
         order = np.argsort(-s, axis=1, kind="stable")
         rank = np.empty_like(order)
         np.put_along_axis(rank, order, np.arange(k)[None, :].repeat(len(s), 0), axis=1)
         s = np.where((keep[:, None] > 0) & (rank >= keep[:, None]), 0.0, s)
-    if (sharpen != 1.0).any():  # the power is the costly step; x ** 1 == x
+    if np.count_nonzero(sharpen != 1.0):  # the power is the costly step; x ** 1 == x
         s = s ** sharpen[:, None]
-    total = s.sum(axis=1, keepdims=True)
-    if (total > 0).all():
+    total = np.add.reduce(s, axis=1, keepdims=True)
+    if np.count_nonzero(total > 0) == total.size:
         s /= total
         return s
     return np.divide(s, total, out=np.zeros_like(s), where=total > 0)

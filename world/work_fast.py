@@ -10,10 +10,14 @@ stands for, and tests/test_work.py checks each against it.
   ``TAO_ARENA_GRADING``: "auto", "numpy" or "numba"), two compiled loops that make one
   pass each over the queried pairs. Inputs where they could differ from the reference
   (non-finite values, negative zeros) take the reference functions.
+- ``standard_normal``: ``Generator.standard_normal`` on numpy's PCG64, numpy's ziggurat
+  compiled over the 64-bit words behind it (the same values, the generator left in the
+  same state; checked once at compile time, else numpy's call).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from functools import lru_cache
 from types import SimpleNamespace
@@ -132,6 +136,33 @@ def sqrt_table(rounds: int) -> np.ndarray:
 
 
 
+def standard_normal(rng: np.random.Generator, rows: int, cols: int,
+                    kernels: SimpleNamespace | None = None) -> np.ndarray:
+    """``rng.standard_normal((rows, cols))``: the same values, and ``rng`` left in the
+    same state, from the 64-bit words behind it turned into normals by a compiled copy
+    of numpy's ziggurat (``_normals_loop``) where the words are numpy's PCG64's
+    (``_RAW_UNIFORMS``) and numba is there (``kernels``); else numpy's own call.
+
+    The ziggurat takes one word per value, a few more for the rare values it rejects,
+    so the words are drawn in rounds of at most as many as the values still to make
+    need (each needs at least one): never one word more than numpy would have used."""
+    if (kernels is None or kernels.ziggurat is None or not _RAW_UNIFORMS
+            or type(rng.bit_generator) is not np.random.PCG64):
+        return rng.standard_normal((rows, cols))
+    out = np.empty((rows, cols))
+    flat = out.reshape(-1)
+    n, done = rows * cols, 0
+    carry = np.zeros(0, dtype=np.uint64)  # words of a value a round could not finish
+    while done < n:
+        fresh = rng.bit_generator.random_raw(max(n - done - len(carry), 1))
+        words = np.concatenate((carry, fresh)) if len(carry) else fresh
+        done, used = kernels.normals(words, flat, done, *kernels.ziggurat)
+        carry = words[used:]
+    if len(carry):  # cannot happen (see above): the stream would be ahead of numpy's
+        raise AssertionError("standard_normal drew more words than numpy would have")
+    return out
+
+
 def graded_scores(
     rng: np.random.Generator,
     quality: np.ndarray,
@@ -236,7 +267,7 @@ def grade_epoch(
         graded = np.empty(n_val, dtype=np.int64)
         kernels.queries(raw, _low_or_straddle(rounds, p), _binomial_table(rounds, p)[0],
                         q, received, graded)
-        z = grading_rng.standard_normal((n_val, n_min))
+        z = standard_normal(grading_rng, n_val, n_min, kernels)
         dup = _NO_COPIES
         if detects.any() and (answer_key >= 0).any():
             dup = duplicate_detection(grading_rng, answer_key, detects, rounds, sample_size)
@@ -274,6 +305,21 @@ def plain_inputs(quality: np.ndarray, capability: np.ndarray, noise: np.ndarray,
 def _plain(x: np.ndarray) -> bool:
     """Finite and without negative zeros."""
     return bool(np.isfinite(x).all() and not (np.signbit(x) & (x == 0)).any())
+
+
+def plain_values(x: np.ndarray) -> bool:
+    """``_plain`` (finite, no negative zero) of float64 values, in two passes: the bits of
+    a finite value below the sign have an exponent below all ones, and a negative zero's
+    bits are the sign bit alone. Others take ``_plain``."""
+    if x.dtype != np.float64 or not x.flags.c_contiguous:
+        return _plain(x)
+    bits = x.view(np.int64)
+    finite = np.count_nonzero((bits & _EXPONENT) == _EXPONENT) == 0
+    return finite and np.count_nonzero(bits == _SIGN) == 0
+
+
+_EXPONENT = np.int64(0x7FF0000000000000)
+_SIGN = np.int64(-0x8000000000000000)
 
 
 @lru_cache(maxsize=1024)
@@ -340,6 +386,68 @@ def _grade_loop(z, q, sqrt_q, noise, quality, capability, rate, dup, ema, rows, 
             ema[row, c] = keep * ema[row, c] + r * s
 
 
+def _normals_loop(words, out, start, wi, ki, fi, nor_r, nor_inv_r):  # type: ignore[no-untyped-def]
+    """numpy's ``random_standard_normal`` (numpy/random/src/distributions/distributions.c,
+    the ziggurat of 256 layers; ``next_double`` of PCG64 is ``(word >> 11) * 2^-53``) over
+    ``words``, filling ``out[start:]``; stops where the words run out in the middle of a
+    value. Returns (values made up to, words used by them). Compiled by numba; the same
+    operations in the same order, and libm's ``exp`` and ``log1p`` as numpy's."""
+    n = out.size
+    nw = words.size
+    i = start
+    w = 0
+    while i < n:
+        first = w
+        value = 0.0
+        made = False
+        stalled = False
+        while not made and not stalled:
+            if w >= nw:
+                stalled = True
+                break
+            r = words[w]
+            w += 1
+            idx = np.int64(r & np.uint64(0xFF))
+            r = r >> np.uint64(8)
+            sign = r & np.uint64(1)
+            rabs = (r >> np.uint64(1)) & np.uint64(0x000FFFFFFFFFFFFF)
+            x = np.float64(rabs) * wi[idx]
+            if sign == np.uint64(1):
+                x = -x
+            if rabs < ki[idx]:
+                value = x
+                made = True
+            elif idx == 0:
+                while True:
+                    if w + 2 > nw:
+                        stalled = True
+                        break
+                    u1 = np.float64(words[w] >> np.uint64(11)) * _ULP53
+                    u2 = np.float64(words[w + 1] >> np.uint64(11)) * _ULP53
+                    w += 2
+                    xx = -nor_inv_r * math.log1p(-u1)
+                    yy = -math.log1p(-u2)
+                    if yy + yy > xx * xx:
+                        negative = (rabs >> np.uint64(8)) & np.uint64(1)
+                        value = -(nor_r + xx) if negative else nor_r + xx
+                        made = True
+                        break
+            else:
+                if w >= nw:
+                    stalled = True
+                    break
+                u = np.float64(words[w] >> np.uint64(11)) * _ULP53
+                w += 1
+                if (fi[idx - 1] - fi[idx]) * u + fi[idx] < math.exp(-0.5 * x * x):
+                    value = x
+                    made = True
+        if stalled:
+            return i, first
+        out[i] = value
+        i += 1
+    return i, w
+
+
 _COMPILED: SimpleNamespace | None = None
 _NUMBA_MISSING = False
 
@@ -361,5 +469,29 @@ def _kernels() -> SimpleNamespace | None:
             _NUMBA_MISSING = True
             return None
         jit = numba.njit(cache=True, nogil=True)
-        _COMPILED = SimpleNamespace(queries=jit(_queries_loop), grade=jit(_grade_loop))
+        _COMPILED = SimpleNamespace(queries=jit(_queries_loop), grade=jit(_grade_loop),
+                                    normals=jit(_normals_loop), ziggurat=None)
+        _COMPILED.ziggurat = _ziggurat_tables(_COMPILED)
     return _COMPILED
+
+
+def _ziggurat_tables(kernels: SimpleNamespace) -> tuple | None:
+    """numpy's ziggurat tables (numpy/random/src/distributions/ziggurat_constants.h, as
+    numba copies them), if ``_normals_loop`` with them gives numpy's normals bit for bit
+    on 2^18 draws of a fixed seed (rejections and the tail included) and leaves the
+    generator where numpy's does; else None (``standard_normal`` then calls numpy)."""
+    try:
+        from numba.np.random import _constants as c
+    except ImportError:
+        return None
+    tables = (np.asarray(c.wi_double, dtype=np.float64), np.asarray(c.ki_double, np.uint64),
+              np.asarray(c.fi_double, dtype=np.float64), float(c.ziggurat_nor_r),
+              float(c.ziggurat_nor_inv_r))
+    if not _RAW_UNIFORMS or tables[0].shape != (256,) or tables[1].shape != (256,):
+        return None
+    kernels.ziggurat = tables
+    a = np.random.Generator(np.random.PCG64(20231201))
+    b = np.random.Generator(np.random.PCG64(20231201))
+    same = np.array_equal(a.standard_normal((512, 512)), standard_normal(b, 512, 512, kernels))
+    kernels.ziggurat = None
+    return tables if same and a.random() == b.random() else None
