@@ -7,6 +7,7 @@ each effect is read against its own counterfactual (the same seed with the knob 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from base import accounts, build
 
@@ -105,3 +106,28 @@ def test_buybacks_lift_the_price_and_are_held_as_stake():
     assert buying.ledger.alpha[owner] > plain.ledger.alpha[owner]
     # the other subnet's price is the same in both runs to within its own flows
     assert buying.ledger.prices()[1] == pytest.approx(plain.ledger.prices()[1], rel=0.05)
+
+
+def test_the_batched_owner_burn_equals_the_rule_subnet_by_subnet():
+    """world.coinbase.burn_owner_incentive (every subnet at once) against
+    rules_dtao.owner_incentive_burn (one subnet)."""
+    from world.coinbase import burn_owner_incentive
+    from world.rules_dtao import owner_incentive_burn
+
+    rng = np.random.default_rng(5)
+    sizes = np.array([4, 6, 3, 5])
+    pay = rng.integers(0, 10**12, sizes.sum())
+    pay[10:13] = 0  # subnet 2 paid nothing (its owner burns nothing)
+    owners = np.array([2, -1, 1, 0])
+    got = pay.copy()
+    burned, share = burn_owner_incentive(got, sizes, owners)
+    start = 0
+    for j, (n, o) in enumerate(zip(sizes, owners, strict=True)):
+        part = pay[start : start + n]
+        if o < 0:
+            want, b, sh = part, 0, 0.0
+        else:
+            want, b, sh = owner_incentive_burn(part, np.arange(n) == o)
+        np.testing.assert_array_equal(got[start : start + n], want)
+        assert burned[j] == b and share[j] == sh
+        start += n
