@@ -107,7 +107,8 @@ class Participant(mesa.Agent):
         the network has pools (MODEL.md section 9); a root staker says yes."""
         return False
 
-    def owns_subnet(self) -> bool:
+    @classmethod
+    def owns_subnet(cls) -> bool:
         """Whether it is the owner of the subnet it is seated on at genesis (MODEL.md
         section 9: the owner's cut, and its UID exempt where the era says so); a subnet
         owner's strategy says yes."""

@@ -37,7 +37,8 @@ OWNER_CLASSIFIER = {
 class SubnetOwner(GradingValidator):
     """Base of subnet owners: a grading validator that owns the subnet it sits on."""
 
-    def owns_subnet(self) -> bool:
+    @classmethod
+    def owns_subnet(cls) -> bool:
         return True
 
 
@@ -54,11 +55,13 @@ class OwnerBurner(SubnetOwner):
     subnet's share of the TAO emission is cut by the burned share
     (``rules_dtao.emission_shares_price``). Whether burning pays its owner (the owner's
     cut and its dividends against a smaller subnet) is the question it asks of today's
-    chain; without the era's exemption (``owner_exempt`` off, 2023) its self-weight is
-    masked like anyone's and it is an honest validator. Claim 1 of MODEL.md section 7
-    (validators and owners, not miners, take the emission) in the hands of the one who
-    writes the subnet's rules; the report: "Validation techniques might be changed
-    arbitrarily at the subnet level without notice."
+    chain. Without the era's exemption (``owner_exempt`` off, 2023) its self-weight is
+    masked like anyone's and only the rest of its row counts, ``1 - burn`` of an honest
+    validator's weights renormalised: at ``burn`` 1 its row is empty, and an owner with a
+    majority of the stake then leaves consensus, and its miners, with nothing. Claim 1 of
+    MODEL.md section 7 (validators and owners, not miners, take the emission) in the hands
+    of the one who writes the subnet's rules; the report: "Validation techniques might be
+    changed arbitrarily at the subnet level without notice."
     """
 
     name = "owner_burner"
@@ -133,14 +136,16 @@ FOUNDED = ("owner_burner", "owner_buyback")
 class SubnetFounder(Delegator):
     """Subnet founder: registers a new subnet and runs it as its owner.
 
-    It holds ``endowment_tao`` liquid and no stake. From ``entry_epoch`` on it tries, between
-    epochs, to register a subnet (MODEL.md section 9; ``Network.register_subnet``): it pays
-    the lock (1,000 TAO at least, doubled after each registration and decaying over 14
-    days), the subnet with the lowest moving price that is out of its immunity is dissolved
-    (its participants leave, its pool's TAO is paid to its alpha holders pro rata) and the
-    new subnet takes its netuid, its pool seeded with the lock. It then becomes that
-    subnet's owner, a participant of strategy ``owner`` on UID 0; until a registration
-    succeeds (it cannot afford the lock, or every subnet is immune) it tries again each
+    It holds ``endowment_tao`` liquid (and ``stake_tao`` staked, unstaked when it
+    founds). From ``entry_epoch`` on it tries, between epochs, to register a subnet
+    (MODEL.md section 9; ``Network.register_subnet``): it pays the lock (doubled after
+    each registration and decaying back over about 4 days; one registration every 4 days
+    network-wide), the subnet with the lowest moving price that is out of its immunity is
+    dissolved (its participants leave, its pool's TAO is paid to its alpha holders pro
+    rata) and the new subnet takes its netuid, its pool seeded with the lock. It then
+    becomes that subnet's owner, a participant of strategy ``owner`` (with its ``burn`` or
+    ``buyback_usd_per_day``) on UID 0; until a registration succeeds (it cannot afford the
+    lock, another registered too recently, or every subnet is immune) it tries again each
     epoch. Subnet registration is modelled for today's chain only: without pools
     (``dtao.pools``) it never founds and stays a delegator. Whether founding pays (the
     owner's cut and dividends against the lock, sunk in the pool) is claim 12 of MODEL.md
@@ -153,12 +158,14 @@ class SubnetFounder(Delegator):
     classifier: ClassVar[dict] = {**DELEGATOR_CLASSIFIER,
                                   "cost_model": "the subnet's lock (kept in its pool)"}
     params: ClassVar[dict[str, Param]] = {
-        "stake_tao": Param(0.0, 0, None, "TAO it stakes at genesis (none: it keeps its TAO "
-                           "for the lock)"),
+        "stake_tao": Param(0.0, 0, None, "TAO it stakes at genesis (unstaked when it "
+                           "founds)"),
         "endowment_tao": Param(2_000.0, 0, None, "liquid TAO it can lock"),
         "entry_epoch": Param(10, 0, 10_000_000, "first epoch it tries to register at",
                              integer=True),
         "owner": Param(0, doc="strategy it runs its subnet with", choices=FOUNDED),
+        "burn": OwnerBurner.params["burn"],
+        "buyback_usd_per_day": OwnerBuyback.params["buyback_usd_per_day"],
     }
 
     @classmethod
@@ -183,4 +190,5 @@ class SubnetFounder(Delegator):
             agent = model.agent_of[acct]
             if isinstance(agent, cls):  # not yet an owner
                 owner = REGISTRY[FOUNDED[int(agent.values["owner"])]]
-                model.register_subnet(agent, owner)
+                params = {k: agent.values[k] for k in owner.params if k in agent.values}
+                model.register_subnet(agent, owner, params)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from agents.base import ROLES, Param
+from agents.base import REGISTRY, ROLES, Param
 from world.ledger import to_rao
 from world.parameters import ParameterError, param, parameters
 from world.params import RAO_PER_TAO
@@ -238,6 +238,9 @@ class Entry:
             if cls.role == "delegator":
                 raise ValueError(f"Entry option {o.strategy!r}: newcomers register a UID, so "
                                  "they are miners or validators")
+            if cls.owns_subnet():
+                raise ValueError(f"Entry option {o.strategy!r}: it owns its subnet and a "
+                                 "newcomer owns none (subnet_founder registers a subnet)")
             cls.resolve_params(dict(o.params))  # fail now, not at the first arrival
             if o.strategy not in model.strategy_names:
                 raise ValueError(
@@ -404,7 +407,8 @@ class Imitation:
     profit_self)))`` (``beta`` in 1/USD: the selection intensity). All decisions are
     drawn at once; only those who switch run Python (``Network.switch_strategy``: same
     account, UID and stake). Strategies in ``exclude`` stay out of it: never adopted, and
-    their players never switch (an outsider with a plan, such as a stake attacker).
+    their players never switch (an outsider with a plan, such as a stake attacker); so do
+    subnet owners' strategies (``owns_subnet``: copying one would not make one an owner).
     ``switches`` keeps (epoch, account, old name, new name). Parameters:
     :class:`ImitationParams`.
     """
@@ -456,8 +460,11 @@ class Imitation:
         code = model.columns.get("strategy_code", accts).astype(np.int64)
         peer_code = model.columns.get("strategy_code", peer).astype(np.int64)
         switch = (rng.random(len(accts)) < p) & (span > 1) & (code != peer_code)
-        if self.exclude:
-            out = [model.strategy_code(name) for name in self.exclude]
+        # owners stay out too: adopting an owner's strategy would not make one an owner
+        out = [model.strategy_code(name) for name in self.exclude] + [
+            code for code, name in enumerate(model.strategy_names)
+            if name in REGISTRY and REGISTRY[name].owns_subnet()]
+        if out:
             switch &= ~np.isin(peer_code, out) & ~np.isin(code, out)
         # adopt the peers' strategies as they were before anyone switched this round
         adopted = [(model.agent_of[int(a)], model.agent_of[int(b)])

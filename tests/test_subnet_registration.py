@@ -12,6 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from test_dtao_network import identities, network
 
 from agents.catalog import get
@@ -31,17 +32,21 @@ def steps(model: Network, epochs: int) -> Network:
     return model
 
 
-def test_a_dissolved_subnet_pays_its_pools_tao_to_its_alpha_holders_pro_rata():
+@pytest.mark.parametrize("legacy", [False, True])
+def test_a_dissolved_subnet_pays_its_pools_tao_to_its_alpha_holders_pro_rata(legacy):
+    """A subnet registered since the TAO-in refund deployment counts its pool's alpha as
+    the protocol's; an older one (``legacy``, every subnet of a run's genesis) does not
+    (staking/remove_stake.rs ``destroy_alpha_in_out_stakes``)."""
     model = steps(network(3, root_stake=1_000.0), 6)
     ledger = model.ledger
     net = 1
     n = ledger.n
     holders = np.flatnonzero((ledger.alpha_net[:n] == net) & (ledger.alpha[:n] > 0))
     held = ledger.alpha[holders].copy()
-    protocol = ledger.pools[net].alpha_units + int(ledger.protocol_alpha[net])
+    protocol = int(ledger.protocol_alpha[net]) + (0 if legacy else ledger.pools[net].alpha_units)
     pot = ledger.pools[net].tao_rao
     liquid, burned = ledger.liquid[holders].copy(), ledger.burned
-    got, paid, recycled = ledger.dissolve(net)
+    got, paid, recycled = ledger.dissolve(net, legacy=legacy)
     np.testing.assert_array_equal(got, holders)
     total = int(held.sum()) + protocol
     exact = [Fraction(pot * int(a), total) for a in held]
@@ -50,7 +55,8 @@ def test_a_dissolved_subnet_pays_its_pools_tao_to_its_alpha_holders_pro_rata():
                                                                                strict=True))
     np.testing.assert_array_equal(ledger.liquid[holders] - liquid, paid)
     assert int(paid.sum()) + recycled == pot  # nothing created or lost
-    assert ledger.burned - burned == recycled > 0  # the pool's own alpha's share: recycled
+    assert ledger.burned - burned == recycled  # the protocol's share: recycled
+    assert recycled > 0 if not legacy else paid.sum() > 0.99 * pot
     assert (ledger.alpha[holders] == 0).all() and (ledger.alpha_net[holders] == -1).all()
     ledger.reopen_pool(net, model.market, 1_000 * RAO, 10_000 * RAO)
     tao, supply, alpha, issued = identities(ledger)
@@ -72,20 +78,48 @@ def test_a_founder_dissolves_the_cheapest_subnet_and_owns_the_new_one():
     s = model.subnets[net]
     assert s.owner_acct == acct and s.owner_uid == 0
     assert all(model.columns.get("alive", a) == 0 for a in on_net)  # they left with it
-    assert model.ledger.pools[net].tao_rao >= 1_000 * RAO  # the lock seeds the pool
-    assert model.coinbase.last_lock_rao == 1_000 * RAO  # the first lock: the minimum
-    assert model.coinbase.start_block[net] == model.block - model.params.tempo
+    # the lock: the last lock before the run (1,000 TAO at block 0) less its decay over
+    # the stored 57,600 blocks times 0.5 TAO a block, 1,080 blocks later; it seeds the pool
+    block = model.block - model.params.tempo
+    lock = 1_000 * RAO - (1_000 * RAO // 28_800) * block
+    assert model.coinbase.last_lock_rao == lock == model.ledger.pools[net].tao_rao
+    # its alpha reserve prices it at the median of the other subnets' prices (the
+    # registration ran after the last epoch: nothing has traded since)
+    others = np.delete(model.ledger.prices(), net)
+    assert model.ledger.prices()[net] == pytest.approx(float(np.median(others)), rel=1e-9)
+    assert model.coinbase.start_block[net] == block
     assert model.columns.get("role_code", acct) == 1  # a validator now
     steps(model, 5)  # runs on, exact
 
 
+def test_one_registration_per_rate_limit_network_wide():
+    model = steps(network(3, extra=(founder(), founder(endowment=3_000.0))), 4)
+    names = [a.name for a in model.agents]
+    assert names.count("owner_burner") == 1 and names.count("subnet_founder") == 1
+
+
 def test_the_lock_doubles_and_a_new_subnet_is_immune():
-    model = network(3, extra=(founder(), founder(endowment=3_000.0)))
+    model = network(3, extra=(founder(), founder(endowment=3_000.0)),
+                    subnet_rate_limit_blocks=0)
     steps(model, 4)
     owners = [a for a in model.agents if a.name == "owner_burner"]
-    assert len(owners) == 2  # the second paid 2,000 TAO and dissolved another subnet
-    assert model.coinbase.last_lock_rao == 2_000 * RAO
+    assert len(owners) == 2  # the second paid twice the first lock, on another subnet
+    first = 1_000 * RAO - (1_000 * RAO // 28_800) * (model.block - model.params.tempo)
+    assert model.coinbase.last_lock_rao == 2 * first
     assert len({o.netuid for o in owners}) == 2
+
+
+@pytest.mark.parametrize("owner", [0, 1])
+def test_a_founder_with_stake_elsewhere_unstakes_and_its_cut_stakes_to_its_own_hotkey(owner):
+    cohort = Cohort(get("subnet_founder"), 1, None, {
+        "stake_tao": 500.0, "endowment_tao": 5_000.0, "entry_epoch": 3, "owner": owner,
+        "burn": 0.25, "buyback_usd_per_day": 1_000.0})
+    model = steps(network(3, extra=(cohort,)), 8)  # buys back each epoch: no error
+    agent = next(a for a in model.agents if a.name in ("owner_burner", "owner_buyback"))
+    assert model.ledger.staked_to[agent.acct] == agent.acct
+    assert model.ledger.alpha_net[agent.acct] == agent.netuid
+    assert model.ledger.hotkey_stake()[agent.acct] > 0  # its cut counts in its Yuma
+    assert agent.values.get("burn", 0.25) == 0.25  # the founder's parameters carried over
 
 
 def test_a_founder_who_cannot_pay_the_lock_waits():

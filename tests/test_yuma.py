@@ -364,6 +364,14 @@ def test_the_owner_uid_keeps_its_self_weight_a_permit_and_its_stake():
     np.testing.assert_allclose(res.stake, [4 / 14, 10 / 14, 0])  # exempt from the threshold
     with pytest.raises(ValueError, match="owner_uid must be -1"):
         epoch(w, s, b0, YumaParams(), owner_uid=3)
+    # this epoch's permit too: an owner whose permit lapsed still sets consensus
+    w, s, b0 = subnet({0: [0.5, 0, 0.5], 1: [0, 0, 1]}, [0.6, 0.4, 0], 3)
+    lapsed = [False, True, False]
+    np.testing.assert_allclose(epoch(w, s, b0, YumaParams(), permits=lapsed).incentive,
+                               [0, 0, 1])
+    np.testing.assert_allclose(
+        epoch(w, s, b0, YumaParams(), permits=lapsed, owner_uid=0).incentive,
+        [0.375, 0, 0.625])
 
 
 def test_outdated_weights_are_masked():

@@ -245,6 +245,7 @@ def test_batched_equals_looped_and_numpy(n, b, p, seed):
         "new_registrations": rng.random((b, n)) < 0.2,
         "last_update": rng.integers(0, 5, (b, n)),
         "block_at_registration": rng.integers(0, 5, (b, n)),
+        "owner_uid": rng.integers(-1, n, b),  # some subnets with an owner UID, some without
     }
     compiled, reference = both(epoch_batch, params=p, **args)
     assert_same(compiled, reference)

@@ -121,20 +121,20 @@ class DtaoLedger(Ledger):
         self.alpha_issued[-1] = alpha_units
         return len(self.pools) - 1
 
-    def dissolve(self, net: int) -> tuple[np.ndarray, np.ndarray, int]:
+    def dissolve(self, net: int, *, legacy: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
         """Dissolve subnet ``net``'s pool and alpha (staking/remove_stake.rs
-        ``destroy_alpha_in_out_stakes``, a subnet registered after the TAO-in refund
-        deployment): the pool's TAO is shared pro rata to alpha held
+        ``destroy_alpha_in_out_stakes``): the pool's TAO is shared pro rata to alpha held
         (``rules_dtao.dissolve_payout``) over every holder, in account order, and the
-        protocol (the pool's alpha reserve and the protocol's alpha), last; holders'
-        shares go to their liquid balances, the protocol's is recycled (burned); every
-        alpha of the subnet is destroyed. An account left with no stake stakes to no
-        hotkey. Returns (holders, their RAO, the RAO recycled). The pool stays empty
-        until ``reopen_pool``."""
+        protocol, last: the protocol's alpha and, for a subnet registered after the TAO-in
+        refund deployment, the pool's alpha reserve too (``legacy``: a subnet registered
+        before it, whose pool's alpha does not count). Holders' shares go to their liquid
+        balances, the protocol's is recycled (burned); every alpha of the subnet is
+        destroyed. An account left with no stake stakes to no hotkey. Returns (holders,
+        their RAO, the RAO recycled). The pool stays empty until ``reopen_pool``."""
         n = self.n
         holders = np.flatnonzero((self.alpha_net[:n] == net) & (self.alpha[:n] > 0))
         pool = self.pools[net]
-        protocol = pool.alpha_units + int(self.protocol_alpha[net])
+        protocol = int(self.protocol_alpha[net]) + (0 if legacy else pool.alpha_units)
         shares = dissolve_payout(pool.tao_rao, [*self.alpha[holders].tolist(), protocol])
         paid = np.array(shares[:-1], dtype=np.int64)
         self.liquid[holders] += paid

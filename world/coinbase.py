@@ -73,7 +73,10 @@ class Coinbase:
         start_block: the block each subnet started (for the moving price's rate, and its
             immunity from dissolution).
         last_lock_rao, last_lock_block: the last subnet registration's lock and block
-            (``rules_dtao.lock_cost``; before any: the minimum lock, block 0).
+            (``rules_dtao.lock_cost``; before any in the run: ``dtao.subnet_last_lock_tao``,
+            block 0).
+        legacy: per subnet, registered before the run (a genesis subnet): the chain's
+            older subnets, dissolved by the legacy rule (``DtaoLedger.dissolve``).
         trend: each subnet's trailing relative change of its pool price per epoch (what
             a momentum trader reads; ``delegation.YIELD_EMA_RATE``, like yields).
         last: this epoch's per-subnet figures for measurement.
@@ -88,8 +91,9 @@ class Coinbase:
         self.miner_burned = np.zeros(k)
         self.start_block = np.full(k, -dp.age_blocks, dtype=np.int64)
         self.trend = np.zeros(k)
-        self.last_lock_rao = int(to_rao(dp.subnet_lock_min_tao))
+        self.last_lock_rao = int(to_rao(dp.subnet_last_lock_tao))
         self.last_lock_block = 0
+        self.legacy = np.ones(k, dtype=bool)  # registered before the run (see restart)
         self._seen: np.ndarray | None = None  # the pool prices at the last payment
         self.last: dict[str, np.ndarray] = {}
 
@@ -126,8 +130,17 @@ class Coinbase:
         dissolved subnet's storage was removed), its age from ``block``."""
         self.moving[net] = self.flow[net] = self.miner_burned[net] = self.trend[net] = 0.0
         self.start_block[net] = block
+        self.legacy[net] = False
         if self._seen is not None:
             self._seen[net] = self.ledger.pools[net].price
+
+    def block_emission(self) -> float:
+        """TAO emitted per block now (``economy.fixed_emission_per_block``, else the
+        halving schedule at today's issuance; coinbase/block_emission.rs)."""
+        eco = self.model.params.economy
+        if eco.fixed_emission_per_block is not None:
+            return float(eco.fixed_emission_per_block)
+        return float(epoch_emission(self.ledger.supply / RAO, 1, eco.halving_base_per_block))
 
     def _follow_trend(self, price: np.ndarray) -> None:
         """Fold the pools' relative price change since the last payment into ``trend``

@@ -68,12 +68,22 @@ class DtaoParams:
         True, doc="root alpha is recycled when the subnets' moving prices sum to at most 1",
         source=_C26 + "coinbase/run_coinbase.rs get_network_root_sell_flag")
     subnet_lock_min_tao: float = param(
-        1_000.0, 0, None, "the least TAO a subnet registration locks (and the lock before "
-        "any registration in the run)", source=_C26 + "runtime: SubtensorInitialMinLockCost",
-        low_open=True)
+        1.0, 0, None, "the least TAO a subnet registration locks",
+        source=_C26 + "migrations/migrate_rao.rs: NetworkMinLockCost 1 TAO", low_open=True)
+    subnet_last_lock_tao: float = param(
+        1_000.0, 0, None, "the lock of the last subnet registration before the run (the "
+        "lock cost starts from it, decaying from block 0)",
+        source=_C26 + "migrations/migrate_network_lock_reduction_interval.rs: "
+        "set_network_last_lock 1,000 TAO")
     lock_reduction_blocks: int = param(
-        14 * 7_200, 1, None, "blocks over which a doubled lock cost decays back",
-        source=_C26 + "runtime: SubtensorInitialNetworkLockReductionInterval")
+        57_600, 1, None, "stored blocks over which a doubled lock cost decays back, scaled "
+        "by the TAO emitted per block (28,800 at 0.5 TAO)",
+        source=_C26 + "migrations/migrate_network_lock_reduction_interval.rs (8 days); "
+        "coinbase/root.rs get_lock_reduction_interval")
+    subnet_rate_limit_blocks: int = param(
+        28_800, 0, None, "blocks between two subnet registrations, network-wide",
+        source=_C26 + "migrations/migrate_network_lock_reduction_interval.rs: "
+        "NetworkRateLimit 4 days; utils/rate_limiting.rs RegisterNetwork")
     subnet_immunity_blocks: int = param(
         1_296_000, 0, None, "blocks a new subnet cannot be dissolved for",
         source=_C26 + "runtime: SubtensorInitialNetworkImmunity")

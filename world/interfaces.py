@@ -253,7 +253,8 @@ class Strategy(Protocol):
 
     def stakes_root(self) -> bool: ...
 
-    def owns_subnet(self) -> bool: ...
+    @classmethod
+    def owns_subnet(cls) -> bool: ...
 
 
 class MinerStrategy(Strategy, Protocol):

@@ -366,6 +366,11 @@ class Network(mesa.Model):
                 f"switch_strategy: {agent.name} is a {agent.role}, {new_cls.__name__} a "
                 f"{getattr(new_cls, 'role', None)}; a switch keeps the role"
             )
+        owned = agent.netuid >= 0 and self.subnets[agent.netuid].owner_acct == agent.acct
+        if new_cls.owns_subnet() and not owned:
+            raise ValueError(
+                f"switch_strategy: {new_cls.__name__} owns its subnet and {agent.name} owns "
+                "none (a subnet is owned from genesis or by register_subnet)")
         return self._become(agent, new_cls, params, cohort)
 
     def register_subnet(

@@ -106,23 +106,33 @@ def register_subnet(model: Network, acct: int) -> int:
     The world's subnets are the network's netuids, so the network is at its subnet limit:
     the registration dissolves the non-immune subnet with the lowest moving price
     (``rules_dtao.subnet_to_dissolve``; refused if every subnet is immune) and the new
-    subnet takes its netuid. ``acct`` pays the lock (``rules_dtao.lock_cost``: it doubles
-    after each registration and decays over ``dtao.lock_reduction_blocks``; refused if its
-    liquid TAO is short). The dissolved subnet's participants are deregistered and its
-    pool's TAO is paid to its alpha holders pro rata (``DtaoLedger.dissolve``); the whole
-    lock seeds the new pool, whose alpha reserve prices it at the median of the other
-    subnets' prices; ``acct`` owns the new subnet (alpha it held on another subnet is sold
-    first: an account holds one alpha position here). Differences: the chain leaves a new
-    subnet's emission off until its owner starts it; here its share follows its moving
-    price, which starts at 0.
+    subnet takes its netuid. One registration per ``dtao.subnet_rate_limit_blocks``
+    network-wide (utils/rate_limiting.rs ``RegisterNetwork``). ``acct`` pays the lock
+    (``rules_dtao.lock_cost``: it doubles after each registration and decays over
+    ``dtao.lock_reduction_blocks`` times the TAO emitted per block, coinbase/root.rs
+    ``get_lock_reduction_interval``; refused if its liquid TAO is short). The dissolved
+    subnet's participants are deregistered and its pool's TAO is paid to its alpha holders
+    pro rata (``DtaoLedger.dissolve``; a subnet from before the run by the legacy rule);
+    the whole lock seeds the new pool, whose alpha reserve prices it at the median of the
+    other subnets' prices; ``acct`` owns the new subnet (what it staked elsewhere is
+    unstaked first: an account holds one position here). Differences: the lock refund of
+    the chain's oldest subnets' owners (their lock less the owner's emission, nil for a
+    subnet a year old) is not paid; root validators are not made parents of the owner's
+    hotkey (``do_set_root_validators_for_subnet``), so a new subnet starts with no stake
+    but its owner's; the chain leaves a new subnet's emission off until its owner starts
+    it, here its share follows its moving price, which starts at 0.
     """
     ledger, coinbase = model.ledger, model.coinbase
     if not isinstance(ledger, DtaoLedger) or coinbase is None:
         raise ValueError("register_subnet needs today's pools (dtao.pools: true)")
     dp = model.params.dtao
+    last = coinbase.last_lock_block
+    if last > 0 and model.block - last < dp.subnet_rate_limit_blocks:
+        return EMPTY  # utils/rate_limiting.rs: one registration per NetworkRateLimit
+    interval = max(1, int(dp.lock_reduction_blocks * coinbase.block_emission()))
     lock = rules_dtao.lock_cost(
         coinbase.last_lock_rao, int(round(dp.subnet_lock_min_tao * RAO_PER_TAO)),
-        coinbase.last_lock_block, model.block, dp.lock_reduction_blocks)
+        last, model.block, interval)
     net = rules_dtao.subnet_to_dissolve(coinbase.moving, coinbase.start_block, model.block,
                                         dp.subnet_immunity_blocks)
     if net is None or ledger.liquid[acct] < lock:
@@ -130,8 +140,9 @@ def register_subnet(model: Network, acct: int) -> int:
     others = np.delete(ledger.prices(), net)  # the other subnets' prices (the median's)
     median = float(np.median(others[others > 0])) if (others > 0).any() else 1.0
     dissolve(model, net)
-    if ledger.alpha[acct] > 0:  # an account holds one alpha position: the new subnet's
-        ledger.sell(np.array([acct]), ledger.alpha[[acct]].copy())
+    # an account holds one position (one hotkey, alpha on one subnet): what it staked
+    # elsewhere returns to its liquid balance, and the owner's cut stakes to its own hotkey
+    ledger.withdraw(np.array([acct]))
     ledger.reopen_pool(net, acct, lock, int(lock / median))
     coinbase.restart(net, model.block)
     coinbase.last_lock_rao, coinbase.last_lock_block = lock, model.block
@@ -146,5 +157,5 @@ def dissolve(model: Network, net: int) -> None:
     s = model.subnets[net]
     for acct in s.occupant[s.occupant != EMPTY].tolist():
         model.deregister(model.agent_of[acct])
-    model.ledger.dissolve(net)
+    model.ledger.dissolve(net, legacy=bool(model.coinbase.legacy[net]))
     model.membership.invalidate(net)

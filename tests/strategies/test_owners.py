@@ -19,14 +19,15 @@ from world.yuma import YumaParams
 
 
 def network(owner: str, seed: int = 3, *, owner_stake: float = 30_000.0,
-            exempt: bool = True, **params: float) -> Network:
+            exempt: bool = True, batch: bool | None = None, **params: float) -> Network:
     sp = SubnetParams(n_uids=32, yuma=YumaParams(max_validators=8), owner_exempt=exempt,
                       work=WorkParams(query_rounds=5, sample_size=10))
     pop = [Cohort(get(owner), 1, 0, {"stake_tao": owner_stake, **params})]
     for j in (0, 1):
         pop += [Cohort(get("honest_validator"), 3, j, {"stake_tao": 5_000.0}),
                 Cohort(get("honest_miner"), 10, j)]
-    return Network(NetworkParams(subnets=(sp, sp), dtao=DtaoParams(pools=True)), pop, rng=seed)
+    return Network(NetworkParams(subnets=(sp, sp), dtao=DtaoParams(pools=True)), pop, rng=seed,
+                   batch_subnets=batch)
 
 
 def steps(model: Network, epochs: int) -> Network:
@@ -50,6 +51,15 @@ def test_a_majority_owner_burns_its_share_and_the_subnet_loses_emission_share():
     assert burning.coinbase.last["share"][0] < 0.85 * plain.coinbase.last["share"][0]
 
 
+def test_batched_consensus_with_an_owner_equals_subnet_by_subnet():
+    batched = steps(network("owner_burner", burn=0.5, batch=True), 12)
+    looped = steps(network("owner_burner", burn=0.5, batch=False), 12)
+    for a, b in zip(batched.subnets, looped.subnets, strict=True):
+        np.testing.assert_array_equal(a.bonds, b.bonds)
+        np.testing.assert_array_equal(a.last.incentive, b.last.incentive)
+    np.testing.assert_array_equal(batched.ledger.alpha, looped.ledger.alpha)
+
+
 def test_a_minority_owner_cannot_burn_against_its_validators():
     model = steps(network("owner_burner", owner_stake=2_000.0, burn=1.0), 20)
     s = model.subnets[0]
@@ -65,13 +75,29 @@ def test_in_2023_the_owner_uid_is_a_uid_like_any_other():
     assert model.coinbase.miner_burned[0] == 0
 
 
-def test_the_owner_holds_a_permit_without_stake_and_is_never_pruned():
-    model = steps(network("owner_burner", owner_stake=0.0, burn=0.0), 3)
+@pytest.mark.parametrize("exempt", [True, False])
+def test_the_owner_holds_a_permit_without_stake_and_is_never_pruned(exempt):
+    # at the first epoch's consensus the owner has no stake yet (its cut comes after)
+    model = steps(network("owner_burner", owner_stake=0.0, burn=0.0, exempt=exempt), 1)
     s = model.subnets[0]
-    assert s.permits[s.owner_uid]
+    assert s.permits[s.owner_uid] == exempt
     s.emission_tao[:] = 1.0
     s.emission_tao[s.owner_uid] = 0.0  # the lowest emission, out of immunity
-    assert s.uid_to_prune(model.block + 10**6) != s.owner_uid
+    assert (s.uid_to_prune(model.block + 10**6) == s.owner_uid) == (not exempt)
+
+
+def test_owner_strategies_are_neither_imitated_nor_entered_nor_switched_to():
+    from agents.population import Entry, EntryOption, Imitation
+
+    model = network("owner_buyback", owner_stake=5_000.0, buyback_usd_per_day=50_000.0)
+    model.dynamics.append(Imitation(every=2, beta=1.0))  # the owner out-earns everyone
+    steps(model, 12)
+    assert [a.name for a in model.agents].count("owner_buyback") == 1
+    with pytest.raises(ValueError, match="owns its subnet and a newcomer owns none"):
+        Entry(model, [EntryOption("owner_burner")])
+    validator = next(a for a in model.agents if a.name == "honest_validator")
+    with pytest.raises(ValueError, match="owns its subnet and honest_validator owns none"):
+        model.switch_strategy(validator, get("owner_burner"))
 
 
 def test_the_owner_gets_the_owners_cut():
