@@ -130,6 +130,7 @@ class OwnerBuyback(SubnetOwner):
 
 
 FOUNDED = ("owner_burner", "owner_buyback")
+CARRIED = ("burn", "buyback_usd_per_day")  # the founder's parameters its owner runs with
 
 
 @register
@@ -190,5 +191,5 @@ class SubnetFounder(Delegator):
             agent = model.agent_of[acct]
             if isinstance(agent, cls):  # not yet an owner
                 owner = REGISTRY[FOUNDED[int(agent.values["owner"])]]
-                params = {k: agent.values[k] for k in owner.params if k in agent.values}
+                params = {k: agent.values[k] for k in CARRIED if k in owner.params}
                 model.register_subnet(agent, owner, params)

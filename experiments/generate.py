@@ -37,7 +37,7 @@ HEADER = """\
 # Owners: on 16 subnets (3, 11, 19, ...) an owner burning half its miners' emission, on 8
 # (5, 21, 37, ...) one buying back $5,000 of its alpha a day, each staking half its pool's
 # TAO (a majority of the subnet's stake, so consensus follows its weights); a founder
-# registers a subnet at epoch 100 (it holds 3,000 TAO; the lock has decayed to 1 TAO),
+# registers a subnet at epoch 100 (it holds 3,000 TAO; the lock has decayed to 750),
 # dissolving the one with the lowest moving price.
 # Size: 1 seed x 200 epochs (10 days); full: 10 seeds x 1,000 epochs (50 days). One
 # epoch of this network takes about 0.1 s on one core (README, "Speed").

@@ -328,7 +328,8 @@ def test_every_strategy_with_entry_exit_and_imitation_keeps_the_pools_exact():
     from agents.population import Entry, EntryOption, Exit, Imitation
 
     m = build(EVERY_STRATEGY, seed=9, n_uids=64, query_rounds=4, network={
-        "dtao": DtaoParams(pools=True, price=(1.5,), pool_tao=(50_000.0,)),
+        "dtao": DtaoParams(pools=True, price=(1.5,), pool_tao=(50_000.0,),
+                           subnet_last_lock_age_blocks=28_800),  # registrations allowed
         "economy": EconomyParams(initial_issuance_tao=11_180_000.0)})
     m.dynamics += [
         Entry(m, [EntryOption("honest_miner"), EntryOption("lazy_miner")], rate=0.5),

@@ -26,6 +26,20 @@ def founder(endowment: float = 5_000.0, entry: int = 3, owner: int = 0) -> Cohor
                   {"endowment_tao": endowment, "entry_epoch": entry, "owner": owner})
 
 
+AGE = 28_800  # the last registration before the run: 4 days earlier (the rate limit)
+
+
+def world(*extra: Cohort, **dtao: object) -> Network:
+    """Three subnets with pools, the last subnet registration ``AGE`` blocks before."""
+    return network(3, extra=extra, **{"subnet_last_lock_age_blocks": AGE, **dtao})
+
+
+def lock_at(block: int, last: int = 1_000 * RAO, age: int = AGE) -> int:
+    """``rules_dtao.lock_cost`` by hand: twice the last lock less 1/28,800 of it a block
+    (57,600 stored blocks x 0.5 TAO per block) since it, at least 1 TAO."""
+    return max(2 * last - (last // 28_800) * (block + age), RAO)
+
+
 def steps(model: Network, epochs: int) -> Network:
     for _ in range(epochs):
         model.step()  # checks TAO and every subnet's alpha to the unit
@@ -65,7 +79,7 @@ def test_a_dissolved_subnet_pays_its_pools_tao_to_its_alpha_holders_pro_rata(leg
 
 
 def test_a_founder_dissolves_the_cheapest_subnet_and_owns_the_new_one():
-    model = network(3, extra=(founder(),))
+    model = world(founder())
     steps(model, 3)
     moving = model.coinbase.moving.copy()
     net = int(np.argmin(moving))  # every genesis subnet is a year old: none immune
@@ -78,11 +92,12 @@ def test_a_founder_dissolves_the_cheapest_subnet_and_owns_the_new_one():
     s = model.subnets[net]
     assert s.owner_acct == acct and s.owner_uid == 0
     assert all(model.columns.get("alive", a) == 0 for a in on_net)  # they left with it
-    # the lock: the last lock before the run (1,000 TAO at block 0) less its decay over
-    # the stored 57,600 blocks times 0.5 TAO a block, 1,080 blocks later; it seeds the pool
+    # the lock: twice the last (1,000 TAO) less its decay since; it seeds the pool and is
+    # booked as the founder's cost
     block = model.block - model.params.tempo
-    lock = 1_000 * RAO - (1_000 * RAO // 28_800) * block
+    lock = lock_at(block)
     assert model.coinbase.last_lock_rao == lock == model.ledger.pools[net].tao_rao
+    assert model.columns.get("cost_usd", acct) == pytest.approx(lock / RAO * model.price_usd)
     # its alpha reserve prices it at the median of the other subnets' prices (the
     # registration ran after the last epoch: nothing has traded since)
     others = np.delete(model.ledger.prices(), net)
@@ -93,19 +108,22 @@ def test_a_founder_dissolves_the_cheapest_subnet_and_owns_the_new_one():
 
 
 def test_one_registration_per_rate_limit_network_wide():
-    model = steps(network(3, extra=(founder(), founder(endowment=3_000.0))), 4)
+    model = steps(world(founder(), founder(endowment=3_000.0)), 4)
     names = [a.name for a in model.agents]
     assert names.count("owner_burner") == 1 and names.count("subnet_founder") == 1
+    # counted from the last registration before the run: none until it is 4 days old
+    early = steps(world(founder(), subnet_last_lock_age_blocks=AGE - 2_000), 6)
+    assert [a.name for a in early.agents].count("subnet_founder") == 1  # blocks 0-1,800
+    steps(early, 1)  # block 2,160: 28,960 blocks since
+    assert [a.name for a in early.agents].count("subnet_founder") == 0
 
 
 def test_the_lock_doubles_and_a_new_subnet_is_immune():
-    model = network(3, extra=(founder(), founder(endowment=3_000.0)),
-                    subnet_rate_limit_blocks=0)
+    model = world(founder(), founder(endowment=5_000.0), subnet_rate_limit_blocks=0)
     steps(model, 4)
     owners = [a for a in model.agents if a.name == "owner_burner"]
     assert len(owners) == 2  # the second paid twice the first lock, on another subnet
-    first = 1_000 * RAO - (1_000 * RAO // 28_800) * (model.block - model.params.tempo)
-    assert model.coinbase.last_lock_rao == 2 * first
+    assert model.coinbase.last_lock_rao == 2 * lock_at(model.block - model.params.tempo)
     assert len({o.netuid for o in owners}) == 2
 
 
@@ -114,20 +132,60 @@ def test_a_founder_with_stake_elsewhere_unstakes_and_its_cut_stakes_to_its_own_h
     cohort = Cohort(get("subnet_founder"), 1, None, {
         "stake_tao": 500.0, "endowment_tao": 5_000.0, "entry_epoch": 3, "owner": owner,
         "burn": 0.25, "buyback_usd_per_day": 1_000.0})
-    model = steps(network(3, extra=(cohort,)), 8)  # buys back each epoch: no error
+    model = steps(world(cohort), 8)  # buys back each epoch: no error
     agent = next(a for a in model.agents if a.name in ("owner_burner", "owner_buyback"))
     assert model.ledger.staked_to[agent.acct] == agent.acct
     assert model.ledger.alpha_net[agent.acct] == agent.netuid
     assert model.ledger.hotkey_stake()[agent.acct] > 0  # its cut counts in its Yuma
-    assert agent.values.get("burn", 0.25) == 0.25  # the founder's parameters carried over
+    # the founder's parameters carried over, and only those
+    carried = {"burn": 0.25} if owner == 0 else {"buyback_usd_per_day": 1_000.0}
+    assert {k: agent.values[k] for k in carried} == carried
+    assert agent.values.get("entry_epoch", 0) == 0
 
 
 def test_a_founder_who_cannot_pay_the_lock_waits():
-    model = steps(network(3, extra=(founder(endowment=500.0),)), 6)
+    model = steps(world(founder(endowment=500.0)), 6)
     assert [a.name for a in model.agents].count("subnet_founder") == 1
-    assert model.coinbase.last_lock_block == 0
+    assert model.coinbase.last_lock_block == 1  # the registration before the run's
 
 
 def test_no_subnet_is_dissolved_while_all_are_immune():
-    model = steps(network(3, extra=(founder(),), age_blocks=0), 6)
+    model = steps(world(founder(), age_blocks=0), 6)
     assert [a.name for a in model.agents].count("subnet_founder") == 1
+
+
+def _payout(model: Network, net: int, legacy: bool) -> dict[int, int]:
+    """What dissolving ``net`` now would pay each holder, recomputed by hand with
+    ``rules_dtao.dissolve_payout`` (the pool's alpha counted unless ``legacy``)."""
+    from world.rules_dtao import dissolve_payout
+
+    ledger = model.ledger
+    n = ledger.n
+    holders = np.flatnonzero((ledger.alpha_net[:n] == net) & (ledger.alpha[:n] > 0))
+    protocol = int(ledger.protocol_alpha[net]) + (0 if legacy else ledger.pools[net].alpha_units)
+    shares = dissolve_payout(ledger.pools[net].tao_rao, [*ledger.alpha[holders].tolist(),
+                                                         protocol])
+    return dict(zip(holders.tolist(), shares[:-1], strict=True))
+
+
+def test_a_genesis_subnet_is_dissolved_by_the_legacy_rule_and_a_new_one_by_todays():
+    later = Cohort(get("subnet_founder"), 1, None, {"endowment_tao": 5_000.0,
+                                                    "entry_epoch": 10**6})
+    model = steps(world(later, later, subnet_rate_limit_blocks=0,
+                        subnet_immunity_blocks=0), 3)
+    first, second = [a for a in model.agents if a.name == "subnet_founder"]
+    net = int(np.argmin(model.coinbase.moving))
+    assert model.coinbase.legacy[net]
+    want = _payout(model, net, legacy=True)
+    liquid = {a: int(model.ledger.liquid[a]) for a in want}
+    assert model.register_subnet(first, get("owner_burner")) is not None
+    assert {a: int(model.ledger.liquid[a]) - liquid[a] for a in want} == want
+    assert not model.coinbase.legacy[net]
+    steps(model, 2)  # the new subnet's moving price is still the lowest: it goes next
+    assert int(np.argmin(model.coinbase.moving)) == net
+    want = _payout(model, net, legacy=False)
+    liquid = {a: int(model.ledger.liquid[a]) for a in want}
+    assert model.register_subnet(second, get("owner_burner")) is not None
+    assert first.acct in want  # the first founder's cut, paid out by today's rule
+    assert {a: int(model.ledger.liquid[a]) - liquid[a] for a in want} == want
+    steps(model, 2)  # exact on

@@ -137,8 +137,9 @@ class DtaoLedger(Ledger):
         protocol = int(self.protocol_alpha[net]) + (0 if legacy else pool.alpha_units)
         shares = dissolve_payout(pool.tao_rao, [*self.alpha[holders].tolist(), protocol])
         paid = np.array(shares[:-1], dtype=np.int64)
+        recycled = pool.tao_rao - int(paid.sum())  # all of it when nobody holds any alpha
         self.liquid[holders] += paid
-        self.burned += shares[-1]
+        self.burned += recycled
         self.alpha[holders] = 0
         self.alpha_net[holders] = NO_NET
         idle = holders[self.staked[holders] == 0]
@@ -147,7 +148,7 @@ class DtaoLedger(Ledger):
         self.alpha_issued[net] = self.protocol_alpha[net] = self.alpha_recycled[net] = 0
         self.flow_rao[net] = 0
         self.stake_version += 1
-        return holders, paid, shares[-1]
+        return holders, paid, recycled
 
     def reopen_pool(self, net: int, source: int, tao_rao: int, alpha_units: int) -> None:
         """A subnet registered on dissolved netuid ``net``: its pool seeded with

@@ -72,9 +72,10 @@ class Coinbase:
         miner_burned: each subnet's share of miner emission its owner burned last epoch.
         start_block: the block each subnet started (for the moving price's rate, and its
             immunity from dissolution).
-        last_lock_rao, last_lock_block: the last subnet registration's lock and block
-            (``rules_dtao.lock_cost``; before any in the run: ``dtao.subnet_last_lock_tao``,
-            block 0).
+        last_lock_rao, last_lock_block: the last subnet registration's lock and block, on
+            the chain's clock (``lock_clock``; ``rules_dtao.lock_cost``, whose block 0
+            means "never"): before any in the run ``dtao.subnet_last_lock_tao``,
+            ``dtao.subnet_last_lock_age_blocks`` before the run's start.
         legacy: per subnet, registered before the run (a genesis subnet): the chain's
             older subnets, dissolved by the legacy rule (``DtaoLedger.dissolve``).
         trend: each subnet's trailing relative change of its pool price per epoch (what
@@ -92,7 +93,8 @@ class Coinbase:
         self.start_block = np.full(k, -dp.age_blocks, dtype=np.int64)
         self.trend = np.zeros(k)
         self.last_lock_rao = int(to_rao(dp.subnet_last_lock_tao))
-        self.last_lock_block = 0
+        self.last_lock_block = 1  # the registration before the run, at chain block 1
+        self._lock_offset = dp.subnet_last_lock_age_blocks + 1
         self.legacy = np.ones(k, dtype=bool)  # registered before the run (see restart)
         self._seen: np.ndarray | None = None  # the pool prices at the last payment
         self.last: dict[str, np.ndarray] = {}
@@ -133,6 +135,11 @@ class Coinbase:
         self.legacy[net] = False
         if self._seen is not None:
             self._seen[net] = self.ledger.pools[net].price
+
+    def lock_clock(self) -> int:
+        """The block on the clock of ``last_lock_block``: the run's block, counted from
+        the last registration before the run (chain block 1)."""
+        return self.model.block + self._lock_offset
 
     def block_emission(self) -> float:
         """TAO emitted per block now (``economy.fixed_emission_per_block``, else the

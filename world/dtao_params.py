@@ -72,9 +72,12 @@ class DtaoParams:
         source=_C26 + "migrations/migrate_rao.rs: NetworkMinLockCost 1 TAO", low_open=True)
     subnet_last_lock_tao: float = param(
         1_000.0, 0, None, "the lock of the last subnet registration before the run (the "
-        "lock cost starts from it, decaying from block 0)",
+        "lock cost starts from twice it)",
         source=_C26 + "migrations/migrate_network_lock_reduction_interval.rs: "
-        "set_network_last_lock 1,000 TAO")
+        "set_network_last_lock 1,000 TAO (\"hold price at 2000 TAO\")")
+    subnet_last_lock_age_blocks: int = param(
+        0, 0, None, "blocks between that registration and the run's start (the lock's "
+        "decay and the rate limit count from it)", source="a scenario choice")
     lock_reduction_blocks: int = param(
         57_600, 1, None, "stored blocks over which a doubled lock cost decays back, scaled "
         "by the TAO emitted per block (28,800 at 0.5 TAO)",

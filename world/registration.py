@@ -106,11 +106,14 @@ def register_subnet(model: Network, acct: int) -> int:
     The world's subnets are the network's netuids, so the network is at its subnet limit:
     the registration dissolves the non-immune subnet with the lowest moving price
     (``rules_dtao.subnet_to_dissolve``; refused if every subnet is immune) and the new
-    subnet takes its netuid. One registration per ``dtao.subnet_rate_limit_blocks``
+    subnet takes its netuid. The run starts ``dtao.subnet_last_lock_age_blocks`` after a
+    registration that locked ``dtao.subnet_last_lock_tao``. One registration per
+    ``dtao.subnet_rate_limit_blocks``
     network-wide (utils/rate_limiting.rs ``RegisterNetwork``). ``acct`` pays the lock
     (``rules_dtao.lock_cost``: it doubles after each registration and decays over
     ``dtao.lock_reduction_blocks`` times the TAO emitted per block, coinbase/root.rs
-    ``get_lock_reduction_interval``; refused if its liquid TAO is short). The dissolved
+    ``get_lock_reduction_interval``; refused if its liquid TAO is short; booked as its
+    cost, as a neuron's burn is: a new subnet's lock is never refunded). The dissolved
     subnet's participants are deregistered and its pool's TAO is paid to its alpha holders
     pro rata (``DtaoLedger.dissolve``; a subnet from before the run by the legacy rule);
     the whole lock seeds the new pool, whose alpha reserve prices it at the median of the
@@ -126,13 +129,13 @@ def register_subnet(model: Network, acct: int) -> int:
     if not isinstance(ledger, DtaoLedger) or coinbase is None:
         raise ValueError("register_subnet needs today's pools (dtao.pools: true)")
     dp = model.params.dtao
-    last = coinbase.last_lock_block
-    if last > 0 and model.block - last < dp.subnet_rate_limit_blocks:
+    last, now = coinbase.last_lock_block, coinbase.lock_clock()
+    if last > 0 and now - last < dp.subnet_rate_limit_blocks:
         return EMPTY  # utils/rate_limiting.rs: one registration per NetworkRateLimit
-    interval = max(1, int(dp.lock_reduction_blocks * coinbase.block_emission()))
+    interval = int(dp.lock_reduction_blocks * coinbase.block_emission())
     lock = rules_dtao.lock_cost(
         coinbase.last_lock_rao, int(round(dp.subnet_lock_min_tao * RAO_PER_TAO)),
-        last, model.block, interval)
+        last, now, interval)
     net = rules_dtao.subnet_to_dissolve(coinbase.moving, coinbase.start_block, model.block,
                                         dp.subnet_immunity_blocks)
     if net is None or ledger.liquid[acct] < lock:
@@ -145,7 +148,8 @@ def register_subnet(model: Network, acct: int) -> int:
     ledger.withdraw(np.array([acct]))
     ledger.reopen_pool(net, acct, lock, int(lock / median))
     coinbase.restart(net, model.block)
-    coinbase.last_lock_rao, coinbase.last_lock_block = lock, model.block
+    coinbase.last_lock_rao, coinbase.last_lock_block = lock, now
+    accounts.add_cost(model, acct, lock / RAO_PER_TAO * model.price_usd)  # sunk in the pool
     model.subnets[net].reset(acct)
     return net
 

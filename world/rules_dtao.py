@@ -384,10 +384,11 @@ def lock_cost(
     """The TAO locked to register a subnet (coinbase/root.rs ``get_network_lock_cost``,
     the same in 2023's root.rs): ``2 last_lock - (last_lock / interval) * blocks since``
     (``mult`` 1 before any registration), at least ``min_lock``. It doubles after each
-    registration and decays linearly back over the reduction interval (14 days)."""
+    registration and decays linearly back over the reduction interval (14 days at the
+    runtime's start; an interval of 0 decays nothing, as ``safe_div`` returns 0)."""
     mult = 1 if last_lock_block == 0 else 2
-    cost = last_lock_rao * mult - (last_lock_rao // reduction_interval) * max(
-        current_block - last_lock_block, 0)
+    per_block = last_lock_rao // reduction_interval if reduction_interval > 0 else 0
+    cost = last_lock_rao * mult - per_block * max(current_block - last_lock_block, 0)
     return max(cost, min_lock_rao, 0)
 
 

@@ -102,11 +102,11 @@ class Subnet:
                 self.last.incentive, self.last.dividends,
                 np.where(active, self.stake_tao, 0.0), self.stake_tao)
             u16 = rules_2023.max_upscale_u16(scores)
-            if self.exempt_uid != EMPTY:  # above every u16 score: never the lowest
-                u16 = u16.astype(np.int64)
-                u16[self.exempt_uid] = 1 << 16
-            return rules_2023.neuron_to_prune(u16, self.registered_block, block,
-                                              reg.immunity_period)
+            uids = np.arange(self.n)
+            if self.exempt_uid != EMPTY:  # the owner's UID is no candidate
+                uids = np.delete(uids, self.exempt_uid)
+            return int(uids[rules_2023.neuron_to_prune(
+                u16[uids], self.registered_block[uids], block, reg.immunity_period)])
         occupied = self.occupant != EMPTY
         if self.exempt_uid != EMPTY:  # the owner's UID is never pruned (get_neuron_to_prune)
             occupied = occupied.copy()

@@ -157,3 +157,25 @@ def test_the_batched_owner_burn_equals_the_rule_subnet_by_subnet():
         np.testing.assert_array_equal(got[start : start + n], want)
         assert burned[j] == b and share[j] == sh
         start += n
+
+
+def test_score_pruning_never_picks_the_owner_even_when_all_scores_tie():
+    """2023's pruning rule (``registration.pruning: score``) with the exemption on: the
+    owner's UID is no candidate, even where the rule would fall back to UID 0."""
+    from world.params import RegistrationParams
+
+    sp = SubnetParams(n_uids=32, yuma=YumaParams(max_validators=8),
+                      registration=RegistrationParams(pruning="score"),
+                      work=WorkParams(query_rounds=5, sample_size=10))
+    pop = [Cohort(get("owner_burner"), 1, 0, {"burn": 0.0}),
+           Cohort(get("honest_validator"), 3, 0), Cohort(get("honest_miner"), 28, 0)]  # full
+    model = steps(Network(NetworkParams(subnets=(sp,), dtao=DtaoParams(pools=True)), pop,
+                          rng=3), 2)
+    s = model.subnets[0]
+    assert s.owner_uid == 0 and s.exempt_uid == 0
+    s.last.dividends[:] = 0.0
+    for ties in (0.0, 1.0):  # every other score 0, or every other at u16::MAX
+        s.last.incentive[:] = ties
+        s.last.incentive[0] = 0.0  # the owner's UID the lowest (or tied lowest)
+        uid = s.uid_to_prune(model.block + 10**6)
+        assert uid != 0 and s.occupant[uid] >= 0
