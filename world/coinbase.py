@@ -287,6 +287,7 @@ class Coinbase:
         burned, self.miner_burned = burn_owner_incentive(miner_pay, sizes, owner)
         return burned
 
+
 def _net_of(model: Network, accts: np.ndarray) -> np.ndarray:
     """The subnet of each account's UID (-1: none, or not an account)."""
     accts = np.asarray(accts, dtype=np.int64)

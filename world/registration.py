@@ -108,8 +108,8 @@ def register_subnet(model: Network, acct: int) -> int:
     (``rules_dtao.subnet_to_dissolve``; refused if every subnet is immune) and the new
     subnet takes its netuid. The run starts ``dtao.subnet_last_lock_age_blocks`` after a
     registration that locked ``dtao.subnet_last_lock_tao``. One registration per
-    ``dtao.subnet_rate_limit_blocks``
-    network-wide (utils/rate_limiting.rs ``RegisterNetwork``). ``acct`` pays the lock
+    ``dtao.subnet_rate_limit_blocks`` network-wide (utils/rate_limiting.rs
+    ``RegisterNetwork``). ``acct`` pays the lock
     (``rules_dtao.lock_cost``: it doubles after each registration and decays over
     ``dtao.lock_reduction_blocks`` times the TAO emitted per block, coinbase/root.rs
     ``get_lock_reduction_interval``; refused if its liquid TAO is short; booked as its
