@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from agents.base import Miner, Param, register
-from agents.population import cabal_param, ensure_cabals
+from agents.population import FormsCabals, cabal_param, ensure_cabals
 from world.interfaces import Group, Production, SubnetContext
 from world.kept import kept
 
@@ -111,7 +111,7 @@ class PassThroughMiner(Miner):
 
 
 @register
-class CopyCabalMiner(Miner):
+class CopyCabalMiner(FormsCabals, Miner):
     """Copy-cabal miner: one of a group of miners answering with their source's answer.
 
     Members with the same ``cabal_tag`` on a subnet form one cabal (``Network.form_cabal``).

@@ -40,6 +40,7 @@ from world.params import RAO_PER_TAO
 from world.subnet import EMPTY
 
 if TYPE_CHECKING:
+    from world.interfaces import Group, SubnetContext
     from world.model import Network
 
 
@@ -96,6 +97,17 @@ def ensure_cabals(model: Network, netuid: int) -> None:
         validators = [a for a in agents if a.role == "validator"]
         leader = min(validators or agents, key=lambda a: a.acct)
         model.form_cabal(agents, leader, cabal_name(netuid, int(tag)))
+
+
+class FormsCabals:
+    """A colluding strategy's members join their cabals at the start of their subnet's
+    turn (``begin_turn``, ``world.interfaces``): cabals then form subnet after subnet,
+    numbered in that order, whichever strategy on a subnet collude. Its decisions call
+    ``ensure_cabals`` again (nothing when nothing is new), so that they stand alone."""
+
+    @classmethod
+    def begin_turn(cls, group: Group, ctx: SubnetContext) -> None:
+        ensure_cabals(group.model, ctx.subnet.netuid)
 
 
 # -- between-epoch events ----------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from agents.base import REGISTRY, GradingValidator, Param, Validator, register
-from agents.population import buy_stake, cabal_param, ensure_cabals, schedule
+from agents.population import FormsCabals, buy_stake, cabal_param, ensure_cabals, schedule
 from world.interfaces import Group, SubnetContext
 from world.kept import kept
 from world.params import RAO_PER_TAO
@@ -154,7 +154,7 @@ class WeightCopier(Validator):
 
 
 @register
-class CabalValidator(GradingValidator):
+class CabalValidator(FormsCabals, GradingValidator):
     """Cabal validator: grades honestly, then boosts its own cabal's miners.
 
     Members with the same ``cabal_tag`` on a subnet (validators and the miners they run
@@ -189,7 +189,7 @@ class CabalValidator(GradingValidator):
 
 
 @register
-class PoisonPillValidator(GradingValidator):
+class PoisonPillValidator(FormsCabals, GradingValidator):
     """Poison-pill validator: honest until a trigger, then weights its cabal's miners.
 
     Grades and weights honestly, earning trust, bonds and delegation, until its trigger:

@@ -113,8 +113,8 @@ STRATEGIES = "  strategies' produce / set_weights"
 # (label, owner, attribute): the phases of an epoch and, indented, parts of a subnet's turn
 PHASES = (
     ("delegation", "delegation", "move_stake"),
-    ("subnets: strategies, grading, weights", "model", "_subnet_turn"),
-    ("  grading (queries, scores, moving averages)", "grading", "grade"),
+    ("subnets: strategies, grading, weights", "model", "_subnet_turns"),
+    ("  grading (queries, scores, moving averages)", "grading", "grade_all"),
     ("  weights: clean, commit, reveal", "weights", "clean"),
     ("  weights: clean, commit, reveal", "subnet", "reveal_due"),
     ("consensus (Yuma, all subnets)", "consensus", "run_all"),

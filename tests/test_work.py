@@ -140,6 +140,49 @@ def test_fast_grading_equals_the_reference(monkeypatch, backend):
         assert a[3:] == b[3:], t  # the same draws from both streams
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_grading_subnets_together_equals_one_after_another(monkeypatch, backend):
+    """``work_fast.grade_epochs`` (the model grades all subnets of an epoch in one call)
+    gives what ``grade_epoch`` subnet after subnet gives: the same moving averages and
+    sums, and both streams left where they were, with subnets that check copies (draws
+    between two subnets' normals), that take numpy's path (a NaN quality, a judge), that
+    grade nothing or send no query, in any order."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setattr(work_fast, "BACKEND", backend)
+    r = np.random.default_rng(5)
+    for trial in range(12):
+        jobs, n = [], 64
+        for k in range(int(r.integers(1, 9))):
+            v, m = int(r.integers(0, 12)), int(r.integers(1, 40))
+            quality = r.random(m)
+            kind = int(r.integers(0, 6))
+            if kind == 1:
+                quality[0] = np.nan
+            key = np.where(r.random(m) < 0.5, r.integers(0, 3, m), -1)
+            detects = r.random(v) < (0.6 if kind == 2 else 0.0)
+            judge = work.GradedJudge(0.3, 0.1) if kind == 3 else None
+            rounds = 0 if kind == 4 else int(r.integers(1, 20))
+            jobs.append((k, np.arange(v), slice(16, 16 + m), quality, np.full(v, 0.9),
+                         np.full(v, 0.05), np.full(v, 0.1), key, detects, rounds,
+                         int(r.integers(1, 30)), None, judge))
+        out = {}
+        for name in ("apart", "together"):
+            emas = [np.random.default_rng(k).random((n, n)) for k in range(len(jobs))]
+            rq, rg = np.random.default_rng(100 + trial), np.random.default_rng(200 + trial)
+            bound = [(emas[j[0]], *j[1:]) for j in jobs]
+            if name == "apart":
+                sums = [work_fast.grade_epoch(rq, rg, *j) for j in bound]
+            else:
+                sums = work_fast.grade_epochs(rq, rg, bound)
+            out[name] = (emas, sums, rq.random(), rg.random())
+        a, b = out["apart"], out["together"]
+        assert all(np.array_equal(x, y) for x, y in zip(a[0], b[0], strict=True)), trial
+        assert all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1])
+                   for x, y in zip(a[1], b[1], strict=True)), trial
+        assert a[2:] == b[2:], trial
+
+
 def test_graded_judge_discriminates_less_above_its_capability():
     """The grader ``graded``: its chance of ranking two answers correctly rises with their
     quality gap and falls as both exceed its capability (never to chance, unlike ``min``);

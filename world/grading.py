@@ -141,8 +141,27 @@ def graders(model: Network, plan: Plan) -> tuple[np.ndarray, ...]:
 def grade(model: Network, s: Subnet, plan: Plan, ans: Answers) -> None:
     """Queries and grading, vectorised over graders x miners (MODEL.md section 5;
     ``work.grade_epoch``, run by ``work_fast.grade_epoch``), and what they cost."""
+    grade_all(model, [(s, plan, ans)])
+
+
+def grade_all(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> None:
+    """``grade`` of each subnet in ``turns``, in order: the same draws from the queries and
+    grading streams and the same numbers, the subnets' compiled grading run together
+    (``work_fast.grade_epochs``: one draw of each stream's words for all of them)."""
+    jobs, rest = [], []
+    for s, plan, ans in turns:
+        job, after = _grading_job(model, s, plan, ans)
+        jobs.append(job)
+        rest.append(after)
+    results = work_fast.grade_epochs(model.streams["queries"], model.streams["grading"], jobs)
+    for (received, graded), after in zip(results, rest, strict=True):
+        _book(model, received, graded, *after)
+
+
+def _grading_job(model: Network, s: Subnet, plan: Plan, ans: Answers) -> tuple[tuple, tuple]:
+    """``work_fast.grade_epoch``'s arguments for subnet ``s`` (but the streams), and what
+    ``_book`` needs after it: the permitted grading validators query the miners."""
     mem = model.membership.members(s)
-    miners, m_accts = mem.miners, mem.miner_accts
     if s.permits is not None:
         permitted = s.permits
     else:  # before the first epoch every UID with stake holds a permit (MODEL.md 3)
@@ -155,20 +174,24 @@ def grade(model: Network, s: Subnet, plan: Plan, ans: Answers) -> None:
         uids, accts = uids[keep], accts[keep]
         capability, noise, dedup, rate, cost = (
             a[keep] for a in (capability, noise, dedup, rate, cost))
-    plain = ans.plain and plain_graders
     wp = s.params.work
     cols = mem.miner_cols  # the miners' UIDs: a slice when they are a range (views)
-    received, graded = work_fast.grade_epoch(
-        model.streams["queries"], model.streams["grading"], s.score_ema, uids, cols,
-        s.quality[cols], capability, noise, rate, ans.key[cols], dedup > 0,
-        wp.query_rounds, wp.sample_size, plain=plain, judge=wp.judge,
-    )
+    job = (s.score_ema, uids, cols, s.quality[cols], capability, noise, rate, ans.key[cols],
+           dedup > 0, wp.query_rounds, wp.sample_size, ans.plain and plain_graders, wp.judge)
+    return job, (s, ans, mem, accts, cost, len(uids))
+
+
+def _book(model: Network, received: np.ndarray, graded: np.ndarray, s: Subnet, ans: Answers,
+          mem: Any, accts: np.ndarray, cost: np.ndarray, n_graders: int) -> None:
+    """What one subnet's grading cost its miners (GPU rent, API calls per query received)
+    and graders (per response graded), the work it did, and the queries each UID got."""
+    cols = mem.miner_cols
     books = model.books
-    books.cost[m_accts] += ans.fixed[cols] + ans.per_query[cols] * received
+    books.cost[mem.miner_accts] += ans.fixed[cols] + ans.per_query[cols] * received
     books.cost[accts] += cost * graded
     totals = books.work  # summed in float64, subnet after subnet
     totals[0] += float((received * ans.computes[cols]).sum())
     totals[1] += float(graded.sum())
-    totals[2] += float(len(uids) * wp.query_rounds if len(miners) else 0)
+    totals[2] += float(n_graders * s.params.work.query_rounds if len(mem.miners) else 0)
     s.queries_received = np.zeros(s.n)
     s.queries_received[cols] = received

@@ -17,9 +17,13 @@ Besides its decisions, the world asks a strategy a few questions about what it d
 (its parameters): how much TAO a participant brings at genesis (``endowment()``), what a
 validator's node costs (``server_usd_per_hour(group)``), how a grading validator grades
 (``grading(group) -> Grading``, None for one that grades nothing) and how long a
-delegator's new choice must persist (``switch_delay(group)``). ``MinerStrategy``,
-``ValidatorStrategy`` and ``DelegatorStrategy`` below list these calls; the world reads
-no parameter of a strategy by name.
+delegator's new choice must persist (``switch_delay(group)``). A subnet strategy may
+also define ``begin_turn(group, ctx)``, called at the start of its subnet's turn before
+any strategy there acts: whatever it sets up beyond its subnet (a cabal, numbered in
+the order cabals form) it does there, in subnet order, since the world runs each phase
+of the subnets' turns across all subnets before the next (``Network._subnet_turns``).
+``MinerStrategy``, ``ValidatorStrategy`` and ``DelegatorStrategy`` below list these
+calls; the world reads no parameter of a strategy by name.
 """
 
 from __future__ import annotations

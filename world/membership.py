@@ -33,6 +33,8 @@ class Plan:
     setters: list[tuple[type, Group]]  # every validator group, in group order
     setter_uids: np.ndarray
     setter_accts: np.ndarray
+    # groups whose strategy acts at the start of the subnet's turn (``begin_turn``)
+    starters: list[tuple[type, Group]] = field(default_factory=list)
     # values the world derives from the groups, kept as long as the plan (e.g. the
     # graders' inputs, ``world.grading.graders``)
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -103,6 +105,7 @@ class Membership:
             setters=setters,
             setter_uids=_cat([g.uids for _, g in setters]),
             setter_accts=_cat([g.accts for _, g in setters]),
+            starters=[(cls, g) for cls, g in groups.items() if hasattr(cls, "begin_turn")],
         )
         self._plans[netuid] = plan
         return plan

@@ -5,9 +5,10 @@ into the module named for it:
 
 1. ``delegation``: delegators choose validators; stake moves once a choice has
    persisted its delay;
-2. on every subnet, in turn: ``grading``, miners' answers, the permitted grading
-   validators' queries and grading, and everyone's costs; ``weights``, validators set
-   weights (rate limit, commit-reveal) and due commits are revealed;
+2. every subnet's turn (phase by phase across the subnets, the same numbers as one turn
+   after another): ``grading``, miners' answers, the permitted grading validators'
+   queries and grading, and everyone's costs; ``weights``, validators set weights (rate
+   limit, commit-reveal) and due commits are revealed;
 3. ``consensus``: Yuma Consensus on the weights on chain, carrying bonds and permits to
    the next epoch (by default every subnet at once after their turns, batched;
    ``batch_subnets=False``: at the end of each subnet's turn);
@@ -155,8 +156,7 @@ class Network(mesa.Model):
         self.price_usd = self.prices.at(self.epoch)
         self.books = EpochBooks.open(self.ledger.n)
         delegation.move_stake(self)
-        for s in self.subnets:
-            self._subnet_turn(s)
+        self._subnet_turns()
         if self.batch_subnets:
             self.consensus.run_all()
         if self.coinbase is not None:
@@ -176,17 +176,30 @@ class Network(mesa.Model):
         self.epoch += 1
         self.block += self.params.tempo
 
-    def _subnet_turn(self, s: Subnet) -> None:
-        """One subnet's turn: work, grading and costs, then weights, then its consensus
-        unless it is batched with the other subnets' (MODEL.md sections 3 and 5)."""
-        ctx = self.subnet_context(s)
-        plan = self.membership.plan(s.netuid)
-        answers = grading.answers(self, s, plan, ctx)
-        grading.charge_servers(self, plan)
-        grading.grade(self, s, plan, answers)
-        weights.set_weights(self, s, plan, ctx)
-        if not self.batch_subnets:
-            self.consensus.run(s)
+    def _subnet_turns(self) -> None:
+        """Every subnet's turn: work, grading and costs, then weights, then its consensus
+        unless it is batched with the other subnets' (MODEL.md sections 3 and 5).
+
+        The turns run phase by phase across subnets (every subnet's start and answers,
+        then every subnet's grading, then every subnet's weights), each phase in subnet
+        order: a subnet's turn reads and writes only its own state (strategies' rare
+        events wait for the end of the epoch, ``agents.population.schedule``; what they
+        set up on the network, such as cabals, they do in ``begin_turn``) and each random
+        stream is drawn in the same order as turn by turn, so the results are those of
+        the subnets taking their turns one after another."""
+        turns = []
+        for s in self.subnets:
+            ctx = self.subnet_context(s)
+            plan = self.membership.plan(s.netuid)
+            for cls, g in plan.starters:
+                cls.begin_turn(g, ctx)
+            turns.append((s, ctx, plan, grading.answers(self, s, plan, ctx)))
+            grading.charge_servers(self, plan)
+        grading.grade_all(self, [(s, plan, answers) for s, _, plan, answers in turns])
+        for s, ctx, plan, _ in turns:
+            weights.set_weights(self, s, plan, ctx)
+            if not self.batch_subnets:
+                self.consensus.run(s)
 
     def subnet_context(self, s: Subnet) -> SubnetContext:
         """Subnet ``s``'s public state this epoch, as its strategies see it."""

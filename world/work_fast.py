@@ -300,6 +300,83 @@ def grade_epoch(
     return q.sum(axis=0), q.sum(axis=1)
 
 
+def grade_epochs(
+    queries_rng: np.random.Generator, grading_rng: np.random.Generator, jobs: list[tuple]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``grade_epoch(queries_rng, grading_rng, *job)`` for each job in order (a job is
+    its arguments after the two streams): the same draws and the same numbers. Runs of
+    consecutive jobs that take the compiled loops share one draw of each stream's words:
+    the queries' uniforms of all of them at once, and their normals at once up to each
+    job whose copies are checked (``duplicate_detection`` draws from the grading stream
+    after that job's normals), so that each stream gives its values in the same order."""
+    kernels = _kernels()
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    run: list[tuple] = []
+    for job in jobs:
+        if kernels is not None and _compiled(queries_rng, job):
+            run.append(job)
+            continue
+        if run:
+            out += _grade_run(kernels, queries_rng, grading_rng, run)
+            run = []
+        out.append(grade_epoch(queries_rng, grading_rng, *job))
+    if run:
+        out += _grade_run(kernels, queries_rng, grading_rng, run)
+    return out
+
+
+def _compiled(queries_rng: np.random.Generator, job: tuple) -> bool:
+    """Whether ``grade_epoch`` takes the compiled loops for ``job`` (numba being there)."""
+    (_, graders, _, quality, capability, noise, rate, _, _, rounds, _, plain, judge) = job
+    return bool(judge is None and len(graders) and len(quality) and rounds and _RAW_UNIFORMS
+                and type(queries_rng.bit_generator) is np.random.PCG64
+                and (plain_inputs(quality, capability, noise, rate) if plain is None
+                     else plain))
+
+
+def _grade_run(kernels: SimpleNamespace, queries_rng: np.random.Generator,
+               grading_rng: np.random.Generator, run: list[tuple]
+               ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The compiled path of ``grade_epoch`` for consecutive jobs, the streams' words
+    drawn together (see ``grade_epochs``)."""
+    shapes = [(len(job[1]), len(job[3])) for job in run]
+    sizes = [v * m for v, m in shapes]
+    ends = np.cumsum(sizes).tolist()
+    starts = [0, *ends[:-1]]
+    raw = queries_rng.bit_generator.random_raw(ends[-1])
+    normals: list[np.ndarray] = []
+    dups: list[np.ndarray] = []
+    for i, job in enumerate(run):
+        answer_key, detects, rounds, sample_size = job[7], job[8], job[9], job[10]
+        copies = bool(detects.any() and (answer_key >= 0).any())
+        if copies or i == len(run) - 1:  # the normals of the jobs up to this one
+            first = len(normals)
+            z = standard_normal(grading_rng, 1, ends[i] - starts[first], kernels)[0]
+            normals += [z[a - starts[first] : b - starts[first]].reshape(shapes[j])
+                        for j, a, b in zip(range(first, i + 1), starts[first : i + 1],
+                                           ends[first : i + 1], strict=True)]
+        dups.append(duplicate_detection(grading_rng, answer_key, detects, rounds, sample_size)
+                    if copies else _NO_COPIES)
+    out = []
+    for i, job in enumerate(run):
+        (ema, graders, miners, quality, capability, noise, rate, _, _, rounds, sample_size,
+         _, _) = job
+        n_val, n_min = shapes[i]
+        p = min(1.0, sample_size / n_min)
+        q = np.empty((n_val, n_min), dtype=np.int64)
+        received = np.zeros(n_min, dtype=np.int64)
+        graded = np.empty(n_val, dtype=np.int64)
+        kernels.queries(raw[starts[i] : ends[i]].reshape(n_val, n_min),
+                        _low_or_straddle(rounds, p), _binomial_table(rounds, p)[0],
+                        q, received, graded)
+        cols = (_index(miners.start, miners.stop) if isinstance(miners, slice)
+                else np.asarray(miners, dtype=np.int64))
+        kernels.grade(normals[i], q, sqrt_table(rounds), noise, quality, capability, rate,
+                      dups[i], ema, np.asarray(graders, dtype=np.int64), cols)
+        out.append((received, graded))
+    return out
+
+
 def plain_inputs(quality: np.ndarray, capability: np.ndarray, noise: np.ndarray,
                  rate: np.ndarray) -> bool:
     """Whether ``grade_epoch`` may take the compiled loops: every value finite, and no
