@@ -152,7 +152,7 @@ class Validator(Participant):
 
     Grading validators (``classifier['grades']``) query miners and perceive their answers
     through ``capability`` and ``noise``; the world keeps their moving averages in
-    ``ctx.score_ema`` and charges ``grading_cost_usd`` per response.
+    ``ctx.own_scores`` and charges ``grading_cost_usd`` per response.
     """
 
     role = "validator"

@@ -63,7 +63,14 @@ _CABALS_CHECKED: weakref.WeakKeyDictionary[Any, dict[int, tuple[int, int, int]]]
 )
 
 
-def ensure_cabals(model: Network, netuid: int) -> None:
+def ensure_cabals(model: Network, *netuids: int) -> None:
+    """Put every agent on subnets ``netuids`` with a ``cabal_tag`` >= 0 into its cabal,
+    subnet after subnet (``_ensure_cabals``)."""
+    for netuid in netuids:
+        _ensure_cabals(model, netuid)
+
+
+def _ensure_cabals(model: Network, netuid: int) -> None:
     """Put every agent on subnet ``netuid`` with a ``cabal_tag`` >= 0 into its cabal.
 
     The first agents of a tag form the cabal (``Network.form_cabal``; its leader is the
@@ -102,12 +109,12 @@ def ensure_cabals(model: Network, netuid: int) -> None:
 class FormsCabals:
     """A colluding strategy's members join their cabals at the start of their subnet's
     turn (``begin_turn``, ``world.interfaces``): cabals then form subnet after subnet,
-    numbered in that order, whichever strategy on a subnet collude. Its decisions call
+    numbered in that order, whichever strategies on a subnet collude. Its decisions call
     ``ensure_cabals`` again (nothing when nothing is new), so that they stand alone."""
 
     @classmethod
     def begin_turn(cls, group: Group, ctx: SubnetContext) -> None:
-        ensure_cabals(group.model, ctx.subnet.netuid)
+        ensure_cabals(group.model, *ctx.netuids)
 
 
 # -- between-epoch events ----------------------------------------------------------------

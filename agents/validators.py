@@ -4,7 +4,7 @@ Every ``set_weights`` acts on a whole ``Group`` and returns one weight row per m
 over the subnet's UIDs; the world cleans and normalises the rows, applies the rate limit
 and commit-reveal (MODEL.md section 3). Grading validators derive from
 ``GradingValidator``: the world queries miners for them, charges their grading and keeps
-their moving averages of perceived scores in ``ctx.score_ema`` (MODEL.md section 5).
+their moving averages of perceived scores (``ctx.own_scores``, MODEL.md section 5).
 """
 
 from __future__ import annotations
@@ -32,27 +32,26 @@ def honest_weights(group: Group, ctx: SubnetContext) -> np.ndarray:
 
     MODEL.md section 5: normalised, optionally sharpened or top-k.
     """
-    scores = ctx.score_ema[group.uids]  # the members' rows (a copy)
-    scores *= ctx.subnet.is_miner
+    scores = ctx.own_scores(group)  # the members' rows (a copy)
+    scores *= ctx.is_miner[group.rows]
     sharpen, top_k = group.param("sharpen"), group.param("top_k")
     return weights_from_scores(scores, sharpen, top_k, overwrite=True)
 
 
 @kept("cabal", subnet=True)
 def cabal_miner_rows(group: Group, ctx: SubnetContext) -> tuple[np.ndarray, np.ndarray]:
-    """Per member: weights spread evenly over the miners of its cabal on this subnet.
+    """Per member: weights spread evenly over the miners of its cabal on its subnet.
 
     Returns (rows, has): ``rows`` is (members x UIDs), ``has`` marks members whose cabal
-    has at least one miner here (the others get a zero row).
+    has at least one miner there (the others get a zero row).
     """
-    s = ctx.subnet
     columns = group.model.columns
-    occupied = s.occupant != EMPTY
-    cabal_of_uid = np.where(
-        occupied, columns.get("cabal", np.maximum(s.occupant, 0)), -1.0
-    )
+    occupant = ctx.occupant
+    cabal_of_uid = np.where(occupant != EMPTY, columns.get("cabal", np.maximum(occupant, 0)),
+                            -1.0)
     own = columns.get("cabal", group.accts)
-    mask = (cabal_of_uid[None, :] == own[:, None]) & (own[:, None] >= 0) & s.is_miner[None, :]
+    mask = ((cabal_of_uid[group.rows] == own[:, None]) & (own[:, None] >= 0)
+            & ctx.is_miner[group.rows])
     count = mask.sum(axis=1, keepdims=True)
     rows = np.divide(mask, count, out=np.zeros(mask.shape), where=count > 0)
     return rows, count[:, 0] > 0
@@ -111,7 +110,7 @@ class WeightCopier(Validator):
     """Weight copier: sets the freshest weights it can see, without grading anything.
 
     ``mode`` ``consensus``: last epoch's consensus (``ctx.consensus``) restricted to miners;
-    ``largest``: the weight row on chain (``ctx.visible_weights``) of the other validator
+    ``largest``: the weight row on chain (``ctx.weight_rows``) of the other validator
     with the largest stake. It queries nobody and pays no grading, only its node
     (``server_usd_per_hour``). With commit-reveal what it sees on chain is at least
     ``reveal_period`` epochs old (MODEL.md section 3), so its copy is stale by construction.
@@ -138,18 +137,20 @@ class WeightCopier(Validator):
 
     @classmethod
     def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray:
-        s = ctx.subnet
         use_consensus = group.param("mode") == 0
-        rows = np.zeros((len(group), s.n))
+        at = group.rows  # each member's subnet
+        rows = np.zeros((len(group), ctx.n))
         if use_consensus.any():
-            rows[use_consensus] = (ctx.consensus * s.is_miner)[None, :]
+            rows[use_consensus] = (ctx.consensus * ctx.is_miner)[at[use_consensus]]
         if not use_consensus.all():
-            stake = np.where(s.is_validator, ctx.stake, -np.inf)
-            top = int(np.argmax(stake))
-            stake[top] = -np.inf
-            target = np.where(group.uids == top, int(np.argmax(stake)), top)
-            pick = ~use_consensus & s.is_validator[target] & (target != group.uids)
-            rows[pick] = ctx.visible_weights[target[pick]]
+            # per subnet, the validators with the largest and the second largest stake
+            stake = np.where(ctx.is_validator, ctx.stake, -np.inf)
+            top = np.argmax(stake, axis=1)
+            stake[np.arange(len(stake)), top] = -np.inf
+            second = np.argmax(stake, axis=1)
+            target = np.where(group.uids == top[at], second[at], top[at])
+            pick = ~use_consensus & ctx.is_validator[at, target] & (target != group.uids)
+            rows[pick] = ctx.weight_rows(at[pick], target[pick])
         return rows
 
 
@@ -183,7 +184,7 @@ class CabalValidator(FormsCabals, GradingValidator):
 
     @classmethod
     def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray:
-        ensure_cabals(group.model, ctx.subnet.netuid)
+        ensure_cabals(group.model, *ctx.netuids)
         favoured, has = cabal_miner_rows(group, ctx)
         return tilt(honest_weights(group, ctx), favoured, has, group.param("boost"))
 
@@ -226,10 +227,10 @@ class PoisonPillValidator(FormsCabals, GradingValidator):
 
     @classmethod
     def set_weights(cls, group: Group, ctx: SubnetContext) -> np.ndarray:
-        ensure_cabals(group.model, ctx.subnet.netuid)
+        ensure_cabals(group.model, *ctx.netuids)
         turned = group.state("turned_epoch", -1.0)
         by_epoch = ctx.epoch >= group.param("trigger_epoch")
-        by_stake = ctx.stake[group.uids] >= group.param("trigger_stake_tao")
+        by_stake = ctx.stake[group.rows, group.uids] >= group.param("trigger_stake_tao")
         fire = (turned < 0) & np.where(group.param("trigger") == 0, by_epoch, by_stake)
         if fire.any():
             turned = np.where(fire, ctx.epoch, turned)

@@ -23,3 +23,27 @@ def test_cabals_form_in_subnet_order_whoever_colludes():
     model.step()
     assert [c["name"] for _, c in sorted(model.cabals.items())] == [
         "subnet0/tag0", "subnet1/tag0"]
+
+
+def test_validators_of_each_shape_are_one_span_covering_every_setter():
+    """Subnets of two sizes: two spans, each one group per validator strategy across its
+    subnets; each subnet's layout points at its own setters, in its plan's order."""
+    sizes = (64, 128, 64)
+    pop = [Cohort(get(name), count, k, {}) for k in range(3)
+           for name, count in (("honest_miner", 5 + k), ("weight_copier", 1 + k),
+                               ("honest_validator", 2))]
+    model = Network(NetworkParams(subnets=tuple(SubnetParams(n_uids=n) for n in sizes)),
+                    pop, rng=1)
+    model.step()
+    spans = model.membership.spans()
+    assert [[s.netuid for s in span.subnets] for span in spans] == [[0, 2], [1]]
+    for span in spans:
+        groups = dict(span.groups)
+        for row, (s, layout) in enumerate(zip(span.subnets, span.layout, strict=True)):
+            plan = model.membership.plan(s.netuid)
+            assert [cls for cls, _, _ in layout] == [cls for cls, _ in plan.setters]
+            for (cls, a, b), (_, g) in zip(layout, plan.setters, strict=True):
+                assert (groups[cls].accts[a:b] == g.accts).all()
+                assert (groups[cls].uids[a:b] == g.uids).all()
+                assert (groups[cls].rows[a:b] == row).all()
+    assert model.membership.spans() is spans  # kept while no plan changes

@@ -89,7 +89,7 @@ def produce(cls: type, g: Group, ctx: SubnetContext) -> tuple[Production, bool]:
         return cls.produce(g, ctx), False
     columns = g.model.columns
     # a colluding strategy's answers depend on the cabals and the subnet's occupants too
-    context = ((ctx.epoch_hours, columns.version("cabal"), ctx.subnet.version)
+    context = ((ctx.epoch_hours, columns.version("cabal"), ctx.versions)
                if c.get("colludes") else (ctx.epoch_hours,))
     hit = g.memo.get(produce)
     if hit is not None and hit[1] == context and columns.versions(hit[0]) == hit[3]:

@@ -1,16 +1,23 @@
 """What the world hands a strategy each epoch, and what it expects back.
 
 A strategy is a class (see ``agents.base``); the world calls its class methods once per
-epoch per group of members that share the strategy and the subnet, with a ``Group``
-(the members' accounts, UIDs and parameter columns) and a context (the subnet's public
-state this epoch). The methods return arrays over the group. This keeps every per-epoch
+epoch per group of members that share the strategy, with a ``Group`` (the members'
+accounts, UIDs and parameter columns) and a context (the public state of their subnets
+this epoch). The methods return arrays over the group. This keeps every per-epoch
 decision vectorised (DEVELOPERS.md) while each strategy stays one readable class.
 
 The three roles and their per-epoch calls (MODEL.md sections 5 and 6):
 
-- miners: ``produce(group, ctx) -> Production`` (how the members answer this epoch);
+- miners: ``produce(group, ctx) -> Production`` (how the members answer this epoch), for
+  the members on one subnet (``ctx.subnet``): its draws from ``ctx.rng`` come subnet
+  after subnet;
 - validators: ``set_weights(group, ctx) -> (len(group), n_uids) array`` (rows of weights;
-  the world normalises them, enforces the rate limit and commit-reveal);
+  the world normalises them, enforces the rate limit and commit-reveal), for the members
+  on all subnets of one shape (UIDs and hyperparameters): member i is on subnet
+  ``ctx.subnets[group.rows[i]]``, and the context's per-UID arrays are stacked (subnets
+  x UIDs), so ``ctx.stake[group.rows, group.uids]`` is each member's own stake. One
+  call for the whole network rather than one per subnet (``bench/bench_network.py``);
+  a ``set_weights`` draws nothing from ``ctx.rng``;
 - delegators: ``choose(group, ctx) -> account of the validator each member wants``.
 
 Besides its decisions, the world asks a strategy a few questions about what it declared
@@ -28,6 +35,7 @@ calls; the world reads no parameter of a strategy by name.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -40,16 +48,24 @@ if TYPE_CHECKING:
 
 @dataclass
 class Group:
-    """The members of one strategy on one subnet (or all delegators of one policy)."""
+    """The members of one strategy on one subnet, on the subnets of a context (validators,
+    subnet after subnet, each's in UID order), or all delegators of one policy."""
 
     cls: type
     accts: np.ndarray  # ledger accounts of the members (in UID order on a subnet)
-    uids: np.ndarray  # their UIDs on the subnet (-1 for delegators)
+    uids: np.ndarray  # their UIDs on their subnets (-1 for delegators)
     model: Network
     # the members' parameter values gathered from their columns, by name: (column version,
     # values), kept as long as the group (the world builds a new group when the
     # membership changes)
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    # per member, the position of its subnet in the context's ``subnets`` (ascending;
+    # None: all on the first)
+    rows: np.ndarray = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.rows is None:
+            self.rows = np.zeros(len(self.accts), dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.accts)
@@ -143,41 +159,112 @@ def _per_member(value: Any, dtype: type, k: int) -> np.ndarray:
 
 @dataclass
 class SubnetContext:
-    """A subnet's state as its participants see it during one epoch.
+    """The state of one or more subnets of one shape as their participants see it during
+    one epoch.
 
-    Everything here is public on chain or the participant's own: ``visible_weights`` are
-    the weights on chain (with commit-reveal, the revealed ones, ``reveal_period`` epochs
-    old); ``score_ema`` rows are each validator's own moving averages of what it
-    perceived; last epoch's consensus and the stake behind each UID.
-    """
+    Everything here is public on chain or the participant's own. Per UID, stacked over
+    ``subnets`` (subnets x UIDs; index with ``group.rows`` and ``group.uids``):
+    ``is_miner``, ``is_validator``, ``occupant``, ``stake`` (TAO behind each UID as of the
+    start of this epoch), ``consensus`` (last epoch's Yuma consensus weight) and
+    ``queries_received`` (last epoch's). Rows over a subnet's UIDs: ``own_scores(group)``,
+    each member's own moving averages of what it perceived; ``weight_rows(rows, uids)``,
+    the weights on chain of the given UIDs (with commit-reveal the revealed ones,
+    ``reveal_period`` epochs old). A context of one subnet also gives it (``subnet``) and
+    its arrays by their one-subnet names (``score_ema``, ``visible_weights``)."""
 
     model: Network
-    subnet: Subnet
+    subnets: Sequence[Subnet]
     epoch: int
     epoch_hours: float
     rng: np.random.Generator
+    _stacked: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
-        return self.subnet.n
+        """UIDs per subnet."""
+        return self.subnets[0].n
 
     @property
-    def visible_weights(self) -> np.ndarray:
-        return self.subnet.weights
+    def netuids(self) -> list[int]:
+        return [s.netuid for s in self.subnets]
 
     @property
-    def score_ema(self) -> np.ndarray:
-        return self.subnet.score_ema
+    def subnet(self) -> Subnet:
+        """The context's subnet (a context of one subnet: a miner's)."""
+        if len(self.subnets) != 1:
+            raise ValueError(f"a context of {len(self.subnets)} subnets has no one subnet")
+        return self.subnets[0]
+
+    @property
+    def versions(self) -> tuple[int, ...]:
+        """Each subnet's ``Subnet.version`` (it changes with the subnet's occupants)."""
+        return tuple(s.version for s in self.subnets)
+
+    @property
+    def is_miner(self) -> np.ndarray:
+        return self._stack("is_miner", lambda s: s.is_miner)
+
+    @property
+    def is_validator(self) -> np.ndarray:
+        return self._stack("is_validator", lambda s: s.is_validator)
+
+    @property
+    def occupant(self) -> np.ndarray:
+        return self._stack("occupant", lambda s: s.occupant)
 
     @property
     def stake(self) -> np.ndarray:
         """Stake (TAO) behind each UID as of the start of this epoch."""
-        return self.subnet.stake_tao
+        return self._stack("stake", lambda s: s.stake_tao)
 
     @property
     def consensus(self) -> np.ndarray:
         """Last epoch's Yuma consensus weight of each UID."""
-        return self.subnet.last.consensus
+        return self._stack("consensus", lambda s: s.last.consensus)
+
+    @property
+    def queries_received(self) -> np.ndarray:
+        """Queries each UID received last epoch."""
+        return self._stack("queries_received", lambda s: s.queries_received)
+
+    @property
+    def score_ema(self) -> np.ndarray:
+        """The one subnet's moving averages (validators x UIDs; ``own_scores``)."""
+        return self.subnet.score_ema
+
+    @property
+    def visible_weights(self) -> np.ndarray:
+        """The one subnet's weights on chain (``weight_rows``)."""
+        return self.subnet.weights
+
+    def own_scores(self, group: Group) -> np.ndarray:
+        """Each member's row of its subnet's ``score_ema`` (a copy, members x UIDs)."""
+        return self._gather("score_ema", group.rows, group.uids)
+
+    def weight_rows(self, rows: np.ndarray, uids: np.ndarray) -> np.ndarray:
+        """The weights on chain of UID ``uids[i]`` of subnet ``subnets[rows[i]]`` (a copy;
+        ``rows`` ascending)."""
+        return self._gather("weights", rows, uids)
+
+    def _stack(self, name: str, of: Any) -> np.ndarray:
+        """A per-UID array of every subnet, stacked (read-only; kept for the epoch)."""
+        out = self._stacked.get(name)
+        if out is None:
+            out = (of(self.subnets[0])[None, :] if len(self.subnets) == 1
+                   else np.stack([of(s) for s in self.subnets]))
+            out.flags.writeable = False
+            self._stacked[name] = out
+        return out
+
+    def _gather(self, name: str, rows: np.ndarray, uids: np.ndarray) -> np.ndarray:
+        """Rows ``uids`` of each subnet's matrix ``name``, subnet after subnet."""
+        if len(self.subnets) == 1:
+            return getattr(self.subnets[0], name)[uids]
+        out = np.empty((len(uids), self.n))
+        cuts = [0, *(np.flatnonzero(np.diff(rows)) + 1).tolist(), len(uids)]
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            out[a:b] = getattr(self.subnets[int(rows[a])], name)[uids[a:b]]
+        return out
 
 
 @dataclass

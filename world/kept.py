@@ -2,8 +2,8 @@
 
 The world builds a new ``Group`` whenever membership changes, so a value computed from a
 group's members can be kept in the group until something else it read changes: the
-columns it names (their ``Columns.version``) and, for a helper of a subnet's context,
-the subnet's occupants (``Subnet.version``). ``kept`` wraps such a helper; the strategy
+columns it names (their ``Columns.version``) and, for a helper of a context, its
+subnets' occupants (``Subnet.version``). ``kept`` wraps such a helper; the strategy
 calling it sees a plain function. Kept arrays are read-only (callers must copy before
 writing). Used where a benchmark showed it pays (bench/bench_world.py: a cabal's rows
 over all UIDs and a copy cabal's sources, which change only with the cabals).
@@ -24,13 +24,14 @@ T = TypeVar("T")
 
 def kept(*columns: str, subnet: bool = False) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Decorator: keep ``helper(group[, ctx])``'s result in ``group`` until one of
-    ``columns`` is written or (``subnet=True``) the subnet's occupants change."""
+    ``columns`` is written or (``subnet=True``) the occupants of the context's subnets
+    change."""
 
     def wrap(helper: Callable[..., T]) -> Callable[..., T]:
         @functools.wraps(helper)
         def call(group: Group, ctx: SubnetContext | None = None) -> T:
             versions = tuple(group.model.columns.version(c) for c in columns)
-            key = (versions, ctx.subnet.version if subnet and ctx is not None else None)
+            key = (versions, ctx.versions if subnet and ctx is not None else None)
             hit = group.memo.get(helper)
             if hit is not None and hit[0] == key:
                 return hit[1]

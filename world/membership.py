@@ -41,6 +41,20 @@ class Plan:
 
 
 @dataclass
+class Span:
+    """The validators of all subnets of one shape (UIDs and hyperparameters), for one
+    ``set_weights`` call per strategy (``world.interfaces``): per strategy one group
+    spanning the subnets (subnet after subnet, ``Group.rows`` the position of each
+    member's subnet in ``subnets``), and per subnet where each of its setters' rows lie,
+    in its plan's setters order: (strategy, start, stop) in that strategy's group."""
+
+    subnets: list[Subnet]
+    plans: list[Plan]
+    groups: list[tuple[type, Group]]
+    layout: list[list[tuple[type, int, int]]]
+
+
+@dataclass
 class Members:
     """One subnet's miners and occupancy, valid while ``Subnet.version`` is ``version``."""
 
@@ -62,6 +76,7 @@ class Membership:
         self._members: dict[int, Members] = {}
         self._networkwide: dict[str, dict[type, Group]] = {}
         self._tally: tuple[Any, ...] | None = None
+        self._spans: tuple[list[Plan], list[Span]] | None = None
 
     def invalidate(self, netuid: int | None = None) -> None:
         """Forget the groups of subnet ``netuid`` (every subnet: None; none: -1, a
@@ -109,6 +124,22 @@ class Membership:
         )
         self._plans[netuid] = plan
         return plan
+
+    def spans(self) -> list[Span]:
+        """The validators of every subnet by shape (``Span``), in order of each shape's
+        first subnet; kept until a subnet's plan changes."""
+        model = self.model
+        plans = [self.plan(s.netuid) for s in model.subnets]
+        if self._spans is not None and len(self._spans[0]) == len(plans) and all(
+                a is b for a, b in zip(self._spans[0], plans, strict=True)):
+            return self._spans[1]
+        shapes: dict[Any, list[Subnet]] = {}
+        for s in model.subnets:
+            shapes.setdefault((s.n, s.params), []).append(s)
+        out = [_span(model, subnets, [plans[s.netuid] for s in subnets])
+               for subnets in shapes.values()]
+        self._spans = (plans, out)
+        return out
 
     def is_current(self, netuid: int, plan: Plan) -> bool:
         """Whether ``plan`` is still the subnet's (no membership change since it was made)."""
@@ -196,3 +227,22 @@ class Membership:
 
 def _cat(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
+
+
+def _span(model: Network, subnets: list[Subnet], plans: list[Plan]) -> Span:
+    """The ``Span`` of ``subnets`` (of one shape) and their plans."""
+    parts: dict[type, list[tuple[int, Group]]] = {}
+    size: dict[type, int] = {}  # members of each strategy's spanning group so far
+    layout: list[list[tuple[type, int, int]]] = []
+    for row, plan in enumerate(plans):
+        here = []
+        for cls, g in plan.setters:
+            parts.setdefault(cls, []).append((row, g))
+            start = size.get(cls, 0)
+            size[cls] = start + len(g)
+            here.append((cls, start, size[cls]))
+        layout.append(here)
+    groups = [(cls, Group(cls, _cat([g.accts for _, g in have]), _cat([g.uids for _, g in have]),
+                          model, rows=_cat([np.full(len(g), row) for row, g in have])))
+              for cls, have in parts.items()]
+    return Span(subnets, plans, groups, layout)

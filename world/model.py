@@ -196,15 +196,17 @@ class Network(mesa.Model):
             turns.append((s, ctx, plan, grading.answers(self, s, plan, ctx)))
             grading.charge_servers(self, plan)
         grading.grade_all(self, [(s, plan, answers) for s, _, plan, answers in turns])
-        for s, ctx, plan, _ in turns:
-            weights.set_weights(self, s, plan, ctx)
-            if not self.batch_subnets:
-                self.consensus.run(s)
+        for span in self.membership.spans():
+            ctx = SubnetContext(self, span.subnets, self.epoch, self.params.epoch_hours,
+                                self.streams["decisions"])
+            for s in weights.set_weights(self, span, ctx):
+                if not self.batch_subnets:
+                    self.consensus.run(s)
 
     def subnet_context(self, s: Subnet) -> SubnetContext:
         """Subnet ``s``'s public state this epoch, as its strategies see it."""
         return SubnetContext(
-            self, s, self.epoch, self.params.epoch_hours, self.streams["decisions"])
+            self, [s], self.epoch, self.params.epoch_hours, self.streams["decisions"])
 
     def network_context(self) -> NetworkContext:
         """What delegators see this epoch (``world.delegation.context``)."""

@@ -9,25 +9,36 @@ per ``weights_rate_limit`` blocks, and with commit-reveal puts them on chain
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from world.interfaces import Group, SubnetContext
-from world.membership import Plan
+from world.membership import Plan, Span
 from world.subnet import Subnet
 
 if TYPE_CHECKING:
     from world.model import Network
 
 
-def set_weights(model: Network, s: Subnet, plan: Plan, ctx: SubnetContext) -> None:
-    """The validators' rows of this epoch, committed where the rate limit allows, then
-    the commits due this epoch revealed."""
+def set_weights(model: Network, span: Span, ctx: SubnetContext) -> Iterator[Subnet]:
+    """Every validator strategy's rows on the subnets of ``span`` (one ``set_weights``
+    call per strategy, ``ctx`` over the span's subnets), then subnet after subnet its
+    validators' rows committed where the rate limit allows and the commits due this
+    epoch revealed; yields each subnet once its weights are set."""
+    rows = {cls: rows_of(cls, g, ctx) for cls, g in span.groups}
+    for s, plan, layout in zip(span.subnets, span.plans, span.layout, strict=True):
+        commit(model, s, plan, [rows[cls][a:b] for cls, a, b in layout])
+        yield s
+
+
+def commit(model: Network, s: Subnet, plan: Plan, parts: list[np.ndarray]) -> None:
+    """Subnet ``s``'s validators' rows (``parts``, its plan's setters' in order) cleaned
+    and committed where the rate limit allows, then its commits due revealed."""
     if plan.setters:
         uids = plan.setter_uids
-        rows = clean(model, s, uids, np.concatenate(
-            [rows_of(cls, g, ctx) for cls, g in plan.setters]))
+        rows = clean(model, s, uids, np.concatenate(parts))
         can = s.can_set_weights(uids, model.block)
         if can.all():
             s.commit(model.epoch, model.block, uids, rows, copy=False)

@@ -19,6 +19,7 @@ from base import accounts, build, run
 from agents.base import CLASSIFIER_KEYS, ROLES
 from agents.catalog import REGISTRY, strategies_markdown, strategies_table
 from agents.owners import SubnetOwner
+from world.interfaces import SubnetContext
 
 NAMES = sorted(REGISTRY)
 REPORT = Path(__file__).resolve().parents[3] / "shared" / "seed" / "tao-report.txt"
@@ -117,6 +118,33 @@ def test_plays_in_a_small_network_with_an_exact_ledger(name):
         rows = m.subnets[0].weights[m.uids_of(mine, 0)]
         assert np.all(np.isfinite(rows)) and np.all(rows >= 0)
         assert np.allclose(rows.sum(axis=1)[rows.sum(axis=1) > 0], 1.0)
+
+
+SPANS = [(n, {}) for n in NAMES if REGISTRY[n].role == "validator"] + [
+    ("weight_copier", {"mode": 1}), ("poison_pill", {"trigger": 1, "trigger_stake_tao": 1.0})]
+
+
+@pytest.mark.parametrize(("name", "params"), SPANS)
+def test_weights_for_all_subnets_at_once_are_each_subnets_own(name, params):
+    """The world calls a validator strategy's ``set_weights`` once for its members on
+    every subnet of one shape (``Membership.spans``: one group across the subnets,
+    ``Group.rows``); each member's row must be what a call for its subnet alone gives."""
+    cls = REGISTRY[name]
+    count = 1 if name == "stake_attacker" or issubclass(cls, SubnetOwner) else 2
+    m = build([spec for k in range(3) for spec in (
+        ("honest_miner", 3 + 2 * k, {}, k), ("honest_validator", 2, {}, k),
+        ("copy_cabal", 3, {}, k),
+        (name, count, {**ACTIVE.get(name, {}), **params}, k))], seed=5)
+    run(m, 12)
+    [span] = m.membership.spans()
+    group = dict(span.groups)[cls]
+    assert sorted(set(group.rows.tolist())) == [0, 1, 2]
+    ctx = SubnetContext(m, span.subnets, m.epoch, m.params.epoch_hours, m.streams["decisions"])
+    together = cls.set_weights(group, ctx)
+    apart = np.concatenate([cls.set_weights(m.groups(s.netuid)[cls], m.subnet_context(s))
+                            for s in m.subnets])
+    assert together.shape == (len(group), m.subnets[0].n)
+    assert np.array_equal(together, apart)
 
 
 def test_catalogue_lists_every_strategy():
