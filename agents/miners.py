@@ -159,14 +159,16 @@ class CopyCabalMiner(FormsCabals, Miner):
         member pays an equal share of it (per query it receives, which is the source's
         count in expectation: members are sampled alike). A cabal that shares costs keeps
         its source from leaving on losses the others are spared (claim 12)."""
-        ensure_cabals(group.model, ctx.subnet.netuid)
+        ensure_cabals(group.model, *ctx.netuids)
         k = len(group)
         cabal, source, size = cls._sources(group)
         pays = source == np.arange(k)
         hours = ctx.epoch_hours
-        n_miners = max(int(np.count_nonzero(ctx.subnet.is_miner)), 1)
-        p = min(1.0, ctx.subnet.params.work.sample_size / n_miners)
-        hit = (1.0 - (1.0 - p) ** size) / p if p > 0 else np.ones(k)
+        # each member's chance to be sampled in a round on its subnet
+        n_miners = np.maximum(np.count_nonzero(ctx.is_miner, axis=1), 1)[group.rows]
+        p = np.minimum(1.0, ctx.params.work.sample_size / n_miners)
+        sampled = p > 0
+        hit = np.where(sampled, (1.0 - (1.0 - p) ** size) / np.where(sampled, p, 1.0), 1.0)
         share = np.where(group.param("share_costs")[source] == 1, 1.0 / size,
                          np.where(pays, 1.0, 0.0))
         return Production(
@@ -183,7 +185,7 @@ class CopyCabalMiner(FormsCabals, Miner):
     def _sources(group: Group) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(cabal, source, size) per member: its cabal (-1: none), the index of the member
         whose answers it returns (its cabal's leader if the leader is here, else its
-        lowest account) and its cabal's size here."""
+        lowest account) and its cabal's size here (a cabal is one subnet's)."""
         model = group.model
         k = len(group)
         cabal = model.columns.get("cabal", group.accts, -1.0).astype(np.int64)
@@ -191,14 +193,16 @@ class CopyCabalMiner(FormsCabals, Miner):
         size = np.ones(k)
         keyed = np.flatnonzero(cabal >= 0)
         if len(keyed):
-            ids, first, inverse, counts = np.unique(
-                cabal[keyed], return_index=True, return_inverse=True, return_counts=True
-            )
+            ids, inverse, counts = np.unique(cabal[keyed], return_inverse=True,
+                                             return_counts=True)
+            by_acct = np.argsort(group.accts, kind="stable")  # members by account
+            keyed_by_acct = by_acct[cabal[by_acct] >= 0]
+            _, first = np.unique(cabal[keyed_by_acct], return_index=True)
+            lowest = keyed_by_acct[first]  # each cabal's member with the lowest account
             leaders = np.array([model.cabals[int(c)]["leader"] for c in ids], dtype=np.int64)
-            at = np.searchsorted(group.accts, leaders)
-            at = np.minimum(at, k - 1)
+            at = by_acct[np.minimum(np.searchsorted(group.accts[by_acct], leaders), k - 1)]
             lead_here = (group.accts[at] == leaders) & (cabal[at] == ids)
-            src = np.where(lead_here, at, keyed[first])  # accts ascending: first = lowest
+            src = np.where(lead_here, at, lowest)
             source[keyed] = src[inverse]
             size[keyed] = counts[inverse]
         return cabal, source, size
@@ -359,11 +363,12 @@ class ModelArbitrageMiner(Miner):
         _, gpu, per_query = _menu_arrays(cls.MENU)
         allowed = (group.param("allowed").astype(np.int64)[:, None] >> np.arange(n_opt)) & 1 > 0
         # forget one other allowed option's estimate now and then (the statistics change)
-        forget = decide & (ctx.rng.random(k) < group.param("explore"))
-        pick = ctx.rng.integers(0, n_opt, size=k)
+        u, pick = ctx.draws(group, decide, lambda rng, m: (rng.random(m),
+                                                            rng.integers(0, n_opt, size=m)))
+        forget = decide & (u < group.param("explore"))
         forget &= allowed[np.arange(k), pick] & (pick != opt)
         inc[np.flatnonzero(forget), pick[forget]] = np.nan
-        queries = ctx.subnet.queries_received[group.uids]
+        queries = ctx.queries_received[group.rows, group.uids]
         server = group.param("server_usd_per_hour")[:, None]
         cost = (gpu[None, :] + server) * ctx.epoch_hours + per_query[None, :] * queries[:, None]
         profit = inc - cost

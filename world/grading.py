@@ -18,7 +18,7 @@ import numpy as np
 
 from world import work_fast
 from world.interfaces import Group, Production, SubnetContext
-from world.membership import Plan
+from world.membership import Plan, Span
 from world.subnet import Subnet
 
 if TYPE_CHECKING:
@@ -48,23 +48,40 @@ class Answers:
                    np.zeros(n, dtype=bool))
 
 
-def answers(model: Network, s: Subnet, plan: Plan, ctx: SubnetContext) -> Answers:
-    """Every miner strategy's ``produce()`` on subnet ``s``, gathered per UID; the true
-    qualities (clipped to [0, 1]) go to ``s.quality``."""
+def answers(model: Network, span: Span, ctx: SubnetContext) -> list[Answers]:
+    """Every miner strategy's ``produce()`` on the subnets of ``span`` (one call per
+    strategy, ``ctx`` over the span's subnets), gathered per UID of each subnet; the true
+    qualities (clipped to [0, 1]) go to ``Subnet.quality``. Returns each subnet's."""
+    made = {}
+    for cls, g in span.groups:
+        prod, kept = produce(cls, g, ctx)
+        if len(prod.quality) != len(g):
+            raise ValueError(f"{cls.__name__}.produce returned {len(prod.quality)} answers "
+                             f"for {len(g)} members")
+        made[cls] = (prod, kept)
+    return [_gather(model, s, plan, layout, made)
+            for s, plan, layout in zip(span.subnets, span.plans, span.layout, strict=True)]
+
+
+def _gather(model: Network, s: Subnet, plan: Plan, layout: list[tuple[type, int, int]],
+            made: dict[type, tuple[Production, bool]]) -> Answers:
+    """Subnet ``s``'s answers per UID from its miner groups' parts (``layout``) of the
+    span's productions (``made``: each strategy's and whether it is the kept one)."""
     ans = model.answers.get(s.netuid)
     if ans is None or ans.plan is not plan:
         ans = model.answers[s.netuid] = Answers.empty(plan, s.n)
     changed = False
-    for cls, g in plan.miner_groups:
-        prod, kept = produce(cls, g, ctx)
+    for cls, a, b in layout:
+        prod, kept = made[cls]
         if kept and ans.last.get(cls) is prod:
             continue  # the same answers as last epoch, already in place
-        quality = np.clip(prod.quality, 0.0, 1.0)
-        ans.quality[g.uids] = quality
-        ans.key[g.uids] = prod.answer_key
-        ans.fixed[g.uids] = prod.fixed_cost_usd
-        ans.per_query[g.uids] = prod.query_cost_usd
-        ans.computes[g.uids] = prod.computes
+        uids = plan.groups[cls].uids
+        quality = np.clip(prod.quality[a:b], 0.0, 1.0)
+        ans.quality[uids] = quality
+        ans.key[uids] = prod.answer_key[a:b]
+        ans.fixed[uids] = prod.fixed_cost_usd[a:b]
+        ans.per_query[uids] = prod.query_cost_usd[a:b]
+        ans.computes[uids] = prod.computes[a:b]
         ans.last[cls] = prod
         # ``work_fast.plain_inputs`` of the qualities, group by group: the UIDs outside
         # the groups hold 0.0, which is plain

@@ -8,17 +8,18 @@ decision vectorised (DEVELOPERS.md) while each strategy stays one readable class
 
 The three roles and their per-epoch calls (MODEL.md sections 5 and 6):
 
-- miners: ``produce(group, ctx) -> Production`` (how the members answer this epoch), for
-  the members on one subnet (``ctx.subnet``): its draws from ``ctx.rng`` come subnet
-  after subnet;
+- miners: ``produce(group, ctx) -> Production`` (how the members answer this epoch);
 - validators: ``set_weights(group, ctx) -> (len(group), n_uids) array`` (rows of weights;
-  the world normalises them, enforces the rate limit and commit-reveal), for the members
-  on all subnets of one shape (UIDs and hyperparameters): member i is on subnet
-  ``ctx.subnets[group.rows[i]]``, and the context's per-UID arrays are stacked (subnets
-  x UIDs), so ``ctx.stake[group.rows, group.uids]`` is each member's own stake. One
-  call for the whole network rather than one per subnet (``bench/bench_network.py``);
-  a ``set_weights`` draws nothing from ``ctx.rng``;
+  the world normalises them, enforces the rate limit and commit-reveal);
 - delegators: ``choose(group, ctx) -> account of the validator each member wants``.
+
+A miner's or validator's group holds the strategy's members on every subnet of one shape
+(UIDs and hyperparameters; ``world.membership.Span``): member i is on subnet
+``ctx.subnets[group.rows[i]]``, and the context's per-UID arrays are stacked (subnets x
+UIDs), so ``ctx.stake[group.rows, group.uids]`` is each member's own stake. One call per
+strategy for the whole network rather than one per subnet (``bench/bench_network.py``).
+A strategy draws from ``ctx.rng`` through ``ctx.draws`` (subnet after subnet, as one call
+per subnet would), so that its draws do not depend on how the world groups its calls.
 
 Besides its decisions, the world asks a strategy a few questions about what it declared
 (its parameters): how much TAO a participant brings at genesis (``endowment()``), what a
@@ -35,7 +36,7 @@ calls; the world reads no parameter of a strategy by name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -43,6 +44,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from world.model import Network
+    from world.params import SubnetParams
     from world.subnet import Subnet
 
 
@@ -196,6 +198,11 @@ class SubnetContext:
         return self.subnets[0]
 
     @property
+    def params(self) -> SubnetParams:
+        """The subnets' hyperparameters (one shape: the same on all)."""
+        return self.subnets[0].params
+
+    @property
     def versions(self) -> tuple[int, ...]:
         """Each subnet's ``Subnet.version`` (it changes with the subnet's occupants)."""
         return tuple(s.version for s in self.subnets)
@@ -246,6 +253,27 @@ class SubnetContext:
         ``rows`` ascending)."""
         return self._gather("weights", rows, uids)
 
+    def draws(self, group: Group, where: np.ndarray,
+              draw: Callable[[np.random.Generator, int], tuple[np.ndarray, ...]]
+              ) -> tuple[np.ndarray, ...]:
+        """``draw(rng, m)`` (arrays of ``m`` values) from ``rng`` for the ``m`` members of
+        each subnet where any member is in ``where``, subnet after subnet, gathered per
+        member (zeros elsewhere): the draws, in the same order, of one call per subnet
+        that draws when any of its members is in ``where`` (``where`` must hold one)."""
+        cuts = [0, *(np.flatnonzero(np.diff(group.rows)) + 1).tolist(), len(group)]
+        out: list[np.ndarray] | None = None
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            if not where[a:b].any():
+                continue
+            got = draw(self.rng, b - a)
+            if out is None:
+                out = [np.zeros(len(group), dtype=np.asarray(x).dtype) for x in got]
+            for full, x in zip(out, got, strict=True):
+                full[a:b] = x
+        if out is None:
+            raise ValueError("SubnetContext.draws: no member is in `where`")
+        return tuple(out)
+
     def _stack(self, name: str, of: Any) -> np.ndarray:
         """A per-UID array of every subnet, stacked (read-only; kept for the epoch)."""
         out = self._stacked.get(name)
@@ -258,12 +286,13 @@ class SubnetContext:
 
     def _gather(self, name: str, rows: np.ndarray, uids: np.ndarray) -> np.ndarray:
         """Rows ``uids`` of each subnet's matrix ``name``, subnet after subnet."""
-        if len(self.subnets) == 1:
-            return getattr(self.subnets[0], name)[uids]
         out = np.empty((len(uids), self.n))
+        if not len(uids):
+            return out
         cuts = [0, *(np.flatnonzero(np.diff(rows)) + 1).tolist(), len(uids)]
         for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-            out[a:b] = getattr(self.subnets[int(rows[a])], name)[uids[a:b]]
+            np.take(getattr(self.subnets[int(rows[a])], name), uids[a:b], axis=0,
+                    out=out[a:b])
         return out
 
 

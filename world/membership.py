@@ -42,11 +42,12 @@ class Plan:
 
 @dataclass
 class Span:
-    """The validators of all subnets of one shape (UIDs and hyperparameters), for one
-    ``set_weights`` call per strategy (``world.interfaces``): per strategy one group
-    spanning the subnets (subnet after subnet, ``Group.rows`` the position of each
-    member's subnet in ``subnets``), and per subnet where each of its setters' rows lie,
-    in its plan's setters order: (strategy, start, stop) in that strategy's group."""
+    """The miners or the validators of all subnets of one shape (UIDs and
+    hyperparameters), for one ``produce`` or ``set_weights`` call per strategy
+    (``world.interfaces``): per strategy one group spanning the subnets (subnet after
+    subnet, ``Group.rows`` the position of each member's subnet in ``subnets``), and per
+    subnet where each of its groups' members lie, in its plan's order (``miner_groups``
+    or ``setters``): (strategy, start, stop) in that strategy's group."""
 
     subnets: list[Subnet]
     plans: list[Plan]
@@ -76,7 +77,7 @@ class Membership:
         self._members: dict[int, Members] = {}
         self._networkwide: dict[str, dict[type, Group]] = {}
         self._tally: tuple[Any, ...] | None = None
-        self._spans: tuple[list[Plan], list[Span]] | None = None
+        self._spans: dict[str, tuple[list[Plan], list[Span]]] = {}
 
     def invalidate(self, netuid: int | None = None) -> None:
         """Forget the groups of subnet ``netuid`` (every subnet: None; none: -1, a
@@ -93,6 +94,7 @@ class Membership:
         """Drop everything kept (a cold start; results are the same)."""
         self.invalidate(None)
         self._members.clear()
+        self._spans.clear()
         self._tally = None
 
     def groups(self, netuid: int) -> dict[type, Group]:
@@ -125,20 +127,21 @@ class Membership:
         self._plans[netuid] = plan
         return plan
 
-    def spans(self) -> list[Span]:
-        """The validators of every subnet by shape (``Span``), in order of each shape's
-        first subnet; kept until a subnet's plan changes."""
+    def spans(self, role: str = "validator") -> list[Span]:
+        """The miners or validators (``role``) of every subnet by shape (``Span``), in
+        order of each shape's first subnet; kept until a subnet's plan changes."""
         model = self.model
         plans = [self.plan(s.netuid) for s in model.subnets]
-        if self._spans is not None and len(self._spans[0]) == len(plans) and all(
-                a is b for a, b in zip(self._spans[0], plans, strict=True)):
-            return self._spans[1]
+        kept = self._spans.get(role)
+        if kept is not None and len(kept[0]) == len(plans) and all(
+                a is b for a, b in zip(kept[0], plans, strict=True)):
+            return kept[1]
         shapes: dict[Any, list[Subnet]] = {}
         for s in model.subnets:
             shapes.setdefault((s.n, s.params), []).append(s)
-        out = [_span(model, subnets, [plans[s.netuid] for s in subnets])
+        out = [_span(model, subnets, [plans[s.netuid] for s in subnets], role)
                for subnets in shapes.values()]
-        self._spans = (plans, out)
+        self._spans[role] = (plans, out)
         return out
 
     def is_current(self, netuid: int, plan: Plan) -> bool:
@@ -229,14 +232,14 @@ def _cat(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
 
 
-def _span(model: Network, subnets: list[Subnet], plans: list[Plan]) -> Span:
-    """The ``Span`` of ``subnets`` (of one shape) and their plans."""
+def _span(model: Network, subnets: list[Subnet], plans: list[Plan], role: str) -> Span:
+    """The ``Span`` of the ``role`` groups of ``subnets`` (of one shape), their plans."""
     parts: dict[type, list[tuple[int, Group]]] = {}
     size: dict[type, int] = {}  # members of each strategy's spanning group so far
     layout: list[list[tuple[type, int, int]]] = []
     for row, plan in enumerate(plans):
         here = []
-        for cls, g in plan.setters:
+        for cls, g in plan.setters if role == "validator" else plan.miner_groups:
             parts.setdefault(cls, []).append((row, g))
             start = size.get(cls, 0)
             size[cls] = start + len(g)

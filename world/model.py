@@ -180,33 +180,43 @@ class Network(mesa.Model):
         """Every subnet's turn: work, grading and costs, then weights, then its consensus
         unless it is batched with the other subnets' (MODEL.md sections 3 and 5).
 
-        The turns run phase by phase across subnets (every subnet's start and answers,
-        then every subnet's grading, then every subnet's weights), each phase in subnet
-        order: a subnet's turn reads and writes only its own state (strategies' rare
-        events wait for the end of the epoch, ``agents.population.schedule``; what they
-        set up on the network, such as cabals, they do in ``begin_turn``) and each random
-        stream is drawn in the same order as turn by turn, so the results are those of
-        the subnets taking their turns one after another."""
-        turns = []
+        The turns run phase by phase across subnets: every subnet's start
+        (``begin_turn``) and servers, every miner strategy's answers, every subnet's
+        grading, every validator strategy's weights and every subnet's commits. Each
+        strategy is called once for its members on all subnets of one shape
+        (``Membership.spans``, ``world.interfaces``). A subnet's turn reads and writes
+        only its own state (strategies' rare events wait for the end of the epoch,
+        ``agents.population.schedule``; what they set up on the network, such as cabals,
+        they do in ``begin_turn``, subnet after subnet) and each random stream is drawn
+        subnet after subnet (within each shape: ``SubnetContext.draws``), so the results
+        are those of the subnets taking their turns one after another (on a network of
+        subnets of one shape; tests/test_turn_order.py, tests/strategies/test_contract.py)."""
         for s in self.subnets:
-            ctx = self.subnet_context(s)
             plan = self.membership.plan(s.netuid)
-            for cls, g in plan.starters:
-                cls.begin_turn(g, ctx)
-            turns.append((s, ctx, plan, grading.answers(self, s, plan, ctx)))
+            if plan.starters:
+                ctx = self.subnet_context(s)
+                for cls, g in plan.starters:
+                    cls.begin_turn(g, ctx)
             grading.charge_servers(self, plan)
-        grading.grade_all(self, [(s, plan, answers) for s, _, plan, answers in turns])
-        for span in self.membership.spans():
-            ctx = SubnetContext(self, span.subnets, self.epoch, self.params.epoch_hours,
-                                self.streams["decisions"])
-            for s in weights.set_weights(self, span, ctx):
+        turns = []
+        for span in self.membership.spans("miner"):
+            answers = grading.answers(self, span, self.span_context(span.subnets))
+            turns += zip(span.subnets, span.plans, answers, strict=True)
+        grading.grade_all(self, sorted(turns, key=lambda t: t[0].netuid))
+        for span in self.membership.spans("validator"):
+            for s in weights.set_weights(self, span, self.span_context(span.subnets)):
                 if not self.batch_subnets:
                     self.consensus.run(s)
 
     def subnet_context(self, s: Subnet) -> SubnetContext:
         """Subnet ``s``'s public state this epoch, as its strategies see it."""
+        return self.span_context([s])
+
+    def span_context(self, subnets: Sequence[Subnet]) -> SubnetContext:
+        """The public state this epoch of ``subnets`` (of one shape), as their strategies
+        see it (``world.interfaces``)."""
         return SubnetContext(
-            self, [s], self.epoch, self.params.epoch_hours, self.streams["decisions"])
+            self, subnets, self.epoch, self.params.epoch_hours, self.streams["decisions"])
 
     def network_context(self) -> NetworkContext:
         """What delegators see this epoch (``world.delegation.context``)."""

@@ -120,31 +120,50 @@ def test_plays_in_a_small_network_with_an_exact_ledger(name):
         assert np.allclose(rows.sum(axis=1)[rows.sum(axis=1) > 0], 1.0)
 
 
-SPANS = [(n, {}) for n in NAMES if REGISTRY[n].role == "validator"] + [
-    ("weight_copier", {"mode": 1}), ("poison_pill", {"trigger": 1, "trigger_stake_tao": 1.0})]
+SPANS = [(n, {}) for n in NAMES if REGISTRY[n].role in ("miner", "validator")] + [
+    ("weight_copier", {"mode": 1}), ("poison_pill", {"trigger": 1, "trigger_stake_tao": 1.0}),
+    ("model_arbitrage", {"dwell": 2, "settle": 1, "explore": 0.5})]
 
 
 @pytest.mark.parametrize(("name", "params"), SPANS)
-def test_weights_for_all_subnets_at_once_are_each_subnets_own(name, params):
-    """The world calls a validator strategy's ``set_weights`` once for its members on
-    every subnet of one shape (``Membership.spans``: one group across the subnets,
-    ``Group.rows``); each member's row must be what a call for its subnet alone gives."""
+def test_one_call_for_all_subnets_is_each_subnets_own(name, params):
+    """The world calls a miner's ``produce`` and a validator's ``set_weights`` once for
+    the strategy's members on every subnet of one shape (``Membership.spans``: one group
+    across the subnets, ``Group.rows``); each member's answers or weights, its state
+    and the draws from ``ctx.rng`` must be those of one call per subnet (two copies of
+    one network, one called each way)."""
     cls = REGISTRY[name]
-    count = 1 if name == "stake_attacker" or issubclass(cls, SubnetOwner) else 2
-    m = build([spec for k in range(3) for spec in (
-        ("honest_miner", 3 + 2 * k, {}, k), ("honest_validator", 2, {}, k),
-        ("copy_cabal", 3, {}, k),
-        (name, count, {**ACTIVE.get(name, {}), **params}, k))], seed=5)
-    run(m, 12)
-    [span] = m.membership.spans()
-    group = dict(span.groups)[cls]
-    assert sorted(set(group.rows.tolist())) == [0, 1, 2]
-    ctx = SubnetContext(m, span.subnets, m.epoch, m.params.epoch_hours, m.streams["decisions"])
-    together = cls.set_weights(group, ctx)
-    apart = np.concatenate([cls.set_weights(m.groups(s.netuid)[cls], m.subnet_context(s))
-                            for s in m.subnets])
-    assert together.shape == (len(group), m.subnets[0].n)
-    assert np.array_equal(together, apart)
+    count = 1 if name == "stake_attacker" or issubclass(cls, SubnetOwner) else 4
+    out = {}
+    for way in ("together", "apart"):
+        m = build([spec for k in range(3) for spec in (
+            ("honest_miner", 3 + 2 * k, {}, k), ("honest_validator", 2, {}, k),
+            ("copy_cabal", 3, {}, k), (name, count, {**ACTIVE.get(name, {}), **params}, k))],
+            seed=5, sample_size=4)  # a miner's chance to be sampled differs by subnet
+        run(m, 24)
+        [span] = m.membership.spans(cls.role)
+        group = dict(span.groups)[cls]
+        assert sorted(set(group.rows.tolist())) == [0, 1, 2]
+        call = cls.produce if cls.role == "miner" else cls.set_weights
+        rng = np.random.default_rng(7)
+        if way == "together":
+            got = [call(group, SubnetContext(m, span.subnets, m.epoch, 1.2, rng))]
+        else:
+            got = [call(m.groups(s.netuid)[cls], SubnetContext(m, [s], m.epoch, 1.2, rng))
+                   for s in m.subnets]
+        state = [m.columns.get(c, group.accts) for c in sorted(
+            c for c in m.columns._data if c.startswith(f"{cls.__name__}."))]
+        out[way] = (got, state, rng.random())
+    (together, s1, r1), (apart, s2, r2) = out["together"], out["apart"]
+    if cls.role == "miner":
+        for field in ("quality", "answer_key", "fixed_cost_usd", "query_cost_usd", "computes"):
+            assert np.array_equal(getattr(together[0], field),
+                                  np.concatenate([getattr(p, field) for p in apart])), field
+    else:
+        assert together[0].shape == (sum(len(a) for a in apart), m.subnets[0].n)
+        assert np.array_equal(together[0], np.concatenate(apart))
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(s1, s2, strict=True))
+    assert r1 == r2  # the same draws
 
 
 def test_catalogue_lists_every_strategy():
