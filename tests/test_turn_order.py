@@ -1,10 +1,16 @@
 """The subnets' turns run phase by phase across subnets (``Network._subnet_turns``) and
 give what one turn after another gives: cabals formed in the same epoch on different
-subnets are numbered in subnet order, whichever strategy on a subnet colludes."""
+subnets are numbered in subnet order, whichever strategy on a subnet colludes; each
+strategy's one call covers its members on every subnet of one shape (``Span``); the
+weights of all subnets are cleaned together and a bad one still names its subnet."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from agents.catalog import get
+from agents.validators import HonestValidator
 from world.model import Cohort, Network
 from world.params import NetworkParams, SubnetParams
 
@@ -47,3 +53,28 @@ def test_validators_of_each_shape_are_one_span_covering_every_setter():
                 assert (groups[cls].uids[a:b] == g.uids).all()
                 assert (groups[cls].rows[a:b] == row).all()
     assert model.membership.spans() is spans  # kept while no plan changes
+
+
+class InfiniteValidator(HonestValidator):
+    """A test strategy with a bug: an infinite weight on its first member's row."""
+
+    name = "test_infinite_validator"
+
+    @classmethod
+    def set_weights(cls, group, ctx):  # type: ignore[no-untyped-def]
+        rows = super().set_weights(group, ctx)
+        rows[0, 0] = np.inf
+        return rows
+
+
+def test_an_infinite_weight_names_its_subnet_and_setter():
+    """The rows of all subnets are cleaned together; the error still names the subnet
+    and the participants whose rows hold an infinite weight."""
+    pop = [Cohort(get(name), 3, k, {}) for k in range(3)
+           for name in ("honest_miner", "honest_validator")]
+    pop.append(Cohort(InfiniteValidator, 1, 2, {}))
+    model = Network(NetworkParams(subnets=(SubnetParams(n_uids=64),) * 3), pop, rng=1,
+                    strategies=[InfiniteValidator])
+    with pytest.raises(ValueError, match="^subnet 2: infinite weights set by "
+                                         "test_infinite_validator$"):
+        model.step()

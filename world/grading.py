@@ -117,11 +117,11 @@ def produce(cls: type, g: Group, ctx: SubnetContext) -> tuple[Production, bool]:
     return prod, False
 
 
-def charge_servers(model: Network, plan: Plan) -> None:
-    """Each validator's node for the epoch (``server_usd_per_hour``)."""
-    if len(plan.setter_accts):
-        server = np.concatenate([cls.server_usd_per_hour(g) for cls, g in plan.setters])
-        model.books.cost[plan.setter_accts] += server * model.params.epoch_hours
+def charge_servers(model: Network, span: Span) -> None:
+    """Each validator's node for the epoch (``server_usd_per_hour``), on the subnets of
+    ``span`` (one call per strategy)."""
+    for cls, g in span.groups:
+        model.books.cost[g.accts] += cls.server_usd_per_hour(g) * model.params.epoch_hours
 
 
 def graders(model: Network, plan: Plan) -> tuple[np.ndarray, ...]:

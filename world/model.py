@@ -181,7 +181,7 @@ class Network(mesa.Model):
         unless it is batched with the other subnets' (MODEL.md sections 3 and 5).
 
         The turns run phase by phase across subnets: every subnet's start
-        (``begin_turn``) and servers, every miner strategy's answers, every subnet's
+        (``begin_turn``), every validator's server, every miner strategy's answers, every subnet's
         grading, every validator strategy's weights and every subnet's commits. Each
         strategy is called once for its members on all subnets of one shape
         (``Membership.spans``, ``world.interfaces``). A subnet's turn reads and writes
@@ -197,7 +197,8 @@ class Network(mesa.Model):
                 ctx = self.subnet_context(s)
                 for cls, g in plan.starters:
                     cls.begin_turn(g, ctx)
-            grading.charge_servers(self, plan)
+        for span in self.membership.spans("validator"):
+            grading.charge_servers(self, span)
         turns = []
         for span in self.membership.spans("miner"):
             answers = grading.answers(self, span, self.span_context(span.subnets))
