@@ -112,21 +112,20 @@ class OwnerBuyback(SubnetOwner):
         if due.any():
             tao = group.param("buyback_usd_per_day") * ctx.epoch_hours / 24.0 / \
                 group.model.price_usd
-            accts, amounts = group.accts[due], tao[due]
-            schedule(group.model, lambda m: cls._buy(m, accts, amounts))
+            for acct, amount in zip(group.accts[due].tolist(), tao[due].tolist(), strict=True):
+                schedule(group.model, lambda m, a=acct, t=amount: cls._buy(m, a, t), acct)
         return honest_weights(group, ctx)
 
     @classmethod
-    def _buy(cls, model: Network, accts: np.ndarray, tao: np.ndarray) -> None:
-        """Each of ``accts`` buys its ``tao`` TAO from the market and stakes it to its own
-        hotkey (an event after the epoch; one owner per subnet)."""
+    def _buy(cls, model: Network, acct: int, tao: float) -> None:
+        """Owner ``acct`` buys ``tao`` TAO from the market and stakes it to its own hotkey
+        (an event after the epoch)."""
         key = f"{cls.__name__}.bought_tao"
         model.columns.declare(key, 0.0)
-        for acct, amount in zip(accts.tolist(), tao.tolist(), strict=True):
-            if model.uid_of(acct) == EMPTY or not isinstance(model.agent_of[acct], cls):
-                continue  # it left or switched strategy
-            bought = buy_stake(model, acct, amount)
-            model.columns.set(key, acct, model.columns.get(key, acct) + bought / RAO_PER_TAO)
+        if model.uid_of(acct) == EMPTY or not isinstance(model.agent_of[acct], cls):
+            return  # it left or switched strategy
+        bought = buy_stake(model, acct, tao)
+        model.columns.set(key, acct, model.columns.get(key, acct) + bought / RAO_PER_TAO)
 
 
 FOUNDED = ("owner_burner", "owner_buyback")

@@ -124,25 +124,39 @@ class Events:
     An epoch's accounts are fixed while it runs (its income and cost arrays are sized at
     its start), so an action that opens accounts, such as registering new miners, waits
     here until ``after_epoch``. Use ``schedule``; it installs the queue on first use.
+    The actions run in the order of the epoch's turns, whatever the order of the calls
+    that scheduled them (the world calls a strategy once for all subnets of one shape):
+    first those of participants without a UID (delegators), as scheduled; then subnet
+    after subnet, by the position of the participant's strategy among its subnet's
+    groups (miners', then validators', ``world.membership.Plan``) and by UID.
     """
 
     def __init__(self) -> None:
-        self.queue: list[Callable[[Network], None]] = []
+        self.queue: list[tuple[tuple[int, ...], Callable[[Network], None]]] = []
 
     def after_epoch(self, model: Network) -> None:
         todo, self.queue = self.queue, []
-        for action in todo:
+        for _, action in sorted(todo, key=lambda item: item[0]):  # stable: ties as queued
             action(model)
 
 
-def schedule(model: Network, action: Callable[[Network], None]) -> None:
-    """Run ``action(model)`` after the current epoch (see ``Events``)."""
+def schedule(model: Network, action: Callable[[Network], None], acct: int | None = None
+             ) -> None:
+    """Run ``action(model)`` after the current epoch (see ``Events``), as an action of
+    participant ``acct`` (None: of none)."""
+    key: tuple[int, ...] = (0,)
+    agent = model.agent_of[acct] if acct is not None else None
+    if agent is not None and agent.uid != EMPTY:
+        plan = model.membership.plan(agent.netuid)
+        order = [cls for cls, _ in plan.miner_groups] + [cls for cls, _ in plan.setters]
+        at = order.index(type(agent)) if type(agent) in order else len(order)
+        key = (1, agent.netuid, at, agent.uid)
     for d in model.dynamics:
         if isinstance(d, Events):
-            d.queue.append(action)
+            d.queue.append((key, action))
             return
     events = Events()
-    events.queue.append(action)
+    events.queue.append((key, action))
     model.dynamics.append(events)
 
 

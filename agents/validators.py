@@ -284,7 +284,7 @@ class StakeAttacker(Validator):
         due = (phase == 0) & (ctx.epoch >= group.param("entry_epoch"))
         if due.any():
             for acct in group.accts[due]:
-                schedule(group.model, lambda model, a=int(acct): cls._enter(model, a))
+                schedule(group.model, lambda model, a=int(acct): cls._enter(model, a), int(acct))
             group.set_state("phase", np.where(due, 1.0, phase))
         rows, has = cabal_miner_rows(group, ctx)
         return rows * ((phase == 2) & has)[:, None]
@@ -354,7 +354,7 @@ class SubnetHopper(GradingValidator):
         due = (phase == 0) & (ctx.epoch >= group.param("entry_epoch"))
         if due.any():
             for acct in group.accts[due]:
-                schedule(group.model, lambda model, a=int(acct): cls._hop(model, a))
+                schedule(group.model, lambda model, a=int(acct): cls._hop(model, a), int(acct))
             group.set_state("phase", np.where(due, 1.0, phase))
         return honest_weights(group, ctx)
 

@@ -1,8 +1,8 @@
 """Results do not move: the same file and seed give the same Parquet content.
 
-The content of chosen runs (the quickstart, and cells of the main sweep covering the
+The content of chosen runs (the quickstart, cells of the main sweep covering the
 baseline, a miner and a validator deviation, a monomorphic profile and a commit-reveal
-cell) is hashed column by column and compared with hashes recorded in
+cell, and two runs of today's chain on many subnets) is hashed column by column and compared with hashes recorded in
 ``tests/data/result_hashes.json``. A refactor must leave every recorded column identical
 (but the run's identifiers ``run_id`` and ``cell``, which move when profiles are added to a
 file); new columns may appear. A deliberate change of results (a bug fixed) re-records the file
@@ -32,6 +32,11 @@ CASES = {
     # cells of main.yaml: baseline, copier deviation (validator), lazy deviation (miner),
     # a monomorphic profile, and the baseline under commit-reveal with bonds penalty 1
     "main": ("experiments/configs/main.yaml", [(0, 0), (5, 0), (4, 1), (16, 0), (88, 0)]),
+    # today's chain on many subnets: 128 subnets with owners, a founder's registration and
+    # every strategy (recorded before the subnets' turns ran phase by phase), and a
+    # stake attacker's events on two subnets
+    "dtao_network": ("experiments/configs/dtao_network.yaml", [(0, 0)]),
+    "takeover_dtao": ("experiments/configs/claims/claim07_takeover_dtao.yaml", [(0, 0)]),
 }
 # main.yaml's cells as recorded (its cell numbers when the hashes were taken): the profile
 # and the sweep point, so that profiles added to the file later do not change what is

@@ -2,7 +2,8 @@
 give what one turn after another gives: cabals formed in the same epoch on different
 subnets are numbered in subnet order, whichever strategy on a subnet colludes; each
 strategy's one call covers its members on every subnet of one shape (``Span``); the
-weights of all subnets are cleaned together and a bad one still names its subnet."""
+weights of all subnets are cleaned together and a bad one still names its subnet;
+scheduled events run in the order of the turns."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from agents.catalog import get
+from agents.population import schedule
 from agents.validators import HonestValidator
 from world.model import Cohort, Network
 from world.params import NetworkParams, SubnetParams
@@ -31,18 +33,19 @@ def test_cabals_form_in_subnet_order_whoever_colludes():
         "subnet0/tag0", "subnet1/tag0"]
 
 
-def test_validators_of_each_shape_are_one_span_covering_every_setter():
-    """Subnets of two sizes: two spans, each one group per validator strategy across its
+def test_spans_are_runs_of_subnets_of_one_shape_covering_every_setter():
+    """Subnets of two sizes: a span per run of consecutive subnets of one size (so that
+    spans come in subnet order), each one group per validator strategy across its
     subnets; each subnet's layout points at its own setters, in its plan's order."""
-    sizes = (64, 128, 64)
-    pop = [Cohort(get(name), count, k, {}) for k in range(3)
+    sizes = (64, 64, 128, 64)
+    pop = [Cohort(get(name), count, k, {}) for k in range(4)
            for name, count in (("honest_miner", 5 + k), ("weight_copier", 1 + k),
                                ("honest_validator", 2))]
     model = Network(NetworkParams(subnets=tuple(SubnetParams(n_uids=n) for n in sizes)),
                     pop, rng=1)
     model.step()
     spans = model.membership.spans()
-    assert [[s.netuid for s in span.subnets] for span in spans] == [[0, 2], [1]]
+    assert [[s.netuid for s in span.subnets] for span in spans] == [[0, 1], [2], [3]]
     for span in spans:
         groups = dict(span.groups)
         for row, (s, layout) in enumerate(zip(span.subnets, span.layout, strict=True)):
@@ -78,3 +81,29 @@ def test_an_infinite_weight_names_its_subnet_and_setter():
     with pytest.raises(ValueError, match="^subnet 2: infinite weights set by "
                                          "test_infinite_validator$"):
         model.step()
+
+
+def test_scheduled_events_run_in_the_order_of_the_turns():
+    """A strategy is called once for all subnets, so its events are scheduled strategy
+    by strategy; they run as the turns one after another would have them: participants
+    without a UID first, then subnet after subnet, miners' before validators' (each
+    subnet's plan order), by UID."""
+    pop = [Cohort(get(name), 2, k, {}) for k in range(2)
+           for name in ("honest_miner", "honest_validator")]
+    pop.append(Cohort(get("yield_chaser"), 1, None, {}))
+    model = Network(NetworkParams(subnets=(SubnetParams(n_uids=64),) * 2), pop, rng=1)
+
+    def who(role: str, netuid: int) -> list[int]:
+        return sorted((a.acct for a in model.agents if a.role == role and a.netuid == netuid),
+                      key=model.uid_of)
+
+    ran: list[str] = []
+    v1, m0, v0 = who("validator", 1), who("miner", 0), who("validator", 0)
+    order = [("subnet 1 validator", v1[0]), ("subnet 0 second validator", v0[1]),
+             ("subnet 0 miner", m0[0]), ("subnet 0 first validator", v0[0]),
+             ("a delegator", who("delegator", -1)[0]), ("nobody", None)]
+    for label, acct in order:
+        schedule(model, lambda m, x=label: ran.append(x), acct)
+    model.step()
+    assert ran == ["a delegator", "nobody", "subnet 0 miner", "subnet 0 first validator",
+                   "subnet 0 second validator", "subnet 1 validator"]

@@ -146,15 +146,18 @@ def test_grading_subnets_together_equals_one_after_another(monkeypatch, backend)
     gives what ``grade_epoch`` subnet after subnet gives: the same moving averages and
     sums, and both streams left where they were, with subnets that check copies (draws
     between two subnets' normals), that take numpy's path (a NaN quality, a judge), that
-    grade nothing or send no query, in any order."""
+    grade nothing or send no query, in any order; each subnet's normals below the size
+    where the compiled normals take over, all of them together above it."""
     if backend == "numba":
         pytest.importorskip("numba")
     monkeypatch.setattr(work_fast, "BACKEND", backend)
     r = np.random.default_rng(5)
+    sizes: list[list[int]] = []
     for trial in range(12):
-        jobs, n = [], 64
+        jobs, n = [], 160
+        sizes.append([])
         for k in range(int(r.integers(1, 9))):
-            v, m = int(r.integers(0, 12)), int(r.integers(1, 40))
+            v, m = int(r.integers(0, 40)), int(r.integers(1, 100))
             quality = r.random(m)
             kind = int(r.integers(0, 6))
             if kind == 1:
@@ -163,6 +166,7 @@ def test_grading_subnets_together_equals_one_after_another(monkeypatch, backend)
             detects = r.random(v) < (0.6 if kind == 2 else 0.0)
             judge = work.GradedJudge(0.3, 0.1) if kind == 3 else None
             rounds = 0 if kind == 4 else int(r.integers(1, 20))
+            sizes[-1].append(v * m)
             jobs.append((k, np.arange(v), slice(16, 16 + m), quality, np.full(v, 0.9),
                          np.full(v, 0.05), np.full(v, 0.1), key, detects, rounds,
                          int(r.integers(1, 30)), None, judge))
@@ -181,6 +185,8 @@ def test_grading_subnets_together_equals_one_after_another(monkeypatch, backend)
         assert all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1])
                    for x, y in zip(a[1], b[1], strict=True)), trial
         assert a[2:] == b[2:], trial
+    least = work_fast._COMPILED_NORMALS
+    assert any(max(t) < least < sum(t) for t in sizes)
 
 
 def test_graded_judge_discriminates_less_above_its_capability():

@@ -155,16 +155,11 @@ def graders(model: Network, plan: Plan) -> tuple[np.ndarray, ...]:
     return out
 
 
-def grade(model: Network, s: Subnet, plan: Plan, ans: Answers) -> None:
-    """Queries and grading, vectorised over graders x miners (MODEL.md section 5;
-    ``work.grade_epoch``, run by ``work_fast.grade_epoch``), and what they cost."""
-    grade_all(model, [(s, plan, ans)])
-
-
 def grade_all(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> None:
-    """``grade`` of each subnet in ``turns``, in order: the same draws from the queries and
-    grading streams and the same numbers, the subnets' compiled grading run together
-    (``work_fast.grade_epochs``: one draw of each stream's words for all of them)."""
+    """Queries and grading on each subnet of ``turns``, in order, vectorised over graders
+    x miners (MODEL.md section 5; ``work.grade_epoch``, run by ``work_fast.grade_epochs``:
+    the subnets' compiled grading run together, one draw of each stream's words for all
+    of them, the same draws and numbers as subnet after subnet), and what they cost."""
     jobs, rest = [], []
     for s, plan, ans in turns:
         job, after = _grading_job(model, s, plan, ans)

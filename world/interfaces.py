@@ -20,6 +20,10 @@ UIDs), so ``ctx.stake[group.rows, group.uids]`` is each member's own stake. One 
 strategy for the whole network rather than one per subnet (``bench/bench_network.py``).
 A strategy draws from ``ctx.rng`` through ``ctx.draws`` (subnet after subnet, as one call
 per subnet would), so that its draws do not depend on how the world groups its calls.
+Two strategies that both draw take their draws strategy after strategy (each's subnet
+after subnet), where turns one after another would interleave them subnet by subnet: in
+the catalogue only ``model_arbitrage`` draws during the turns. The events strategies
+schedule run in the order of the turns (``agents.population.Events``).
 
 Besides its decisions, the world asks a strategy a few questions about what it declared
 (its parameters): how much TAO a participant brings at genesis (``endowment()``), what a
@@ -50,8 +54,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class Group:
-    """The members of one strategy on one subnet, on the subnets of a context (validators,
-    subnet after subnet, each's in UID order), or all delegators of one policy."""
+    """The members of one strategy on one subnet, on the subnets of a context (miners and
+    validators: subnet after subnet, each's in UID order), or all delegators of one
+    policy."""
 
     cls: type
     accts: np.ndarray  # ledger accounts of the members (in UID order on a subnet)
@@ -168,7 +173,8 @@ class SubnetContext:
     ``subnets`` (subnets x UIDs; index with ``group.rows`` and ``group.uids``):
     ``is_miner``, ``is_validator``, ``occupant``, ``stake`` (TAO behind each UID as of the
     start of this epoch), ``consensus`` (last epoch's Yuma consensus weight) and
-    ``queries_received`` (last epoch's). Rows over a subnet's UIDs: ``own_scores(group)``,
+    ``queries_received`` (at the subnet's latest grading: last epoch's for miners, this
+    epoch's for validators). Rows over a subnet's UIDs: ``own_scores(group)``,
     each member's own moving averages of what it perceived; ``weight_rows(rows, uids)``,
     the weights on chain of the given UIDs (with commit-reveal the revealed ones,
     ``reveal_period`` epochs old). A context of one subnet also gives it (``subnet``) and
@@ -231,7 +237,7 @@ class SubnetContext:
 
     @property
     def queries_received(self) -> np.ndarray:
-        """Queries each UID received last epoch."""
+        """Queries each UID received at its subnet's latest grading."""
         return self._stack("queries_received", lambda s: s.queries_received)
 
     @property
@@ -380,7 +386,7 @@ class Strategy(Protocol):
 class MinerStrategy(Strategy, Protocol):
     """A miner strategy. One whose ``classifier`` says it neither is ``stochastic`` nor
     ``adapts`` answers as a function of its parameters (read through ``Group.param``)
-    and, if it ``colludes``, of the cabals (column ``cabal``) and its subnet's occupants:
+    and, if it ``colludes``, of the cabals (column ``cabal``) and its subnets' occupants:
     the world reuses its ``Production`` until one of them changes
     (``world.grading.produce``)."""
 

@@ -42,7 +42,7 @@ class Plan:
 
 @dataclass
 class Span:
-    """The miners or the validators of all subnets of one shape (UIDs and
+    """The miners or the validators of consecutive subnets of one shape (UIDs and
     hyperparameters), for one ``produce`` or ``set_weights`` call per strategy
     (``world.interfaces``): per strategy one group spanning the subnets (subnet after
     subnet, ``Group.rows`` the position of each member's subnet in ``subnets``), and per
@@ -128,19 +128,24 @@ class Membership:
         return plan
 
     def spans(self, role: str = "validator") -> list[Span]:
-        """The miners or validators (``role``) of every subnet by shape (``Span``), in
-        order of each shape's first subnet; kept until a subnet's plan changes."""
+        """The miners or validators (``role``) of every subnet by runs of consecutive
+        subnets of one shape (``Span``; one span when all subnets share a shape), in
+        subnet order, so that whatever a strategy does subnet after subnet within a span
+        comes in subnet order across spans too; kept until a subnet's plan changes."""
         model = self.model
         plans = [self.plan(s.netuid) for s in model.subnets]
         kept = self._spans.get(role)
         if kept is not None and len(kept[0]) == len(plans) and all(
                 a is b for a, b in zip(kept[0], plans, strict=True)):
             return kept[1]
-        shapes: dict[Any, list[Subnet]] = {}
+        runs: list[list[Subnet]] = []
         for s in model.subnets:
-            shapes.setdefault((s.n, s.params), []).append(s)
+            if runs and (runs[-1][0].n, runs[-1][0].params) == (s.n, s.params):
+                runs[-1].append(s)
+            else:
+                runs.append([s])
         out = [_span(model, subnets, [plans[s.netuid] for s in subnets], role)
-               for subnets in shapes.values()]
+               for subnets in runs]
         self._spans[role] = (plans, out)
         return out
 

@@ -6,9 +6,9 @@ into the module named for it:
 1. ``delegation``: delegators choose validators; stake moves once a choice has
    persisted its delay;
 2. every subnet's turn (phase by phase across the subnets, the same numbers as one turn
-   after another): ``grading``, miners' answers, the permitted grading validators'
-   queries and grading, and everyone's costs; ``weights``, validators set weights (rate
-   limit, commit-reveal) and due commits are revealed;
+   after another, ``_subnet_turns``): ``grading``, miners' answers, the permitted
+   grading validators' queries and grading, and everyone's costs; ``weights``,
+   validators set weights (rate limit, commit-reveal) and due commits are revealed;
 3. ``consensus``: Yuma Consensus on the weights on chain, carrying bonds and permits to
    the next epoch (by default every subnet at once after their turns, batched;
    ``batch_subnets=False``: at the end of each subnet's turn);
@@ -181,16 +181,17 @@ class Network(mesa.Model):
         unless it is batched with the other subnets' (MODEL.md sections 3 and 5).
 
         The turns run phase by phase across subnets: every subnet's start
-        (``begin_turn``), every validator's server, every miner strategy's answers, every subnet's
-        grading, every validator strategy's weights and every subnet's commits. Each
-        strategy is called once for its members on all subnets of one shape
-        (``Membership.spans``, ``world.interfaces``). A subnet's turn reads and writes
-        only its own state (strategies' rare events wait for the end of the epoch,
-        ``agents.population.schedule``; what they set up on the network, such as cabals,
-        they do in ``begin_turn``, subnet after subnet) and each random stream is drawn
-        subnet after subnet (within each shape: ``SubnetContext.draws``), so the results
-        are those of the subnets taking their turns one after another (on a network of
-        subnets of one shape; tests/test_turn_order.py, tests/strategies/test_contract.py)."""
+        (``begin_turn``), every validator's server, every miner strategy's answers,
+        every subnet's grading, every validator strategy's weights and every subnet's
+        commits. Each strategy is called once for its members on a run of consecutive
+        subnets of one shape (``Membership.spans``, ``world.interfaces``). A subnet's
+        turn reads and writes only its own state (strategies' rare events run after the
+        epoch in the order of the turns, ``agents.population.Events``; what they set up
+        on the network, such as cabals, they do in ``begin_turn``, subnet after subnet)
+        and each random stream is drawn subnet after subnet (``SubnetContext.draws``), so
+        the results are those of the subnets taking their turns one after another, but
+        for two strategies that both draw on one run of subnets (``world.interfaces``;
+        tests/test_turn_order.py, tests/strategies/test_contract.py)."""
         for s in self.subnets:
             plan = self.membership.plan(s.netuid)
             if plan.starters:

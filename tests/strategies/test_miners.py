@@ -96,6 +96,27 @@ def test_a_cabal_that_shares_costs_splits_the_sources_model_equally():
     assert prod.query_cost_usd.sum() == pytest.approx(pa.query_cost_usd.sum())
 
 
+def test_a_cabal_without_its_leader_answers_from_its_lowest_account():
+    """The cabal's leader (its first, lowest-account member) leaves and a newcomer (a
+    higher account) takes its UID, the lowest: the source is then the member with the
+    lowest account, not the one on the lowest UID (UID order is not account order)."""
+    m = run(build([("honest_validator", 3), ("copy_cabal", 5), ("honest_miner", 6)],
+                  seed=4), 2)
+    old = sorted(accounts(m, "copy_cabal").tolist(), key=m.uid_of)
+    leader = m.cabals[int(m.columns.get("cabal", old[0]))]["leader"]
+    assert leader == old[0] == min(old)
+    uid = m.uid_of(old[0])
+    m.deregister(m.agent_of[old[0]])
+    newcomer = CopyCabalMiner(m, cabal_tag=0)
+    m.register(newcomer, 0)
+    run(m, 1)  # the newcomer joins the cabal at the start of its turn
+    g = m.groups(0)[CopyCabalMiner]
+    assert m.uid_of(newcomer.acct) == uid == g.uids.min()  # the newcomer holds the lowest
+    assert newcomer.acct > min(g.accts.tolist())
+    _, source, _ = CopyCabalMiner._sources(g)
+    assert (g.accts[source] == min(g.accts.tolist())).all()
+
+
 def test_validators_with_duplicate_detection_zero_the_copies():
     m = run(build([
         ("honest_validator", 2, {"dedup": 1}), ("honest_validator", 2),
