@@ -209,13 +209,19 @@ class DtaoLedger(Ledger):
         np.add.at(held, self.alpha_net[:n][on], self.alpha[:n][on])
         return held + self.protocol_alpha
 
-    def inject(self, net: int, tao_in_rao: int, excess_rao: int) -> None:
-        """Mint one subnet's TAO emission into its pool (``inject_and_maybe_swap``): the
-        injection issues alpha at the price, the excess buys alpha for the protocol."""
-        issued, bought = inject_and_maybe_swap(self.pools[net], int(tao_in_rao), int(excess_rao))
-        self.minted += int(tao_in_rao) + int(excess_rao)
-        self.alpha_issued[net] += issued
-        self.protocol_alpha[net] += bought
+    def inject(self, tao_in_rao: np.ndarray, excess_rao: np.ndarray) -> None:
+        """Mint each subnet's TAO emission into its pool (``inject_and_maybe_swap``), in
+        subnet order: the injection issues alpha at the price, the excess buys alpha for
+        the protocol."""
+        tao_in = np.asarray(tao_in_rao, dtype=np.int64).tolist()
+        excess = np.asarray(excess_rao, dtype=np.int64).tolist()
+        parts = [inject_and_maybe_swap(pool, t, e)
+                 for pool, t, e in zip(self.pools, tao_in, excess, strict=True)]
+        self.minted += sum(tao_in) + sum(excess)
+        if parts:
+            issued, bought = (np.array(x, dtype=np.int64) for x in zip(*parts, strict=True))
+            self.alpha_issued += issued
+            self.protocol_alpha += bought
 
     def sell_root_alpha(self, units: np.ndarray) -> np.ndarray:
         """Issue each subnet's root dividends (``units``) and sell them into its pool
@@ -224,8 +230,8 @@ class DtaoLedger(Ledger):
         ``credit_root`` stakes it on root; returns the RAO per subnet."""
         units = np.asarray(units, dtype=np.int64)
         out = np.zeros(len(self.pools), dtype=np.int64)
+        self.alpha_issued += units
         for j in np.flatnonzero(units).tolist():
-            self.alpha_issued[j] += int(units[j])
             out[j] = self._swap(j, int(units[j]), buy=False, drop_fee=True)
         self.transit += int(out.sum())
         return out

@@ -194,8 +194,7 @@ class Coinbase:
             tao_sub, price, alpha_em, rp, cap=dp.injection_cap, tao_block_emission=total)
         tao_rao = to_rao(tao_sub)
         in_rao = np.minimum(to_rao(tao_in), tao_rao)
-        for j in range(k):
-            ledger.inject(j, int(in_rao[j]), int(tao_rao[j] - in_rao[j]))
+        ledger.inject(in_rao, tao_rao - in_rao)
         root_sell = not dp.root_sell_requires_price_sum or float(self.moving.sum()) > 1.0
         owner_u, miners_u, vals_u, root_u, recycled_u = split_alpha_out(
             np.floor(alpha_out * ALPHA_UNITS).astype(np.int64), rp,
@@ -262,8 +261,9 @@ class Coinbase:
         books.nominator_payout = float((alpha_value + got_r)[nominators].sum()) / RAO
         uid_value = (miner_pay + alpha_pay) * price[net] + np.where(occ, per_hk, 0)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        uid_tao = uid_value / RAO
         for s, a in zip(subnets, starts.tolist(), strict=True):
-            s.emission_tao = uid_value[a : a + s.n] / RAO
+            s.emission_tao = uid_tao[a : a + s.n]  # each subnet's view (as payments.py)
         books.role_emission = np.array([
             owner_value.sum(), float((miner_pay * price[net]).sum()),
             float((alpha_pay * price[net]).sum() + root_rao.sum())]) / RAO
