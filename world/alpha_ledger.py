@@ -66,7 +66,8 @@ def split_segments(
     w = np.asarray(weights, dtype=np.float64)
     k = len(pots)
     rows = np.flatnonzero(w)
-    s, wr = seg[rows], w[rows]
+    every = len(rows) == len(w)
+    s, wr = (seg, w) if every else (seg[rows], w[rows])
     wsum = np.bincount(s, weights=wr, minlength=k)
     den = wsum[s]
     frac = np.divide(wr, den, out=np.zeros_like(wr), where=den > 0)
@@ -83,9 +84,9 @@ def split_segments(
             s, part_s, wr, den = s[order], part[order], wr[order], den[order]
         else:
             part_s = part
-        counts = np.bincount(s, minlength=k)
-        has = np.flatnonzero(counts)
-        starts = (np.cumsum(counts) - counts)[has]
+        bounds = np.searchsorted(s, np.arange(k + 1))  # s ascending, each in [0, k)
+        has = np.flatnonzero(np.diff(bounds))
+        starts = bounds[has]
         paid[has] = np.add.reduceat(part_s, starts)  # integers: exact in any order
         wmax[has] = np.maximum.reduceat(wr, starts)
         # the row of largest weight per segment (the first such row): the first candidate
@@ -99,9 +100,12 @@ def split_segments(
     rest = pots - paid
     if np.any(rest < 0):  # cannot happen with the margin; a guard for the exactness claim
         raise LedgerError(f"split_segments paid more than the pot: {rest[rest < 0][:5]}")
-    pay = np.zeros(len(w), dtype=np.int64)
-    pay[rows] = part
-    top = rows[cand]
+    if every:
+        pay, top = part, cand
+    else:
+        pay = np.zeros(len(w), dtype=np.int64)
+        pay[rows] = part
+        top = rows[cand]
     pay[top] += rest[seg[top]]
     left = rest.copy()
     left[seg[top]] = 0

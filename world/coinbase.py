@@ -207,6 +207,7 @@ class Coinbase:
         occupant = np.concatenate([s.occupant for s in subnets])
         occ = occupant != EMPTY
         hk = np.maximum(occupant, 0)
+        vh = occupant[occ]  # the hotkeys of the occupied UIDs
         incentive = np.where(occ, np.concatenate([s.last.incentive for s in subnets]), 0.0)
         dividends = np.where(occ, np.concatenate([s.last.dividends for s in subnets]), 0.0)
         miner_pay, miner_left = split_segments(miners_u, net, incentive)
@@ -229,7 +230,7 @@ class Coinbase:
         # validators: the alpha part to each hotkey's alpha stakers, after take
         take = eco.validator_take
         amount = np.zeros(n, dtype=np.int64)
-        np.add.at(amount, occupant[occ], alpha_pay[occ])
+        np.add.at(amount, vh, alpha_pay[occ])
         acct_net = _net_of(model, np.arange(n))
         to = ledger.staked_to[:n]
         behind = (to >= 0) & (ledger.alpha_net[:n] >= 0) & (
@@ -244,7 +245,7 @@ class Coinbase:
                                           .astype(np.int64))
         per_hk, _ = split_segments(root_rao, net, root_pay.astype(np.float64))
         amount_r = np.zeros(n, dtype=np.int64)
-        np.add.at(amount_r, occupant[occ], per_hk[occ])
+        np.add.at(amount_r, vh, per_hk[occ])
         has_root = (to >= 0) & (ledger.staked[:n] > 0)
         got_r = share_pro_rata(amount_r, np.where(has_root, to, -1), ledger.staked[:n],
                                np.arange(n), take)[:n]
@@ -257,20 +258,21 @@ class Coinbase:
         income[owners] += owner_value
         books.income[:n] += np.floor(income).astype(np.int64)
         nominators = np.ones(n, dtype=bool)
-        nominators[occupant[occ]] = False
+        nominators[vh] = False
         books.nominator_payout = float((alpha_value + got_r)[nominators].sum()) / RAO
-        uid_value = (miner_pay + alpha_pay) * price[net] + np.where(occ, per_hk, 0)
+        uid_price = price[net]
+        uid_value = (miner_pay + alpha_pay) * uid_price + np.where(occ, per_hk, 0)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         uid_tao = uid_value / RAO
         for s, a in zip(subnets, starts.tolist(), strict=True):
             s.emission_tao = uid_tao[a : a + s.n]  # each subnet's view (as payments.py)
         books.role_emission = np.array([
-            owner_value.sum(), float((miner_pay * price[net]).sum()),
-            float((alpha_pay * price[net]).sum() + root_rao.sum())]) / RAO
+            owner_value.sum(), float((miner_pay * uid_price).sum()),
+            float((alpha_pay * uid_price).sum() + root_rao.sum())]) / RAO
         # delegators' trailing yield: value to stakers per TAO of stake value behind a hotkey
-        vh = occupant[occ]
-        stake_value = alpha_hk[vh] * price[net[occ]] + root_hk[vh]
-        to_stakers = (alpha_pay[occ] * price[net[occ]] + per_hk[occ]) * (1.0 - take)
+        vh_price = uid_price[occ]
+        stake_value = alpha_hk[vh] * vh_price + root_hk[vh]
+        to_stakers = (alpha_pay[occ] * vh_price + per_hk[occ]) * (1.0 - take)
         rate = np.divide(to_stakers, stake_value, out=np.zeros(len(vh)), where=stake_value > 0)
         delegation.update_yield(model, vh, rate)
         self.last = {
