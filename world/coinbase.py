@@ -237,7 +237,7 @@ class Coinbase:
             ledger.alpha_net[:n] == acct_net[np.maximum(to, 0)])
         got = share_pro_rata(amount, np.where(behind, to, -1),
                              np.where(behind, ledger.alpha[:n], 0), np.arange(n), take)[:n]
-        gets = np.flatnonzero(got)
+        gets = np.flatnonzero(got != 0)
         recv_net = np.where(behind[gets], ledger.alpha_net[gets], acct_net[gets])
         ledger.credit_alpha(gets, got[gets], recv_net)
         # root stakers: the root part sold for TAO and staked on root, after take
@@ -249,7 +249,8 @@ class Coinbase:
         has_root = (to >= 0) & (ledger.staked[:n] > 0)
         got_r = share_pro_rata(amount_r, np.where(has_root, to, -1), ledger.staked[:n],
                                np.arange(n), take)[:n]
-        ledger.credit_root(np.arange(n), got_r)
+        gets_r = np.flatnonzero(got_r != 0)
+        ledger.credit_root(gets_r, got_r[gets_r])
         # books: income valued in RAO at this epoch's prices
         alpha_value = np.zeros(n)
         alpha_value[gets] = got[gets] * price[recv_net]
@@ -293,8 +294,11 @@ class Coinbase:
 def _net_of(model: Network, accts: np.ndarray) -> np.ndarray:
     """The subnet of each account's UID (-1: none, or not an account)."""
     accts = np.asarray(accts, dtype=np.int64)
-    ok = (accts >= 0) & (accts < len(model.acct_netuid))
-    return np.where(ok, model.acct_netuid[np.where(ok, accts, 0)], -1)
+    table = model.acct_netuid
+    if len(accts) and accts.min() >= 0 and accts.max() < len(table):
+        return table[accts]  # every one an account (the common case; speed only)
+    ok = (accts >= 0) & (accts < len(table))
+    return np.where(ok, table[np.where(ok, accts, 0)], -1)
 
 
 def burn_owner_incentive(

@@ -49,7 +49,6 @@ def share_pro_rata(
     stake = np.asarray(staked, dtype=np.float64)
     owner = np.asarray(owner_of, dtype=np.int64)
     rates = np.asarray(take, dtype=np.float64)
-    rate = np.broadcast_to(rates, amt.shape)
     if np.any(amt < 0) or np.any(stake < 0):
         raise ValueError("amounts and stakes must be >= 0")
     if len(amt) and np.any((rates < 0) | (rates > 1)):
@@ -57,9 +56,10 @@ def share_pro_rata(
     h = len(amt)
     out = np.zeros(max(len(to), int(owner.max(initial=-1)) + 1), dtype=np.int64)
     # speed only: the take of the hotkeys paying anything (floor(0 * rate) is 0)
-    due = np.flatnonzero(amt)
+    due = np.flatnonzero(amt != 0)
     rest = amt.copy()
-    rest[due] -= np.floor(amt[due] * rate[due]).astype(np.int64)
+    rate = rates if rates.ndim == 0 else np.broadcast_to(rates, amt.shape)[due]
+    rest[due] -= np.floor(amt[due] * rate).astype(np.int64)
     payers = np.flatnonzero((to >= 0) & (stake > 0))
     hot = to[payers]
     total = np.bincount(hot, weights=stake[payers], minlength=h)
@@ -72,6 +72,6 @@ def share_pro_rata(
         paid = np.bincount(hot, weights=pay, minlength=h).astype(np.int64)
     out[payers] = pay  # payers are distinct (np.flatnonzero)
     dust = amt - paid
-    owed = np.flatnonzero(dust)
+    owed = np.flatnonzero(dust != 0)
     np.add.at(out, owner[owed], dust[owed])
     return out
