@@ -208,13 +208,18 @@ class Coinbase:
         occ = occupant != EMPTY
         hk = np.maximum(occupant, 0)
         vh = occupant[occ]  # the hotkeys of the occupied UIDs
-        incentive = np.where(occ, np.concatenate([s.last.incentive for s in subnets]), 0.0)
-        dividends = np.where(occ, np.concatenate([s.last.dividends for s in subnets]), 0.0)
+        full = bool(occ.all())  # every UID occupied: nothing to mask (speed only)
+
+        def occupied(x: np.ndarray, empty: float) -> np.ndarray:
+            return x if full else np.where(occ, x, empty)
+
+        incentive = occupied(np.concatenate([s.last.incentive for s in subnets]), 0.0)
+        dividends = occupied(np.concatenate([s.last.dividends for s in subnets]), 0.0)
         miner_pay, miner_left = split_segments(miners_u, net, incentive)
         burned = self._burn_owner_incentive(miner_pay, sizes)
         alpha_hk, root_hk = ledger.hotkey_parts()
         a_part, r_part = dividend_parts(
-            dividends, np.where(occ, alpha_hk[hk], 0.0), np.where(occ, root_hk[hk], 0.0),
+            dividends, occupied(alpha_hk[hk], 0.0), occupied(root_hk[hk], 0.0),
             dp.tao_weight)
         alpha_pay, alpha_left = split_segments(vals_u, net, a_part)
         root_pay, root_left = split_segments(root_u, net, r_part)
@@ -262,7 +267,7 @@ class Coinbase:
         nominators[vh] = False
         books.nominator_payout = float((alpha_value + got_r)[nominators].sum()) / RAO
         uid_price = price[net]
-        uid_value = (miner_pay + alpha_pay) * uid_price + np.where(occ, per_hk, 0)
+        uid_value = (miner_pay + alpha_pay) * uid_price + occupied(per_hk, 0)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         uid_tao = uid_value / RAO
         for s, a in zip(subnets, starts.tolist(), strict=True):
