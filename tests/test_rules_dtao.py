@@ -11,6 +11,8 @@ import pytest
 from world.payout import share_pro_rata
 from world.pool import ExactPool
 from world.rules_dtao import (
+    EMA_PRICE_HALVING_BLOCKS,
+    MOVING_ALPHA,
     _decay_q32,
     dissolve_payout,
     dividend_distribution,
@@ -46,6 +48,25 @@ def test_moving_price_one_block_and_an_epoch():
         step = moving_price(step, [0.2], [1_000 + k])
     np.testing.assert_allclose(moving_price([0.5], [0.2], [1_000], blocks=360), step, rtol=1e-14)
 
+
+
+def test_moving_price_shared_starts_equal_the_product_per_subnet():
+    """The product computed once per distinct start (speed form) is the product of each
+    subnet's own row, bit for bit: shared and distinct starts, a single subnet, none."""
+    rng = np.random.default_rng(3)
+
+    def reference(moving, price, since, blocks):
+        bk = np.asarray(since, dtype=np.float64)[..., None] + np.arange(blocks, dtype=np.float64)
+        keep = np.prod(1.0 - MOVING_ALPHA * bk / (bk + EMA_PRICE_HALVING_BLOCKS), axis=-1)
+        target = np.minimum(price, 1.0)
+        return target + (moving - target) * keep
+
+    for k, blocks in ((128, 360), (7, 1), (1, 360), (0, 360)):
+        since = rng.choice([-1_000_000, 0, 5, 360], k)
+        since += rng.integers(0, 2, k) * rng.integers(0, 10**6, k)  # some distinct
+        moving, price = rng.random(k), rng.random(k) * 2.0
+        got = moving_price(moving, price, since, blocks)
+        np.testing.assert_array_equal(got, reference(moving, price, since, blocks))
 
 def test_price_shares_and_the_owner_burn_penalty():
     np.testing.assert_allclose(emission_shares_price([0.2, 0.3, 0.5]), [0.2, 0.3, 0.5])

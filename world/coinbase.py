@@ -194,8 +194,7 @@ class Coinbase:
             tao_sub, price, alpha_em, rp, cap=dp.injection_cap, tao_block_emission=total)
         tao_rao = to_rao(tao_sub)
         in_rao = np.minimum(to_rao(tao_in), tao_rao)
-        for j in range(k):
-            ledger.inject(j, int(in_rao[j]), int(tao_rao[j] - in_rao[j]))
+        ledger.inject(in_rao, tao_rao - in_rao)
         root_sell = not dp.root_sell_requires_price_sum or float(self.moving.sum()) > 1.0
         owner_u, miners_u, vals_u, root_u, recycled_u = split_alpha_out(
             np.floor(alpha_out * ALPHA_UNITS).astype(np.int64), rp,
@@ -208,13 +207,19 @@ class Coinbase:
         occupant = np.concatenate([s.occupant for s in subnets])
         occ = occupant != EMPTY
         hk = np.maximum(occupant, 0)
-        incentive = np.where(occ, np.concatenate([s.last.incentive for s in subnets]), 0.0)
-        dividends = np.where(occ, np.concatenate([s.last.dividends for s in subnets]), 0.0)
+        vh = occupant[occ]  # the hotkeys of the occupied UIDs
+        full = bool(occ.all())  # every UID occupied: nothing to mask (speed only)
+
+        def occupied(x: np.ndarray, empty: float) -> np.ndarray:
+            return x if full else np.where(occ, x, empty)
+
+        incentive = occupied(np.concatenate([s.last.incentive for s in subnets]), 0.0)
+        dividends = occupied(np.concatenate([s.last.dividends for s in subnets]), 0.0)
         miner_pay, miner_left = split_segments(miners_u, net, incentive)
         burned = self._burn_owner_incentive(miner_pay, sizes)
         alpha_hk, root_hk = ledger.hotkey_parts()
         a_part, r_part = dividend_parts(
-            dividends, np.where(occ, alpha_hk[hk], 0.0), np.where(occ, root_hk[hk], 0.0),
+            dividends, occupied(alpha_hk[hk], 0.0), occupied(root_hk[hk], 0.0),
             dp.tao_weight)
         alpha_pay, alpha_left = split_segments(vals_u, net, a_part)
         root_pay, root_left = split_segments(root_u, net, r_part)
@@ -230,14 +235,14 @@ class Coinbase:
         # validators: the alpha part to each hotkey's alpha stakers, after take
         take = eco.validator_take
         amount = np.zeros(n, dtype=np.int64)
-        np.add.at(amount, occupant[occ], alpha_pay[occ])
+        np.add.at(amount, vh, alpha_pay[occ])
         acct_net = _net_of(model, np.arange(n))
         to = ledger.staked_to[:n]
         behind = (to >= 0) & (ledger.alpha_net[:n] >= 0) & (
             ledger.alpha_net[:n] == acct_net[np.maximum(to, 0)])
         got = share_pro_rata(amount, np.where(behind, to, -1),
                              np.where(behind, ledger.alpha[:n], 0), np.arange(n), take)[:n]
-        gets = np.flatnonzero(got)
+        gets = np.flatnonzero(got != 0)
         recv_net = np.where(behind[gets], ledger.alpha_net[gets], acct_net[gets])
         ledger.credit_alpha(gets, got[gets], recv_net)
         # root stakers: the root part sold for TAO and staked on root, after take
@@ -245,11 +250,12 @@ class Coinbase:
                                           .astype(np.int64))
         per_hk, _ = split_segments(root_rao, net, root_pay.astype(np.float64))
         amount_r = np.zeros(n, dtype=np.int64)
-        np.add.at(amount_r, occupant[occ], per_hk[occ])
+        np.add.at(amount_r, vh, per_hk[occ])
         has_root = (to >= 0) & (ledger.staked[:n] > 0)
         got_r = share_pro_rata(amount_r, np.where(has_root, to, -1), ledger.staked[:n],
                                np.arange(n), take)[:n]
-        ledger.credit_root(np.arange(n), got_r)
+        gets_r = np.flatnonzero(got_r != 0)
+        ledger.credit_root(gets_r, got_r[gets_r])
         # books: income valued in RAO at this epoch's prices
         alpha_value = np.zeros(n)
         alpha_value[gets] = got[gets] * price[recv_net]
@@ -258,19 +264,21 @@ class Coinbase:
         income[owners] += owner_value
         books.income[:n] += np.floor(income).astype(np.int64)
         nominators = np.ones(n, dtype=bool)
-        nominators[occupant[occ]] = False
+        nominators[vh] = False
         books.nominator_payout = float((alpha_value + got_r)[nominators].sum()) / RAO
-        uid_value = (miner_pay + alpha_pay) * price[net] + np.where(occ, per_hk, 0)
+        uid_price = price[net]
+        uid_value = (miner_pay + alpha_pay) * uid_price + occupied(per_hk, 0)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        uid_tao = uid_value / RAO
         for s, a in zip(subnets, starts.tolist(), strict=True):
-            s.emission_tao = uid_value[a : a + s.n] / RAO
+            s.emission_tao = uid_tao[a : a + s.n]  # each subnet's view (as payments.py)
         books.role_emission = np.array([
-            owner_value.sum(), float((miner_pay * price[net]).sum()),
-            float((alpha_pay * price[net]).sum() + root_rao.sum())]) / RAO
+            owner_value.sum(), float((miner_pay * uid_price).sum()),
+            float((alpha_pay * uid_price).sum() + root_rao.sum())]) / RAO
         # delegators' trailing yield: value to stakers per TAO of stake value behind a hotkey
-        vh = occupant[occ]
-        stake_value = alpha_hk[vh] * price[net[occ]] + root_hk[vh]
-        to_stakers = (alpha_pay[occ] * price[net[occ]] + per_hk[occ]) * (1.0 - take)
+        vh_price = uid_price[occ]
+        stake_value = alpha_hk[vh] * vh_price + root_hk[vh]
+        to_stakers = (alpha_pay[occ] * vh_price + per_hk[occ]) * (1.0 - take)
         rate = np.divide(to_stakers, stake_value, out=np.zeros(len(vh)), where=stake_value > 0)
         delegation.update_yield(model, vh, rate)
         self.last = {
@@ -291,8 +299,11 @@ class Coinbase:
 def _net_of(model: Network, accts: np.ndarray) -> np.ndarray:
     """The subnet of each account's UID (-1: none, or not an account)."""
     accts = np.asarray(accts, dtype=np.int64)
-    ok = (accts >= 0) & (accts < len(model.acct_netuid))
-    return np.where(ok, model.acct_netuid[np.where(ok, accts, 0)], -1)
+    table = model.acct_netuid
+    if len(accts) and accts.min() >= 0 and accts.max() < len(table):
+        return table[accts]  # every one an account (the common case; speed only)
+    ok = (accts >= 0) & (accts < len(table))
+    return np.where(ok, table[np.where(ok, accts, 0)], -1)
 
 
 def burn_owner_incentive(

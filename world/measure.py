@@ -7,6 +7,7 @@ coefficient) are ``world.metrics``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -69,7 +70,7 @@ def measure(model: Network) -> None:
         np.concatenate([s.last.incentive[mem.miners] for s, mem in pairs]),
         np.array([len(mem.miners) for _, mem in pairs], dtype=np.int64),
     )
-    finite = [r for r in rhos.tolist() if np.isfinite(r)]
+    finite = [r for r in rhos.tolist() if math.isfinite(r)]
     m["alignment"] = float(np.mean(finite)) if finite else float("nan")
     m["gini_emission"] = metrics.gini(
         np.concatenate([s.emission_tao[mem.occupied] for s, mem in pairs]))

@@ -48,14 +48,18 @@ def share_pro_rata(
     to = np.asarray(staked_to, dtype=np.int64)
     stake = np.asarray(staked, dtype=np.float64)
     owner = np.asarray(owner_of, dtype=np.int64)
-    rate = np.broadcast_to(np.asarray(take, dtype=np.float64), amt.shape)
+    rates = np.asarray(take, dtype=np.float64)
     if np.any(amt < 0) or np.any(stake < 0):
         raise ValueError("amounts and stakes must be >= 0")
-    if np.any((rate < 0) | (rate > 1)):
+    if len(amt) and np.any((rates < 0) | (rates > 1)):
         raise ValueError("take must be in [0, 1]")
     h = len(amt)
     out = np.zeros(max(len(to), int(owner.max(initial=-1)) + 1), dtype=np.int64)
-    rest = amt - np.floor(amt * rate).astype(np.int64)
+    # speed only: the take of the hotkeys paying anything (floor(0 * rate) is 0)
+    due = np.flatnonzero(amt != 0)
+    rest = amt.copy()
+    rate = rates if rates.ndim == 0 else np.broadcast_to(rates, amt.shape)[due]
+    rest[due] -= np.floor(amt[due] * rate).astype(np.int64)
     payers = np.flatnonzero((to >= 0) & (stake > 0))
     hot = to[payers]
     total = np.bincount(hot, weights=stake[payers], minlength=h)
@@ -66,6 +70,8 @@ def share_pro_rata(
             mine = np.flatnonzero(hot == hk)
             pay[mine[np.argmax(pay[mine])]] -= paid[hk] - rest[hk]
         paid = np.bincount(hot, weights=pay, minlength=h).astype(np.int64)
-    np.add.at(out, payers, pay)
-    np.add.at(out, owner, amt - paid)
+    out[payers] = pay  # payers are distinct (np.flatnonzero)
+    dust = amt - paid
+    owed = np.flatnonzero(dust != 0)
+    np.add.at(out, owner[owed], dust[owed])
     return out

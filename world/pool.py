@@ -64,6 +64,8 @@ def _amount(name: str, value: object, limit: float | None = None, what: str = ""
 
 def _units(name: str, value: object, limit: int | None = None, what: str = "") -> int:
     """``value`` if it is a non-negative integer (at most ``limit``): RAO or alpha units."""
+    if type(value) is int and value >= 0 and (limit is None or value <= limit):
+        return value  # speed only: a plain int in range, the common case
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
         raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
     if limit is not None and value > limit:

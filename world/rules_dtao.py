@@ -74,15 +74,18 @@ def moving_price(
     ``moving = a * min(price, 1) + (1 - a) * moving``. ``blocks_since_start`` is b at the
     first of the blocks. With the spot price constant over the blocks the steps compose
     to ``target + (moving - target) * prod_k (1 - a_k)``, computed for every subnet and
-    block at once (equal to the block-by-block loop within rounding, tested).
+    block at once (equal to the block-by-block loop within rounding, tested), once for
+    each distinct b (speed only: subnets started together share the product).
     """
     m = _f(moving)
     target = np.minimum(_f(price), 1.0)
     if blocks <= 0:
         return m.copy()
-    bk = _f(blocks_since_start)[..., None] + np.arange(blocks, dtype=np.float64)
+    since = _f(blocks_since_start)
+    first, inverse = np.unique(since.ravel(), return_inverse=True)
+    bk = first[:, None] + np.arange(blocks, dtype=np.float64)
     keep = np.prod(1.0 - moving_alpha * bk / (bk + halving_blocks), axis=-1)
-    return target + (m - target) * keep
+    return target + (m - target) * keep[inverse].reshape(since.shape)
 
 
 def emission_shares_price(
