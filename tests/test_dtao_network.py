@@ -8,6 +8,8 @@ root dividends go to root stakers pro rata; Yuma sees ``alpha + tao_weight * roo
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -465,3 +467,17 @@ def test_the_neuron_burn_price_rises_per_registration_and_halves_each_half_life(
     model.step()  # one tempo of 360 blocks = one half-life: the burn halves
     assert s.burn_rao == pytest.approx(paid / 2, rel=1e-6)
     assert s.burn_rao <= paid // 2
+
+
+def test_income_valued_at_a_runaway_price_stays_a_number():
+    """A pool pushed to an absurd price (a thin pool bought out) values the alpha an
+    epoch pays at more RAO than an int64 holds: the books keep it as a (meaningless but
+    finite) number, not an invalid cast, and the ledger stays exact."""
+    m = network(k=2, price=(1e12, 0.3), pool_tao=(20_000.0, 10_000.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for _ in range(3):
+            m.step()
+    income = m.columns.get("income_tao", np.arange(m.ledger.n), 0.0)
+    assert np.isfinite(income).all() and income.min() >= 0
+    assert income.max() > 2.0**63 / 1e9  # past what int64 RAO holds

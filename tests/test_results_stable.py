@@ -2,12 +2,12 @@
 
 The content of chosen runs (the quickstart, cells of the main sweep covering the
 baseline, a miner and a validator deviation, a monomorphic profile and a commit-reveal
-cell, and two runs of today's chain on many subnets) is hashed column by column and compared with hashes recorded in
-``tests/data/result_hashes.json``. A refactor must leave every recorded column identical
-(but the run's identifiers ``run_id`` and ``cell``, which move when profiles are added to a
-file); new columns may appear. A deliberate change of results (a bug fixed) re-records the file
-with ``TAO_ARENA_RECORD_HASHES=1 pytest tests/test_results_stable.py`` and its commit
-says which numbers changed and why.
+cell, and two runs of today's chain on many subnets) is hashed column by column and
+compared with hashes recorded in ``tests/data/result_hashes.json``. A refactor must leave
+every recorded column identical (but the run's identifiers ``run_id`` and ``cell``, which
+move when profiles are added to a file); new columns may appear. A deliberate change of
+results (a bug fixed) re-records the file with ``TAO_ARENA_RECORD_HASHES=1 pytest
+tests/test_results_stable.py`` and its commit says which numbers changed and why.
 """
 
 from __future__ import annotations

@@ -50,7 +50,10 @@ def declare(model: Network) -> None:
 class EpochBooks:
     """What one epoch adds up, per account and network-wide."""
 
-    income: np.ndarray  # RAO received (emission, dividends), per account
+    # RAO received (emission, dividends), per account; float64 (exact below 2^53 RAO, nine
+    # million TAO an epoch): today's alpha is valued at its pool's price, which a thin pool
+    # can push past what int64 RAO holds
+    income: np.ndarray
     cost: np.ndarray  # USD spent (GPUs, API calls, grading, servers), per account
     # computed answers, graded answers, query rounds (summed in float64, subnet after subnet)
     work: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
@@ -59,7 +62,7 @@ class EpochBooks:
 
     @classmethod
     def open(cls, n_accounts: int) -> EpochBooks:
-        return cls(np.zeros(n_accounts, dtype=np.int64), np.zeros(n_accounts))
+        return cls(np.zeros(n_accounts), np.zeros(n_accounts))
 
     def grow(self, n_accounts: int) -> None:
         """Extend the per-account arrays to accounts opened during the epoch."""

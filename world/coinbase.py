@@ -262,7 +262,7 @@ class Coinbase:
         income[:n] += alpha_value + got_r
         owner_value = owner_u * price
         income[owners] += owner_value
-        books.income[:n] += np.floor(income).astype(np.int64)
+        books.income[:n] += np.floor(income)
         nominators = np.ones(n, dtype=bool)
         nominators[vh] = False
         books.nominator_payout = float((alpha_value + got_r)[nominators].sum()) / RAO
