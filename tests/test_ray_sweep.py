@@ -302,8 +302,11 @@ def test_local_sweep_stays_on_loopback(small: Any, tmp_path: Path) -> None:
     pids: set[int] = {proc.pid}
     try:
         while proc.poll() is None:
-            pids |= _descendants(proc.pid)
-            seen += _sockets(pids)
+            # the sweep's processes now: a finished one's PID may be reused by another
+            # program on the machine, whose sockets are not the sweep's
+            live = {proc.pid} | _descendants(proc.pid)
+            pids |= live  # stopped at the end
+            seen += _sockets(live)
             time.sleep(0.1)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
