@@ -13,8 +13,9 @@ The three roles and their per-epoch calls (MODEL.md sections 5 and 6):
   the world normalises them, enforces the rate limit and commit-reveal);
 - delegators: ``choose(group, ctx) -> account of the validator each member wants``.
 
-A miner's or validator's group holds the strategy's members on every subnet of one shape
-(UIDs and hyperparameters; ``world.membership.Span``): member i is on subnet
+A miner's or validator's group holds the strategy's members on a run of consecutive
+subnets of one shape (UIDs and hyperparameters; ``world.membership.Span``; all subnets
+when they share one): member i is on subnet
 ``ctx.subnets[group.rows[i]]``, and the context's per-UID arrays are stacked (subnets x
 UIDs), so ``ctx.stake[group.rows, group.uids]`` is each member's own stake. One call per
 strategy for the whole network rather than one per subnet (``bench/bench_network.py``).
@@ -198,7 +199,7 @@ class SubnetContext:
 
     @property
     def subnet(self) -> Subnet:
-        """The context's subnet (a context of one subnet: a miner's)."""
+        """The context's subnet (a context of one subnet, as ``begin_turn`` gets)."""
         if len(self.subnets) != 1:
             raise ValueError(f"a context of {len(self.subnets)} subnets has no one subnet")
         return self.subnets[0]
