@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from world.rules_2023 import mask_outdated_bonds
-from world.subnet import EMPTY, LastEpoch, Subnet
+from world.subnet import EMPTY, LastEpoch, Subnet, stack_views
 from world.yuma import epoch as yuma_epoch
 from world.yuma import epoch_batch as yuma_epoch_batch
 
@@ -38,7 +38,7 @@ class Consensus:
 
     def __init__(self, model: Network) -> None:
         self.model = model
-        self._stacks: dict[tuple[int, ...], tuple[np.ndarray, list[np.ndarray]]] = {}
+        self._stacks: dict[tuple[Any, ...], tuple[np.ndarray, list[np.ndarray]]] = {}
         self._batches: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], list[Subnet]]]] = {}
 
     def forget(self) -> None:
@@ -143,7 +143,7 @@ class Consensus:
                 owner_uid=owners if has_owner.any() else None,
             )
             bonds = list(res.bonds)
-            self._stacks[(*(s.netuid for s in batch), 1)] = (res.bonds, bonds)
+            self._stacks[(*(s.netuid for s in batch), "bonds")] = (res.bonds, bonds)
             new_permits = res.new_permits & occupied
             for s, stake_tao, b, permit, *outputs in zip(
                 batch, stake, bonds, new_permits, res.consensus, res.incentive, res.dividends,
@@ -167,21 +167,9 @@ class Consensus:
         return accts
 
     def _stacked(self, subnets: list[Subnet], name: str) -> np.ndarray:
-        """The subnets' ``weights`` or ``bonds`` as one b x n x n array: the array whose
-        views they are, or (the first time, or after one was replaced) a stack of them,
-        whose views they then become."""
-        key = (*(s.netuid for s in subnets), 0 if name == "weights" else 1)
-        hit = self._stacks.get(key)
-        if hit is not None and all(
-            getattr(s, name) is v for s, v in zip(subnets, hit[1], strict=True)
-        ):
-            return hit[0]
-        stack = np.stack([getattr(s, name) for s in subnets])
-        views = list(stack)
-        for s, v in zip(subnets, views, strict=True):
-            setattr(s, name, v)
-        self._stacks[key] = (stack, views)
-        return stack
+        """The subnets' ``weights`` or ``bonds`` as one b x n x n array whose views they
+        are (``world.subnet.stack_views``)."""
+        return stack_views(self._stacks, subnets, name)
 
 
 def _reset_columns(bonds: np.ndarray, subnets: Sequence[Subnet]) -> np.ndarray | None:

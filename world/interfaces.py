@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
+from world.subnet import stack_views
+
 if TYPE_CHECKING:
     from world.model import Network
     from world.params import SubnetParams
@@ -292,7 +294,10 @@ class SubnetContext:
         return out
 
     def _gather(self, name: str, rows: np.ndarray, uids: np.ndarray) -> np.ndarray:
-        """Rows ``uids`` of each subnet's matrix ``name``, subnet after subnet."""
+        """Rows ``uids`` of each subnet's matrix ``name``, subnet after subnet (the
+        moving averages from their stack, ``Network.stacks``: one gather)."""
+        if name == "score_ema" and len(self.subnets) > 1:
+            return stack_views(self.model.stacks, self.subnets, name)[rows, uids]
         out = np.empty((len(uids), self.n))
         if not len(uids):
             return out

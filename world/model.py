@@ -122,6 +122,8 @@ class Network(mesa.Model):
         self.membership = Membership(self)
         self.consensus = Consensus(self)
         self.answers: dict[int, grading.Answers] = {}  # per subnet: its miners' answers
+        # subnets' moving averages stacked for the strategies (``world.subnet.stack_views``)
+        self.stacks: dict[tuple[Any, ...], tuple[np.ndarray, list[np.ndarray]]] = {}
         self.books = EpochBooks.open(0)
         self.cohort = -1  # population entry of the participants being created (-1: none)
         self._adopt: int | None = None  # account a switching agent takes over
