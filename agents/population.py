@@ -124,11 +124,14 @@ class Events:
     An epoch's accounts are fixed while it runs (its income and cost arrays are sized at
     its start), so an action that opens accounts, such as registering new miners, waits
     here until ``after_epoch``. Use ``schedule``; it installs the queue on first use.
-    The actions run in the order of the epoch's turns, whatever the order of the calls
-    that scheduled them (the world calls a strategy once for all subnets of one shape):
-    first those of participants without a UID (delegators), as scheduled; then subnet
+    The actions strategies schedule in their decisions run in the order of the epoch's
+    turns, whatever the order of the calls that scheduled them (the world calls a
+    strategy once for a run of subnets of one shape): first those of participants
+    without a UID (delegators) and those scheduled for nobody, as scheduled; then subnet
     after subnet, by the position of the participant's strategy among its subnet's
-    groups (miners', then validators', ``world.membership.Plan``) and by UID.
+    groups (miners', then validators', ``world.membership.Plan``) and by UID. An action
+    scheduled elsewhere (in ``begin_turn``, or by another action after the epoch, for the
+    next) is ordered by the same key, which need not be the order turns would give.
     """
 
     def __init__(self) -> None:
@@ -145,7 +148,7 @@ def schedule(model: Network, action: Callable[[Network], None], acct: int | None
     """Run ``action(model)`` after the current epoch (see ``Events``), as an action of
     participant ``acct`` (None: of none)."""
     key: tuple[int, ...] = (0,)
-    agent = model.agent_of[acct] if acct is not None else None
+    agent = model.agent_of[acct] if acct is not None and acct >= 0 else None
     if agent is not None and agent.uid != EMPTY:
         plan = model.membership.plan(agent.netuid)
         order = [cls for cls, _ in plan.miner_groups] + [cls for cls, _ in plan.setters]

@@ -205,6 +205,12 @@ def _stop_pids(pids: set[int], timeout: float = 3.0) -> None:
     for pid in pids - {os.getpid()}:
         with contextlib.suppress(psutil.Error):
             procs.append(psutil.Process(pid))
+    _stop_procs(procs, timeout)
+
+
+def _stop_procs(procs: list[psutil.Process], timeout: float = 3.0) -> None:
+    """``_stop_pids`` of processes found earlier: psutil refuses to signal one whose PID
+    another process has taken since (it checks the creation time)."""
     for p in procs:
         with contextlib.suppress(psutil.Error):
             p.terminate()
@@ -299,21 +305,23 @@ def test_local_sweep_stays_on_loopback(small: Any, tmp_path: Path) -> None:
         [TAO_ARENA, "sweep", str(path), "--workers", "2", "--results", str(tmp_path),
          "--no-progress"], env=driver_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen: list[tuple[str, str, str, int]] = []
-    pids: set[int] = {proc.pid}
+    found: dict[int, psutil.Process] = {}  # every process of the sweep seen, to stop
     try:
         while proc.poll() is None:
             # the sweep's processes now: a finished one's PID may be reused by another
             # program on the machine, whose sockets are not the sweep's
-            live = {proc.pid} | _descendants(proc.pid)
-            pids |= live  # stopped at the end
-            seen += _sockets(live)
+            live = _descendants(proc.pid)
+            for pid in live - found.keys():
+                with contextlib.suppress(psutil.Error):
+                    found[pid] = psutil.Process(pid)
+            seen += _sockets(live | {proc.pid})
             time.sleep(0.1)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        _stop_pids(pids - {proc.pid})
+        _stop_procs(list(found.values()))
     assert proc.returncode == 0, stderr.decode()[-2000:]
     connections = [s for s in seen if s[0] != "LISTEN"]
     assert connections, "no TCP connection of the sweep was observed"

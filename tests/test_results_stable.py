@@ -2,7 +2,7 @@
 
 The content of chosen runs (the quickstart, cells of the main sweep covering the
 baseline, a miner and a validator deviation, a monomorphic profile and a commit-reveal
-cell, and two runs of today's chain on many subnets) is hashed column by column and
+cell, three runs of today's chain on many subnets) is hashed column by column and
 compared with hashes recorded in ``tests/data/result_hashes.json``. A refactor must leave
 every recorded column identical (but the run's identifiers ``run_id`` and ``cell``, which
 move when profiles are added to a file); new columns may appear. A deliberate change of
@@ -37,6 +37,8 @@ CASES = {
     # stake attacker's events on two subnets
     "dtao_network": ("experiments/configs/dtao_network.yaml", [(0, 0)]),
     "takeover_dtao": ("experiments/configs/claims/claim07_takeover_dtao.yaml", [(0, 0)]),
+    # subnets of two sizes with events, cabals and draws (tests/data/mixed_shapes.yaml)
+    "mixed_shapes": ("tests/data/mixed_shapes.yaml", [(0, 0)]),
 }
 # main.yaml's cells as recorded (its cell numbers when the hashes were taken): the profile
 # and the sweep point, so that profiles added to the file later do not change what is

@@ -49,7 +49,6 @@ def test_moving_price_one_block_and_an_epoch():
     np.testing.assert_allclose(moving_price([0.5], [0.2], [1_000], blocks=360), step, rtol=1e-14)
 
 
-
 def test_moving_price_shared_starts_equal_the_product_per_subnet():
     """The product computed once per distinct start (speed form) is the product of each
     subnet's own row, bit for bit: shared and distinct starts, a single subnet, none."""
@@ -67,6 +66,7 @@ def test_moving_price_shared_starts_equal_the_product_per_subnet():
         moving, price = rng.random(k), rng.random(k) * 2.0
         got = moving_price(moving, price, since, blocks)
         np.testing.assert_array_equal(got, reference(moving, price, since, blocks))
+
 
 def test_price_shares_and_the_owner_burn_penalty():
     np.testing.assert_allclose(emission_shares_price([0.2, 0.3, 0.5]), [0.2, 0.3, 0.5])

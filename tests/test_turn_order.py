@@ -1,7 +1,7 @@
 """The subnets' turns run phase by phase across subnets (``Network._subnet_turns``) and
 give what one turn after another gives: cabals formed in the same epoch on different
 subnets are numbered in subnet order, whichever strategy on a subnet colludes; each
-strategy's one call covers its members on every subnet of one shape (``Span``); the
+strategy's one call covers its members on a run of subnets of one shape (``Span``); the
 weights of all subnets are cleaned together and a bad one still names its subnet;
 scheduled events run in the order of the turns."""
 

@@ -51,7 +51,7 @@ def share_pro_rata(
     rates = np.asarray(take, dtype=np.float64)
     if np.any(amt < 0) or np.any(stake < 0):
         raise ValueError("amounts and stakes must be >= 0")
-    if len(amt) and np.any((rates < 0) | (rates > 1)):
+    if len(amt) and not np.all((rates >= 0) & (rates <= 1)):  # NaN is out of range too
         raise ValueError("take must be in [0, 1]")
     h = len(amt)
     out = np.zeros(max(len(to), int(owner.max(initial=-1)) + 1), dtype=np.int64)

@@ -128,7 +128,7 @@ SPANS = [(n, {}) for n in NAMES if REGISTRY[n].role in ("miner", "validator")] +
 @pytest.mark.parametrize(("name", "params"), SPANS)
 def test_one_call_for_all_subnets_is_each_subnets_own(name, params):
     """The world calls a miner's ``produce`` and a validator's ``set_weights`` once for
-    the strategy's members on every subnet of one shape (``Membership.spans``: one group
+    the strategy's members on a run of subnets of one shape (``Membership.spans``: one group
     across the subnets, ``Group.rows``); each member's answers or weights, its state
     and the draws from ``ctx.rng`` must be those of one call per subnet (two copies of
     one network, one called each way)."""
