@@ -202,11 +202,11 @@ class Network(mesa.Model):
                     cls.begin_turn(g, ctx)
         for span in self.membership.spans("validator"):
             grading.charge_servers(self, span)
-        turns = []
+        turns = []  # in subnet order: spans are runs of consecutive subnets
         for span in self.membership.spans("miner"):
             answers = grading.answers(self, span, self.span_context(span.subnets))
             turns += zip(span.subnets, span.plans, answers, strict=True)
-        grading.grade_all(self, sorted(turns, key=lambda t: t[0].netuid))
+        grading.grade_all(self, turns)
         for span in self.membership.spans("validator"):
             for s in weights.set_weights(self, span, self.span_context(span.subnets)):
                 if not self.batch_subnets:

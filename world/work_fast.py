@@ -261,27 +261,12 @@ def grade_epoch(
     (``work.GradedJudge``; None: ``min``), graded by numpy (the compiled loops say
     ``min(q, c)``).
     """
-    n_val, n_min = len(graders), len(quality)
+    job = (ema, graders, miners, quality, capability, noise, rate, answer_key, detects,
+           rounds, sample_size, plain, judge)
     kernels = _kernels()
-    if (kernels is not None and judge is None and n_val and n_min and rounds and _RAW_UNIFORMS
-            and type(queries_rng.bit_generator) is np.random.PCG64
-            and (plain_inputs(quality, capability, noise, rate) if plain is None else plain)):
-        p = min(1.0, sample_size / n_min)
-        raw = queries_rng.bit_generator.random_raw(n_val * n_min).reshape(n_val, n_min)
-        q = np.empty((n_val, n_min), dtype=np.int64)
-        received = np.zeros(n_min, dtype=np.int64)
-        graded = np.empty(n_val, dtype=np.int64)
-        kernels.queries(raw, _low_or_straddle(rounds, p), _binomial_table(rounds, p)[0],
-                        q, received, graded)
-        z = standard_normal(grading_rng, n_val, n_min, kernels)
-        dup = _NO_COPIES
-        if detects.any() and (answer_key >= 0).any():
-            dup = duplicate_detection(grading_rng, answer_key, detects, rounds, sample_size)
-        cols = (_index(miners.start, miners.stop) if isinstance(miners, slice)
-                else np.asarray(miners, dtype=np.int64))
-        kernels.grade(z, q, sqrt_table(rounds), noise, quality, capability, rate, dup,
-                      ema, np.asarray(graders, dtype=np.int64), cols)
-        return received, graded
+    if kernels is not None and _compiled(queries_rng, job):
+        return _grade_run(kernels, queries_rng, grading_rng, [job])[0]
+    n_val, n_min = len(graders), len(quality)
     q = sample_queries(queries_rng, n_val, n_min, rounds, sample_size)
     if n_val and n_min:
         scores, observed = graded_scores(grading_rng, quality, capability, noise, q,
