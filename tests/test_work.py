@@ -83,11 +83,9 @@ def test_fast_query_sampling_equals_the_reference(monkeypatch):
 def test_compiled_normals_equal_numpys(monkeypatch):
     """``work_fast.standard_normal`` (numpy's ziggurat compiled, on PCG64's words) gives
     ``Generator.standard_normal``'s values bit for bit and leaves the generator where it
-    does, over enough draws to take the rejections and the tail many times, at every size
-    (the compiled path forced even where numpy's call is faster); a generator that is not
-    PCG64 takes numpy's call."""
+    does, over enough draws to take the rejections and the tail many times, at every size;
+    a generator that is not PCG64 takes numpy's call."""
     pytest.importorskip("numba")
-    monkeypatch.setattr(work_fast, "_COMPILED_NORMALS", 0)
     kernels = work_fast._kernels()
     if kernels is None or kernels.ziggurat is None:
         pytest.skip("the compiled ziggurat is off in this numpy or numba")
@@ -146,16 +144,13 @@ def test_grading_subnets_together_equals_one_after_another(monkeypatch, backend)
     gives what ``grade_epoch`` subnet after subnet gives: the same moving averages and
     sums, and both streams left where they were, with subnets that check copies (draws
     between two subnets' normals), that take numpy's path (a NaN quality, a judge), that
-    grade nothing or send no query, in any order; each subnet's normals below the size
-    where the compiled normals take over, all of them together above it."""
+    grade nothing or send no query, in any order."""
     if backend == "numba":
         pytest.importorskip("numba")
     monkeypatch.setattr(work_fast, "BACKEND", backend)
     r = np.random.default_rng(5)
-    sizes: list[list[int]] = []
     for trial in range(12):
         jobs, n = [], 160
-        sizes.append([])
         for k in range(int(r.integers(1, 9))):
             v, m = int(r.integers(0, 40)), int(r.integers(1, 100))
             quality = r.random(m)
@@ -166,7 +161,6 @@ def test_grading_subnets_together_equals_one_after_another(monkeypatch, backend)
             detects = r.random(v) < (0.6 if kind == 2 else 0.0)
             judge = work.GradedJudge(0.3, 0.1) if kind == 3 else None
             rounds = 0 if kind == 4 else int(r.integers(1, 20))
-            sizes[-1].append(v * m)
             jobs.append((k, np.arange(v), slice(16, 16 + m), quality, np.full(v, 0.9),
                          np.full(v, 0.05), np.full(v, 0.1), key, detects, rounds,
                          int(r.integers(1, 30)), None, judge))
@@ -185,8 +179,6 @@ def test_grading_subnets_together_equals_one_after_another(monkeypatch, backend)
         assert all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1])
                    for x, y in zip(a[1], b[1], strict=True)), trial
         assert a[2:] == b[2:], trial
-    least = work_fast._COMPILED_NORMALS
-    assert any(max(t) < least < sum(t) for t in sizes)
 
 
 def test_graded_judge_discriminates_less_above_its_capability():

@@ -7,17 +7,19 @@ stands for, and tests/test_work.py checks each against it.
   and, on numpy's PCG64, straight from the 64-bit words behind ``Generator.random``.
 - ``grade_epoch``: ``work.grade_epoch``; numpy operations fused in place
   (``graded_scores``, ``blend_ema``) or, with numba (``BACKEND``, set at import by
-  ``TAO_ARENA_GRADING``: "auto", "numpy" or "numba"), two compiled loops that make one
-  pass each over the queried pairs. Inputs where they could differ from the reference
-  (non-finite values, negative zeros) take the reference functions.
+  ``TAO_ARENA_GRADING``: "auto", "numpy" or "numba"), the compiled loops of
+  ``world.grading_jit``, which draw the two streams' words themselves and make one pass
+  each over a subnet's graders x miners (``grade_epochs``: every subnet of an epoch in
+  one call). Inputs where they could differ from the reference (non-finite values,
+  negative zeros) take the reference functions.
 - ``standard_normal``: ``Generator.standard_normal`` on numpy's PCG64, numpy's ziggurat
-  compiled over the 64-bit words behind it (the same values, the generator left in the
-  same state; checked once at compile time, else numpy's call).
+  compiled over the generator's own words (the same values, the generator left in the
+  same state; checked once at start-up, else numpy's call).
 """
 
 from __future__ import annotations
 
-import math
+import ctypes
 import os
 from functools import lru_cache
 from types import SimpleNamespace
@@ -136,37 +138,29 @@ def sqrt_table(rounds: int) -> np.ndarray:
 
 
 
-# below this many values numpy's own call is faster (its fixed cost is lower: 7 us
-# against 12 us for 500 values, the same at about 1,500, 44 us against 63 us for 5,000)
-_COMPILED_NORMALS = 2_048
-
-
 def standard_normal(rng: np.random.Generator, rows: int, cols: int,
                     kernels: SimpleNamespace | None = None) -> np.ndarray:
     """``rng.standard_normal((rows, cols))``: the same values, and ``rng`` left in the
-    same state, from the 64-bit words behind it turned into normals by a compiled copy
-    of numpy's ziggurat (``_normals_loop``) where the words are numpy's PCG64's
-    (``_RAW_UNIFORMS``), numba is there (``kernels``) and the draw is large enough to
-    pay for it (``_COMPILED_NORMALS``); else numpy's own call.
-
-    The ziggurat takes one word per value, a few more for the rare values it rejects,
-    so the words are drawn in rounds of at most as many as the values still to make
-    need (each needs at least one): never one word more than numpy would have used."""
-    if (rows * cols < _COMPILED_NORMALS or kernels is None or kernels.ziggurat is None
-            or not _RAW_UNIFORMS or type(rng.bit_generator) is not np.random.PCG64):
+    same state, from a compiled copy of numpy's ziggurat drawing the generator's own
+    words (``grading_jit.normals``) where ``kernels`` has it (numba there, the copy
+    checked against numpy at start-up) and ``rng`` is numpy's PCG64; else numpy's call."""
+    if kernels is None or kernels.ziggurat is None or not _pcg64(rng):
         return rng.standard_normal((rows, cols))
     out = np.empty((rows, cols))
-    flat = out.reshape(-1)
-    n, done = rows * cols, 0
-    carry = np.zeros(0, dtype=np.uint64)  # words of a value a round could not finish
-    while done < n:
-        fresh = rng.bit_generator.random_raw(max(n - done - len(carry), 1))
-        words = np.concatenate((carry, fresh)) if len(carry) else fresh
-        done, used = kernels.normals(words, flat, done, *kernels.ziggurat)
-        carry = words[used:]
-    if len(carry):  # cannot happen (see above): the stream would be ahead of numpy's
-        raise AssertionError("standard_normal drew more words than numpy would have")
+    kernels.normals(*_words_of(rng), out.reshape(-1), *kernels.ziggurat)
     return out
+
+
+def _pcg64(rng: np.random.Generator) -> bool:
+    """Whether ``rng`` draws from numpy's PCG64 (whose words the compiled loops read)."""
+    return type(rng.bit_generator) is np.random.PCG64
+
+
+def _words_of(rng: np.random.Generator) -> tuple[int, int]:
+    """The addresses of ``rng``'s bit generator's C ``next_uint64`` and of its state, for
+    ``grading_jit``'s loops to draw its words (valid while ``rng`` lives)."""
+    c = rng.bit_generator.ctypes
+    return ctypes.cast(c.next_uint64, ctypes.c_void_p).value, c.state_address
 
 
 def graded_scores(
@@ -264,8 +258,9 @@ def grade_epoch(
     job = (ema, graders, miners, quality, capability, noise, rate, answer_key, detects,
            rounds, sample_size, plain, judge)
     kernels = _kernels()
-    if kernels is not None and _compiled(queries_rng, job):
-        return _grade_run(kernels, queries_rng, grading_rng, [job])[0]
+    if kernels is not None and _compiled(queries_rng, grading_rng, job):
+        return _grade_job(kernels, _words_of(queries_rng), _words_of(grading_rng),
+                          grading_rng, job)
     n_val, n_min = len(graders), len(quality)
     q = sample_queries(queries_rng, n_val, n_min, rounds, sample_size)
     if n_val and n_min:
@@ -289,77 +284,61 @@ def grade_epochs(
     queries_rng: np.random.Generator, grading_rng: np.random.Generator, jobs: list[tuple]
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``grade_epoch(queries_rng, grading_rng, *job)`` for each job in order (a job is
-    its arguments after the two streams): the same draws and the same numbers. Runs of
-    consecutive jobs that take the compiled loops share one draw of each stream's words:
-    the queries' uniforms of all of them at once, and their normals at once up to each
-    job whose copies are checked (``duplicate_detection`` draws from the grading stream
-    after that job's normals), so that each stream gives its values in the same order."""
+    its arguments after the two streams): the same draws and the same numbers, the
+    streams' addresses for the compiled loops looked up once."""
     kernels = _kernels()
+    words: tuple | None = None
     out: list[tuple[np.ndarray, np.ndarray]] = []
-    run: list[tuple] = []
     for job in jobs:
-        if kernels is not None and _compiled(queries_rng, job):
-            run.append(job)
-            continue
-        if run:
-            out += _grade_run(kernels, queries_rng, grading_rng, run)
-            run = []
-        out.append(grade_epoch(queries_rng, grading_rng, *job))
-    if run:
-        out += _grade_run(kernels, queries_rng, grading_rng, run)
+        if kernels is not None and _compiled(queries_rng, grading_rng, job):
+            words = words or (_words_of(queries_rng), _words_of(grading_rng))
+            out.append(_grade_job(kernels, *words, grading_rng, job))
+        else:
+            out.append(grade_epoch(queries_rng, grading_rng, *job))
     return out
 
 
-def _compiled(queries_rng: np.random.Generator, job: tuple) -> bool:
+def _compiled(queries_rng: np.random.Generator, grading_rng: np.random.Generator,
+              job: tuple) -> bool:
     """Whether ``grade_epoch`` takes the compiled loops for ``job`` (numba being there)."""
     (_, graders, _, quality, capability, noise, rate, _, _, rounds, _, plain, judge) = job
     return bool(judge is None and len(graders) and len(quality) and rounds and _RAW_UNIFORMS
-                and type(queries_rng.bit_generator) is np.random.PCG64
+                and _pcg64(queries_rng) and _pcg64(grading_rng)
                 and (plain_inputs(quality, capability, noise, rate) if plain is None
                      else plain))
 
 
-def _grade_run(kernels: SimpleNamespace, queries_rng: np.random.Generator,
-               grading_rng: np.random.Generator, run: list[tuple]
-               ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The compiled path of ``grade_epoch`` for consecutive jobs, the streams' words
-    drawn together (see ``grade_epochs``)."""
-    shapes = [(len(job[1]), len(job[3])) for job in run]
-    sizes = [v * m for v, m in shapes]
-    ends = np.cumsum(sizes).tolist()
-    starts = [0, *ends[:-1]]
-    raw = queries_rng.bit_generator.random_raw(ends[-1])
-    normals: list[np.ndarray] = []
-    dups: list[np.ndarray] = []
-    for i, job in enumerate(run):
-        answer_key, detects, rounds, sample_size = job[7], job[8], job[9], job[10]
-        copies = bool(detects.any() and (answer_key >= 0).any())
-        if copies or i == len(run) - 1:  # the normals of the jobs up to this one
-            first = len(normals)
-            z = standard_normal(grading_rng, 1, ends[i] - starts[first], kernels)[0]
-            normals += [z[a - starts[first] : b - starts[first]].reshape(shapes[j])
-                        for j, a, b in zip(range(first, i + 1), starts[first : i + 1],
-                                           ends[first : i + 1], strict=True)]
-        dups.append(duplicate_detection(grading_rng, answer_key, detects, rounds, sample_size)
-                    if copies else _NO_COPIES)
-    out = []
-    for i, job in enumerate(run):
-        (ema, graders, miners, quality, capability, noise, rate, _, _, rounds, sample_size,
-         _, _) = job
-        n_val, n_min = shapes[i]
-        p = min(1.0, sample_size / n_min)
-        q = np.empty((n_val, n_min), dtype=np.int64)
-        received = np.zeros(n_min, dtype=np.int64)
-        graded = np.empty(n_val, dtype=np.int64)
-        kernels.queries(raw[starts[i] : ends[i]].reshape(n_val, n_min),
-                        _low_or_straddle(rounds, p), _binomial_table(rounds, p)[0],
-                        q, received, graded)
-        cols = (_index(miners.start, miners.stop) if isinstance(miners, slice)
-                else np.asarray(miners, dtype=np.int64))
-        kernels.grade(normals[i], q, sqrt_table(rounds), noise, quality, capability, rate,
-                      dups[i], ema, np.asarray(graders, dtype=np.int64), cols)
-        out.append((received, graded))
-    return out
+def _grade_job(kernels: SimpleNamespace, queries_words: tuple[int, int],
+               grading_words: tuple[int, int], grading_rng: np.random.Generator,
+               job: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The compiled path of ``grade_epoch``: the queries drawn from the queries stream's
+    words (``grading_jit.queries``), then each pair's normal from the grading stream's
+    and its score blended in as it is drawn (``grading_jit.grade_drawn``); a subnet that
+    checks copies draws its normals first (``standard_normal``), then its copies
+    (``duplicate_detection``, which draws after them), then grades them."""
+    (ema, graders, miners, quality, capability, noise, rate, answer_key, detects, rounds,
+     sample_size, _, _) = job
+    n_val, n_min = len(graders), len(quality)
+    p = min(1.0, sample_size / n_min)
+    q = np.empty((n_val, n_min), dtype=np.int64)
+    received = np.zeros(n_min, dtype=np.int64)
+    graded = np.empty(n_val, dtype=np.int64)
+    kernels.queries(*queries_words, _low_or_straddle(rounds, p), _binomial_table(rounds, p)[0],
+                    q, received, graded)
+    rows = np.asarray(graders, dtype=np.int64)
+    cols = (_index(miners.start, miners.stop) if isinstance(miners, slice)
+            else np.asarray(miners, dtype=np.int64))
+    copies = bool(detects.any() and (answer_key >= 0).any())
+    if kernels.ziggurat is not None and not copies:
+        kernels.grade_drawn(*grading_words, *kernels.ziggurat, q, sqrt_table(rounds), noise,
+                            quality, capability, rate, ema, rows, cols)
+    else:
+        z = standard_normal(grading_rng, n_val, n_min, kernels)
+        dup = (duplicate_detection(grading_rng, answer_key, detects, rounds, sample_size)
+               if copies else _NO_COPIES)
+        kernels.grade(z, q, sqrt_table(rounds), noise, quality, capability, rate, dup, ema,
+                      rows, cols)
+    return received, graded
 
 
 def plain_inputs(quality: np.ndarray, capability: np.ndarray, noise: np.ndarray,
@@ -407,121 +386,15 @@ def _consecutive_runs(uids: np.ndarray) -> list[tuple[int, int]]:
 _NO_COPIES = np.zeros((0, 0), dtype=bool)
 
 
-def _queries_loop(raw, table, cdf, q, received, graded):  # type: ignore[no-untyped-def]
-    """``sample_queries`` from the raw words of ``rng.random``, with the row and column
-    sums (compiled by numba; see ``grade_epoch``)."""
-    n_val, n_min = q.shape
-    top = np.uint64(64 - _BUCKET_BITS)
-    low = np.uint64(11)
-    for i in range(n_val):
-        sent = 0
-        for j in range(n_min):
-            word = raw[i, j]
-            k = table[word >> top]
-            if k < 0:  # a bucket that straddles a CDF step: search the uniform itself
-                k = np.searchsorted(cdf, np.float64(word >> low) * _ULP53, side="right")
-            q[i, j] = k
-            sent += k
-            received[j] += k
-        graded[i] = sent
-
-
-def _grade_loop(z, q, sqrt_q, noise, quality, capability, rate, dup, ema, rows, cols):  # type: ignore[no-untyped-def]
-    """``noisy_scores``, the zeroing of detected copies and ``blend_ema`` in one pass over
-    the queried pairs, the same operations in the same order (compiled by numba)."""
-    n_val, n_min = q.shape
-    copies = dup.shape[0] > 0
-    for i in range(n_val):
-        scale, ceiling, r = noise[i], capability[i], rate[i]
-        keep = 1.0 - r
-        row = rows[i]
-        for j in range(n_min):
-            k = q[i, j]
-            if k == 0:
-                continue  # not queried: no score, the moving average stays
-            s = z[i, j] * scale
-            s = s / sqrt_q[k]
-            a = quality[j]
-            s = s + (a if a <= ceiling else ceiling)
-            if s > 0.0:
-                if not s < 1.0:
-                    s = 1.0
-            else:
-                s = 0.0
-            if copies and dup[i, j]:
-                s = 0.0
-            c = cols[j]
-            ema[row, c] = keep * ema[row, c] + r * s
-
-
-def _normals_loop(words, out, start, wi, ki, fi, nor_r, nor_inv_r):  # type: ignore[no-untyped-def]
-    """numpy's ``random_standard_normal`` (numpy/random/src/distributions/distributions.c,
-    the ziggurat of 256 layers; ``next_double`` of PCG64 is ``(word >> 11) * 2^-53``) over
-    ``words``, filling ``out[start:]``; stops where the words run out in the middle of a
-    value. Returns (values made up to, words used by them). Compiled by numba; the same
-    operations in the same order, and libm's ``exp`` and ``log1p`` as numpy's."""
-    n = out.size
-    nw = words.size
-    i = start
-    w = 0
-    while i < n:
-        first = w
-        value = 0.0
-        made = False
-        stalled = False
-        while not made and not stalled:
-            if w >= nw:
-                stalled = True
-                break
-            r = words[w]
-            w += 1
-            idx = np.int64(r & np.uint64(0xFF))
-            r = r >> np.uint64(8)
-            sign = r & np.uint64(1)
-            rabs = (r >> np.uint64(1)) & np.uint64(0x000FFFFFFFFFFFFF)
-            x = np.float64(rabs) * wi[idx]
-            if sign == np.uint64(1):
-                x = -x
-            if rabs < ki[idx]:
-                value = x
-                made = True
-            elif idx == 0:
-                while True:
-                    if w + 2 > nw:
-                        stalled = True
-                        break
-                    u1 = np.float64(words[w] >> np.uint64(11)) * _ULP53
-                    u2 = np.float64(words[w + 1] >> np.uint64(11)) * _ULP53
-                    w += 2
-                    xx = -nor_inv_r * math.log1p(-u1)
-                    yy = -math.log1p(-u2)
-                    if yy + yy > xx * xx:
-                        negative = (rabs >> np.uint64(8)) & np.uint64(1)
-                        value = -(nor_r + xx) if negative else nor_r + xx
-                        made = True
-                        break
-            else:
-                if w >= nw:
-                    stalled = True
-                    break
-                u = np.float64(words[w] >> np.uint64(11)) * _ULP53
-                w += 1
-                if (fi[idx - 1] - fi[idx]) * u + fi[idx] < math.exp(-0.5 * x * x):
-                    value = x
-                    made = True
-        if stalled:
-            return i, first
-        out[i] = value
-        i += 1
-    return i, w
-
-
 _COMPILED: SimpleNamespace | None = None
 _NUMBA_MISSING = False
 
 
 def _kernels() -> SimpleNamespace | None:
-    """The compiled loops (numba, cached on disk), or None for the numpy path."""
+    """The compiled loops (``world.grading_jit``, numba, cached on disk) with numpy's
+    ziggurat tables where the compiled normals were found equal to numpy's, or None for
+    the numpy path (no numba, ``BACKEND`` "numpy", or the compiled loops' words found to
+    differ from numpy's)."""
     global _COMPILED, _NUMBA_MISSING
     if BACKEND not in BACKENDS:
         raise ValueError(f"TAO_ARENA_GRADING must be one of {', '.join(BACKENDS)}, "
@@ -530,23 +403,37 @@ def _kernels() -> SimpleNamespace | None:
         return None
     if _COMPILED is None:
         try:
-            import numba
+            from world import grading_jit
         except ImportError:
             if BACKEND == "numba":
                 raise
             _NUMBA_MISSING = True
             return None
-        jit = numba.njit(cache=True, nogil=True)
-        _COMPILED = SimpleNamespace(queries=jit(_queries_loop), grade=jit(_grade_loop),
-                                    normals=jit(_normals_loop), ziggurat=None)
+        if not _words_match(grading_jit):
+            _NUMBA_MISSING = True  # cannot happen: the loops call numpy's own function
+            return None
+        _COMPILED = SimpleNamespace(queries=grading_jit.queries, grade=grading_jit.grade,
+                                    grade_drawn=grading_jit.grade_drawn,
+                                    normals=grading_jit.normals, ziggurat=None)
         _COMPILED.ziggurat = _ziggurat_tables(_COMPILED)
     return _COMPILED
 
 
+def _words_match(grading_jit: object) -> bool:
+    """Whether the compiled loops' words are ``random_raw``'s and leave the generator in
+    the same state (checked once on a fixed seed)."""
+    a = np.random.Generator(np.random.PCG64(20231201))
+    b = np.random.Generator(np.random.PCG64(20231201))
+    out = np.empty(4096, dtype=np.uint64)
+    grading_jit.words(*_words_of(b), out)  # type: ignore[attr-defined]
+    return bool(np.array_equal(out, a.bit_generator.random_raw(4096))
+                and a.bit_generator.state == b.bit_generator.state)
+
+
 def _ziggurat_tables(kernels: SimpleNamespace) -> tuple | None:
     """numpy's ziggurat tables (numpy/random/src/distributions/ziggurat_constants.h, as
-    numba copies them), if ``_normals_loop`` with them gives numpy's normals bit for bit
-    on 2^18 draws of a fixed seed (rejections and the tail included) and leaves the
+    numba copies them), if ``grading_jit.normals`` with them gives numpy's normals bit for
+    bit on 2^18 draws of a fixed seed (rejections and the tail included) and leaves the
     generator where numpy's does; else None (``standard_normal`` then calls numpy)."""
     try:
         from numba.np.random import _constants as c
@@ -562,4 +449,4 @@ def _ziggurat_tables(kernels: SimpleNamespace) -> tuple | None:
     b = np.random.Generator(np.random.PCG64(20231201))
     same = np.array_equal(a.standard_normal((512, 512)), standard_normal(b, 512, 512, kernels))
     kernels.ziggurat = None
-    return tables if same and a.random() == b.random() else None
+    return tables if same and a.bit_generator.state == b.bit_generator.state else None
