@@ -53,6 +53,8 @@ class Span:
     plans: list[Plan]
     groups: list[tuple[type, Group]]
     layout: list[list[tuple[type, int, int]]]
+    # values the world derives from the span, kept as long as it (``Plan.memo``)
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass

@@ -10,7 +10,7 @@ per ``weights_rate_limit`` blocks, and with commit-reveal puts them on chain
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,11 +28,8 @@ def set_weights(model: Network, span: Span, ctx: SubnetContext) -> Iterator[Subn
     after subnet its validators' rows committed where the rate limit allows and the
     commits due this epoch revealed; yields each subnet once its weights are set."""
     made = {cls: rows_of(cls, g, ctx) for cls, g in span.groups}
-    parts = [made[cls][a:b] for layout in span.layout for cls, a, b in layout]
-    # every subnet's setters' rows, in their plans' order
-    rows = np.concatenate(parts) if parts else np.zeros((0, ctx.n))
     ends = np.cumsum([len(p.setter_uids) for p in span.plans]).tolist()
-    clean(model, span.subnets, span.plans, ends, rows)
+    rows = cleaned(model, span, made, ends, ctx.n)
     start = 0
     for s, plan, end in zip(span.subnets, span.plans, ends, strict=True):
         if plan.setters:
@@ -40,6 +37,71 @@ def set_weights(model: Network, span: Span, ctx: SubnetContext) -> Iterator[Subn
         start = end
         s.reveal_due(model.epoch, model.block)
         yield s
+
+
+def cleaned(model: Network, span: Span, made: dict[type, np.ndarray], ends: list[int],
+            n: int) -> np.ndarray:
+    """Every subnet's setters' rows (strategy ``cls``'s are ``made[cls]``), in their
+    plans' order, made valid (``clean``): by ``world.weights_jit.clean_into``, one pass
+    per strategy with each row cleaned while in cache, where numba is there and no row
+    needs numpy's hand (an infinite weight, a negative zero); else by ``clean``."""
+    kernel = _kernel()
+    if kernel is not None and ends and ends[-1]:
+        rows = np.empty((ends[-1], n))
+        masks, mask_of = _masks(model, span.subnets)
+        targets = _targets(span)
+        sources = {cls: np.ascontiguousarray(made[cls]) for cls, _ in span.groups}
+        if all(kernel(sources[cls], sources[cls].view(np.int64), rows, targets[cls], g.rows,
+                      mask_of, masks) < 0 for cls, g in span.groups):
+            return rows
+    parts = [made[cls][a:b] for layout in span.layout for cls, a, b in layout]
+    rows = np.concatenate(parts) if parts else np.zeros((0, n))
+    clean(model, span.subnets, span.plans, ends, rows)
+    return rows
+
+
+def _targets(span: Span) -> dict[type, np.ndarray]:
+    """Where each strategy's rows go among the span's setters' rows (subnet after subnet,
+    each in its plan's order), kept with the span."""
+    hit = span.memo.get(_targets)
+    if hit is None:
+        at = {cls: np.empty(len(g.rows), dtype=np.int64) for cls, g in span.groups}
+        start = 0
+        for layout in span.layout:
+            for cls, a, b in layout:
+                at[cls][a:b] = np.arange(start, start + b - a)
+                start += b - a
+        hit = span.memo[_targets] = at
+    return hit
+
+
+def _masks(model: Network, subnets: list[Subnet]) -> tuple[np.ndarray, np.ndarray]:
+    """The occupied UIDs (1.0) of the subnets with empty UIDs, one row each, and for each
+    subnet its row there (-1: every UID occupied)."""
+    members = [model.membership.members(s) for s in subnets]
+    partial = [m.occupied for m in members if not m.full]
+    mask_of = np.full(len(subnets), -1, dtype=np.int64)
+    mask_of[[i for i, m in enumerate(members) if not m.full]] = np.arange(len(partial))
+    n = subnets[0].n
+    masks = np.array(partial, dtype=np.float64) if partial else np.zeros((0, n))
+    return masks, mask_of
+
+
+_COMPILED: Any = None
+_NUMBA_MISSING = False
+
+
+def _kernel() -> Any:
+    """``world.weights_jit.clean_into``, or None without numba."""
+    global _COMPILED, _NUMBA_MISSING
+    if _COMPILED is None and not _NUMBA_MISSING:
+        try:
+            from world.weights_jit import clean_into
+        except ImportError:
+            _NUMBA_MISSING = True
+            return None
+        _COMPILED = clean_into
+    return _COMPILED
 
 
 def commit(model: Network, s: Subnet, uids: np.ndarray, rows: np.ndarray) -> None:

@@ -1,0 +1,93 @@
+"""The compiled cleaning of weight rows (``world.weights_jit.clean_into``, through
+``weights.cleaned``) gives ``weights.clean``'s numbers bit for bit, and hands the rows
+numpy must see (an infinite weight, a negative zero) back to it."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from world import weights
+
+pytest.importorskip("numba")
+
+
+def _span(rng: np.random.Generator, n: int, k: int, strategies: int):
+    """``k`` subnets of ``n`` UIDs, some with empty UIDs, whose setters belong to
+    ``strategies`` strategies in an order that differs from subnet to subnet; and the
+    strategies' raw rows, with NaN, negatives, zeros and subnormals in them."""
+    classes = [type(f"S{i}", (), {}) for i in range(strategies)]
+    counts = rng.integers(0, 6, size=(k, strategies))
+    members = {cls: [] for cls in classes}  # each strategy's members: their subnet
+    layout = []
+    for i in range(k):
+        order = rng.permutation(strategies)
+        parts = []
+        for c in order:
+            cls = classes[c]
+            a = len(members[cls])
+            members[cls] += [i] * int(counts[i, c])
+            parts.append((cls, a, len(members[cls])))
+        layout.append(parts)
+    groups = [(cls, SimpleNamespace(rows=np.array(members[cls], dtype=np.int64)))
+              for cls in classes]
+    subnets = [SimpleNamespace(n=n, netuid=i, occupant=np.arange(n)) for i in range(k)]
+    occupied = [rng.random(n) < (1.0 if i % 3 else 0.8) for i in range(k)]
+    model = SimpleNamespace(agent_of={u: SimpleNamespace(name=f"v{u}") for u in range(n)},
+                            membership=SimpleNamespace(
+        members=lambda s: SimpleNamespace(occupied=occupied[s.netuid],
+                                          full=bool(occupied[s.netuid].all()))))
+    plans = [SimpleNamespace(setter_uids=np.arange(sum(b - a for _, a, b in parts)))
+             for parts in layout]
+    span = SimpleNamespace(subnets=subnets, plans=plans, groups=groups, layout=layout,
+                           memo={})
+    made = {}
+    for cls, g in groups:
+        x = rng.random((len(g.rows), n))
+        x[rng.random(x.shape) < 0.3] = 0.0  # weight on some UIDs only
+        x[rng.random(x.shape) < 0.05] = -rng.random()
+        x[rng.random(x.shape) < 0.02] = np.nan
+        x[rng.random(x.shape) < 0.01] = 5e-324
+        if len(x) and rng.random() < 0.2:
+            x[0] = 0.0  # a row without weight stays zero
+        made[cls] = x
+    ends = np.cumsum([len(p.setter_uids) for p in plans]).tolist()
+    return model, span, made, ends
+
+
+def _numpy(model, span, made, ends, n):
+    parts = [made[cls][a:b] for layout in span.layout for cls, a, b in layout]
+    rows = np.concatenate(parts) if parts else np.zeros((0, n))
+    weights.clean(model, span.subnets, span.plans, ends, rows)
+    return rows
+
+
+@pytest.mark.parametrize("n", [5, 100, 256, 300])
+def test_compiled_cleaning_equals_numpys(n):
+    rng = np.random.default_rng(n)
+    for trial in range(15):
+        model, span, made, ends = _span(rng, n, int(rng.integers(1, 9)), 4)
+        fast = weights.cleaned(model, span, made, ends, n)
+        ref = _numpy(model, span, made, ends, n)
+        assert fast.shape == ref.shape
+        assert np.array_equal(fast.view(np.int64), ref.view(np.int64)), (n, trial)
+
+
+def test_negative_zero_and_infinite_weights_take_numpy(monkeypatch):
+    """A negative zero (whose sign numpy's fmax keeps or drops by position) and an
+    infinite weight (an error naming the strategy) send the span to ``clean``."""
+    rng = np.random.default_rng(3)
+    model, span, made, ends = _span(rng, 64, 4, 3)
+    cls = next(c for c, g in span.groups if len(g.rows))
+    calls = []
+    real = weights.clean
+    monkeypatch.setattr(weights, "clean", lambda *a: calls.append(1) or real(*a))
+    made[cls][0, 7] = -0.0
+    fast = weights.cleaned(model, span, made, ends, 64)
+    assert calls and np.array_equal(fast.view(np.int64),
+                                    _numpy(model, span, made, ends, 64).view(np.int64))
+    made[cls][0, 7] = np.inf
+    with pytest.raises(ValueError, match="infinite weights set by v"):
+        weights.cleaned(model, span, made, ends, 64)

@@ -1,0 +1,52 @@
+"""The compiled cleaning of weight rows behind ``world.weights`` (numba; imported on first
+use). Nothing here is a rule: ``clean_into`` makes, row by row while the row is in cache,
+the numbers of ``weights.clean`` (the chain's normalisation of set weights, subtensor
+``set_weights``; MODEL.md section 3), which makes four passes over all the rows of a run
+of subnets; tests/test_weights_clean.py checks the two bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from world.yuma_jit_median import _pairwise_sum
+
+_NEGATIVE_ZERO = np.int64(-0x8000000000000000)  # the bits of -0.0: the sign bit alone
+
+
+@numba.njit(cache=True, nogil=True)
+def clean_into(src, bits, dst, dst_rows, member_subnet, mask_of, masks):  # type: ignore[no-untyped-def]
+    """Row ``r`` of ``src`` (a strategy's rows; ``bits``: the same as int64) cleaned into
+    row ``dst_rows[r]`` of ``dst``: NaN and negatives to 0 (``np.fmax(x, 0)``), times the
+    occupied UIDs of its subnet where that subnet has empty UIDs
+    (``masks[mask_of[member_subnet[r]]]``; -1: every UID occupied), divided by its sum
+    (numpy's pairwise sum; a zero row stays zero).
+
+    Returns -1, or the first row that holds an infinite weight or a negative zero (numpy
+    raises on the one, and its ``fmax`` keeps or drops the other's sign by position):
+    then the caller cleans with numpy instead. No branch per weight: one that the data
+    decides costs more than the row's arithmetic.
+    """
+    n = src.shape[1]
+    for r in range(src.shape[0]):
+        out = dst[dst_rows[r]]
+        odd = False
+        for j in range(n):
+            x = src[r, j]
+            odd |= (x == math.inf) | (bits[r, j] == _NEGATIVE_ZERO)
+            out[j] = x if x > 0.0 else 0.0  # zero, negative or NaN: 0
+        if odd:
+            return r
+        m = mask_of[member_subnet[r]]
+        if m >= 0:
+            for j in range(n):
+                out[j] = out[j] * masks[m, j]
+        total = _pairwise_sum(out, np.int64(n))
+        if total <= 0.0:
+            total = 1.0
+        for j in range(n):
+            out[j] = out[j] / total
+    return -1
