@@ -91,3 +91,25 @@ def test_negative_zero_and_infinite_weights_take_numpy(monkeypatch):
     made[cls][0, 7] = np.inf
     with pytest.raises(ValueError, match="infinite weights set by v"):
         weights.cleaned(model, span, made, ends, 64)
+
+
+@pytest.mark.parametrize("n", [1, 7, 40, 256, 300])
+def test_weights_from_scores_compiled_in_place_equals_numpys(n):
+    """``work.weights_from_scores(..., overwrite=True)`` without top-k or sharpening (the
+    compiled ``weights_jit.normalise_rows``) gives the copying numpy form's numbers, with
+    NaN, negatives, zero and infinite rows; a negative zero leaves it to numpy."""
+    from world import work
+
+    rng = np.random.default_rng(n)
+    for trial in range(20):
+        s = rng.random((int(rng.integers(1, 12)), n)) - 0.1
+        s[rng.random(s.shape) < 0.1] = np.nan
+        s[0] = 0.0
+        if trial % 4 == 1:
+            s[-1, -1] = np.inf
+        if trial % 4 == 2:
+            s[-1, 0] = -0.0
+        ones, zeros = np.ones(len(s)), np.zeros(len(s))
+        ref = work.weights_from_scores(s, ones, zeros)
+        fast = work.weights_from_scores(s.copy(), ones, zeros, overwrite=True)
+        assert np.array_equal(fast.view(np.int64), ref.view(np.int64)), (n, trial)

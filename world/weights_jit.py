@@ -50,3 +50,33 @@ def clean_into(src, bits, dst, dst_rows, member_subnet, mask_of, masks):  # type
         for j in range(n):
             out[j] = out[j] / total
     return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def normalise_rows(s, bits):  # type: ignore[no-untyped-def]
+    """``work.weights_from_scores`` without top-k or sharpening, in place on the rows of
+    ``s`` (``bits``: the same as int64): NaN and negatives to 0 (``np.fmax(s, 0)``), each
+    row divided by its sum (numpy's pairwise sum) where that is positive, else zeros.
+
+    Returns False, leaving ``s`` untouched, where a negative zero is among the scores
+    (numpy's ``fmax`` keeps or drops its sign by position): numpy must do it."""
+    rows, n = s.shape
+    odd = False
+    for r in range(rows):
+        for j in range(n):
+            odd |= bits[r, j] == _NEGATIVE_ZERO
+    if odd:
+        return False
+    for r in range(rows):
+        out = s[r]
+        for j in range(n):
+            x = out[j]
+            out[j] = x if x > 0.0 else 0.0  # zero, negative or NaN: 0
+        total = _pairwise_sum(out, np.int64(n))
+        if total > 0.0:
+            for j in range(n):
+                out[j] = out[j] / total
+        else:  # no positive total (zero or NaN): a zero row, as np.divide(where=) leaves it
+            for j in range(n):
+                out[j] = 0.0
+    return True

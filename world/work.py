@@ -198,9 +198,13 @@ def weights_from_scores(
 
     MODEL.md section 5: validators turn their moving averages into weights, normalised,
     optionally sharpened (a power > 1 concentrates weight on the best) or top-k.
-    ``overwrite``: ``scores`` (float64) is the caller's scratch and becomes the result.
+    ``overwrite``: ``scores`` (float64) is the caller's scratch and becomes the result
+    (speed only: without top-k or sharpening, where numba is there, rows normalised one
+    by one while in cache, ``world.weights_jit.normalise_rows``, the same numbers).
     """
     if overwrite and scores.dtype == np.float64:
+        if _normalised_in_place(scores, sharpen, top_k):
+            return scores
         s = np.fmax(scores, 0.0, out=scores)
     else:
         s = np.fmax(scores, 0.0)  # NaN (never scored) and negatives to 0, in one pass
@@ -219,3 +223,25 @@ def weights_from_scores(
         s /= total
         return s
     return np.divide(s, total, out=np.zeros_like(s), where=total > 0)
+
+
+def _normalised_in_place(scores: np.ndarray, sharpen: np.ndarray, top_k: np.ndarray) -> bool:
+    """``weights_from_scores(scores, sharpen, top_k, overwrite=True)`` done in place by
+    ``world.weights_jit.normalise_rows`` where no row is cut to its top k or sharpened
+    and numba is there; False (``scores`` untouched) where numpy must do it."""
+    global _NORMALISE
+    if (np.count_nonzero(top_k) or np.count_nonzero(sharpen != 1.0) or scores.ndim != 2
+            or not scores.size or not scores.flags.c_contiguous
+            or not scores.flags.writeable):
+        return False
+    if _NORMALISE is None:
+        try:
+            from world.weights_jit import normalise_rows
+        except ImportError:
+            _NORMALISE = False
+            return False
+        _NORMALISE = normalise_rows
+    return bool(_NORMALISE and _NORMALISE(scores, scores.view(np.int64)))
+
+
+_NORMALISE: object = None  # the compiled loop once imported; False without numba
