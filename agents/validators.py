@@ -32,8 +32,7 @@ def honest_weights(group: Group, ctx: SubnetContext) -> np.ndarray:
 
     MODEL.md section 5: normalised, optionally sharpened or top-k.
     """
-    scores = ctx.own_scores(group)  # the members' rows (a copy)
-    scores *= ctx.is_miner[group.rows]
+    scores = ctx.own_scores(group, miners_only=True)  # the members' rows (a copy)
     sharpen, top_k = group.param("sharpen"), group.param("top_k")
     return weights_from_scores(scores, sharpen, top_k, overwrite=True)
 

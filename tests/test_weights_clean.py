@@ -113,3 +113,34 @@ def test_weights_from_scores_compiled_in_place_equals_numpys(n):
         ref = work.weights_from_scores(s, ones, zeros)
         fast = work.weights_from_scores(s.copy(), ones, zeros, overwrite=True)
         assert np.array_equal(fast.view(np.int64), ref.view(np.int64)), (n, trial)
+
+
+def test_own_scores_of_miners_in_one_pass_equals_numpys(monkeypatch):
+    """``ctx.own_scores(group, miners_only=True)`` over several subnets (one compiled
+    gather) gives the gathered moving averages times ``is_miner``, bit for bit, with
+    empty UIDs and validators among the columns."""
+    from agents.catalog import get
+    from world import interfaces
+    from world.model import Cohort, Network
+    from world.params import NetworkParams, SubnetParams
+
+    pop = [Cohort(get(name), count + k, k, {}) for k in range(3)
+           for name, count in (("honest_miner", 6), ("lazy_miner", 2),
+                               ("honest_validator", 3))]
+    model = Network(NetworkParams(subnets=(SubnetParams(n_uids=64),) * 3), pop, rng=4)
+    for _ in range(4):
+        model.step()
+    span = model.membership.spans()[0]
+    group = dict(span.groups)[get("honest_validator")]
+    ctx = model.span_context(span.subnets)
+    rng = np.random.default_rng(0)
+    for s in span.subnets:  # scores on every column, miners' or not, NaN among them
+        s.score_ema[...] = np.where(rng.random(s.score_ema.shape) < 0.05, np.nan,
+                                    rng.random(s.score_ema.shape))
+    fast = ctx.own_scores(group, miners_only=True)
+    assert len(span.subnets) == 3 and not ctx.is_miner.all()
+    monkeypatch.setattr(interfaces, "_GATHER", False)
+    ref = ctx.own_scores(group) * ctx.is_miner[group.rows]
+    assert np.array_equal(fast.view(np.int64), ref.view(np.int64))
+    assert np.array_equal(ctx.own_scores(group, miners_only=True).view(np.int64),
+                          ref.view(np.int64))

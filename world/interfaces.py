@@ -253,9 +253,20 @@ class SubnetContext:
         """The one subnet's weights on chain (``weight_rows``)."""
         return self.subnet.weights
 
-    def own_scores(self, group: Group) -> np.ndarray:
-        """Each member's row of its subnet's ``score_ema`` (a copy, members x UIDs)."""
-        return self._gather("score_ema", group.rows, group.uids)
+    def own_scores(self, group: Group, miners_only: bool = False) -> np.ndarray:
+        """Each member's row of its subnet's ``score_ema`` (a copy, members x UIDs);
+        ``miners_only``: times its subnet's ``is_miner`` (0 on UIDs that are not miners)."""
+        if miners_only and len(self.subnets) > 1 and len(group):
+            kernel = _gather_masked()
+            if kernel is not None:  # one compiled pass (speed only: the same numbers)
+                out = np.empty((len(group), self.n))
+                kernel(stack_views(self.model.stacks, self.subnets, "score_ema"),
+                       group.rows, group.uids, self.is_miner, out)
+                return out
+        scores = self._gather("score_ema", group.rows, group.uids)
+        if miners_only:
+            scores *= self.is_miner[group.rows]
+        return scores
 
     def weight_rows(self, rows: np.ndarray, uids: np.ndarray) -> np.ndarray:
         """The weights on chain of UID ``uids[i]`` of subnet ``subnets[rows[i]]`` (a copy;
@@ -423,3 +434,20 @@ class DelegatorStrategy(Strategy, Protocol):
 
     @classmethod
     def switch_delay(cls, group: Group) -> np.ndarray: ...
+
+
+_GATHER: Any = None
+
+
+def _gather_masked() -> Any:
+    """``world.weights_jit.gather_masked`` (``own_scores`` of miners in one pass), or
+    None without numba."""
+    global _GATHER
+    if _GATHER is None:
+        try:
+            from world.weights_jit import gather_masked
+        except ImportError:
+            _GATHER = False
+        else:
+            _GATHER = gather_masked
+    return _GATHER or None

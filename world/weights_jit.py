@@ -80,3 +80,16 @@ def normalise_rows(s, bits):  # type: ignore[no-untyped-def]
             for j in range(n):
                 out[j] = 0.0
     return True
+
+
+@numba.njit(cache=True, nogil=True)
+def gather_masked(stack, rows, uids, mask, out):  # type: ignore[no-untyped-def]
+    """``out[i] = stack[rows[i], uids[i]] * mask[rows[i]]`` (``mask`` boolean: each
+    value times 1.0 or 0.0, as numpy's ``*=`` by a boolean array), in one pass:
+    ``SubnetContext.own_scores(group, miners_only=True)``."""
+    n = out.shape[1]
+    for i in range(len(rows)):
+        src = stack[rows[i], uids[i]]
+        keep = mask[rows[i]]
+        for j in range(n):
+            out[i, j] = src[j] * (1.0 if keep[j] else 0.0)
