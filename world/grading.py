@@ -166,8 +166,9 @@ def grade_all(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> None
         jobs.append(job)
         rest.append(after)
     results = work_fast.grade_epochs(model.streams["queries"], model.streams["grading"], jobs)
-    for (received, graded), after in zip(results, rest, strict=True):
-        _book(model, received, graded, *after)
+    if not _book_all(model, results, rest):
+        for (received, graded), after in zip(results, rest, strict=True):
+            _book(model, received, graded, *after)
 
 
 def _grading_job(model: Network, s: Subnet, plan: Plan, ans: Answers) -> tuple[tuple, tuple]:
@@ -207,3 +208,41 @@ def _book(model: Network, received: np.ndarray, graded: np.ndarray, s: Subnet, a
     totals[2] += float(n_graders * s.params.work.query_rounds if len(mem.miners) else 0)
     s.queries_received = np.zeros(s.n)
     s.queries_received[cols] = received
+
+
+def _book_all(model: Network, results: list[tuple[np.ndarray, np.ndarray]],
+              rest: list[tuple]) -> bool:
+    """``_book`` for every subnet at once, where no account appears twice among their
+    miners and graders: each account's cost then takes one addition, the same as subnet
+    after subnet (the work totals are still added subnet after subnet). Returns False
+    (nothing booked) where an account appears twice: then ``_book`` subnet by subnet."""
+    if not rest:
+        return True
+    miner_accts = np.concatenate([after[2].miner_accts for after in rest])
+    grader_accts = np.concatenate([after[3] for after in rest])
+    accts = np.concatenate((miner_accts, grader_accts))
+    books = model.books
+    if len(accts) and np.bincount(accts, minlength=len(books.cost)).max() > 1:
+        return False
+    received = np.concatenate([r for r, _ in results])
+    graded = np.concatenate([g for _, g in results])
+    cols = [after[2].miner_cols for after in rest]
+    answers = [after[1] for after in rest]
+    fixed = np.concatenate([a.fixed[c] for a, c in zip(answers, cols, strict=True)])
+    per_query = np.concatenate([a.per_query[c] for a, c in zip(answers, cols, strict=True)])
+    computes = np.concatenate([a.computes[c] for a, c in zip(answers, cols, strict=True)])
+    books.cost[miner_accts] += fixed + per_query * received
+    books.cost[grader_accts] += np.concatenate([after[4] for after in rest]) * graded
+    # the work totals, subnet after subnet as ``_book`` adds them (sums of integers)
+    ends = np.cumsum([len(r) for r, _ in results])
+    done = np.concatenate(([0], np.cumsum(received * computes)))[ends]
+    done[1:] -= done[:-1].copy()
+    totals = books.work
+    for (got, sent), (s, _, mem, _, _, n_graders), computed in zip(results, rest, done,
+                                                                    strict=True):
+        totals[0] += float(computed)
+        totals[1] += float(sent.sum())
+        totals[2] += float(n_graders * s.params.work.query_rounds if len(mem.miners) else 0)
+        s.queries_received = np.zeros(s.n)
+        s.queries_received[mem.miner_cols] = got
+    return True

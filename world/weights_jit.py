@@ -2,7 +2,7 @@
 use). Nothing here is a rule: ``clean_into`` makes, row by row while the row is in cache,
 the numbers of ``weights.clean`` (the chain's normalisation of set weights, subtensor
 ``set_weights``; MODEL.md section 3), which makes four passes over all the rows of a run
-of subnets; tests/test_weights_clean.py checks the two bit for bit.
+of subnets; tests/test_fast_paths.py checks the two bit for bit.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
-"""The compiled cleaning of weight rows (``world.weights_jit.clean_into``, through
-``weights.cleaned``) gives ``weights.clean``'s numbers bit for bit, and hands the rows
-numpy must see (an infinite weight, a negative zero) back to it."""
+"""The world's speed-only paths give their reference forms' numbers bit for bit: the
+compiled cleaning of weight rows (``world.weights_jit.clean_into`` through
+``weights.cleaned``, against ``weights.clean``, which also takes the rows numpy must
+see), ``weights_from_scores`` in place, ``own_scores`` of miners in one pass, and the
+costs of an epoch's grading booked for every subnet at once."""
 
 from __future__ import annotations
 
@@ -144,3 +146,42 @@ def test_own_scores_of_miners_in_one_pass_equals_numpys(monkeypatch):
     assert np.array_equal(fast.view(np.int64), ref.view(np.int64))
     assert np.array_equal(ctx.own_scores(group, miners_only=True).view(np.int64),
                           ref.view(np.int64))
+
+
+def test_booking_every_subnet_at_once_equals_subnet_after_subnet(monkeypatch):
+    """``grading._book_all`` (each account's costs of an epoch's grading added at once)
+    leaves the books, the work totals and the queries received as ``_book`` subnet after
+    subnet does; an account that appears twice sends the epoch to ``_book``."""
+    from agents.catalog import get
+    from world import grading
+    from world.model import Cohort, Network
+    from world.params import NetworkParams, SubnetParams
+
+    def network() -> Network:
+        pop = [Cohort(get(name), count + k, k, {}) for k in range(3)
+               for name, count in (("honest_miner", 6), ("gpt_passthrough", 2),
+                                   ("lazy_miner", 1), ("honest_validator", 3),
+                                   ("weight_copier", 1))]
+        return Network(NetworkParams(subnets=(SubnetParams(n_uids=64),) * 3), pop, rng=9)
+
+    runs = {}
+    for name in ("at once", "one by one"):
+        if name == "one by one":
+            monkeypatch.setattr(grading, "_book_all", lambda *a: False)
+        model = network()
+        for _ in range(3):
+            model.step()
+        runs[name] = (model.books.cost.copy(), list(model.books.work),
+                      [s.queries_received.copy() for s in model.subnets])
+    (c1, w1, q1), (c2, w2, q2) = runs["at once"], runs["one by one"]
+    assert (c1 > 0).any() and w1[1] > 0
+    assert np.array_equal(c1, c2) and w1 == w2
+    assert all(np.array_equal(a, b) for a, b in zip(q1, q2, strict=True))
+    monkeypatch.undo()
+    model = network()
+    model.step()
+    s = model.subnets[0]
+    mem = model.membership.members(s)
+    twice = (s, None, mem, mem.miner_accts[:1], np.zeros(1), 1)  # a miner grading too
+    assert not grading._book_all(model, [(np.zeros(len(mem.miners), np.int64),
+                                          np.zeros(1, np.int64))], [twice])
