@@ -59,14 +59,18 @@ def answers(model: Network, span: Span, ctx: SubnetContext) -> list[Answers]:
             raise ValueError(f"{cls.__name__}.produce returned {len(prod.quality)} answers "
                              f"for {len(g)} members")
         made[cls] = (prod, kept)
-    return [_gather(model, s, plan, layout, made)
+    clipped: dict[type, tuple[np.ndarray, bool]] = {}
+    return [_gather(model, s, plan, layout, made, clipped)
             for s, plan, layout in zip(span.subnets, span.plans, span.layout, strict=True)]
 
 
 def _gather(model: Network, s: Subnet, plan: Plan, layout: list[tuple[type, int, int]],
-            made: dict[type, tuple[Production, bool]]) -> Answers:
+            made: dict[type, tuple[Production, bool]],
+            clipped: dict[type, tuple[np.ndarray, bool]]) -> Answers:
     """Subnet ``s``'s answers per UID from its miner groups' parts (``layout``) of the
-    span's productions (``made``: each strategy's and whether it is the kept one)."""
+    span's productions (``made``: each strategy's and whether it is the kept one;
+    ``clipped``: each production's qualities clipped to [0, 1] and whether all of them
+    suit the compiled grading, filled on first need)."""
     ans = model.answers.get(s.netuid)
     if ans is None or ans.plan is not plan:
         ans = model.answers[s.netuid] = Answers.empty(plan, s.n)
@@ -76,7 +80,11 @@ def _gather(model: Network, s: Subnet, plan: Plan, layout: list[tuple[type, int,
         if kept and ans.last.get(cls) is prod:
             continue  # the same answers as last epoch, already in place
         uids = plan.groups[cls].uids
-        quality = np.clip(prod.quality[a:b], 0.0, 1.0)
+        if cls not in clipped:
+            every = np.clip(prod.quality, 0.0, 1.0)
+            clipped[cls] = (every, work_fast.plain_values(every))
+        every, plain = clipped[cls]
+        quality = every[a:b]
         ans.quality[uids] = quality
         ans.key[uids] = prod.answer_key[a:b]
         ans.fixed[uids] = prod.fixed_cost_usd[a:b]
@@ -85,7 +93,7 @@ def _gather(model: Network, s: Subnet, plan: Plan, layout: list[tuple[type, int,
         ans.last[cls] = prod
         # ``work_fast.plain_inputs`` of the qualities, group by group: the UIDs outside
         # the groups hold 0.0, which is plain
-        ans.plain_of[cls] = work_fast.plain_values(quality)
+        ans.plain_of[cls] = plain or work_fast.plain_values(quality)
         changed = True
     if changed:
         ans.plain = all(ans.plain_of.values())
