@@ -65,9 +65,16 @@ _CABALS_CHECKED: weakref.WeakKeyDictionary[Any, dict[int, tuple[int, int, int]]]
 
 def ensure_cabals(model: Network, *netuids: int) -> None:
     """Put every agent on subnets ``netuids`` with a ``cabal_tag`` >= 0 into its cabal,
-    subnet after subnet (``_ensure_cabals``)."""
+    subnet after subnet (``_ensure_cabals``; a subnet where nothing changed since it last
+    found nothing new is passed over here, at the cost of a comparison)."""
+    checked = _CABALS_CHECKED.setdefault(model, {})
+    columns = model.columns
+    versions = (columns.version("cabal_tag"), columns.version("cabal"))
     for netuid in netuids:
+        if checked.get(netuid) == (model.subnets[netuid].version, *versions):
+            continue
         _ensure_cabals(model, netuid)
+        versions = (columns.version("cabal_tag"), columns.version("cabal"))
 
 
 def _ensure_cabals(model: Network, netuid: int) -> None:
