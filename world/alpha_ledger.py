@@ -36,6 +36,7 @@ from fractions import Fraction
 import numpy as np
 
 from world.ledger import NO_HOTKEY, Ledger, LedgerError
+from world.payout import compiled
 from world.pool import FEE_FRACTION, ExactPool
 from world.rules_dtao import dissolve_payout, inject_and_maybe_swap
 
@@ -53,6 +54,27 @@ def split_segments(
     rounding never pays more than the pot), the row of largest weight in its segment gets
     what the floors leave. Returns (per row its units, per segment what nobody could take:
     the pot of a segment without weight). Exact: rows plus leftovers sum to the pots.
+
+    With numba (``world.payout.compiled``) the loops of ``world.econ_jit.split_segments``
+    compute it, else and for the inputs they decline :func:`split_segments_numpy`
+    (tests/test_split_segments.py checks both equal to the reference form).
+    """
+    pots = np.asarray(pots, dtype=np.int64)
+    seg = np.asarray(seg, dtype=np.int64)
+    w = np.asarray(weights, dtype=np.float64)
+    jit = compiled()
+    if jit is not None and pots.ndim == seg.ndim == w.ndim == 1 and len(seg) == len(w):
+        c = np.ascontiguousarray
+        done, pay, left = jit.split_segments(c(pots), c(seg), c(w))
+        if done:  # viewed as numpy's own dtype (see world.econ_jit)
+            return pay.view(np.int64), left.view(np.int64)
+    return split_segments_numpy(pots, seg, w)
+
+
+def split_segments_numpy(
+    pots: np.ndarray, seg: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`split_segments` in numpy.
 
     Speed form (tests/test_split_segments.py checks it equal to the reference form of
     ``np.add.at``, ``np.maximum.at`` and ``np.unique``): rows of weight 0 are set aside
@@ -208,6 +230,11 @@ class DtaoLedger(Ledger):
         """Alpha units held outside each pool (stakers' and the protocol's)."""
         k = len(self.pools)
         n = self.n
+        jit = compiled()
+        if jit is not None:  # the same integer sum in one pass (speed only)
+            done, held = jit.held_per_net(self.alpha_net[:n], self.alpha[:n], k)
+            if done:
+                return held.view(np.int64) + self.protocol_alpha
         held = np.zeros(k, dtype=np.int64)
         on = self.alpha_net[:n] >= 0
         np.add.at(held, self.alpha_net[:n][on], self.alpha[:n][on])
@@ -417,9 +444,18 @@ class DtaoLedger(Ledger):
         to = self.staked_to[:n]
         has = to >= 0
         tgt = np.maximum(to, 0)
-        on_net = has & (self.alpha_net[:n] >= 0) & (self.alpha_net[:n] == self.net_of(tgt))
-        alpha = np.bincount(to[on_net], weights=self.alpha[:n][on_net], minlength=n)
-        root = np.bincount(to[has], weights=self.staked[:n][has], minlength=n)
+        hotkey_net = self.net_of(tgt)
+        jit = compiled()
+        done = False
+        if jit is not None:  # the same float sums in one pass (speed only)
+            done, alpha, root = jit.hotkey_parts(
+                to, self.alpha_net[:n], np.ascontiguousarray(hotkey_net, dtype=np.int64),
+                self.alpha[:n], self.staked[:n])
+            alpha, root = alpha.view(np.float64), root.view(np.float64)  # see world.econ_jit
+        if not done:
+            on_net = has & (self.alpha_net[:n] >= 0) & (self.alpha_net[:n] == hotkey_net)
+            alpha = np.bincount(to[on_net], weights=self.alpha[:n][on_net], minlength=n)
+            root = np.bincount(to[has], weights=self.staked[:n][has], minlength=n)
         self._parts_cache = (self.stake_version, n, (alpha, root))
         return alpha, root
 
