@@ -229,7 +229,8 @@ class Coinbase:
         ledger.credit_alpha(m_accts, m_units, net[paid])
         income = np.zeros(ledger.n, dtype=np.float64)  # value received (RAO), per account
         if dp.miners_sell:
-            np.add.at(income, m_accts, ledger.sell(m_accts, m_units))
+            # RAO as floats first: the same sums, on np.add.at's fast path (speed only)
+            np.add.at(income, m_accts, ledger.sell(m_accts, m_units).astype(np.float64))
         else:
             np.add.at(income, m_accts, m_units * price[net[paid]])
         # validators: the alpha part to each hotkey's alpha stakers, after take
