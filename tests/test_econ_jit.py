@@ -9,6 +9,7 @@ import pytest
 from world import econ_jit
 from world.alpha_ledger import DtaoLedger, split_segments
 from world.payout import share_pro_rata, share_pro_rata_numpy
+from world.pool import ExactPool
 
 
 def _stakes(rng: np.random.Generator, n: int, h: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +91,8 @@ def _ledger(rng: np.random.Generator, n: int, k: int) -> DtaoLedger:
     ledger.staked[:n] = rng.integers(0, 10**15, n) * (rng.random(n) < 0.5)
     ledger.alpha[:n] = rng.integers(0, 10**16, n)
     ledger.alpha_net[:n] = rng.integers(-1, k, n)
-    ledger.pools = [object()] * k  # type: ignore[list-item]
+    ledger.pools = [ExactPool(int(t), int(a)) for t, a in
+                    zip(rng.integers(1, 10**15, k), rng.integers(1, 10**16, k), strict=True)]
     ledger.protocol_alpha = rng.integers(0, 10**12, k)
     return ledger
 
@@ -119,3 +121,10 @@ def test_compiled_arrays_have_numpy_dtypes() -> None:
     alpha, root = ledger.hotkey_parts()
     assert alpha.dtype is root.dtype is np.dtype(np.float64)
     assert ledger.alpha_outstanding().dtype is np.dtype(np.int64)
+
+
+def test_hotkey_value_of_some_accounts_is_theirs_of_all() -> None:
+    ledger = _ledger(np.random.default_rng(1), 300, 5)
+    accts = np.array([7, 0, 299, 7, 150], dtype=np.int64)
+    np.testing.assert_array_equal(ledger.hotkey_value_tao(accts),
+                                  ledger.hotkey_value_tao()[accts])

@@ -473,11 +473,17 @@ class DtaoLedger(Ledger):
         self._stake_cache = (self.stake_version, n, out)
         return out
 
-    def hotkey_value_tao(self) -> np.ndarray:
+    def hotkey_value_tao(self, accts: np.ndarray | None = None) -> np.ndarray:
         """The stake behind each hotkey in TAO: its alpha at its pool's price plus its root
-        stake (what delegators compare across subnets, whose alpha differ in price)."""
+        stake (what delegators compare across subnets, whose alpha differ in price), of
+        ``accts`` (None: every account; each value is its own, so a subset costs less)."""
         alpha, root = self.hotkey_parts()
-        net = self.net_of(np.arange(self.n))
+        if accts is None:
+            accts = np.arange(self.n)
+        else:
+            accts = np.asarray(accts, dtype=np.int64)
+            alpha, root = alpha[accts], root[accts]
+        net = self.net_of(accts)
         price = np.append(self.prices(), 0.0)[np.where(net >= 0, net, len(self.pools))]
         return (alpha * price + root) / 1e9
 
