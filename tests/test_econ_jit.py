@@ -104,7 +104,7 @@ def test_hotkey_parts_and_held_alpha_equal_numpy(
     rng = np.random.default_rng(seed)
     ledger = _ledger(rng, int(rng.integers(1, 500)), int(rng.integers(1, 9)))
     got = ledger.hotkey_parts(), ledger.alpha_outstanding()
-    monkeypatch.setattr("world.payout.BACKEND", "numpy")
+    monkeypatch.setattr("world.kernels.BACKEND", "numpy")
     ledger._parts_cache = None
     want = ledger.hotkey_parts(), ledger.alpha_outstanding()
     for a, b in zip((*got[0], got[1]), (*want[0], want[1]), strict=True):

@@ -78,11 +78,16 @@ def test_compute_per_useful_answer():
     assert np.isnan(metrics.compute_per_useful_answer(5.0, 5.0, 0.0))
 
 
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
 @pytest.mark.parametrize("ragged", [False, True])
-def test_segment_ranks_are_rankdatas_exactly(ragged: bool) -> None:
+def test_segment_ranks_are_rankdatas_exactly(
+    ragged: bool, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``_segment_ranks`` (a faster sort kind by the values, a shortcut without ties)
     equals ``scipy.stats.rankdata`` per segment bit for bit: distinct values, many ties,
-    ties in one segment only, a single row."""
+    ties in one segment only, a single row; with the compiled loops (``world.econ_jit``)
+    and without."""
+    monkeypatch.setattr("world.kernels.BACKEND", backend)
     r = np.random.default_rng(5)
     for k, width in ((12, 16), (1, 40), (5, 3)):
         sizes = r.integers(1, width + 1, k) if ragged else np.full(k, width)
@@ -96,3 +101,21 @@ def test_segment_ranks_are_rankdatas_exactly(ragged: bool) -> None:
             for size in sizes.tolist():
                 np.testing.assert_array_equal(got[at:at + size], stats.rankdata(x[at:at + size]))
                 at += size
+
+
+def test_sort_values_is_nps_sort() -> None:
+    """``sort_values`` (a radix sort of many values >= +0.0) gives ``np.sort``'s values;
+    values it does not take (negative, -0.0, NaN) are numpy's."""
+    r = np.random.default_rng(2)
+    for t in range(20):
+        n = int(r.integers(0, 3000))
+        v = r.random(n) * 10.0 ** r.integers(-300, 300, n)
+        v[r.random(n) < 0.1] = 0.0
+        if t % 4 == 1:
+            v = np.round(r.random(n), 2)  # many ties
+        if t % 4 == 2 and n:
+            v[r.integers(n)] = [np.inf, 5e-324, np.nan, -0.0, -1.0][t % 5]
+        got, want = metrics.sort_values(v), np.sort(v)
+        assert got.dtype is np.dtype(np.float64)
+        np.testing.assert_array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))

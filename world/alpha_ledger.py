@@ -35,8 +35,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from world.kernels import compiled
 from world.ledger import NO_HOTKEY, Ledger, LedgerError
-from world.payout import compiled
 from world.pool import FEE_FRACTION, ExactPool
 from world.rules_dtao import dissolve_payout, inject_and_maybe_swap
 
@@ -55,7 +55,7 @@ def split_segments(
     what the floors leave. Returns (per row its units, per segment what nobody could take:
     the pot of a segment without weight). Exact: rows plus leftovers sum to the pots.
 
-    With numba (``world.payout.compiled``) the loops of ``world.econ_jit.split_segments``
+    With numba (``world.kernels.compiled``) the loops of ``world.econ_jit.split_segments``
     compute it, else and for the inputs they decline :func:`split_segments_numpy`
     (tests/test_split_segments.py checks both equal to the reference form).
     """

@@ -1,4 +1,5 @@
-"""Compiled loops behind the dtao economy's exact shares and sums (numba; imported on first use).
+"""Compiled loops behind the economy's exact shares and sums and its metrics (numba; imported
+on first use by ``world.kernels.compiled``).
 
 Nothing here is a rule. Each function makes, in one or two passes, the numbers of the numpy
 form it names, in the same order (tests/test_econ_jit.py checks them bit for bit):
@@ -166,3 +167,61 @@ def held_per_net(alpha_net: np.ndarray, alpha: np.ndarray, k: int) -> tuple[bool
         if j >= 0:
             held[j] += alpha[i]
     return True, held
+
+
+@jit
+def sort_nonnegative(v: np.ndarray) -> tuple[bool, np.ndarray]:
+    """``np.sort(v)`` for values that are all >= +0.0 (no NaN, no -0.0): (done, sorted).
+
+    The bits of such floats, read as unsigned integers, order as the values do, so a
+    least-significant-digit radix sort on them (six passes of 11 bits, a pass skipped
+    where every value has the same digit) gives numpy's sorted values; declines otherwise.
+    """
+    n = len(v)
+    keys = v.view(np.uint64)
+    counts = np.zeros((6, 2048), dtype=np.int64)
+    for i in range(n):
+        if not (v[i] >= 0.0) or keys[i] >> np.uint64(63):  # NaN, negative or -0.0
+            return False, v
+        k = keys[i]
+        for d in range(6):
+            counts[d, (k >> np.uint64(11 * d)) & np.uint64(2047)] += 1
+    src = keys.copy()
+    dst = np.empty_like(src)
+    place = np.empty(2048, dtype=np.int64)
+    for d in range(6):
+        if counts[d].max() == n:
+            continue
+        total = 0
+        for b in range(2048):
+            place[b] = total
+            total += counts[d, b]
+        shift = np.uint64(11 * d)
+        for i in range(n):
+            b = (src[i] >> shift) & np.uint64(2047)
+            dst[place[b]] = src[i]
+            place[b] += 1
+        src, dst = dst, src
+    return True, src.view(np.float64)
+
+
+@jit
+def ranks_in_rows(table: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Average ranks (``scipy.stats.rankdata``'s, from 1) within each row of ``table``,
+    given ``order``, each row's sorting permutation: the values at sorted places p..q
+    that are equal share the rank ``p + (q - p + 2) / 2`` (``world.metrics._segment_ranks``,
+    whose numpy form reads the same ties; exact multiples of 1/2)."""
+    k, width = table.shape
+    ranks = np.empty((k, width))
+    for r in range(k):
+        p = 0
+        while p < width:
+            value = table[r, order[r, p]]
+            q = p
+            while q + 1 < width and table[r, order[r, q + 1]] == value:
+                q += 1
+            rank = float(p) + (q - p + 2) / 2.0
+            for j in range(p, q + 1):
+                ranks[r, order[r, j]] = rank
+            p = q + 1
+    return ranks

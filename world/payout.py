@@ -15,43 +15,14 @@ claimed by root stakers pro rata to their root stake on the hotkey).
 
 from __future__ import annotations
 
-import os
-from types import ModuleType
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["compiled", "share_pro_rata"]
+from world.kernels import compiled
+
+__all__ = ["share_pro_rata"]
 
 IntArray = NDArray[np.int64]
-
-BACKENDS = ("auto", "numpy", "numba")
-# the economy's compiled loops (world.econ_jit): "auto" when numba imports, "numpy" never,
-# "numba" always (ImportError without it); read at import, or set BACKEND
-BACKEND = os.environ.get("TAO_ARENA_ECON", "auto")
-_compiled_module: ModuleType | None = None
-_numba_missing = False  # auto: an import failed once, do not retry on every call
-
-
-def compiled() -> ModuleType | None:
-    """:mod:`world.econ_jit` when :data:`BACKEND` allows it and numba imports, else None
-    (speed only: the same numbers; imported on first use)."""
-    global _compiled_module, _numba_missing
-    if BACKEND not in BACKENDS:
-        raise ValueError(f"TAO_ARENA_ECON must be one of {', '.join(BACKENDS)}, got {BACKEND!r}")
-    if BACKEND == "numpy" or (_numba_missing and BACKEND == "auto"):
-        return None
-    if _compiled_module is None:
-        try:
-            from world import econ_jit
-        except ImportError:
-            if BACKEND == "numba":
-                raise
-            _numba_missing = True
-            return None
-        _compiled_module = econ_jit
-    return _compiled_module
-
 
 def share_pro_rata(
     amount: ArrayLike,
@@ -74,9 +45,9 @@ def share_pro_rata(
     gets the rest. The result sums to ``sum(amount)`` exactly; a hotkey with no stake
     behind it pays everything to its owner.
 
-    With numba (:func:`compiled`) the loops of ``world.econ_jit.share_pro_rata`` compute
-    it (the same numbers; tests/test_econ_jit.py), else and for the inputs they decline
-    :func:`share_pro_rata_numpy`.
+    With numba (``world.kernels.compiled``) the loops of ``world.econ_jit.share_pro_rata``
+    compute it (the same numbers; tests/test_econ_jit.py), else and for the inputs they
+    decline :func:`share_pro_rata_numpy`.
     """
     amt = np.asarray(amount, dtype=np.int64)
     to = np.asarray(staked_to, dtype=np.int64)
