@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from world import delegation
+from world.accounts import uid_layout
 from world.alpha_ledger import DtaoLedger, split_segments
 from world.emission import epoch_emission
 from world.ledger import to_rao
@@ -202,9 +203,8 @@ class Coinbase:
         owners = np.array([s.owner_acct for s in subnets], dtype=np.int64)
         ledger.credit_alpha(owners, owner_u, np.arange(k))
         # 3. miners and validators, every UID of every subnet at once
-        sizes = np.array([s.n for s in subnets], dtype=np.int64)
-        net = np.repeat(np.arange(k), sizes)
-        occupant = np.concatenate([s.occupant for s in subnets])
+        layout = uid_layout(model)
+        sizes, net, occupant = layout.sizes, layout.net, layout.occupant
         occ = occupant != EMPTY
         hk = np.maximum(occupant, 0)
         vh = occupant[occ]  # the hotkeys of the occupied UIDs
@@ -269,9 +269,8 @@ class Coinbase:
         books.nominator_payout = float((alpha_value + got_r)[nominators].sum()) / RAO
         uid_price = price[net]
         uid_value = (miner_pay + alpha_pay) * uid_price + occupied(per_hk, 0)
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         uid_tao = uid_value / RAO
-        for s, a in zip(subnets, starts.tolist(), strict=True):
+        for s, a in zip(subnets, layout.starts.tolist(), strict=True):
             s.emission_tao = uid_tao[a : a + s.n]  # each subnet's view (as payments.py)
         books.role_emission = np.array([
             owner_value.sum(), float((miner_pay * uid_price).sum()),

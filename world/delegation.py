@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from world.accounts import uid_layout
 from world.interfaces import NetworkContext
 from world.ledger import NO_HOTKEY, to_rao
 
@@ -32,9 +33,8 @@ def declare(model: Network) -> None:
 def context(model: Network) -> NetworkContext:
     """What delegators see: every registered validator, the stake behind it and its
     trailing yield to nominators."""
-    vals = np.concatenate(
-        [np.zeros(0, np.int64)] + [s.occupant[s.is_validator] for s in model.subnets]
-    ).astype(np.int64)
+    layout = uid_layout(model)  # every subnet's UIDs, stacked subnet after subnet
+    vals = layout.occupant[layout.validators]
     if model.params.economy.stake_scope == "global":  # a hotkey once, however many UIDs
         vals = np.unique(model.hotkey_of[vals])
     stake = model.ledger.hotkey_value_tao(vals) if len(vals) else np.zeros(0)
