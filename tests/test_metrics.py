@@ -45,6 +45,24 @@ def test_spearman_of_segments_is_scipys_per_segment():
         at += k
 
 
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+def test_spearman_of_segments_is_a_loop_of_spearman_exactly(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bit for bit, with empty segments (first, between and last), ties and short ones."""
+    monkeypatch.setattr("world.kernels.BACKEND", backend)
+    r = np.random.default_rng(4)
+    for sizes in ([0, 5, 0, 2, 40, 17, 3, 0, 0], [256] * 6, [1], [0, 0], [9, 300, 0, 7]):
+        sizes = np.array(sizes)
+        n = int(sizes.sum())
+        for x, y in ((r.random(n), r.random(n)), (np.round(r.random(n), 1), r.random(n))):
+            got = metrics.spearman_segments(x, y, sizes)
+            at = np.concatenate([[0], np.cumsum(sizes)])
+            want = [metrics.spearman(x[a:b], y[a:b])
+                    for a, b in zip(at[:-1], at[1:], strict=True)]
+            np.testing.assert_array_equal(got, want)
+
+
 def gini_by_definition(v: np.ndarray) -> float:
     """Mean absolute difference over all ordered pairs, over twice the mean."""
     return float(np.abs(v[:, None] - v[None, :]).sum() / (2 * len(v) ** 2 * v.mean()))

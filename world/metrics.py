@@ -53,9 +53,14 @@ def spearman_segments(x: np.ndarray, y: np.ndarray, sizes: np.ndarray) -> np.nda
     mean = (sizes + 1) / 2.0  # the mean of ranks 1..n, exactly
     rx -= mean[seg]
     ry -= mean[seg]
-    sxx = np.bincount(seg, weights=rx * rx, minlength=len(sizes))
-    syy = np.bincount(seg, weights=ry * ry, minlength=len(sizes))
-    sxy = np.bincount(seg, weights=rx * ry, minlength=len(sizes))
+    # each segment's sums over its run (np.add.reduceat; exact, as any order)
+    has = sizes > 0
+    at = (np.cumsum(sizes) - sizes)[has]
+    sxx, syy, sxy = np.zeros((3, len(sizes)))
+    if len(at):
+        sxx[has] = np.add.reduceat(rx * rx, at)
+        syy[has] = np.add.reduceat(ry * ry, at)
+        sxy[has] = np.add.reduceat(rx * ry, at)
     ok = (sizes >= 3) & (sxx > 1e-12) & (syy > 1e-12)
     out[ok] = sxy[ok] / np.sqrt(sxx[ok] * syy[ok])
     return out
