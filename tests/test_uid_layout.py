@@ -1,5 +1,6 @@
 """``world.accounts.uid_layout`` (kept until a UID changes hands) equals the subnets'
-arrays stacked afresh, before and after UIDs change hands."""
+arrays stacked afresh, before and after UIDs change hands; ``Columns`` read and write a
+slice of accounts (``accounts.close_epoch``) as the same accounts by index."""
 
 from __future__ import annotations
 
@@ -52,3 +53,18 @@ def test_layout_follows_uids_changing_hands() -> None:
     _check(model)
     assert int(uid_layout(model).occupant[int(uid_layout(model).starts[1]) + uid]) == acct
     assert EMPTY not in uid_layout(model).occupant[uid_layout(model).validators]
+
+
+def test_columns_read_and_write_a_slice_of_accounts_as_an_index() -> None:
+    """``Columns.get`` and ``set`` with a slice (``accounts.close_epoch``'s every account)
+    give what the same accounts as an index array give; a slice reads as a read-only view."""
+    from world.columns import Columns
+
+    col = Columns(8)
+    col.declare("x", 0.5)
+    col.set("x", slice(0, 5), np.arange(5.0))
+    np.testing.assert_array_equal(col.get("x", np.arange(8)), [0, 1, 2, 3, 4, 0.5, 0.5, 0.5])
+    view = col.get("x", slice(2, 6))
+    np.testing.assert_array_equal(view, col.get("x", np.arange(2, 6)))
+    assert not view.flags.writeable
+    np.testing.assert_array_equal(col.get("absent", slice(0, 3), 7.0), [7.0, 7.0, 7.0])
