@@ -8,6 +8,7 @@ import pytest
 
 from world import econ_jit
 from world.alpha_ledger import DtaoLedger, split_segments
+from world.ledger import LedgerError
 from world.payout import share_pro_rata, share_pro_rata_numpy
 from world.pool import ExactPool
 
@@ -128,3 +129,56 @@ def test_hotkey_value_of_some_accounts_is_theirs_of_all() -> None:
     accts = np.array([7, 0, 299, 7, 150], dtype=np.int64)
     np.testing.assert_array_equal(ledger.hotkey_value_tao(accts),
                                   ledger.hotkey_value_tao()[accts])
+
+
+def _ledger_state(ledger: DtaoLedger) -> list[np.ndarray]:
+    return [ledger.alpha, ledger.alpha_net, ledger.alpha_issued, ledger.staked_to,
+            ledger.liquid, ledger.staked, ledger.flow_rao,
+            np.array([ledger.stake_version, *(p.tao_rao for p in ledger.pools),
+                      *(p.alpha_units for p in ledger.pools)], dtype=object)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_credit_and_sell_equal_numpy(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``credit_alpha`` and ``sell`` through the compiled loops leave the ledger as the
+    numpy form does, and raise where it raises (a clash, a sale beyond the stake)."""
+    import copy
+
+    rng = np.random.default_rng(seed)
+    n, k = 200, 4
+    base = _ledger(rng, n, k)
+    base.alpha_net[:n] = np.where(rng.random(n) < 0.3, -1, base.alpha_net[:n])
+    base.alpha[:n] = np.where(base.alpha_net[:n] < 0, 0, base.alpha[:n])
+    base.flow_rao = np.zeros(k, dtype=np.int64)
+    base.alpha_issued = rng.integers(10**17, 10**18, k)
+    ledgers = {"numpy": base, "auto": copy.deepcopy(base)}
+    for step in range(30):
+        if step % 2:
+            m = int(rng.integers(0, 40))
+            accts = rng.integers(-1 if step % 7 == 0 else 0, n, m)
+            units = rng.integers(-2, 10**12, m) * (rng.random(m) < 0.8)
+            nets = rng.integers(0, k, m)
+            if step % 3 and m:  # each on the subnet it holds (no clash)
+                held = base.alpha_net[accts]
+                nets = np.where(held >= 0, held, nets)
+            call = ("credit_alpha", accts, units, nets)
+        else:
+            on = np.flatnonzero(base.alpha[:n] > 0)
+            accts = rng.choice(on, int(rng.integers(0, min(30, len(on)) + 1)))
+            units = rng.integers(0, base.alpha[accts] // 2 + 1)
+            if step % 6 == 0 and len(accts):
+                units[0] = base.alpha[accts[0]] + 1  # more than it holds
+            call = ("sell", accts, units)
+        outcome = {}
+        for backend, ledger in ledgers.items():
+            monkeypatch.setattr("world.kernels.BACKEND", backend)
+            try:
+                outcome[backend] = getattr(ledger, call[0])(*call[1:])
+            except (LedgerError, IndexError) as e:
+                outcome[backend] = type(e)
+        if isinstance(outcome["numpy"], np.ndarray):
+            np.testing.assert_array_equal(outcome["auto"], outcome["numpy"])
+        else:
+            assert outcome["auto"] == outcome["numpy"]
+        for a, b in zip(*map(_ledger_state, ledgers.values()), strict=True):
+            np.testing.assert_array_equal(a, b)

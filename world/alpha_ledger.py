@@ -286,6 +286,15 @@ class DtaoLedger(Ledger):
         staked alpha: run_coinbase.rs ``increase_stake_for_hotkey_and_coldkey_on_subnet``);
         an account without stake stakes to itself."""
         accts, units, nets = (np.asarray(x, dtype=np.int64) for x in (accts, units, nets))
+        jit = compiled()
+        if jit is not None and accts.ndim == 1 and len(accts) == len(units) == len(nets):
+            c = np.ascontiguousarray
+            made = jit.credit_alpha(self.alpha, self.alpha_net, self.alpha_issued,
+                                    self.staked_to, c(accts), c(units), c(nets))
+            if made >= 0:  # the same changes in one pass (speed only)
+                if made:
+                    self.stake_version += 1
+                return
         keep = units > 0
         accts, units, nets = accts[keep], units[keep], nets[keep]
         if len(accts) == 0:
@@ -328,22 +337,34 @@ class DtaoLedger(Ledger):
         pro rata); the TAO goes to their liquid balance (``to_root``: to their root stake,
         as a root claim of type Swap). Returns the RAO each received."""
         accts, units = np.asarray(accts, dtype=np.int64), np.asarray(units, dtype=np.int64)
-        held = np.zeros(self.n, dtype=np.int64)
-        np.add.at(held, accts, units)
-        if np.any((units < 0) | (held[accts] > self.alpha[accts])):
-            bad = accts[held[accts] > self.alpha[accts]]
-            raise LedgerError(f"unstake exceeds the alpha stake of {self._names(bad)}")
-        nets = self.alpha_net[accts]
         k = len(self.pools)
-        total = np.zeros(k, dtype=np.int64)
-        np.add.at(total, nets, units)
+        jit = compiled()
+        done = False
+        if jit is not None and accts.ndim == 1 and len(accts) == len(units):
+            accts, units = np.ascontiguousarray(accts), np.ascontiguousarray(units)
+            done, nets, total = jit.sell_totals(self.alpha[: self.n], self.alpha_net, accts,
+                                                units, k)
+            nets, total = nets.view(np.int64), total.view(np.int64)  # see world.econ_jit
+        if not done:
+            held = np.zeros(self.n, dtype=np.int64)
+            np.add.at(held, accts, units)
+            if np.any((units < 0) | (held[accts] > self.alpha[accts])):
+                bad = accts[held[accts] > self.alpha[accts]]
+                raise LedgerError(f"unstake exceeds the alpha stake of {self._names(bad)}")
+            nets = self.alpha_net[accts]
+            total = np.zeros(k, dtype=np.int64)
+            np.add.at(total, nets, units)
         out = np.zeros(k, dtype=np.int64)
         for j in np.flatnonzero(total).tolist():
             out[j] = self._swap(j, int(total[j]), buy=False, drop_fee=drop_fee)
         got, _ = split_segments(out, nets, units.astype(np.float64))
-        np.subtract.at(self.alpha, accts, units)
-        np.add.at(self.staked if to_root else self.liquid, accts, got)
-        self.alpha_net[accts[self.alpha[accts] == 0]] = NO_NET
+        balance = self.staked if to_root else self.liquid
+        if done:  # the same changes in one pass (speed only)
+            jit.sell_settle(self.alpha, self.alpha_net, balance, accts, units, got)
+        else:
+            np.subtract.at(self.alpha, accts, units)
+            np.add.at(balance, accts, got)
+            self.alpha_net[accts[self.alpha[accts] == 0]] = NO_NET
         if flow:
             self.flow_rao -= out
         self.stake_version += 1

@@ -225,3 +225,76 @@ def ranks_in_rows(table: np.ndarray, order: np.ndarray) -> np.ndarray:
                 ranks[r, order[r, j]] = rank
             p = q + 1
     return ranks
+
+
+@jit
+def credit_alpha(
+    alpha: np.ndarray, alpha_net: np.ndarray, alpha_issued: np.ndarray,
+    staked_to: np.ndarray, accts: np.ndarray, units: np.ndarray, nets: np.ndarray,
+) -> int:
+    """``DtaoLedger.credit_alpha``'s changes, in place: each positive credit's account
+    takes its subnet, its alpha and the subnet's issued alpha grow, an account staking to
+    no hotkey (-1) stakes to itself. Returns the credits made, or -1 and changes nothing
+    for an account or a subnet out of range or an account holding alpha of another subnet
+    (where the numpy form raises)."""
+    n, k = len(alpha), len(alpha_issued)
+    made = 0
+    for i in range(len(accts)):
+        if units[i] > 0:
+            a, j = accts[i], nets[i]
+            if a < 0 or a >= n or j < 0 or j >= k:
+                return -1
+            if alpha_net[a] != -1 and alpha_net[a] != j and alpha[a] > 0:
+                return -1
+            made += 1
+    for i in range(len(accts)):
+        if units[i] > 0:
+            a, j = accts[i], nets[i]
+            alpha_net[a] = j
+            alpha[a] += units[i]
+            alpha_issued[j] += units[i]
+            if staked_to[a] == -1:
+                staked_to[a] = a
+    return made
+
+
+@jit
+def sell_totals(
+    alpha: np.ndarray, alpha_net: np.ndarray, accts: np.ndarray, units: np.ndarray, k: int
+) -> tuple[bool, np.ndarray, np.ndarray]:
+    """``DtaoLedger.sell``'s check and sums: (done, each sale's subnet, units sold per
+    subnet); declines an account out of range, a negative sale, a sale of more than an
+    account holds (where the numpy form raises) and alpha on no subnet."""
+    n = len(alpha)
+    nets = np.empty(len(accts), dtype=np.int64)
+    total = np.zeros(k, dtype=np.int64)
+    held = np.zeros(n, dtype=np.int64)
+    for i in range(len(accts)):
+        a = accts[i]
+        if a < 0 or a >= n or units[i] < 0:
+            return False, nets, total
+        held[a] += units[i]
+    for i in range(len(accts)):
+        a = accts[i]
+        j = alpha_net[a]
+        if held[a] > alpha[a] or j < 0 or j >= k:
+            return False, nets, total
+        nets[i] = j
+        total[j] += units[i]
+    return True, nets, total
+
+
+@jit
+def sell_settle(
+    alpha: np.ndarray, alpha_net: np.ndarray, balance: np.ndarray, accts: np.ndarray,
+    units: np.ndarray, got: np.ndarray,
+) -> None:
+    """``DtaoLedger.sell``'s changes after the swaps, in place: the alpha sold leaves each
+    account, the TAO it got joins ``balance``; an account left without alpha is on no
+    subnet (-1). For the accounts ``sell_totals`` checked."""
+    for i in range(len(accts)):
+        alpha[accts[i]] -= units[i]
+        balance[accts[i]] += got[i]
+    for i in range(len(accts)):
+        if alpha[accts[i]] == 0:
+            alpha_net[accts[i]] = -1
