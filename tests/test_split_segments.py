@@ -104,3 +104,17 @@ def test_the_loops_decline_what_they_do_not_take() -> None:
                                              np.array(w, dtype=np.float64))
         assert not done
 
+
+
+def test_each_segments_units_sum_to_its_pot_less_what_is_left() -> None:
+    """What ``Coinbase.pay`` reads instead of summing the root dividends per subnet: the
+    float sums of the rows' units (``np.bincount``) are the pots less what is left."""
+    rng = np.random.default_rng(9)
+    for _ in range(20):
+        k = int(rng.integers(1, 30))
+        seg = np.sort(rng.integers(0, k, int(rng.integers(0, 500))))
+        w = rng.random(len(seg)) * (rng.random(len(seg)) < 0.7)
+        pots = rng.integers(0, 2**52, k)
+        pay, left = split_segments(pots, seg, w)
+        np.testing.assert_array_equal(
+            np.bincount(seg, weights=pay, minlength=k).astype(np.int64), pots - left)
