@@ -463,9 +463,7 @@ class DtaoLedger(Ledger):
         if cache is not None and cache[0] == self.stake_version and cache[1] == n:
             return cache[2]
         to = self.staked_to[:n]
-        has = to >= 0
-        tgt = np.maximum(to, 0)
-        hotkey_net = self.net_of(tgt)
+        hotkey_net = self.net_of(np.maximum(to, 0))
         jit = compiled()
         done = False
         if jit is not None:  # the same float sums in one pass (speed only)
@@ -474,6 +472,7 @@ class DtaoLedger(Ledger):
                 self.alpha[:n], self.staked[:n])
             alpha, root = alpha.view(np.float64), root.view(np.float64)  # see world.econ_jit
         if not done:
+            has = to >= 0
             on_net = has & (self.alpha_net[:n] >= 0) & (self.alpha_net[:n] == hotkey_net)
             alpha = np.bincount(to[on_net], weights=self.alpha[:n][on_net], minlength=n)
             root = np.bincount(to[has], weights=self.staked[:n][has], minlength=n)
