@@ -39,6 +39,18 @@ def _by_account(ctx: NetworkContext, values: np.ndarray, accts: np.ndarray) -> n
     return np.where(accts >= 0, dense[np.maximum(accts, 0)], 0.0)
 
 
+def _last_of_largest(primary: np.ndarray, secondary: np.ndarray) -> int:
+    """``np.lexsort((secondary, primary))[-1]``: the index of the largest ``primary``, among
+    those the largest ``secondary``, among those the last (a stable sort keeps ties in
+    order). Without NaN (which sorts last) found by two maxima instead of a sort (speed
+    only; tests/strategies/test_delegators.py checks them equal)."""
+    if len(primary) == 0 or np.isnan(primary).any() or np.isnan(secondary).any():
+        return int(np.lexsort((secondary, primary))[-1])
+    top = np.flatnonzero(primary == primary.max())
+    second = secondary[top]
+    return int(top[np.flatnonzero(second == second.max())[-1]])
+
+
 def _move_if_better(
     group: Group, ctx: NetworkContext, score: np.ndarray
 ) -> np.ndarray:
@@ -172,7 +184,7 @@ class MomentumStaker(Delegator):
         if len(ctx.validators) == 0:
             return current
         trend = np.asarray(ctx.price_trend)
-        best = int(np.lexsort((ctx.stake_tao, trend))[-1])  # top trend, then most stake
+        best = _last_of_largest(trend, np.asarray(ctx.stake_tao))  # top trend, most stake
         better = trend[best] > _by_account(ctx, trend, current) + group.param("hurdle")
         return np.where(better, ctx.validators[best], current)
 

@@ -45,6 +45,24 @@ def test_spearman_of_segments_is_scipys_per_segment():
         at += k
 
 
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+def test_spearman_of_segments_is_a_loop_of_spearman_exactly(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bit for bit, with empty segments (first, between and last), ties and short ones."""
+    monkeypatch.setattr("world.kernels.BACKEND", backend)
+    r = np.random.default_rng(4)
+    for sizes in ([0, 5, 0, 2, 40, 17, 3, 0, 0], [256] * 6, [1], [0, 0], [9, 300, 0, 7]):
+        sizes = np.array(sizes)
+        n = int(sizes.sum())
+        for x, y in ((r.random(n), r.random(n)), (np.round(r.random(n), 1), r.random(n))):
+            got = metrics.spearman_segments(x, y, sizes)
+            at = np.concatenate([[0], np.cumsum(sizes)])
+            want = [metrics.spearman(x[a:b], y[a:b])
+                    for a, b in zip(at[:-1], at[1:], strict=True)]
+            np.testing.assert_array_equal(got, want)
+
+
 def gini_by_definition(v: np.ndarray) -> float:
     """Mean absolute difference over all ordered pairs, over twice the mean."""
     return float(np.abs(v[:, None] - v[None, :]).sum() / (2 * len(v) ** 2 * v.mean()))
@@ -78,11 +96,16 @@ def test_compute_per_useful_answer():
     assert np.isnan(metrics.compute_per_useful_answer(5.0, 5.0, 0.0))
 
 
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
 @pytest.mark.parametrize("ragged", [False, True])
-def test_segment_ranks_are_rankdatas_exactly(ragged: bool) -> None:
+def test_segment_ranks_are_rankdatas_exactly(
+    ragged: bool, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``_segment_ranks`` (a faster sort kind by the values, a shortcut without ties)
     equals ``scipy.stats.rankdata`` per segment bit for bit: distinct values, many ties,
-    ties in one segment only, a single row."""
+    ties in one segment only, a single row; with the compiled loops (``world.econ_jit``)
+    and without."""
+    monkeypatch.setattr("world.kernels.BACKEND", backend)
     r = np.random.default_rng(5)
     for k, width in ((12, 16), (1, 40), (5, 3)):
         sizes = r.integers(1, width + 1, k) if ragged else np.full(k, width)
@@ -96,3 +119,21 @@ def test_segment_ranks_are_rankdatas_exactly(ragged: bool) -> None:
             for size in sizes.tolist():
                 np.testing.assert_array_equal(got[at:at + size], stats.rankdata(x[at:at + size]))
                 at += size
+
+
+def test_sort_values_is_nps_sort() -> None:
+    """``sort_values`` (a radix sort of many values >= +0.0) gives ``np.sort``'s values;
+    values it does not take (negative, -0.0, NaN) are numpy's."""
+    r = np.random.default_rng(2)
+    for t in range(20):
+        n = int(r.integers(0, 3000))
+        v = r.random(n) * 10.0 ** r.integers(-300, 300, n)
+        v[r.random(n) < 0.1] = 0.0
+        if t % 4 == 1:
+            v = np.round(r.random(n), 2)  # many ties
+        if t % 4 == 2 and n:
+            v[r.integers(n)] = [np.inf, 5e-324, np.nan, -0.0, -1.0][t % 5]
+        got, want = metrics.sort_values(v), np.sort(v)
+        assert got.dtype is np.dtype(np.float64)
+        np.testing.assert_array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))

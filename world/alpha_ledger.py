@@ -35,6 +35,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from world.kernels import compiled
 from world.ledger import NO_HOTKEY, Ledger, LedgerError
 from world.pool import FEE_FRACTION, ExactPool
 from world.rules_dtao import dissolve_payout, inject_and_maybe_swap
@@ -53,6 +54,27 @@ def split_segments(
     rounding never pays more than the pot), the row of largest weight in its segment gets
     what the floors leave. Returns (per row its units, per segment what nobody could take:
     the pot of a segment without weight). Exact: rows plus leftovers sum to the pots.
+
+    With numba (``world.kernels.compiled``) the loops of ``world.econ_jit.split_segments``
+    compute it, else and for the inputs they decline :func:`split_segments_numpy`
+    (tests/test_split_segments.py checks both equal to the reference form).
+    """
+    pots = np.asarray(pots, dtype=np.int64)
+    seg = np.asarray(seg, dtype=np.int64)
+    w = np.asarray(weights, dtype=np.float64)
+    jit = compiled()
+    if jit is not None and pots.ndim == seg.ndim == w.ndim == 1 and len(seg) == len(w):
+        c = np.ascontiguousarray
+        done, pay, left = jit.split_segments(c(pots), c(seg), c(w))
+        if done:  # viewed as numpy's own dtype (see world.econ_jit)
+            return pay.view(np.int64), left.view(np.int64)
+    return split_segments_numpy(pots, seg, w)
+
+
+def split_segments_numpy(
+    pots: np.ndarray, seg: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`split_segments` in numpy.
 
     Speed form (tests/test_split_segments.py checks it equal to the reference form of
     ``np.add.at``, ``np.maximum.at`` and ``np.unique``): rows of weight 0 are set aside
@@ -208,6 +230,11 @@ class DtaoLedger(Ledger):
         """Alpha units held outside each pool (stakers' and the protocol's)."""
         k = len(self.pools)
         n = self.n
+        jit = compiled()
+        if jit is not None:  # the same integer sum in one pass (speed only)
+            done, held = jit.held_per_net(self.alpha_net[:n], self.alpha[:n], k)
+            if done:
+                return held.view(np.int64) + self.protocol_alpha
         held = np.zeros(k, dtype=np.int64)
         on = self.alpha_net[:n] >= 0
         np.add.at(held, self.alpha_net[:n][on], self.alpha[:n][on])
@@ -259,6 +286,15 @@ class DtaoLedger(Ledger):
         staked alpha: run_coinbase.rs ``increase_stake_for_hotkey_and_coldkey_on_subnet``);
         an account without stake stakes to itself."""
         accts, units, nets = (np.asarray(x, dtype=np.int64) for x in (accts, units, nets))
+        jit = compiled()
+        if jit is not None and accts.ndim == 1 and len(accts) == len(units) == len(nets):
+            c = np.ascontiguousarray
+            made = jit.credit_alpha(self.alpha, self.alpha_net, self.alpha_issued,
+                                    self.staked_to, c(accts), c(units), c(nets))
+            if made >= 0:  # the same changes in one pass (speed only)
+                if made:
+                    self.stake_version += 1
+                return
         keep = units > 0
         accts, units, nets = accts[keep], units[keep], nets[keep]
         if len(accts) == 0:
@@ -301,22 +337,34 @@ class DtaoLedger(Ledger):
         pro rata); the TAO goes to their liquid balance (``to_root``: to their root stake,
         as a root claim of type Swap). Returns the RAO each received."""
         accts, units = np.asarray(accts, dtype=np.int64), np.asarray(units, dtype=np.int64)
-        held = np.zeros(self.n, dtype=np.int64)
-        np.add.at(held, accts, units)
-        if np.any((units < 0) | (held[accts] > self.alpha[accts])):
-            bad = accts[held[accts] > self.alpha[accts]]
-            raise LedgerError(f"unstake exceeds the alpha stake of {self._names(bad)}")
-        nets = self.alpha_net[accts]
         k = len(self.pools)
-        total = np.zeros(k, dtype=np.int64)
-        np.add.at(total, nets, units)
+        jit = compiled()
+        done = False
+        if jit is not None and accts.ndim == 1 and len(accts) == len(units):
+            accts, units = np.ascontiguousarray(accts), np.ascontiguousarray(units)
+            done, nets, total = jit.sell_totals(self.alpha[: self.n], self.alpha_net, accts,
+                                                units, k)
+            nets, total = nets.view(np.int64), total.view(np.int64)  # see world.econ_jit
+        if not done:
+            held = np.zeros(self.n, dtype=np.int64)
+            np.add.at(held, accts, units)
+            if np.any((units < 0) | (held[accts] > self.alpha[accts])):
+                bad = accts[held[accts] > self.alpha[accts]]
+                raise LedgerError(f"unstake exceeds the alpha stake of {self._names(bad)}")
+            nets = self.alpha_net[accts]
+            total = np.zeros(k, dtype=np.int64)
+            np.add.at(total, nets, units)
         out = np.zeros(k, dtype=np.int64)
         for j in np.flatnonzero(total).tolist():
             out[j] = self._swap(j, int(total[j]), buy=False, drop_fee=drop_fee)
         got, _ = split_segments(out, nets, units.astype(np.float64))
-        np.subtract.at(self.alpha, accts, units)
-        np.add.at(self.staked if to_root else self.liquid, accts, got)
-        self.alpha_net[accts[self.alpha[accts] == 0]] = NO_NET
+        balance = self.staked if to_root else self.liquid
+        if done:  # the same changes in one pass (speed only)
+            jit.sell_settle(self.alpha, self.alpha_net, balance, accts, units, got)
+        else:
+            np.subtract.at(self.alpha, accts, units)
+            np.add.at(balance, accts, got)
+            self.alpha_net[accts[self.alpha[accts] == 0]] = NO_NET
         if flow:
             self.flow_rao -= out
         self.stake_version += 1
@@ -415,11 +463,19 @@ class DtaoLedger(Ledger):
         if cache is not None and cache[0] == self.stake_version and cache[1] == n:
             return cache[2]
         to = self.staked_to[:n]
-        has = to >= 0
-        tgt = np.maximum(to, 0)
-        on_net = has & (self.alpha_net[:n] >= 0) & (self.alpha_net[:n] == self.net_of(tgt))
-        alpha = np.bincount(to[on_net], weights=self.alpha[:n][on_net], minlength=n)
-        root = np.bincount(to[has], weights=self.staked[:n][has], minlength=n)
+        hotkey_net = self.net_of(np.maximum(to, 0))
+        jit = compiled()
+        done = False
+        if jit is not None:  # the same float sums in one pass (speed only)
+            done, alpha, root = jit.hotkey_parts(
+                to, self.alpha_net[:n], np.ascontiguousarray(hotkey_net, dtype=np.int64),
+                self.alpha[:n], self.staked[:n])
+            alpha, root = alpha.view(np.float64), root.view(np.float64)  # see world.econ_jit
+        if not done:
+            has = to >= 0
+            on_net = has & (self.alpha_net[:n] >= 0) & (self.alpha_net[:n] == hotkey_net)
+            alpha = np.bincount(to[on_net], weights=self.alpha[:n][on_net], minlength=n)
+            root = np.bincount(to[has], weights=self.staked[:n][has], minlength=n)
         self._parts_cache = (self.stake_version, n, (alpha, root))
         return alpha, root
 
@@ -437,11 +493,17 @@ class DtaoLedger(Ledger):
         self._stake_cache = (self.stake_version, n, out)
         return out
 
-    def hotkey_value_tao(self) -> np.ndarray:
+    def hotkey_value_tao(self, accts: np.ndarray | None = None) -> np.ndarray:
         """The stake behind each hotkey in TAO: its alpha at its pool's price plus its root
-        stake (what delegators compare across subnets, whose alpha differ in price)."""
+        stake (what delegators compare across subnets, whose alpha differ in price), of
+        ``accts`` (None: every account; each value is its own, so a subset costs less)."""
         alpha, root = self.hotkey_parts()
-        net = self.net_of(np.arange(self.n))
+        if accts is None:
+            accts = np.arange(self.n)
+        else:
+            accts = np.asarray(accts, dtype=np.int64)
+            alpha, root = alpha[accts], root[accts]
+        net = self.net_of(accts)
         price = np.append(self.prices(), 0.0)[np.where(net >= 0, net, len(self.pools))]
         return (alpha * price + root) / 1e9
 

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from world import delegation
+from world.accounts import uid_layout
 from world.alpha_ledger import DtaoLedger, split_segments
 from world.emission import epoch_emission
 from world.ledger import to_rao
@@ -202,16 +203,20 @@ class Coinbase:
         owners = np.array([s.owner_acct for s in subnets], dtype=np.int64)
         ledger.credit_alpha(owners, owner_u, np.arange(k))
         # 3. miners and validators, every UID of every subnet at once
-        sizes = np.array([s.n for s in subnets], dtype=np.int64)
-        net = np.repeat(np.arange(k), sizes)
-        occupant = np.concatenate([s.occupant for s in subnets])
+        layout = uid_layout(model)
+        sizes, net, occupant = layout.sizes, layout.net, layout.occupant
         occ = occupant != EMPTY
         hk = np.maximum(occupant, 0)
-        vh = occupant[occ]  # the hotkeys of the occupied UIDs
         full = bool(occ.all())  # every UID occupied: nothing to mask (speed only)
 
         def occupied(x: np.ndarray, empty: float) -> np.ndarray:
             return x if full else np.where(occ, x, empty)
+
+        def of_occupied(x: np.ndarray) -> np.ndarray:
+            """``x[occ]``: the values of the occupied UIDs (read only)."""
+            return x if full else x[occ]
+
+        vh = of_occupied(occupant)  # the hotkeys of the occupied UIDs
 
         incentive = occupied(np.concatenate([s.last.incentive for s in subnets]), 0.0)
         dividends = occupied(np.concatenate([s.last.dividends for s in subnets]), 0.0)
@@ -229,13 +234,14 @@ class Coinbase:
         ledger.credit_alpha(m_accts, m_units, net[paid])
         income = np.zeros(ledger.n, dtype=np.float64)  # value received (RAO), per account
         if dp.miners_sell:
-            np.add.at(income, m_accts, ledger.sell(m_accts, m_units))
+            # RAO as floats first: the same sums, on np.add.at's fast path (speed only)
+            np.add.at(income, m_accts, ledger.sell(m_accts, m_units).astype(np.float64))
         else:
             np.add.at(income, m_accts, m_units * price[net[paid]])
         # validators: the alpha part to each hotkey's alpha stakers, after take
         take = eco.validator_take
         amount = np.zeros(n, dtype=np.int64)
-        np.add.at(amount, vh, alpha_pay[occ])
+        np.add.at(amount, vh, of_occupied(alpha_pay))
         acct_net = _net_of(model, np.arange(n))
         to = ledger.staked_to[:n]
         behind = (to >= 0) & (ledger.alpha_net[:n] >= 0) & (
@@ -246,11 +252,16 @@ class Coinbase:
         recv_net = np.where(behind[gets], ledger.alpha_net[gets], acct_net[gets])
         ledger.credit_alpha(gets, got[gets], recv_net)
         # root stakers: the root part sold for TAO and staked on root, after take
-        root_rao = ledger.sell_root_alpha(np.bincount(net, weights=root_pay, minlength=k)
-                                          .astype(np.int64))
+        # each subnet's root units paid: split_segments is exact, so its pot less what is
+        # left, which a float sum of the units gives too while no sum reaches 2^53 (speed
+        # only: no pass over the UIDs)
+        root_units = root_u - root_left
+        if root_units.max(initial=0) >= 2**53 or root_pay.min(initial=0) < 0:
+            root_units = np.bincount(net, weights=root_pay, minlength=k).astype(np.int64)
+        root_rao = ledger.sell_root_alpha(root_units)
         per_hk, _ = split_segments(root_rao, net, root_pay.astype(np.float64))
         amount_r = np.zeros(n, dtype=np.int64)
-        np.add.at(amount_r, vh, per_hk[occ])
+        np.add.at(amount_r, vh, of_occupied(per_hk))
         has_root = (to >= 0) & (ledger.staked[:n] > 0)
         got_r = share_pro_rata(amount_r, np.where(has_root, to, -1), ledger.staked[:n],
                                np.arange(n), take)[:n]
@@ -268,17 +279,16 @@ class Coinbase:
         books.nominator_payout = float((alpha_value + got_r)[nominators].sum()) / RAO
         uid_price = price[net]
         uid_value = (miner_pay + alpha_pay) * uid_price + occupied(per_hk, 0)
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         uid_tao = uid_value / RAO
-        for s, a in zip(subnets, starts.tolist(), strict=True):
+        for s, a in zip(subnets, layout.starts.tolist(), strict=True):
             s.emission_tao = uid_tao[a : a + s.n]  # each subnet's view (as payments.py)
         books.role_emission = np.array([
             owner_value.sum(), float((miner_pay * uid_price).sum()),
             float((alpha_pay * uid_price).sum() + root_rao.sum())]) / RAO
         # delegators' trailing yield: value to stakers per TAO of stake value behind a hotkey
-        vh_price = uid_price[occ]
+        vh_price = of_occupied(uid_price)
         stake_value = alpha_hk[vh] * vh_price + root_hk[vh]
-        to_stakers = (alpha_pay[occ] * vh_price + per_hk[occ]) * (1.0 - take)
+        to_stakers = (of_occupied(alpha_pay) * vh_price + of_occupied(per_hk)) * (1.0 - take)
         rate = np.divide(to_stakers, stake_value, out=np.zeros(len(vh)), where=stake_value > 0)
         delegation.update_yield(model, vh, rate)
         self.last = {

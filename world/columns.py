@@ -36,17 +36,26 @@ class Columns:
         self._defaults[name] = default
         self._versions[name] = 0
 
-    def get(self, name: str, accts: np.ndarray | int, default: float | None = None) -> np.ndarray:
-        """Values of ``name`` for ``accts`` (a copy). An undeclared column reads as
-        ``default`` everywhere if one is given (it is not created), else ``KeyError``."""
+    def get(self, name: str, accts: np.ndarray | int | slice,
+            default: float | None = None) -> np.ndarray:
+        """Values of ``name`` for ``accts`` (a copy; for a slice of accounts, a read-only
+        view). An undeclared column reads as ``default`` everywhere if one is given (it is
+        not created), else ``KeyError``."""
         col = self._data.get(name)
         if col is None:
             if default is None:
                 raise KeyError(f"no column {name!r} (declare it with Columns.declare)")
-            return np.full(np.shape(accts), default, dtype=np.float64)
+            shape = (len(range(self.capacity)[accts]),) if isinstance(accts, slice) else \
+                np.shape(accts)
+            return np.full(shape, default, dtype=np.float64)
+        if isinstance(accts, slice):
+            view = col[accts]
+            view.flags.writeable = False
+            return view
         return col[accts]
 
-    def set(self, name: str, accts: np.ndarray | int, values: np.ndarray | float) -> None:
+    def set(self, name: str, accts: np.ndarray | int | slice,
+            values: np.ndarray | float) -> None:
         """Write ``values`` for ``accts`` into the declared column ``name``."""
         col = self._data.get(name)
         if col is None:

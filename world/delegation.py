@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from world.accounts import uid_layout
 from world.interfaces import NetworkContext
 from world.ledger import NO_HOTKEY, to_rao
 
@@ -32,12 +33,11 @@ def declare(model: Network) -> None:
 def context(model: Network) -> NetworkContext:
     """What delegators see: every registered validator, the stake behind it and its
     trailing yield to nominators."""
-    vals = np.concatenate(
-        [np.zeros(0, np.int64)] + [s.occupant[s.is_validator] for s in model.subnets]
-    ).astype(np.int64)
+    layout = uid_layout(model)  # every subnet's UIDs, stacked subnet after subnet
+    vals = layout.occupant[layout.validators]
     if model.params.economy.stake_scope == "global":  # a hotkey once, however many UIDs
         vals = np.unique(model.hotkey_of[vals])
-    stake = model.ledger.hotkey_value_tao()[vals] if len(vals) else np.zeros(0)
+    stake = model.ledger.hotkey_value_tao(vals) if len(vals) else np.zeros(0)
     yld = model.columns.get("net_yield", vals, 0.0)
     coinbase = getattr(model, "coinbase", None)  # None until the pools open (genesis)
     trend = (coinbase.trend[model.acct_netuid[vals]] if coinbase is not None
@@ -73,9 +73,10 @@ def move_stake(model: Network) -> None:
         return
     ctx = context(model)
     col = model.columns
+    listed = _membership_table(ctx.validators)
     for cls, g in groups.items():
         want = np.asarray(cls.choose(g, ctx), dtype=np.int64)
-        valid = np.isin(want, ctx.validators)
+        valid = _among(want, listed)  # np.isin(want, ctx.validators)
         current = model.ledger.staked_to[g.accts]
         want = np.where(valid, want, current)
         pending = col.get("pending_target", g.accts, NO_HOTKEY)
@@ -87,6 +88,21 @@ def move_stake(model: Network) -> None:
         move = (want != current) & (model.epoch - since >= cls.switch_delay(g))
         if move.any():
             model.ledger.redelegate(g.accts[move], want[move])
+
+
+def _membership_table(members: np.ndarray) -> np.ndarray:
+    """A boolean table over ``0..max(members)``, True at ``members`` (non-negative
+    integers), for :func:`_among`."""
+    table = np.zeros(int(members.max(initial=-1)) + 1, dtype=bool)
+    table[members] = True
+    return table
+
+
+def _among(values: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``np.isin(values, members)`` for the ``members`` of ``table`` (speed only: one
+    lookup per value; tests/test_net_of.py checks them equal)."""
+    inside = (values >= 0) & (values < len(table))
+    return inside & table[np.where(inside, values, 0)] if len(table) else inside
 
 
 def update_yield(model: Network, hotkeys: np.ndarray, rate: np.ndarray) -> None:

@@ -250,10 +250,12 @@ class Ledger:
         self._stake_tao_cache = (self.stake_version, n, out)
         return out
 
-    def hotkey_value_tao(self) -> np.ndarray:
+    def hotkey_value_tao(self, accts: np.ndarray | None = None) -> np.ndarray:
         """What the stake behind each hotkey is worth in TAO (here the stake itself; a
-        ledger of subnet tokens marks them to their prices)."""
-        return self.hotkey_stake_tao()
+        ledger of subnet tokens marks them to their prices), of ``accts`` (None: every
+        account)."""
+        out = self.hotkey_stake_tao()
+        return out if accts is None else out[accts]
 
     @property
     def supply(self) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from world import dtao_measure, metrics
+from world.accounts import uid_layout
 from world.ledger import to_tao
 from world.membership import ROLES
 from world.params import RAO_PER_TAO
@@ -64,18 +65,23 @@ def measure(model: Network) -> None:
         "nominator_payout_tao": books.nominator_payout,
     }
     subnets = model.subnets
-    pairs = [(s, model.membership.members(s)) for s in subnets]
+    # every subnet's miners, occupied UIDs and validators, stacked subnet after subnet
+    layout = uid_layout(model)
+
+    def stacked(arrays: list[np.ndarray], places: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.zeros(0)] + arrays)[places]
+
     rhos = metrics.spearman_segments(
-        np.concatenate([s.quality[mem.miners] for s, mem in pairs]),
-        np.concatenate([s.last.incentive[mem.miners] for s, mem in pairs]),
-        np.array([len(mem.miners) for _, mem in pairs], dtype=np.int64),
+        stacked([s.quality for s in subnets], layout.miners),
+        stacked([s.last.incentive for s in subnets], layout.miners),
+        layout.miner_sizes,
     )
     finite = [r for r in rhos.tolist() if math.isfinite(r)]
     m["alignment"] = float(np.mean(finite)) if finite else float("nan")
     m["gini_emission"] = metrics.gini(
-        np.concatenate([s.emission_tao[mem.occupied] for s, mem in pairs]))
-    m["nakamoto_stake"] = float(metrics.nakamoto(np.concatenate(
-        [s.stake_tao[s.is_validator] for s in subnets])))
+        stacked([s.emission_tao for s in subnets], layout.occupied))
+    m["nakamoto_stake"] = float(metrics.nakamoto(
+        stacked([s.stake_tao for s in subnets], layout.validators)))
     m["compute_per_useful_answer"] = metrics.compute_per_useful_answer(*books.work)
     alive, order, bounds = model.membership.by_strategy_code()
     income = model.columns.get("income_tao", alive, 0.0)[order]

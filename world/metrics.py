@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
+from world.kernels import compiled
+
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
     """Spearman's rho with average ranks for ties (``scipy.stats.rankdata``); NaN if fewer
@@ -51,9 +53,14 @@ def spearman_segments(x: np.ndarray, y: np.ndarray, sizes: np.ndarray) -> np.nda
     mean = (sizes + 1) / 2.0  # the mean of ranks 1..n, exactly
     rx -= mean[seg]
     ry -= mean[seg]
-    sxx = np.bincount(seg, weights=rx * rx, minlength=len(sizes))
-    syy = np.bincount(seg, weights=ry * ry, minlength=len(sizes))
-    sxy = np.bincount(seg, weights=rx * ry, minlength=len(sizes))
+    # each segment's sums over its run (np.add.reduceat; exact, as any order)
+    has = sizes > 0
+    at = (np.cumsum(sizes) - sizes)[has]
+    sxx, syy, sxy = np.zeros((3, len(sizes)))
+    if len(at):
+        sxx[has] = np.add.reduceat(rx * rx, at)
+        syy[has] = np.add.reduceat(ry * ry, at)
+        sxy[has] = np.add.reduceat(rx * ry, at)
     ok = (sizes >= 3) & (sxx > 1e-12) & (syy > 1e-12)
     out[ok] = sxy[ok] / np.sqrt(sxx[ok] * syy[ok])
     return out
@@ -76,19 +83,11 @@ def _segment_ranks(x: np.ndarray, seg: np.ndarray, sizes: np.ndarray) -> np.ndar
         # ties, an unstable one on distinct values)
         few = len(np.unique(table[0])) < width // 2
         order = np.argsort(table, axis=1, kind="stable" if few else None)
-        xs = np.take_along_axis(table, order, axis=1).ravel()
-        first = np.empty(k * width, dtype=bool)
-        first[:1] = True
-        np.not_equal(xs[1:], xs[:-1], out=first[1:])
-        first[::width] = True
-        if first.all():  # no ties: the value at sorted place p has rank p + 1
-            ranked = np.broadcast_to(np.arange(1.0, width + 1.0), (k, width))
+        jit = compiled()
+        if jit is not None:  # the same ranks in one pass (speed only; numpy's own dtype)
+            ranks = jit.ranks_in_rows(np.ascontiguousarray(table), order).view(np.float64)
         else:
-            starts = np.flatnonzero(first)
-            counts = np.diff(np.append(starts, k * width))
-            ranked = np.repeat(starts % width + (counts + 1) / 2.0, counts).reshape(k, width)
-        ranks = np.empty((k, width))
-        np.put_along_axis(ranks, order, ranked, axis=1)
+            ranks = _ranks_in_rows(table, order)
         return ranks.ravel() if (sizes == width).all() else ranks[np.arange(width) < sizes[:, None]]
     order = np.lexsort((x, seg))
     xs, ss = x[order], seg[order]
@@ -104,9 +103,41 @@ def _segment_ranks(x: np.ndarray, seg: np.ndarray, sizes: np.ndarray) -> np.ndar
     return ranks
 
 
+def _ranks_in_rows(table: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Average ranks within each row of ``table`` (k x width), given ``order``, each row's
+    sorting permutation (numpy; ``world.econ_jit.ranks_in_rows`` computes the same)."""
+    k, width = table.shape
+    xs = np.take_along_axis(table, order, axis=1).ravel()
+    first = np.empty(k * width, dtype=bool)
+    first[:1] = True
+    np.not_equal(xs[1:], xs[:-1], out=first[1:])
+    first[::width] = True
+    if first.all():  # no ties: the value at sorted place p has rank p + 1
+        ranked = np.broadcast_to(np.arange(1.0, width + 1.0), (k, width))
+    else:
+        starts = np.flatnonzero(first)
+        counts = np.diff(np.append(starts, k * width))
+        ranked = np.repeat(starts % width + (counts + 1) / 2.0, counts).reshape(k, width)
+    ranks = np.empty((k, width))
+    np.put_along_axis(ranks, order, ranked, axis=1)
+    return ranks
+
+
+def sort_values(values: np.ndarray) -> np.ndarray:
+    """``np.sort`` of ``values`` as float64; many values all >= +0.0 sorted by the radix
+    sort of ``world.econ_jit.sort_nonnegative`` (the same values, faster here)."""
+    v = np.asarray(values, dtype=np.float64)
+    jit = compiled() if v.ndim == 1 and len(v) >= 512 else None
+    if jit is not None:
+        done, out = jit.sort_nonnegative(np.ascontiguousarray(v))
+        if done:
+            return out.view(np.float64)  # numpy's own dtype (see world.econ_jit)
+    return np.sort(v)
+
+
 def gini(values: np.ndarray) -> float:
     """Gini coefficient of non-negative values (0: equal, towards 1: one holds all)."""
-    v = np.sort(np.asarray(values, dtype=np.float64))
+    v = sort_values(values)
     n, total = len(v), v.sum()
     if n == 0 or total <= 0:
         return 0.0
@@ -116,7 +147,7 @@ def gini(values: np.ndarray) -> float:
 
 def nakamoto(stakes: np.ndarray, threshold: float = 0.5) -> int:
     """Fewest holders whose combined stake exceeds ``threshold`` of the total (0 if none)."""
-    s = np.sort(np.asarray(stakes, dtype=np.float64))[::-1]
+    s = sort_values(stakes)[::-1]
     total = s.sum()
     if total <= 0:
         return 0

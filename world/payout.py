@@ -18,10 +18,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from world.kernels import compiled
+
 __all__ = ["share_pro_rata"]
 
 IntArray = NDArray[np.int64]
-
 
 def share_pro_rata(
     amount: ArrayLike,
@@ -43,7 +44,34 @@ def share_pro_rata(
     ``floor(rest * stake / total)`` with the total taken before any payment; the owner
     gets the rest. The result sums to ``sum(amount)`` exactly; a hotkey with no stake
     behind it pays everything to its owner.
+
+    With numba (``world.kernels.compiled``) the loops of ``world.econ_jit.share_pro_rata``
+    compute it (the same numbers; tests/test_econ_jit.py), else and for the inputs they
+    decline :func:`share_pro_rata_numpy`.
     """
+    amt = np.asarray(amount, dtype=np.int64)
+    to = np.asarray(staked_to, dtype=np.int64)
+    stake = np.asarray(staked, dtype=np.float64)
+    owner = np.asarray(owner_of, dtype=np.int64)
+    rates = np.asarray(take, dtype=np.float64)
+    jit = compiled()
+    if jit is not None and amt.ndim == to.ndim == stake.ndim == owner.ndim == 1 and (
+            rates.ndim == 0 or (rates.ndim == 1 and len(rates) in (1, len(amt)))):
+        c = np.ascontiguousarray
+        done, out = jit.share_pro_rata(c(amt), c(to), c(stake), c(owner), c(rates.reshape(-1)))
+        if done:
+            return out.view(np.int64)  # numpy's own dtype (see world.econ_jit)
+    return share_pro_rata_numpy(amt, to, stake, owner, rates)
+
+
+def share_pro_rata_numpy(
+    amount: ArrayLike,
+    staked_to: ArrayLike,
+    staked: ArrayLike,
+    owner_of: ArrayLike,
+    take: float | ArrayLike = 0.0,
+) -> IntArray:
+    """:func:`share_pro_rata` in numpy (the reference of the compiled loops)."""
     amt = np.asarray(amount, dtype=np.int64)
     to = np.asarray(staked_to, dtype=np.int64)
     stake = np.asarray(staked, dtype=np.float64)

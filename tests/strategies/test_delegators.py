@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 from base import accounts, build, run
 
-from agents.delegators import LoyalDelegator, PopularityFollower, YieldChaser
+from agents.delegators import (
+    LoyalDelegator,
+    PopularityFollower,
+    YieldChaser,
+    _last_of_largest,
+)
 from agents.population import buy_stake
 from world.interfaces import Group, NetworkContext
 from world.ledger import NO_HOTKEY
@@ -141,3 +146,16 @@ def test_no_validators_means_no_move(cls):
     ctx = m.network_context()
     empty = NetworkContext(m, 0, ctx.rng, np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
     assert np.array_equal(cls.choose(g, empty), m.ledger.staked_to[g.accts])
+
+
+def test_last_of_largest_equals_lexsort() -> None:
+    """The momentum staker's pick (two maxima) equals ``np.lexsort(..)[-1]``: ties in the
+    trend broken by stake, ties in both by the last index; NaN sorts last."""
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(1, 30))
+        trend = rng.choice([-0.1, -0.0, 0.0, 0.2, 0.3], n)
+        stake = rng.choice([0.0, 1.0, 5.0, 5.0, np.inf], n)
+        if rng.random() < 0.2:
+            (trend if rng.random() < 0.5 else stake)[rng.integers(n)] = np.nan
+        assert _last_of_largest(trend, stake) == int(np.lexsort((stake, trend))[-1])

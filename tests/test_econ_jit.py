@@ -1,0 +1,184 @@
+"""The compiled loops of ``world.econ_jit`` equal the numpy forms they stand for, bit for bit
+(``split_segments``: tests/test_split_segments.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from world import econ_jit
+from world.alpha_ledger import DtaoLedger, split_segments
+from world.ledger import LedgerError
+from world.payout import share_pro_rata, share_pro_rata_numpy
+from world.pool import ExactPool
+
+
+def _stakes(rng: np.random.Generator, n: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Accounts staked to hotkeys (-1: none), stakes with zeros and a wide range."""
+    to = rng.integers(-1, h, n)
+    stake = rng.random(n) * 10.0 ** rng.integers(0, 13, n)
+    stake[rng.random(n) < 0.2] = 0.0
+    return to, stake
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_share_pro_rata_equals_numpy(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    h = int(rng.integers(1, 60))
+    n = h + int(rng.integers(0, 300))
+    to, stake = _stakes(rng, n, h)
+    amount = rng.integers(0, 10 ** int(rng.integers(1, 16)), h)
+    amount[rng.random(h) < 0.3] = 0
+    owner = rng.permutation(n)[:h]
+    takes = (0.0, 0.18, 1.0, rng.random(h), np.where(rng.random(h) < 0.5, 0.18, 0.0))
+    for take in takes:
+        want = share_pro_rata_numpy(amount, to, stake, owner, take)
+        got = share_pro_rata(amount, to, stake, owner, take)
+        assert got.dtype == want.dtype == np.int64
+        np.testing.assert_array_equal(got, want)
+        rates = np.asarray(take, dtype=np.float64).reshape(-1)
+        done, out = econ_jit.share_pro_rata(amount, to, stake, owner, rates)
+        assert done
+        np.testing.assert_array_equal(out, want)
+        assert int(out.sum()) == int(amount.sum())
+
+
+def test_share_pro_rata_edge_cases_equal_numpy() -> None:
+    cases = [
+        ([1000], [-1, 0, 0], [0, 300, 100], [0], 0.18),  # tests/test_rules_dtao.py's
+        ([5, 0], [1, 1, -1], [0.0, 0.0, 3.0], [2, 0], 0.0),  # no stake behind a hotkey
+        ([], [], [], [], 0.5),
+        ([7], [0, 0], [np.nan, 2.0], [1], 0.0),  # NaN stake: not a payer
+        ([2**60, 3], [0, 1, 0, 1], [1.0, 1e300, 3.0, 1e-300], [3, 5], [0.1, 0.9]),
+        ([9, 9], [0, 1], [1.0, 1.0], [1, 0], [0.5]),  # one rate for all, as an array
+    ]
+    for amount, to, stake, owner, take in cases:
+        want = share_pro_rata_numpy(amount, to, stake, owner, take)
+        np.testing.assert_array_equal(share_pro_rata(amount, to, stake, owner, take), want)
+
+
+def test_share_pro_rata_declines_and_raises_as_numpy() -> None:
+    rates = np.array([0.0])
+    one, stake = np.array([0]), np.array([1.0])
+    for amount, to, stake_, owner, r in (
+        ([-1], one, stake, one, rates),  # a negative amount
+        ([1], one, [-1.0], one, rates),  # a negative stake
+        ([1], one, stake, one, np.array([1.5])),  # a take out of [0, 1]
+        ([1], one, stake, one, np.array([np.nan])),
+        ([1], one, [np.inf], one, rates),  # an infinite stake
+        ([1], [1], stake, one, rates),  # a hotkey out of range
+        ([1], [-1], [0.0], [-1], rates),  # dust for an owner at a negative index
+    ):
+        done, _ = econ_jit.share_pro_rata(
+            *(np.asarray(x, dtype=t) for x, t in ((amount, np.int64), (to, np.int64),
+                                                   (stake_, np.float64), (owner, np.int64))),
+            r)
+        assert not done
+    with pytest.raises(ValueError):
+        share_pro_rata([1], [0], [1.0], [0], take=1.5)
+    with pytest.raises(ValueError):
+        share_pro_rata([-1], [0], [1.0], [0])
+
+
+def _ledger(rng: np.random.Generator, n: int, k: int) -> DtaoLedger:
+    """A ledger of ``n`` accounts with root and alpha stake on ``k`` subnets; account i's
+    UID on subnet ``i % (k + 1)`` (k: none)."""
+    ledger = DtaoLedger(capacity=n)
+    for i in range(n):
+        ledger.open(f"a{i}")
+    table = np.where(np.arange(n) % (k + 1) < k, np.arange(n) % (k + 1), -1)
+    ledger.net_of = lambda a: np.where(np.asarray(a) >= 0, table[np.maximum(a, 0)], -1)
+    ledger.staked_to[:n] = rng.integers(-1, n, n)
+    ledger.staked[:n] = rng.integers(0, 10**15, n) * (rng.random(n) < 0.5)
+    ledger.alpha[:n] = rng.integers(0, 10**16, n)
+    ledger.alpha_net[:n] = rng.integers(-1, k, n)
+    ledger.pools = [ExactPool(int(t), int(a)) for t, a in
+                    zip(rng.integers(1, 10**15, k), rng.integers(1, 10**16, k), strict=True)]
+    ledger.protocol_alpha = rng.integers(0, 10**12, k)
+    return ledger
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_hotkey_parts_and_held_alpha_equal_numpy(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(seed)
+    ledger = _ledger(rng, int(rng.integers(1, 500)), int(rng.integers(1, 9)))
+    got = ledger.hotkey_parts(), ledger.alpha_outstanding()
+    monkeypatch.setattr("world.kernels.BACKEND", "numpy")
+    ledger._parts_cache = None
+    want = ledger.hotkey_parts(), ledger.alpha_outstanding()
+    for a, b in zip((*got[0], got[1]), (*want[0], want[1]), strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_compiled_arrays_have_numpy_dtypes() -> None:
+    """Results are viewed as numpy's own dtype objects (``np.add.at``'s fast path)."""
+    assert share_pro_rata([5], [0, 0], [1.0, 2.0], [1]).dtype is np.dtype(np.int64)
+    pay, left = split_segments(np.array([5]), np.array([0, 0]), np.array([1.0, 2.0]))
+    assert pay.dtype is left.dtype is np.dtype(np.int64)
+    ledger = _ledger(np.random.default_rng(0), 20, 3)
+    alpha, root = ledger.hotkey_parts()
+    assert alpha.dtype is root.dtype is np.dtype(np.float64)
+    assert ledger.alpha_outstanding().dtype is np.dtype(np.int64)
+
+
+def test_hotkey_value_of_some_accounts_is_theirs_of_all() -> None:
+    ledger = _ledger(np.random.default_rng(1), 300, 5)
+    accts = np.array([7, 0, 299, 7, 150], dtype=np.int64)
+    np.testing.assert_array_equal(ledger.hotkey_value_tao(accts),
+                                  ledger.hotkey_value_tao()[accts])
+
+
+def _ledger_state(ledger: DtaoLedger) -> list[np.ndarray]:
+    return [ledger.alpha, ledger.alpha_net, ledger.alpha_issued, ledger.staked_to,
+            ledger.liquid, ledger.staked, ledger.flow_rao,
+            np.array([ledger.stake_version, *(p.tao_rao for p in ledger.pools),
+                      *(p.alpha_units for p in ledger.pools)], dtype=object)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_credit_and_sell_equal_numpy(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``credit_alpha`` and ``sell`` through the compiled loops leave the ledger as the
+    numpy form does, and raise where it raises (a clash, a sale beyond the stake)."""
+    import copy
+
+    rng = np.random.default_rng(seed)
+    n, k = 200, 4
+    base = _ledger(rng, n, k)
+    base.alpha_net[:n] = np.where(rng.random(n) < 0.3, -1, base.alpha_net[:n])
+    base.alpha[:n] = np.where(base.alpha_net[:n] < 0, 0, base.alpha[:n])
+    base.flow_rao = np.zeros(k, dtype=np.int64)
+    base.alpha_issued = rng.integers(10**17, 10**18, k)
+    ledgers = {"numpy": base, "auto": copy.deepcopy(base)}
+    for step in range(30):
+        if step % 2:
+            m = int(rng.integers(0, 40))
+            accts = rng.integers(-1 if step % 7 == 0 else 0, n, m)
+            units = rng.integers(-2, 10**12, m) * (rng.random(m) < 0.8)
+            nets = rng.integers(0, k, m)
+            if step % 3 and m:  # each on the subnet it holds (no clash)
+                held = base.alpha_net[accts]
+                nets = np.where(held >= 0, held, nets)
+            call = ("credit_alpha", accts, units, nets)
+        else:
+            on = np.flatnonzero(base.alpha[:n] > 0)
+            accts = rng.choice(on, int(rng.integers(0, min(30, len(on)) + 1)))
+            units = rng.integers(0, base.alpha[accts] // 2 + 1)
+            if step % 6 == 0 and len(accts):
+                units[0] = base.alpha[accts[0]] + 1  # more than it holds
+            call = ("sell", accts, units)
+        outcome = {}
+        for backend, ledger in ledgers.items():
+            monkeypatch.setattr("world.kernels.BACKEND", backend)
+            try:
+                outcome[backend] = getattr(ledger, call[0])(*call[1:])
+            except (LedgerError, IndexError) as e:
+                outcome[backend] = type(e)
+        if isinstance(outcome["numpy"], np.ndarray):
+            np.testing.assert_array_equal(outcome["auto"], outcome["numpy"])
+        else:
+            assert outcome["auto"] == outcome["numpy"]
+        for a, b in zip(*map(_ledger_state, ledgers.values()), strict=True):
+            np.testing.assert_array_equal(a, b)

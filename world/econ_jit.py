@@ -1,0 +1,300 @@
+"""Compiled loops behind the economy's exact shares and sums and its metrics (numba; imported
+on first use by ``world.kernels.compiled``).
+
+Nothing here is a rule. Each function makes, in one or two passes, the numbers of the numpy
+form it names, in the same order (tests/test_econ_jit.py checks them bit for bit):
+
+* float sums accumulate row after row, as ``np.bincount(.., weights=..)`` does;
+* each float product is evaluated in the numpy form's order, without fused multiply-adds
+  (numba's default: no fast-math);
+* integer sums are exact in any order.
+
+Arrays a compiled function returns carry a dtype object of numba's, equal to numpy's but
+not numpy's own, on which ``np.add.at`` leaves its fast path (25 times slower): callers view
+them as numpy's dtype (``view(np.int64)``) before handing them on.
+
+Inputs the numpy form treats specially (negative or non-finite weights and stakes, indices
+out of range, a float floor that overpays) make a function decline: it returns ``False``
+and the caller runs the numpy form, which raises or returns what it always did.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+jit = numba.njit(cache=True, nogil=True)
+
+_MARGIN = 1.0 - 2.0**-40  # split_segments' relative margin (world.alpha_ledger)
+
+
+@jit
+def split_segments(
+    pots: np.ndarray, seg: np.ndarray, w: np.ndarray
+) -> tuple[bool, np.ndarray, np.ndarray]:
+    """``world.alpha_ledger.split_segments`` for weights that are finite and >= 0 and
+    segments in ``[0, len(pots))``; returns (done, per row its units, per segment what is
+    left). Each row gets ``floor(pot * (w / sum w) * (1 - 2^-40))``, the first row of
+    largest weight of a segment with weight gets what the floors leave.
+
+    Rows of weight 0 are skipped (they add 0.0 to a sum that starts at +0.0 and are paid
+    0); a run of rows of one segment keeps its sum and largest weight in registers rather
+    than in memory (speed only: the same additions in the same order)."""
+    k, n = len(pots), len(seg)
+    pay = np.zeros(n, dtype=np.int64)
+    left = np.zeros(k, dtype=np.int64)
+    wsum = np.zeros(k)
+    top = np.full(k, -1, dtype=np.int64)  # the first row of largest weight (> 0)
+    cur, acc, best, best_w = np.int64(-1), 0.0, np.int64(-1), 0.0
+    for i in range(n):
+        x, s = w[i], seg[i]
+        if not (0.0 <= x < math.inf) or s < 0 or s >= k:
+            return False, pay, left
+        if x == 0.0:
+            continue
+        if s != cur:
+            if cur >= 0:
+                wsum[cur], top[cur] = acc, best
+            cur, acc, best = s, wsum[s], top[s]
+            best_w = w[best] if best >= 0 else 0.0
+        acc += x
+        if x > best_w:
+            best, best_w = i, x
+    if cur >= 0:
+        wsum[cur], top[cur] = acc, best
+    paid = np.zeros(k, dtype=np.int64)
+    for i in range(n):
+        x, s = w[i], seg[i]
+        if x != 0.0:  # then the segment's sum is > 0
+            part = float(pots[s])
+            part *= x / wsum[s]
+            part *= _MARGIN
+            units = np.int64(math.floor(part))
+            pay[i] = units
+            paid[s] += units
+    for s in range(k):
+        rest = pots[s] - paid[s]
+        if rest < 0:  # cannot happen with the margin; the numpy form raises
+            return False, pay, left
+        if top[s] >= 0:
+            pay[top[s]] += rest
+        else:
+            left[s] = rest
+    return True, pay, left
+
+
+@jit
+def share_pro_rata(
+    amt: np.ndarray, to: np.ndarray, stake: np.ndarray, owner: np.ndarray, rates: np.ndarray
+) -> tuple[bool, np.ndarray]:
+    """``world.payout.share_pro_rata`` (``rates``: one per hotkey, or one for all) for
+    inputs it accepts without raising, stakes finite, hotkeys in range and no float floor
+    over a hotkey's rest; returns (done, per account its units)."""
+    h, m = len(amt), len(to)
+    size = m
+    if len(owner) < h:
+        return False, np.zeros(0, dtype=np.int64)
+    for j in range(len(owner)):
+        size = max(size, owner[j] + 1)
+    out = np.zeros(size, dtype=np.int64)
+    one_rate = len(rates) != h
+    rest = amt.copy()
+    for j in range(h):
+        r = rates[0] if one_rate else rates[j]
+        if amt[j] < 0 or not (0.0 <= r <= 1.0):
+            return False, out
+        if amt[j] != 0:
+            rest[j] -= np.int64(math.floor(amt[j] * r))
+    total = np.zeros(h)
+    for i in range(m):
+        x = stake[i]
+        if x < 0.0 or x == math.inf or to[i] >= h:
+            return False, out
+        if to[i] >= 0 and x > 0.0:
+            total[to[i]] += x
+    paid_f = np.zeros(h)
+    for i in range(m):
+        x, t = stake[i], to[i]
+        if t >= 0 and x > 0.0:
+            units = np.int64(math.floor(rest[t] * (x / total[t])))
+            out[i] = units
+            paid_f[t] += units
+    for j in range(h):
+        paid = np.int64(paid_f[j])
+        if paid > rest[j]:  # a float floor one unit over: the numpy form takes it back
+            return False, out
+        dust = amt[j] - paid
+        if dust != 0:
+            if owner[j] < 0:
+                return False, out
+            out[owner[j]] += dust
+    return True, out
+
+
+@jit
+def hotkey_parts(
+    to: np.ndarray, alpha_net: np.ndarray, hotkey_net: np.ndarray, alpha: np.ndarray,
+    staked: np.ndarray,
+) -> tuple[bool, np.ndarray, np.ndarray]:
+    """``DtaoLedger.hotkey_parts``' two ``np.bincount`` sums over accounts (``hotkey_net``:
+    the subnet of each account's hotkey) for hotkeys that are accounts: (done, per hotkey
+    the alpha staked behind it on its subnet, the root stake behind it), as floats."""
+    n = len(to)
+    alpha_sum, root_sum = np.zeros(n), np.zeros(n)
+    for i in range(n):
+        t = to[i]
+        if t >= n:
+            return False, alpha_sum, root_sum
+        if t >= 0:
+            if alpha_net[i] >= 0 and alpha_net[i] == hotkey_net[i]:
+                alpha_sum[t] += float(alpha[i])
+            root_sum[t] += float(staked[i])
+    return True, alpha_sum, root_sum
+
+
+@jit
+def held_per_net(alpha_net: np.ndarray, alpha: np.ndarray, k: int) -> tuple[bool, np.ndarray]:
+    """Alpha units held per subnet (``DtaoLedger.alpha_outstanding`` without the
+    protocol's), an exact integer sum: (done, units per subnet); declines a subnet out of
+    range."""
+    held = np.zeros(k, dtype=np.int64)
+    for i in range(len(alpha_net)):
+        j = alpha_net[i]
+        if j >= k:
+            return False, held
+        if j >= 0:
+            held[j] += alpha[i]
+    return True, held
+
+
+@jit
+def sort_nonnegative(v: np.ndarray) -> tuple[bool, np.ndarray]:
+    """``np.sort(v)`` for values that are all >= +0.0 (no NaN, no -0.0): (done, sorted).
+
+    The bits of such floats, read as unsigned integers, order as the values do, so a
+    least-significant-digit radix sort on them (six passes of 11 bits, a pass skipped
+    where every value has the same digit) gives numpy's sorted values; declines otherwise.
+    """
+    n = len(v)
+    keys = v.view(np.uint64)
+    counts = np.zeros((6, 2048), dtype=np.int64)
+    for i in range(n):
+        if not (v[i] >= 0.0) or keys[i] >> np.uint64(63):  # NaN, negative or -0.0
+            return False, v
+        k = keys[i]
+        for d in range(6):
+            counts[d, (k >> np.uint64(11 * d)) & np.uint64(2047)] += 1
+    src = keys.copy()
+    dst = np.empty_like(src)
+    place = np.empty(2048, dtype=np.int64)
+    for d in range(6):
+        if counts[d].max() == n:
+            continue
+        total = 0
+        for b in range(2048):
+            place[b] = total
+            total += counts[d, b]
+        shift = np.uint64(11 * d)
+        for i in range(n):
+            b = (src[i] >> shift) & np.uint64(2047)
+            dst[place[b]] = src[i]
+            place[b] += 1
+        src, dst = dst, src
+    return True, src.view(np.float64)
+
+
+@jit
+def ranks_in_rows(table: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Average ranks (``scipy.stats.rankdata``'s, from 1) within each row of ``table``,
+    given ``order``, each row's sorting permutation: the values at sorted places p..q
+    that are equal share the rank ``p + (q - p + 2) / 2`` (``world.metrics._segment_ranks``,
+    whose numpy form reads the same ties; exact multiples of 1/2)."""
+    k, width = table.shape
+    ranks = np.empty((k, width))
+    for r in range(k):
+        p = 0
+        while p < width:
+            value = table[r, order[r, p]]
+            q = p
+            while q + 1 < width and table[r, order[r, q + 1]] == value:
+                q += 1
+            rank = float(p) + (q - p + 2) / 2.0
+            for j in range(p, q + 1):
+                ranks[r, order[r, j]] = rank
+            p = q + 1
+    return ranks
+
+
+@jit
+def credit_alpha(
+    alpha: np.ndarray, alpha_net: np.ndarray, alpha_issued: np.ndarray,
+    staked_to: np.ndarray, accts: np.ndarray, units: np.ndarray, nets: np.ndarray,
+) -> int:
+    """``DtaoLedger.credit_alpha``'s changes, in place: each positive credit's account
+    takes its subnet, its alpha and the subnet's issued alpha grow, an account staking to
+    no hotkey (-1) stakes to itself. Returns the credits made, or -1 and changes nothing
+    for an account or a subnet out of range or an account holding alpha of another subnet
+    (where the numpy form raises)."""
+    n, k = len(alpha), len(alpha_issued)
+    made = 0
+    for i in range(len(accts)):
+        if units[i] > 0:
+            a, j = accts[i], nets[i]
+            if a < 0 or a >= n or j < 0 or j >= k:
+                return -1
+            if alpha_net[a] != -1 and alpha_net[a] != j and alpha[a] > 0:
+                return -1
+            made += 1
+    for i in range(len(accts)):
+        if units[i] > 0:
+            a, j = accts[i], nets[i]
+            alpha_net[a] = j
+            alpha[a] += units[i]
+            alpha_issued[j] += units[i]
+            if staked_to[a] == -1:
+                staked_to[a] = a
+    return made
+
+
+@jit
+def sell_totals(
+    alpha: np.ndarray, alpha_net: np.ndarray, accts: np.ndarray, units: np.ndarray, k: int
+) -> tuple[bool, np.ndarray, np.ndarray]:
+    """``DtaoLedger.sell``'s check and sums: (done, each sale's subnet, units sold per
+    subnet); declines an account out of range, a negative sale, a sale of more than an
+    account holds (where the numpy form raises) and alpha on no subnet."""
+    n = len(alpha)
+    nets = np.empty(len(accts), dtype=np.int64)
+    total = np.zeros(k, dtype=np.int64)
+    held = np.zeros(n, dtype=np.int64)
+    for i in range(len(accts)):
+        a = accts[i]
+        if a < 0 or a >= n or units[i] < 0:
+            return False, nets, total
+        held[a] += units[i]
+    for i in range(len(accts)):
+        a = accts[i]
+        j = alpha_net[a]
+        if held[a] > alpha[a] or j < 0 or j >= k:
+            return False, nets, total
+        nets[i] = j
+        total[j] += units[i]
+    return True, nets, total
+
+
+@jit
+def sell_settle(
+    alpha: np.ndarray, alpha_net: np.ndarray, balance: np.ndarray, accts: np.ndarray,
+    units: np.ndarray, got: np.ndarray,
+) -> None:
+    """``DtaoLedger.sell``'s changes after the swaps, in place: the alpha sold leaves each
+    account, the TAO it got joins ``balance``; an account left without alpha is on no
+    subnet (-1). For the accounts ``sell_totals`` checked."""
+    for i in range(len(accts)):
+        alpha[accts[i]] -= units[i]
+        balance[accts[i]] += got[i]
+    for i in range(len(accts)):
+        if alpha[accts[i]] == 0:
+            alpha_net[accts[i]] = -1
