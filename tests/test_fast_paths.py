@@ -122,7 +122,6 @@ def test_own_scores_of_miners_in_one_pass_equals_numpys(monkeypatch):
     gather) gives the gathered moving averages times ``is_miner``, bit for bit, with
     empty UIDs and validators among the columns."""
     from agents.catalog import get
-    from world import interfaces
     from world.model import Cohort, Network
     from world.params import NetworkParams, SubnetParams
 
@@ -141,7 +140,7 @@ def test_own_scores_of_miners_in_one_pass_equals_numpys(monkeypatch):
                                     rng.random(s.score_ema.shape))
     fast = ctx.own_scores(group, miners_only=True)
     assert len(span.subnets) == 3 and not ctx.is_miner.all()
-    monkeypatch.setattr(interfaces, "_GATHER", False)
+    monkeypatch.setattr("world.kernels.BACKEND", "numpy")
     ref = ctx.own_scores(group) * ctx.is_miner[group.rows]
     assert np.array_equal(fast.view(np.int64), ref.view(np.int64))
     assert np.array_equal(ctx.own_scores(group, miners_only=True).view(np.int64),

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
+from world import kernels
 from world.subnet import stack_views
 
 if TYPE_CHECKING:
@@ -257,10 +258,10 @@ class SubnetContext:
         """Each member's row of its subnet's ``score_ema`` (a copy, members x UIDs);
         ``miners_only``: times its subnet's ``is_miner`` (0 on UIDs that are not miners)."""
         if miners_only and len(self.subnets) > 1 and len(group):
-            kernel = _gather_masked()
-            if kernel is not None:  # one compiled pass (speed only: the same numbers)
+            jit = kernels.compiled("weights_jit")
+            if jit is not None:  # one compiled pass (speed only: the same numbers)
                 out = np.empty((len(group), self.n))
-                kernel(stack_views(self.model.stacks, self.subnets, "score_ema"),
+                jit.gather_masked(stack_views(self.model.stacks, self.subnets, "score_ema"),
                        group.rows, group.uids, self.is_miner, out)
                 return out
         scores = self._gather("score_ema", group.rows, group.uids)
@@ -434,20 +435,3 @@ class DelegatorStrategy(Strategy, Protocol):
 
     @classmethod
     def switch_delay(cls, group: Group) -> np.ndarray: ...
-
-
-_GATHER: Any = None
-
-
-def _gather_masked() -> Any:
-    """``world.weights_jit.gather_masked`` (``own_scores`` of miners in one pass), or
-    None without numba."""
-    global _GATHER
-    if _GATHER is None:
-        try:
-            from world.weights_jit import gather_masked
-        except ImportError:
-            _GATHER = False
-        else:
-            _GATHER = gather_masked
-    return _GATHER or None

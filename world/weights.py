@@ -10,10 +10,11 @@ per ``weights_rate_limit`` blocks, and with commit-reveal puts them on chain
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from world import kernels
 from world.interfaces import Group, SubnetContext
 from world.membership import Plan, Span
 from world.subnet import Subnet
@@ -45,13 +46,13 @@ def cleaned(model: Network, span: Span, made: dict[type, np.ndarray], ends: list
     plans' order, made valid (``clean``): by ``world.weights_jit.clean_into``, one pass
     per strategy with each row cleaned while in cache, where numba is there and no row
     needs numpy's hand (an infinite weight, a negative zero); else by ``clean``."""
-    kernel = _kernel()
-    if kernel is not None and ends and ends[-1]:
+    jit = kernels.compiled("weights_jit")
+    if jit is not None and ends and ends[-1]:
         rows = np.empty((ends[-1], n))
         masks, mask_of = _masks(model, span.subnets)
         targets = _targets(span)
         sources = {cls: np.ascontiguousarray(made[cls]) for cls, _ in span.groups}
-        if all(kernel(sources[cls], sources[cls].view(np.int64), rows, targets[cls], g.rows,
+        if all(jit.clean_into(sources[cls], sources[cls].view(np.int64), rows, targets[cls], g.rows,
                       mask_of, masks) < 0 for cls, g in span.groups):
             return rows
     parts = [made[cls][a:b] for layout in span.layout for cls, a, b in layout]
@@ -85,23 +86,6 @@ def _masks(model: Network, subnets: list[Subnet]) -> tuple[np.ndarray, np.ndarra
     n = subnets[0].n
     masks = np.array(partial, dtype=np.float64) if partial else np.zeros((0, n))
     return masks, mask_of
-
-
-_COMPILED: Any = None
-_NUMBA_MISSING = False
-
-
-def _kernel() -> Any:
-    """``world.weights_jit.clean_into``, or None without numba."""
-    global _COMPILED, _NUMBA_MISSING
-    if _COMPILED is None and not _NUMBA_MISSING:
-        try:
-            from world.weights_jit import clean_into
-        except ImportError:
-            _NUMBA_MISSING = True
-            return None
-        _COMPILED = clean_into
-    return _COMPILED
 
 
 def commit(model: Network, s: Subnet, uids: np.ndarray, rows: np.ndarray) -> None:

@@ -37,6 +37,8 @@ from functools import lru_cache
 import numpy as np
 from scipy.stats import binom, norm
 
+from world import kernels
+
 
 @lru_cache(maxsize=256)
 def binomial_cdf(rounds: int, p: float) -> np.ndarray:
@@ -228,20 +230,11 @@ def weights_from_scores(
 def _normalised_in_place(scores: np.ndarray, sharpen: np.ndarray, top_k: np.ndarray) -> bool:
     """``weights_from_scores(scores, sharpen, top_k, overwrite=True)`` done in place by
     ``world.weights_jit.normalise_rows`` where no row is cut to its top k or sharpened
-    and numba is there; False (``scores`` untouched) where numpy must do it."""
-    global _NORMALISE
+    and numba is there (``world.kernels``); False (``scores`` untouched) where numpy must
+    do it."""
     if (np.count_nonzero(top_k) or np.count_nonzero(sharpen != 1.0) or scores.ndim != 2
             or not scores.size or not scores.flags.c_contiguous
             or not scores.flags.writeable):
         return False
-    if _NORMALISE is None:
-        try:
-            from world.weights_jit import normalise_rows
-        except ImportError:
-            _NORMALISE = False
-            return False
-        _NORMALISE = normalise_rows
-    return bool(_NORMALISE and _NORMALISE(scores, scores.view(np.int64)))
-
-
-_NORMALISE: object = None  # the compiled loop once imported; False without numba
+    jit = kernels.compiled("weights_jit")
+    return jit is not None and bool(jit.normalise_rows(scores, scores.view(np.int64)))
