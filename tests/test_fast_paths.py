@@ -95,6 +95,7 @@ def test_negative_zero_and_infinite_weights_take_numpy(monkeypatch):
         weights.cleaned(model, span, made, ends, 64)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
 @pytest.mark.parametrize("n", [1, 7, 40, 256, 300])
 def test_weights_from_scores_compiled_in_place_equals_numpys(n):
     """``work.weights_from_scores(..., overwrite=True)`` without top-k or sharpening (the
