@@ -185,3 +185,27 @@ def test_booking_every_subnet_at_once_equals_subnet_after_subnet(monkeypatch):
     twice = (s, None, mem, mem.miner_accts[:1], np.zeros(1), 1)  # a miner grading too
     assert not grading._book_all(model, [(np.zeros(len(mem.miners), np.int64),
                                           np.zeros(1, np.int64))], [twice])
+
+
+def test_weights_put_on_chain_row_by_row_equal_numpys():
+    """``Subnet._put_on_chain`` copies revealed rows by ``weights_jit.put_rows``: the
+    same matrix as numpy's fancy assignment (a repeated UID keeps its last row); a UID
+    out of range still raises numpy's IndexError."""
+    from world.subnet import Subnet
+    from world.weights_jit import put_rows
+
+    rng = np.random.default_rng(2)
+    for trial in range(20):
+        n = int(rng.integers(2, 80))
+        uids = rng.integers(0, n, int(rng.integers(1, 2 * n)))
+        rows = rng.random((len(uids), n))
+        a, b = rng.random((n, n)), None
+        b = a.copy()
+        a[uids] = rows
+        assert put_rows(b, uids, rows)
+        assert np.array_equal(a, b), trial
+    bad = np.array([0, 5], dtype=np.int64)
+    assert not put_rows(np.zeros((5, 5)), bad, np.ones((2, 5)))
+    fake = SimpleNamespace(weights=np.zeros((5, 5)), last_update=np.zeros(5, np.int64), n=5)
+    with pytest.raises(IndexError):
+        Subnet._put_on_chain(fake, bad, np.ones((2, 5)), 7)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from world import rules_2023, rules_dtao
+from world import kernels, rules_2023, rules_dtao
 from world.params import RAO_PER_TAO, SubnetParams
 
 EMPTY = -1
@@ -219,7 +219,11 @@ class Subnet:
                 self._put_on_chain(c.uids[still], c.rows[still], block)
 
     def _put_on_chain(self, uids: np.ndarray, rows: np.ndarray, block: int) -> None:
-        self.weights[uids] = rows
+        jit = kernels.compiled("weights_jit")
+        if not (jit is not None and rows.dtype == np.float64 and uids.dtype == np.int64
+                and rows.shape == (len(uids), self.n)
+                and jit.put_rows(self.weights, uids, rows)):  # speed only: the same copy
+            self.weights[uids] = rows
         self.last_update[uids] = block
 
     def can_set_weights(self, uids: np.ndarray, block: int) -> np.ndarray:

@@ -93,3 +93,20 @@ def gather_masked(stack, rows, uids, mask, out):  # type: ignore[no-untyped-def]
         keep = mask[rows[i]]
         for j in range(n):
             out[i, j] = src[j] * (1.0 if keep[j] else 0.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def put_rows(matrix, uids, rows):  # type: ignore[no-untyped-def]
+    """``matrix[uids] = rows`` (rows copied in order: a repeated UID keeps its last), a
+    plain copy per row where numpy's fancy assignment walks an index iterator
+    (``Subnet._put_on_chain``: weights revealed on chain). Returns False, copying
+    nothing, where a UID is out of range (numpy's assignment raises there)."""
+    for k in range(len(uids)):
+        if uids[k] < 0 or uids[k] >= matrix.shape[0]:
+            return False
+    for k in range(len(uids)):
+        dst = matrix[uids[k]]
+        src = rows[k]
+        for j in range(dst.shape[0]):
+            dst[j] = src[j]
+    return True
