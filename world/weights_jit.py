@@ -55,19 +55,21 @@ def clean_into(src, bits, dst, dst_rows, member_subnet, mask_of, masks):  # type
 @numba.njit(cache=True, nogil=True)
 def normalise_rows(s, bits):  # type: ignore[no-untyped-def]
     """``work.weights_from_scores`` without top-k or sharpening, in place on the rows of
-    ``s`` (``bits``: the same as int64): NaN and negatives to 0 (``np.fmax(s, 0)``), each
-    row divided by its sum (numpy's pairwise sum) where that is positive, else zeros.
+    ``s`` (``bits``: the same as int64), row after row: NaN and negatives to 0
+    (``np.fmax(s, 0)``), the row divided by its sum (numpy's pairwise sum) where that is
+    positive, else zeros.
 
-    Returns False, leaving ``s`` untouched, where a negative zero is among the scores
-    (numpy's ``fmax`` keeps or drops its sign by position): numpy must do it."""
+    Returns the number of rows done: all of them, or up to the first row that holds a
+    negative zero (numpy's ``fmax`` keeps or drops its sign by position), which is left
+    untouched with the rows after it for numpy. Each row is scanned before it is
+    changed, while it is in cache."""
     rows, n = s.shape
-    odd = False
     for r in range(rows):
+        odd = False
         for j in range(n):
             odd |= bits[r, j] == _NEGATIVE_ZERO
-    if odd:
-        return False
-    for r in range(rows):
+        if odd:
+            return r
         out = s[r]
         for j in range(n):
             x = out[j]
@@ -79,7 +81,7 @@ def normalise_rows(s, bits):  # type: ignore[no-untyped-def]
         else:  # no positive total (zero or NaN): a zero row, as np.divide(where=) leaves it
             for j in range(n):
                 out[j] = 0.0
-    return True
+    return rows
 
 
 @numba.njit(cache=True, nogil=True)

@@ -230,11 +230,20 @@ def weights_from_scores(
 def _normalised_in_place(scores: np.ndarray, sharpen: np.ndarray, top_k: np.ndarray) -> bool:
     """``weights_from_scores(scores, sharpen, top_k, overwrite=True)`` done in place by
     ``world.weights_jit.normalise_rows`` where no row is cut to its top k or sharpened
-    and numba is there (``world.kernels``); False (``scores`` untouched) where numpy must
-    do it."""
+    and numba is there (``world.kernels``), numpy finishing from a row with a negative
+    zero; False (``scores`` untouched) where numpy must do it all."""
     if (np.count_nonzero(top_k) or np.count_nonzero(sharpen != 1.0) or scores.ndim != 2
             or not scores.size or not scores.flags.c_contiguous
             or not scores.flags.writeable):
         return False
     jit = kernels.compiled("weights_jit")
-    return jit is not None and bool(jit.normalise_rows(scores, scores.view(np.int64)))
+    if jit is None:
+        return False
+    done = jit.normalise_rows(scores, scores.view(np.int64))
+    if done < len(scores):  # a negative zero in row ``done``: numpy's way from there on
+        np.fmax(scores, 0.0, out=scores)  # over all rows, as above (the done ones are >= +0)
+        rest = scores[done:]
+        total = np.add.reduce(rest, axis=1, keepdims=True)
+        np.divide(rest, total, out=rest, where=total > 0)
+        rest[~(total[:, 0] > 0)] = 0.0
+    return True
