@@ -19,7 +19,6 @@ from world.interfaces import Group, SubnetContext
 from world.kept import kept
 from world.params import RAO_PER_TAO
 from world.subnet import EMPTY
-from world.work import weights_from_scores
 
 if TYPE_CHECKING:
     from world.model import Network
@@ -32,9 +31,7 @@ def honest_weights(group: Group, ctx: SubnetContext) -> np.ndarray:
 
     MODEL.md section 5: normalised, optionally sharpened or top-k.
     """
-    scores = ctx.own_scores(group, miners_only=True)  # the members' rows (a copy)
-    sharpen, top_k = group.param("sharpen"), group.param("top_k")
-    return weights_from_scores(scores, sharpen, top_k, overwrite=True)
+    return ctx.own_weights(group, group.param("sharpen"), group.param("top_k"))
 
 
 @kept("cabal", subnet=True)

@@ -228,3 +228,39 @@ def test_weights_from_scores_with_a_negative_zero_in_any_place():
                     ref = work.weights_from_scores(s, ones, zeros)
                     fast = work.weights_from_scores(s.copy(), ones, zeros, overwrite=True)
                     assert np.array_equal(fast.view(np.int64), ref.view(np.int64)), (n, r, j)
+
+
+def test_own_weights_in_one_pass_equal_numpys(monkeypatch):
+    """``ctx.own_weights`` over several subnets (gathered, masked to miners and
+    normalised row by row in one compiled pass) gives ``weights_from_scores`` of
+    ``own_scores(miners_only=True)`` by numpy, bit for bit, with NaN, negative scores
+    (a negative zero once masked) and negative zeros, which hand the rest to numpy."""
+    from agents.catalog import get
+    from world.model import Cohort, Network
+    from world.params import NetworkParams, SubnetParams
+    from world.work import weights_from_scores
+
+    pop = [Cohort(get(name), count + k, k, {}) for k in range(3)
+           for name, count in (("honest_miner", 6), ("lazy_miner", 2),
+                               ("honest_validator", 3))]
+    model = Network(NetworkParams(subnets=(SubnetParams(n_uids=64),) * 3), pop, rng=4)
+    model.step()
+    span = model.membership.spans()[0]
+    group = dict(span.groups)[get("honest_validator")]
+    ctx = model.span_context(span.subnets)
+    ones, zeros = np.ones(len(group)), np.zeros(len(group))
+    rng = np.random.default_rng(1)
+    for trial in range(6):
+        for s in span.subnets:
+            x = rng.random(s.score_ema.shape)
+            x[rng.random(x.shape) < 0.05] = np.nan
+            if trial >= 2:
+                x[rng.random(x.shape) < 0.02] = -rng.random()
+            if trial >= 4:
+                x[rng.random(x.shape) < 0.01] = -0.0
+            s.score_ema[...] = x
+        fast = ctx.own_weights(group, ones, zeros)
+        with monkeypatch.context() as m:
+            m.setattr("world.kernels.BACKEND", "numpy")
+            ref = weights_from_scores(ctx.own_scores(group, miners_only=True), ones, zeros)
+        assert np.array_equal(fast.view(np.int64), ref.view(np.int64)), trial

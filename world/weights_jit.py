@@ -112,3 +112,32 @@ def put_rows(matrix, uids, rows):  # type: ignore[no-untyped-def]
         for j in range(dst.shape[0]):
             dst[j] = src[j]
     return True
+
+
+@numba.njit(cache=True, nogil=True)
+def own_weights(stack, rows, uids, mask, out):  # type: ignore[no-untyped-def]
+    """``gather_masked`` then ``normalise_rows``, row after row while the row is in
+    cache: ``out[i]`` the weights of the moving averages ``stack[rows[i], uids[i]]`` on
+    miners (``mask[rows[i]]``). Returns the number of rows done: all, or up to the first
+    whose masked scores hold a negative zero (left for numpy, as ``normalise_rows``
+    leaves it): ``SubnetContext.own_weights``."""
+    n = out.shape[1]
+    for i in range(len(rows)):
+        src = stack[rows[i], uids[i]]
+        keep = mask[rows[i]]
+        dst = out[i]
+        odd = False
+        for j in range(n):
+            v = src[j] * (1.0 if keep[j] else 0.0)
+            odd |= (v == 0.0) & (math.copysign(1.0, v) < 0.0)
+            dst[j] = v if v > 0.0 else 0.0  # zero, negative or NaN: 0
+        if odd:
+            return i
+        total = _pairwise_sum(dst, np.int64(n))
+        if total > 0.0:
+            for j in range(n):
+                dst[j] = dst[j] / total
+        else:  # no positive total (zero or NaN): a zero row, as np.divide(where=) leaves it
+            for j in range(n):
+                dst[j] = 0.0
+    return len(rows)

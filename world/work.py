@@ -239,11 +239,20 @@ def _normalised_in_place(scores: np.ndarray, sharpen: np.ndarray, top_k: np.ndar
     jit = kernels.compiled("weights_jit")
     if jit is None:
         return False
-    done = jit.normalise_rows(scores, scores.view(np.int64))
-    if done < len(scores):  # a negative zero in row ``done``: numpy's way from there on
-        np.fmax(scores, 0.0, out=scores)  # over all rows, as above (the done ones are >= +0)
-        rest = scores[done:]
-        total = np.add.reduce(rest, axis=1, keepdims=True)
-        np.divide(rest, total, out=rest, where=total > 0)
-        rest[~(total[:, 0] > 0)] = 0.0
+    finish_rows(scores, jit.normalise_rows(scores, scores.view(np.int64)))
     return True
+
+
+def finish_rows(scores: np.ndarray, done: int) -> None:
+    """``weights_from_scores`` without top-k or sharpening, in place, on the rows of
+    ``scores`` from ``done`` on, the rows before it done (normalised, so >= +0): numpy's
+    ``fmax`` over all rows, as ``weights_from_scores`` applies it (where it keeps a
+    negative zero's sign depends on its place in the whole array), then the rows' sums
+    and divisions (speed only: where a compiled loop met a negative zero)."""
+    if done >= len(scores):
+        return
+    np.fmax(scores, 0.0, out=scores)
+    rest = scores[done:]
+    total = np.add.reduce(rest, axis=1, keepdims=True)
+    np.divide(rest, total, out=rest, where=total > 0)
+    rest[~(total[:, 0] > 0)] = 0.0
