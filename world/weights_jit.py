@@ -52,6 +52,19 @@ def clean_into(src, bits, dst, dst_rows, member_subnet, mask_of, masks):  # type
     return -1
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _divide_by_sum(row):  # type: ignore[no-untyped-def]
+    """``row`` (>= +0) divided by its sum (numpy's pairwise sum) where that is positive,
+    else zeros, as ``np.divide(row, total, out=zeros, where=total > 0)`` leaves it."""
+    total = _pairwise_sum(row, np.int64(row.shape[0]))
+    if total > 0.0:
+        for j in range(row.shape[0]):
+            row[j] = row[j] / total
+    else:  # no positive total (zero or NaN): a zero row
+        for j in range(row.shape[0]):
+            row[j] = 0.0
+
+
 @numba.njit(cache=True, nogil=True)
 def normalise_rows(s, bits):  # type: ignore[no-untyped-def]
     """``work.weights_from_scores`` without top-k or sharpening, in place on the rows of
@@ -74,13 +87,7 @@ def normalise_rows(s, bits):  # type: ignore[no-untyped-def]
         for j in range(n):
             x = out[j]
             out[j] = x if x > 0.0 else 0.0  # zero, negative or NaN: 0
-        total = _pairwise_sum(out, np.int64(n))
-        if total > 0.0:
-            for j in range(n):
-                out[j] = out[j] / total
-        else:  # no positive total (zero or NaN): a zero row, as np.divide(where=) leaves it
-            for j in range(n):
-                out[j] = 0.0
+        _divide_by_sum(out)
     return rows
 
 
@@ -133,11 +140,5 @@ def own_weights(stack, rows, uids, mask, out):  # type: ignore[no-untyped-def]
             dst[j] = v if v > 0.0 else 0.0  # zero, negative or NaN: 0
         if odd:
             return i
-        total = _pairwise_sum(dst, np.int64(n))
-        if total > 0.0:
-            for j in range(n):
-                dst[j] = dst[j] / total
-        else:  # no positive total (zero or NaN): a zero row, as np.divide(where=) leaves it
-            for j in range(n):
-                dst[j] = 0.0
+        _divide_by_sum(dst)
     return len(rows)
