@@ -1,8 +1,19 @@
-"""The compiled cleaning of weight rows behind ``world.weights`` (numba; imported on first
-use). Nothing here is a rule: ``clean_into`` makes, row by row while the row is in cache,
-the numbers of ``weights.clean`` (the chain's normalisation of set weights, subtensor
-``set_weights``; MODEL.md section 3), which makes four passes over all the rows of a run
-of subnets; tests/test_fast_paths.py checks the two bit for bit.
+"""Compiled loops over weight rows (numba; loaded through ``world.kernels``, under its
+switch ``TAO_ARENA_ECON``). Nothing here is a rule: each loop makes, row by row while the
+row is in cache, the numbers of the numpy form it names, bit for bit
+(tests/test_fast_paths.py):
+
+- ``clean_into``: ``weights.clean`` (the chain's normalisation of set weights, subtensor
+  ``set_weights``; MODEL.md section 3), which makes four passes over all the rows of a
+  run of subnets;
+- ``normalise_rows``: ``work.weights_from_scores`` without top-k or sharpening;
+- ``gather_masked``, ``own_weights``: ``SubnetContext.own_scores`` on miners, and the
+  honest weights from them (MODEL.md section 5);
+- ``put_rows``: ``matrix[uids] = rows``, the weights revealed on chain.
+
+Where numpy's result depends on more than a row (the sign ``np.fmax`` gives a negative
+zero depends on its place in the whole array) or numpy raises, a loop stops and says
+where, and numpy does the rest.
 """
 
 from __future__ import annotations
