@@ -298,3 +298,83 @@ def sell_settle(
     for i in range(len(accts)):
         if alpha[accts[i]] == 0:
             alpha_net[accts[i]] = -1
+
+
+@jit
+def stakers_behind(
+    to: np.ndarray, alpha_net: np.ndarray, alpha: np.ndarray, acct_net: np.ndarray
+) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray]:
+    """``world.coinbase.stakers_behind_numpy`` in one pass: (done, each account's hotkey if
+    its alpha is on that hotkey's subnet else -1, that alpha as a float else 0.0, the
+    subnet its alpha pay goes to); declines a hotkey out of range (where numpy raises)."""
+    n = len(to)
+    to_b = np.empty(n, dtype=np.int64)
+    stake_b = np.empty(n)
+    recv = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        t, j = to[i], alpha_net[i]
+        if t >= n:
+            return False, to_b, stake_b, recv
+        if t >= 0 and j >= 0 and j == acct_net[t]:
+            to_b[i], stake_b[i], recv[i] = t, float(alpha[i]), j
+        else:
+            to_b[i], stake_b[i], recv[i] = -1, 0.0, acct_net[i]
+    return True, to_b, stake_b, recv
+
+
+@jit
+def dividend_parts_at(
+    dividends: np.ndarray, occupant: np.ndarray, alpha_hk: np.ndarray, root_hk: np.ndarray,
+    tao_weight: float,
+) -> tuple[bool, np.ndarray, np.ndarray]:
+    """``rules_dtao.dividend_parts`` of every UID (``occupant``: its hotkey, -1: empty,
+    whose dividend and stakes count as 0.0), its hotkey's stakes read from ``alpha_hk`` and
+    ``root_hk``, in one pass: (done, alpha parts, root parts); declines a hotkey out of
+    range (where numpy raises). The same float operations in the same order."""
+    m = len(occupant)
+    a_part, r_part = np.empty(m), np.empty(m)
+    for i in range(m):
+        h = occupant[i]
+        if h >= len(alpha_hk) or h >= len(root_hk) or h < -1:
+            return False, a_part, r_part
+        if h == -1:
+            d, a, r = 0.0, 0.0, 0.0
+        else:
+            d, a, r = dividends[i], alpha_hk[h], root_hk[h]
+        root_alpha = tao_weight * r
+        total = a + root_alpha
+        prop = root_alpha / total if total > 0.0 else 0.0
+        root_divs = d * prop
+        a_part[i], r_part[i] = d - root_divs, root_divs
+    return True, a_part, r_part
+
+
+@jit
+def yield_rates(
+    occupant: np.ndarray, uid_price: np.ndarray, alpha_pay: np.ndarray, per_hk: np.ndarray,
+    alpha_hk: np.ndarray, root_hk: np.ndarray, keep: float,
+) -> tuple[bool, np.ndarray]:
+    """``world.coinbase.yield_rates_numpy`` in one pass: per occupied UID, in order, the
+    value its hotkey's stakers receive (``keep``: 1 - take) per unit of stake value
+    behind it; declines a hotkey out of range (where numpy raises)."""
+    m = len(occupant)
+    count = 0
+    for i in range(m):
+        h = occupant[i]
+        if h >= len(alpha_hk) or h >= len(root_hk) or h < -1:
+            return False, np.zeros(0)
+        if h != -1:
+            count += 1
+    rate = np.zeros(count)
+    c = 0
+    for i in range(m):
+        h = occupant[i]
+        if h == -1:
+            continue
+        p = uid_price[i]
+        stake_value = alpha_hk[h] * p + root_hk[h]
+        if stake_value > 0.0:
+            to_stakers = (float(alpha_pay[i]) * p + float(per_hk[i])) * keep
+            rate[c] = to_stakers / stake_value
+        c += 1
+    return True, rate
