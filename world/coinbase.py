@@ -261,21 +261,22 @@ class Coinbase:
         per_hk, _ = split_segments(root_rao, net, root_pay.astype(np.float64))
         amount_r = np.zeros(n, dtype=np.int64)
         np.add.at(amount_r, vh, of_occupied(per_hk))
-        has_root = (to >= 0) & (ledger.staked[:n] > 0)
-        got_r = share_pro_rata(amount_r, np.where(has_root, to, -1), ledger.staked[:n],
-                               np.arange(n), take)[:n]
+        # every account behind a hotkey with root stake takes a share (share_pro_rata
+        # itself passes over those with none)
+        got_r = share_pro_rata(amount_r, to, ledger.staked[:n], np.arange(n), take)[:n]
         gets_r = np.flatnonzero(got_r != 0)
         ledger.credit_root(gets_r, got_r[gets_r])
         # books: income valued in RAO at this epoch's prices
         alpha_value = np.zeros(n)
         alpha_value[gets] = got[gets] * price[recv_net]
-        income[:n] += alpha_value + got_r
+        staker_value = alpha_value + got_r
+        income[:n] += staker_value
         owner_value = owner_u * price
         income[owners] += owner_value
         books.income[:n] += np.floor(income)
         nominators = np.ones(n, dtype=bool)
         nominators[vh] = False
-        books.nominator_payout = float((alpha_value + got_r)[nominators].sum()) / RAO
+        books.nominator_payout = float(staker_value[nominators].sum()) / RAO
         uid_price = price[net]
         uid_value = (miner_pay + alpha_pay) * uid_price + occupied(per_hk, 0)
         uid_tao = uid_value / RAO
