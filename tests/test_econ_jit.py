@@ -280,3 +280,28 @@ def test_coinbase_uid_loops_decline_as_numpy_raises() -> None:
     with pytest.raises(IndexError):
         coinbase.stakers_behind(to, np.zeros(3, np.int64), np.ones(3, np.int64),
                                 np.zeros(3, np.int64))
+
+
+@pytest.mark.parametrize("drop_fee", [False, True])
+def test_sell_each_equals_a_swap_per_pool(drop_fee: bool) -> None:
+    """``DtaoLedger._sell_each``'s inline sale is ``_swap``'s (``ExactPool.sell_alpha``),
+    for sales within the reserve, larger ones (made in parts), none and negative ones."""
+    rng = np.random.default_rng(5)
+    fast, slow = DtaoLedger(8), DtaoLedger(8)
+    market = fast.open("market", 10**18)
+    slow.open("market", 10**18)
+    for _ in range(9):
+        tao, alpha = int(rng.integers(10**9, 10**16)), int(rng.integers(10**9, 10**17))
+        fast.add_pool(market, tao, alpha)
+        slow.add_pool(market, tao, alpha)
+    reserve = np.array([p.alpha_units for p in fast.pools], dtype=np.int64)
+    units = np.array([0, 1, -5, *(reserve[3:8] // rng.integers(1, 10**6, 5)),
+                      3 * reserve[8] + 7], dtype=np.int64)
+    for _ in range(3):
+        got = fast._sell_each(units, drop_fee=drop_fee)
+        want = np.zeros(len(units), dtype=np.int64)
+        for j in np.flatnonzero(units):
+            want[j] = slow._swap(int(j), int(units[j]), buy=False, drop_fee=drop_fee)
+        np.testing.assert_array_equal(got, want)
+        assert [(p.tao_rao, p.alpha_units) for p in fast.pools] == [
+            (p.tao_rao, p.alpha_units) for p in slow.pools]
