@@ -31,6 +31,25 @@ _MARGIN = 1.0 - 2.0**-40  # split_segments' relative margin (world.alpha_ledger)
 
 
 @jit
+def _count_at_least(x: np.ndarray, bound: int) -> int:
+    """How many of ``x`` are >= ``bound``: a loop without a branch or an early return
+    (a check loop that returns early compiles several times slower)."""
+    count = 0
+    for i in range(len(x)):
+        count += x[i] >= bound
+    return count
+
+
+@jit
+def _count_below(x: np.ndarray, bound: int) -> int:
+    """How many of ``x`` are < ``bound`` (as :func:`_count_at_least`)."""
+    count = 0
+    for i in range(len(x)):
+        count += x[i] < bound
+    return count
+
+
+@jit
 def split_segments(
     pots: np.ndarray, seg: np.ndarray, w: np.ndarray
 ) -> tuple[bool, np.ndarray, np.ndarray]:
@@ -41,17 +60,22 @@ def split_segments(
 
     Rows of weight 0 are skipped (they add 0.0 to a sum that starts at +0.0 and are paid
     0); a run of rows of one segment keeps its sum and largest weight in registers rather
-    than in memory (speed only: the same additions in the same order)."""
+    than in memory, and the inputs are checked first in a loop without an early return
+    (speed only: the same additions in the same order; such a loop compiles faster)."""
     k, n = len(pots), len(seg)
     pay = np.zeros(n, dtype=np.int64)
     left = np.zeros(k, dtype=np.int64)
     wsum = np.zeros(k)
     top = np.full(k, -1, dtype=np.int64)  # the first row of largest weight (> 0)
+    bad = 0  # weights and segments numpy treats apart, counted without a branch
+    for i in range(n):
+        x, s = w[i], seg[i]
+        bad += (x < 0.0) + (x >= math.inf) + (x != x) + (s < 0) + (s >= k)
+    if bad:
+        return False, pay, left
     cur, acc, best, best_w = np.int64(-1), 0.0, np.int64(-1), 0.0
     for i in range(n):
         x, s = w[i], seg[i]
-        if not (0.0 <= x < math.inf) or s < 0 or s >= k:
-            return False, pay, left
         if x == 0.0:
             continue
         if s != cur:
@@ -170,10 +194,10 @@ def held_per_net(alpha_net: np.ndarray, alpha: np.ndarray, k: int) -> tuple[bool
     protocol's), an exact integer sum: (done, units per subnet); declines a subnet out of
     range."""
     held = np.zeros(k, dtype=np.int64)
+    if _count_at_least(alpha_net, k):  # checked first (speed only)
+        return False, held
     for i in range(len(alpha_net)):
         j = alpha_net[i]
-        if j >= k:
-            return False, held
         if j >= 0:
             held[j] += alpha[i]
     return True, held
@@ -368,13 +392,9 @@ def yield_rates(
     value its hotkey's stakers receive (``keep``: 1 - take) per unit of stake value
     behind it; declines a hotkey out of range (where numpy raises)."""
     m = len(occupant)
-    count = 0
-    for i in range(m):
-        h = occupant[i]
-        if h >= len(alpha_hk) or h >= len(root_hk) or h < -1:
-            return False, np.zeros(0)
-        if h != -1:
-            count += 1
+    if _count_at_least(occupant, min(len(alpha_hk), len(root_hk))) or _count_below(occupant, -1):
+        return False, np.zeros(0)  # checked first (speed only)
+    count = m - _count_below(occupant, 0)
     rate = np.zeros(count)
     c = 0
     for i in range(m):
