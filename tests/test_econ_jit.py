@@ -305,3 +305,32 @@ def test_sell_each_equals_a_swap_per_pool(drop_fee: bool) -> None:
         np.testing.assert_array_equal(got, want)
         assert [(p.tao_rao, p.alpha_units) for p in fast.pools] == [
             (p.tao_rao, p.alpha_units) for p in slow.pools]
+
+
+def test_inject_equals_inject_and_maybe_swap_per_pool() -> None:
+    """``DtaoLedger.inject``'s inline arithmetic is ``rules_dtao.inject_and_maybe_swap``'s,
+    for excesses within the TAO reserve, larger ones (bought in parts), none and negative
+    ones."""
+    from world.rules_dtao import inject_and_maybe_swap
+
+    rng = np.random.default_rng(7)
+    ledger = DtaoLedger(8)
+    market = ledger.open("market", 10**18)
+    pools = []
+    for _ in range(8):
+        tao, alpha = int(rng.integers(10**9, 10**16)), int(rng.integers(10**9, 10**17))
+        ledger.add_pool(market, tao, alpha)
+        pools.append(ExactPool(tao, alpha, ledger.pools[-1].fee))
+    for _ in range(3):
+        tao_in = rng.integers(0, 10**13, 8)
+        excess = rng.integers(0, 10**12, 8)
+        excess[:3] = [0, -4, 3 * pools[2].tao_rao + 2 * int(tao_in[2]) + 11]
+        issued0, bought0 = ledger.alpha_issued.copy(), ledger.protocol_alpha.copy()
+        ledger.inject(tao_in, excess)
+        want = [inject_and_maybe_swap(p, int(t), int(e))
+                for p, t, e in zip(pools, tao_in, excess, strict=True)]
+        np.testing.assert_array_equal(ledger.alpha_issued - issued0, [w[0] for w in want])
+        np.testing.assert_array_equal(ledger.protocol_alpha - bought0, [w[1] for w in want])
+        assert [(p.tao_rao, p.alpha_units, p.tao_injected, p.alpha_issued)
+                for p in ledger.pools] == [(p.tao_rao, p.alpha_units, p.tao_injected,
+                                            p.alpha_issued) for p in pools]

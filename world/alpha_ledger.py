@@ -246,8 +246,22 @@ class DtaoLedger(Ledger):
         the protocol."""
         tao_in = np.asarray(tao_in_rao, dtype=np.int64).tolist()
         excess = np.asarray(excess_rao, dtype=np.int64).tolist()
-        parts = [inject_and_maybe_swap(pool, t, e)
-                 for pool, t, e in zip(self.pools, tao_in, excess, strict=True)]
+        parts = []
+        for pool, t, e in zip(self.pools, tao_in, excess, strict=True):
+            y, x = pool.tao_rao, pool.alpha_units
+            if t >= 0 and y > 0 and 0 <= e <= y + t:
+                # inject_and_maybe_swap's arithmetic inline for an excess within the TAO
+                # reserve (speed only: the same integers, without the calls and checks):
+                # ExactPool.inject, then one buy_alpha without fee
+                issued = (t * x) // y
+                y, x = y + t, x + issued
+                pool.tao_injected += t
+                pool.alpha_issued += issued
+                bought = (x * e) // (y + e)
+                pool.tao_rao, pool.alpha_units = y + e, x - bought
+                parts.append((issued, bought))
+            else:
+                parts.append(inject_and_maybe_swap(pool, t, e))
         self.minted += sum(tao_in) + sum(excess)
         if parts:
             issued, bought = (np.array(x, dtype=np.int64) for x in zip(*parts, strict=True))
