@@ -182,3 +182,155 @@ def test_credit_and_sell_equal_numpy(seed: int, monkeypatch: pytest.MonkeyPatch)
             assert outcome["auto"] == outcome["numpy"]
         for a, b in zip(*map(_ledger_state, ledgers.values()), strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def _bits(x: np.ndarray) -> np.ndarray:
+    """The float bits, so -0.0, 0.0 and NaNs of different payloads differ."""
+    return np.asarray(x, dtype=np.float64).view(np.uint64)
+
+
+def _uids(rng: np.random.Generator, m: int, n: int) -> tuple[np.ndarray, ...]:
+    """Stacked UIDs: hotkeys (-1: empty) among n accounts, dividends and prices with zeros,
+    negatives and non-finite values, alpha and root stakes per hotkey with zeros."""
+    occupant = rng.integers(0, n, m)
+    occupant[rng.random(m) < 0.2] = -1
+    div = rng.random(m) * 10.0 ** rng.integers(-3, 9, m)
+    div[rng.random(m) < 0.2] = 0.0
+    div[:4] = [-1.0, np.inf, np.nan, -0.0][: min(4, m)]
+    price = rng.random(m) * 3.0
+    price[rng.random(m) < 0.1] = 0.0
+    alpha_hk = rng.random(n) * 10.0 ** rng.integers(0, 15, n)
+    root_hk = rng.random(n) * 10.0 ** rng.integers(0, 15, n)
+    alpha_hk[rng.random(n) < 0.3] = 0.0
+    root_hk[rng.random(n) < 0.3] = 0.0
+    return occupant, div, price, alpha_hk, root_hk
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf, NaN dividends
+@pytest.mark.parametrize("seed", range(6))
+def test_coinbase_uid_loops_equal_numpy(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from world import coinbase, kernels
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    m = int(rng.integers(4, 600))
+    occupant, div, price, alpha_hk, root_hk = _uids(rng, m, n)
+    alpha_pay = rng.integers(0, 10**12, m)
+    per_hk = rng.integers(0, 10**12, m)
+    for w in (0.0, 0.18, 1.0):
+        want = coinbase.dividend_parts_at_numpy(div, occupant, alpha_hk, root_hk, w)
+        done, *got = econ_jit.dividend_parts_at(div, occupant, alpha_hk, root_hk, w)
+        assert done
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(_bits(a), _bits(b))
+    for take in (0.0, 0.18, 1.0):
+        want = coinbase.yield_rates_numpy(occupant, price, alpha_pay, per_hk, alpha_hk,
+                                          root_hk, take)
+        done, got = econ_jit.yield_rates(occupant, price, alpha_pay, per_hk, alpha_hk,
+                                         root_hk, 1.0 - take)
+        assert done
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+    # accounts staking behind hotkeys, their alpha on the hotkey's subnet or another
+    k = int(rng.integers(1, 8))
+    to = rng.integers(-1, n, n)
+    acct_net = rng.integers(-1, k, n)
+    alpha_net = np.where(rng.random(n) < 0.7, acct_net[np.maximum(to, 0)],
+                         rng.integers(-1, k, n))
+    alpha = rng.integers(0, 10**15, n)
+    want = coinbase.stakers_behind_numpy(to, alpha_net, alpha, acct_net)
+    done, *got = econ_jit.stakers_behind(to, alpha_net, alpha, acct_net)
+    assert done
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert got[1].dtype == np.float64 and np.array_equal(got[1], want[1].astype(np.float64))
+    # the wrappers take the loops' answers as numpy's dtypes, or numpy's form
+    for backend in ("numba", "numpy"):
+        monkeypatch.setattr(kernels, "BACKEND", backend)
+        out = coinbase.stakers_behind(to, alpha_net, alpha, acct_net)
+        assert [x.dtype for x in out] == [np.dtype(np.int64), np.dtype(np.float64)
+                                          if backend == "numba" else alpha.dtype,
+                                          np.dtype(np.int64)]
+        assert all(type(x.dtype) is type(np.dtype(x.dtype.name)) for x in out)
+        out = coinbase.dividend_parts_at(div, occupant, alpha_hk, root_hk, 0.18)
+        want = coinbase.dividend_parts_at_numpy(div, occupant, alpha_hk, root_hk, 0.18)
+        for a, b in zip(out, want, strict=True):
+            np.testing.assert_array_equal(_bits(a), _bits(b))
+        out = coinbase.yield_rates(occupant, price, alpha_pay, per_hk, alpha_hk, root_hk, 0.18)
+        want = coinbase.yield_rates_numpy(occupant, price, alpha_pay, per_hk, alpha_hk,
+                                          root_hk, 0.18)
+        np.testing.assert_array_equal(_bits(out), _bits(want))
+
+
+def test_coinbase_uid_loops_decline_as_numpy_raises() -> None:
+    from world import coinbase
+
+    rng = np.random.default_rng(1)
+    occupant, div, price, alpha_hk, root_hk = _uids(rng, 20, 10)
+    occupant[3] = 10  # a hotkey out of range: numpy raises
+    assert not econ_jit.dividend_parts_at(div, occupant, alpha_hk, root_hk, 0.18)[0]
+    pay = np.ones(20, dtype=np.int64)
+    assert not econ_jit.yield_rates(occupant, price, pay, pay, alpha_hk, root_hk, 0.82)[0]
+    with pytest.raises(IndexError):
+        coinbase.dividend_parts_at(div, occupant, alpha_hk, root_hk, 0.18)
+    with pytest.raises(IndexError):
+        coinbase.yield_rates(occupant, price, pay, pay, alpha_hk, root_hk, 0.18)
+    to = np.array([0, 5, -1])
+    assert not econ_jit.stakers_behind(to, np.zeros(3, np.int64), np.ones(3, np.int64),
+                                       np.zeros(3, np.int64))[0]
+    with pytest.raises(IndexError):
+        coinbase.stakers_behind(to, np.zeros(3, np.int64), np.ones(3, np.int64),
+                                np.zeros(3, np.int64))
+
+
+@pytest.mark.parametrize("drop_fee", [False, True])
+def test_sell_each_equals_a_swap_per_pool(drop_fee: bool) -> None:
+    """``DtaoLedger._sell_each``'s inline sale is ``_swap``'s (``ExactPool.sell_alpha``),
+    for sales within the reserve, larger ones (made in parts), none and negative ones."""
+    rng = np.random.default_rng(5)
+    fast, slow = DtaoLedger(8), DtaoLedger(8)
+    market = fast.open("market", 10**18)
+    slow.open("market", 10**18)
+    for _ in range(9):
+        tao, alpha = int(rng.integers(10**9, 10**16)), int(rng.integers(10**9, 10**17))
+        fast.add_pool(market, tao, alpha)
+        slow.add_pool(market, tao, alpha)
+    reserve = np.array([p.alpha_units for p in fast.pools], dtype=np.int64)
+    units = np.array([0, 1, -5, *(reserve[3:8] // rng.integers(1, 10**6, 5)),
+                      3 * reserve[8] + 7], dtype=np.int64)
+    for _ in range(3):
+        got = fast._sell_each(units, drop_fee=drop_fee)
+        want = np.zeros(len(units), dtype=np.int64)
+        for j in np.flatnonzero(units):
+            want[j] = slow._swap(int(j), int(units[j]), buy=False, drop_fee=drop_fee)
+        np.testing.assert_array_equal(got, want)
+        assert [(p.tao_rao, p.alpha_units) for p in fast.pools] == [
+            (p.tao_rao, p.alpha_units) for p in slow.pools]
+
+
+def test_inject_equals_inject_and_maybe_swap_per_pool() -> None:
+    """``DtaoLedger.inject``'s inline arithmetic is ``rules_dtao.inject_and_maybe_swap``'s,
+    for excesses within the TAO reserve, larger ones (bought in parts), none and negative
+    ones."""
+    from world.rules_dtao import inject_and_maybe_swap
+
+    rng = np.random.default_rng(7)
+    ledger = DtaoLedger(8)
+    market = ledger.open("market", 10**18)
+    pools = []
+    for _ in range(8):
+        tao, alpha = int(rng.integers(10**9, 10**16)), int(rng.integers(10**9, 10**17))
+        ledger.add_pool(market, tao, alpha)
+        pools.append(ExactPool(tao, alpha, ledger.pools[-1].fee))
+    for _ in range(3):
+        tao_in = rng.integers(0, 10**13, 8)
+        excess = rng.integers(0, 10**12, 8)
+        excess[:3] = [0, -4, 3 * pools[2].tao_rao + 2 * int(tao_in[2]) + 11]
+        issued0, bought0 = ledger.alpha_issued.copy(), ledger.protocol_alpha.copy()
+        ledger.inject(tao_in, excess)
+        want = [inject_and_maybe_swap(p, int(t), int(e))
+                for p, t, e in zip(pools, tao_in, excess, strict=True)]
+        np.testing.assert_array_equal(ledger.alpha_issued - issued0, [w[0] for w in want])
+        np.testing.assert_array_equal(ledger.protocol_alpha - bought0, [w[1] for w in want])
+        assert [(p.tao_rao, p.alpha_units, p.tao_injected, p.alpha_issued)
+                for p in ledger.pools] == [(p.tao_rao, p.alpha_units, p.tao_injected,
+                                            p.alpha_issued) for p in pools]

@@ -39,6 +39,7 @@ from world import delegation
 from world.accounts import uid_layout
 from world.alpha_ledger import DtaoLedger, split_segments
 from world.emission import epoch_emission
+from world.kernels import compiled
 from world.ledger import to_rao
 from world.payout import share_pro_rata
 from world.pool import ALPHA_UNITS
@@ -206,7 +207,6 @@ class Coinbase:
         layout = uid_layout(model)
         sizes, net, occupant = layout.sizes, layout.net, layout.occupant
         occ = occupant != EMPTY
-        hk = np.maximum(occupant, 0)
         full = bool(occ.all())  # every UID occupied: nothing to mask (speed only)
 
         def occupied(x: np.ndarray, empty: float) -> np.ndarray:
@@ -219,13 +219,12 @@ class Coinbase:
         vh = of_occupied(occupant)  # the hotkeys of the occupied UIDs
 
         incentive = occupied(np.concatenate([s.last.incentive for s in subnets]), 0.0)
-        dividends = occupied(np.concatenate([s.last.dividends for s in subnets]), 0.0)
+        dividends = np.concatenate([s.last.dividends for s in subnets])
         miner_pay, miner_left = split_segments(miners_u, net, incentive)
         burned = self._burn_owner_incentive(miner_pay, sizes)
         alpha_hk, root_hk = ledger.hotkey_parts()
-        a_part, r_part = dividend_parts(
-            dividends, occupied(alpha_hk[hk], 0.0), occupied(root_hk[hk], 0.0),
-            dp.tao_weight)
+        a_part, r_part = dividend_parts_at(dividends, occupant, alpha_hk, root_hk,
+                                           dp.tao_weight)
         alpha_pay, alpha_left = split_segments(vals_u, net, a_part)
         root_pay, root_left = split_segments(root_u, net, r_part)
         # miners: staked alpha, sold for TAO by default
@@ -242,14 +241,14 @@ class Coinbase:
         take = eco.validator_take
         amount = np.zeros(n, dtype=np.int64)
         np.add.at(amount, vh, of_occupied(alpha_pay))
-        acct_net = _net_of(model, np.arange(n))
+        table = model.acct_netuid  # each account's subnet (-1: none)
+        acct_net = table[:n] if n <= len(table) else _net_of(model, np.arange(n))
         to = ledger.staked_to[:n]
-        behind = (to >= 0) & (ledger.alpha_net[:n] >= 0) & (
-            ledger.alpha_net[:n] == acct_net[np.maximum(to, 0)])
-        got = share_pro_rata(amount, np.where(behind, to, -1),
-                             np.where(behind, ledger.alpha[:n], 0), np.arange(n), take)[:n]
+        to_b, stake_b, recv_all = stakers_behind(to, ledger.alpha_net[:n], ledger.alpha[:n],
+                                                 acct_net)
+        got = share_pro_rata(amount, to_b, stake_b, np.arange(n), take)[:n]
         gets = np.flatnonzero(got != 0)
-        recv_net = np.where(behind[gets], ledger.alpha_net[gets], acct_net[gets])
+        recv_net = recv_all[gets]
         ledger.credit_alpha(gets, got[gets], recv_net)
         # root stakers: the root part sold for TAO and staked on root, after take
         # each subnet's root units paid: split_segments is exact, so its pot less what is
@@ -262,21 +261,22 @@ class Coinbase:
         per_hk, _ = split_segments(root_rao, net, root_pay.astype(np.float64))
         amount_r = np.zeros(n, dtype=np.int64)
         np.add.at(amount_r, vh, of_occupied(per_hk))
-        has_root = (to >= 0) & (ledger.staked[:n] > 0)
-        got_r = share_pro_rata(amount_r, np.where(has_root, to, -1), ledger.staked[:n],
-                               np.arange(n), take)[:n]
+        # every account behind a hotkey with root stake takes a share (share_pro_rata
+        # itself passes over those with none)
+        got_r = share_pro_rata(amount_r, to, ledger.staked[:n], np.arange(n), take)[:n]
         gets_r = np.flatnonzero(got_r != 0)
         ledger.credit_root(gets_r, got_r[gets_r])
         # books: income valued in RAO at this epoch's prices
         alpha_value = np.zeros(n)
         alpha_value[gets] = got[gets] * price[recv_net]
-        income[:n] += alpha_value + got_r
+        staker_value = alpha_value + got_r
+        income[:n] += staker_value
         owner_value = owner_u * price
         income[owners] += owner_value
         books.income[:n] += np.floor(income)
         nominators = np.ones(n, dtype=bool)
         nominators[vh] = False
-        books.nominator_payout = float((alpha_value + got_r)[nominators].sum()) / RAO
+        books.nominator_payout = float(staker_value[nominators].sum()) / RAO
         uid_price = price[net]
         uid_value = (miner_pay + alpha_pay) * uid_price + occupied(per_hk, 0)
         uid_tao = uid_value / RAO
@@ -286,10 +286,7 @@ class Coinbase:
             owner_value.sum(), float((miner_pay * uid_price).sum()),
             float((alpha_pay * uid_price).sum() + root_rao.sum())]) / RAO
         # delegators' trailing yield: value to stakers per TAO of stake value behind a hotkey
-        vh_price = of_occupied(uid_price)
-        stake_value = alpha_hk[vh] * vh_price + root_hk[vh]
-        to_stakers = (of_occupied(alpha_pay) * vh_price + of_occupied(per_hk)) * (1.0 - take)
-        rate = np.divide(to_stakers, stake_value, out=np.zeros(len(vh)), where=stake_value > 0)
+        rate = yield_rates(occupant, uid_price, alpha_pay, per_hk, alpha_hk, root_hk, take)
         delegation.update_yield(model, vh, rate)
         self.last = {
             "share": shares, "moving": self.moving.copy(), "inflow": inflow,
@@ -314,6 +311,111 @@ def _net_of(model: Network, accts: np.ndarray) -> np.ndarray:
         return table[accts]  # every one an account (the common case; speed only)
     ok = (accts >= 0) & (accts < len(table))
     return np.where(ok, table[np.where(ok, accts, 0)], -1)
+
+
+def stakers_behind(
+    to: np.ndarray, alpha_net: np.ndarray, alpha: np.ndarray, acct_net: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who takes a share of the validators' alpha dividends (step 3): per account (``to``
+    its hotkey, -1: none; ``alpha`` on subnet ``alpha_net``; ``acct_net`` the subnet of
+    each account's own UID), its hotkey if its alpha is on that hotkey's subnet (the
+    chain's ``increase_stake_for_hotkey_on_subnet`` pays the hotkey's alpha stakers on the
+    subnet) else -1, that alpha (else 0) and the subnet of the alpha paid to it (its
+    stake's, else its own UID's, where a hotkey's take and dust go).
+
+    With numba the loop of ``world.econ_jit.stakers_behind`` (the same values, alpha as
+    floats; tests/test_econ_jit.py), else and for the inputs it declines
+    :func:`stakers_behind_numpy`."""
+    jit = compiled()
+    if jit is not None and len(to) == len(alpha_net) == len(alpha) == len(acct_net):
+        c = np.ascontiguousarray
+        done, to_b, stake_b, recv = jit.stakers_behind(
+            c(to, dtype=np.int64), c(alpha_net, dtype=np.int64), c(alpha, dtype=np.int64),
+            c(acct_net, dtype=np.int64))
+        if done:  # numpy's own dtypes (see world.econ_jit)
+            return to_b.view(np.int64), stake_b.view(np.float64), recv.view(np.int64)
+    return stakers_behind_numpy(to, alpha_net, alpha, acct_net)
+
+
+def stakers_behind_numpy(
+    to: np.ndarray, alpha_net: np.ndarray, alpha: np.ndarray, acct_net: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`stakers_behind` in numpy."""
+    behind = (to >= 0) & (alpha_net >= 0) & (alpha_net == acct_net[np.maximum(to, 0)])
+    return (np.where(behind, to, -1), np.where(behind, alpha, 0),
+            np.where(behind, alpha_net, acct_net))
+
+
+def dividend_parts_at(
+    dividends: np.ndarray, occupant: np.ndarray, alpha_hk: np.ndarray, root_hk: np.ndarray,
+    tao_weight: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rules_dtao.dividend_parts`` (run_coinbase.rs ``calculate_dividend_distribution``)
+    of every UID of every subnet, stacked: ``occupant`` its hotkey (``EMPTY``: none, whose
+    dividend and stakes count as 0), whose alpha and root stake are read from ``alpha_hk``
+    and ``root_hk``. Returns (alpha parts, root parts).
+
+    With numba the loop of ``world.econ_jit.dividend_parts_at`` (the same float operations
+    in one pass; tests/test_econ_jit.py), else and for the inputs it declines
+    :func:`dividend_parts_at_numpy`."""
+    jit = compiled()
+    if jit is not None and len(dividends) == len(occupant):
+        c = np.ascontiguousarray
+        done, a_part, r_part = jit.dividend_parts_at(
+            c(dividends, dtype=np.float64), c(occupant, dtype=np.int64),
+            c(alpha_hk, dtype=np.float64), c(root_hk, dtype=np.float64), float(tao_weight))
+        if done:
+            return a_part.view(np.float64), r_part.view(np.float64)
+    return dividend_parts_at_numpy(dividends, occupant, alpha_hk, root_hk, tao_weight)
+
+
+def dividend_parts_at_numpy(
+    dividends: np.ndarray, occupant: np.ndarray, alpha_hk: np.ndarray, root_hk: np.ndarray,
+    tao_weight: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`dividend_parts_at` in numpy."""
+    occ = occupant != EMPTY
+    hk = np.maximum(occupant, 0)
+    return dividend_parts(np.where(occ, dividends, 0.0), np.where(occ, alpha_hk[hk], 0.0),
+                          np.where(occ, root_hk[hk], 0.0), tao_weight)
+
+
+def yield_rates(
+    occupant: np.ndarray, uid_price: np.ndarray, alpha_pay: np.ndarray, per_hk: np.ndarray,
+    alpha_hk: np.ndarray, root_hk: np.ndarray, take: float,
+) -> np.ndarray:
+    """Delegators' yield this epoch (step 3; ``delegation.update_yield``), per occupied UID
+    in order (``occupant`` its hotkey, ``EMPTY``: none): the value its hotkey's stakers
+    receive after ``take`` (alpha units ``alpha_pay`` at ``uid_price``, plus RAO
+    ``per_hk``) per unit of value staked behind the hotkey (its alpha ``alpha_hk`` at the
+    price plus its root stake ``root_hk``); 0 where nothing is staked. A model's figure,
+    not a rule of the chain.
+
+    With numba the loop of ``world.econ_jit.yield_rates`` (the same float operations in
+    one pass; tests/test_econ_jit.py), else and for the inputs it declines
+    :func:`yield_rates_numpy`."""
+    jit = compiled()
+    if jit is not None and len(occupant) == len(uid_price) == len(alpha_pay) == len(per_hk):
+        c = np.ascontiguousarray
+        done, rate = jit.yield_rates(
+            c(occupant, dtype=np.int64), c(uid_price, dtype=np.float64),
+            c(alpha_pay, dtype=np.int64), c(per_hk, dtype=np.int64),
+            c(alpha_hk, dtype=np.float64), c(root_hk, dtype=np.float64), 1.0 - take)
+        if done:
+            return rate.view(np.float64)
+    return yield_rates_numpy(occupant, uid_price, alpha_pay, per_hk, alpha_hk, root_hk, take)
+
+
+def yield_rates_numpy(
+    occupant: np.ndarray, uid_price: np.ndarray, alpha_pay: np.ndarray, per_hk: np.ndarray,
+    alpha_hk: np.ndarray, root_hk: np.ndarray, take: float,
+) -> np.ndarray:
+    """:func:`yield_rates` in numpy."""
+    occ = occupant != EMPTY
+    vh, vh_price = occupant[occ], uid_price[occ]
+    stake_value = alpha_hk[vh] * vh_price + root_hk[vh]
+    to_stakers = (alpha_pay[occ] * vh_price + per_hk[occ]) * (1.0 - take)
+    return np.divide(to_stakers, stake_value, out=np.zeros(len(vh)), where=stake_value > 0)
 
 
 def burn_owner_incentive(

@@ -31,6 +31,25 @@ _MARGIN = 1.0 - 2.0**-40  # split_segments' relative margin (world.alpha_ledger)
 
 
 @jit
+def _count_at_least(x: np.ndarray, bound: int) -> int:
+    """How many of ``x`` are >= ``bound``: a loop without a branch or an early return
+    (a check loop that returns early compiles several times slower)."""
+    count = 0
+    for i in range(len(x)):
+        count += x[i] >= bound
+    return count
+
+
+@jit
+def _count_below(x: np.ndarray, bound: int) -> int:
+    """How many of ``x`` are < ``bound`` (as :func:`_count_at_least`)."""
+    count = 0
+    for i in range(len(x)):
+        count += x[i] < bound
+    return count
+
+
+@jit
 def split_segments(
     pots: np.ndarray, seg: np.ndarray, w: np.ndarray
 ) -> tuple[bool, np.ndarray, np.ndarray]:
@@ -41,17 +60,22 @@ def split_segments(
 
     Rows of weight 0 are skipped (they add 0.0 to a sum that starts at +0.0 and are paid
     0); a run of rows of one segment keeps its sum and largest weight in registers rather
-    than in memory (speed only: the same additions in the same order)."""
+    than in memory, and the inputs are checked first in a loop without an early return
+    (speed only: the same additions in the same order; such a loop compiles faster)."""
     k, n = len(pots), len(seg)
     pay = np.zeros(n, dtype=np.int64)
     left = np.zeros(k, dtype=np.int64)
     wsum = np.zeros(k)
     top = np.full(k, -1, dtype=np.int64)  # the first row of largest weight (> 0)
+    bad = 0  # weights and segments numpy treats apart, counted without a branch
+    for i in range(n):
+        x, s = w[i], seg[i]
+        bad += (x < 0.0) + (x >= math.inf) + (x != x) + (s < 0) + (s >= k)
+    if bad:
+        return False, pay, left
     cur, acc, best, best_w = np.int64(-1), 0.0, np.int64(-1), 0.0
     for i in range(n):
         x, s = w[i], seg[i]
-        if not (0.0 <= x < math.inf) or s < 0 or s >= k:
-            return False, pay, left
         if x == 0.0:
             continue
         if s != cur:
@@ -91,7 +115,10 @@ def share_pro_rata(
 ) -> tuple[bool, np.ndarray]:
     """``world.payout.share_pro_rata`` (``rates``: one per hotkey, or one for all) for
     inputs it accepts without raising, stakes finite, hotkeys in range and no float floor
-    over a hotkey's rest; returns (done, per account its units)."""
+    over a hotkey's rest; returns (done, per account its units).
+
+    The checks come first, in loops without a branch, and the loops after them visit only
+    the accounts that pay (speed only: a loop that may return early compiles slower)."""
     h, m = len(amt), len(to)
     size = m
     if len(owner) < h:
@@ -100,35 +127,42 @@ def share_pro_rata(
         size = max(size, owner[j] + 1)
     out = np.zeros(size, dtype=np.int64)
     one_rate = len(rates) != h
-    rest = amt.copy()
+    bad = 0  # inputs the numpy form raises on or treats apart, counted without a branch
     for j in range(h):
         r = rates[0] if one_rate else rates[j]
-        if amt[j] < 0 or not (0.0 <= r <= 1.0):
-            return False, out
-        if amt[j] != 0:
-            rest[j] -= np.int64(math.floor(amt[j] * r))
-    total = np.zeros(h)
-    for i in range(m):
-        x = stake[i]
-        if x < 0.0 or x == math.inf or to[i] >= h:
-            return False, out
-        if to[i] >= 0 and x > 0.0:
-            total[to[i]] += x
-    paid_f = np.zeros(h)
+        bad += (amt[j] < 0) + (r < 0.0) + (r > 1.0) + (r != r)
+    payers = np.empty(m, dtype=np.int64)  # the accounts with stake behind a hotkey
+    c = 0
     for i in range(m):
         x, t = stake[i], to[i]
-        if t >= 0 and x > 0.0:
-            units = np.int64(math.floor(rest[t] * (x / total[t])))
-            out[i] = units
-            paid_f[t] += units
-    for j in range(h):
+        bad += (x < 0.0) + (x == math.inf) + (t >= h)
+        payers[c] = i
+        c += (t >= 0) & (x > 0.0)
+    if bad:
+        return False, out
+    rest = np.empty(h, dtype=np.int64)
+    for j in range(h):  # floor(0 * r) is 0: the hotkeys paying nothing keep 0
+        r = rates[0] if one_rate else rates[j]
+        rest[j] = amt[j] - np.int64(math.floor(amt[j] * r))
+    total = np.zeros(h)
+    for p in range(c):
+        i = payers[p]
+        total[to[i]] += stake[i]
+    paid_f = np.zeros(h)
+    for p in range(c):
+        i = payers[p]
+        t = to[i]
+        units = np.int64(math.floor(rest[t] * (stake[i] / total[t])))
+        out[i] = units
+        paid_f[t] += units
+    for j in range(h):  # a float floor one unit over: the numpy form takes it back
         paid = np.int64(paid_f[j])
-        if paid > rest[j]:  # a float floor one unit over: the numpy form takes it back
-            return False, out
-        dust = amt[j] - paid
+        bad += (paid > rest[j]) + ((amt[j] != paid) & (owner[j] < 0))
+    if bad:
+        return False, out
+    for j in range(h):  # the dust to the hotkey's owner
+        dust = amt[j] - np.int64(paid_f[j])
         if dust != 0:
-            if owner[j] < 0:
-                return False, out
             out[owner[j]] += dust
     return True, out
 
@@ -160,10 +194,10 @@ def held_per_net(alpha_net: np.ndarray, alpha: np.ndarray, k: int) -> tuple[bool
     protocol's), an exact integer sum: (done, units per subnet); declines a subnet out of
     range."""
     held = np.zeros(k, dtype=np.int64)
+    if _count_at_least(alpha_net, k):  # checked first (speed only)
+        return False, held
     for i in range(len(alpha_net)):
         j = alpha_net[i]
-        if j >= k:
-            return False, held
         if j >= 0:
             held[j] += alpha[i]
     return True, held
@@ -298,3 +332,79 @@ def sell_settle(
     for i in range(len(accts)):
         if alpha[accts[i]] == 0:
             alpha_net[accts[i]] = -1
+
+
+@jit
+def stakers_behind(
+    to: np.ndarray, alpha_net: np.ndarray, alpha: np.ndarray, acct_net: np.ndarray
+) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray]:
+    """``world.coinbase.stakers_behind_numpy`` in one pass: (done, each account's hotkey if
+    its alpha is on that hotkey's subnet else -1, that alpha as a float else 0.0, the
+    subnet its alpha pay goes to); declines a hotkey out of range (where numpy raises)."""
+    n = len(to)
+    to_b = np.empty(n, dtype=np.int64)
+    stake_b = np.empty(n)
+    recv = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        t, j = to[i], alpha_net[i]
+        if t >= n:
+            return False, to_b, stake_b, recv
+        if t >= 0 and j >= 0 and j == acct_net[t]:
+            to_b[i], stake_b[i], recv[i] = t, float(alpha[i]), j
+        else:
+            to_b[i], stake_b[i], recv[i] = -1, 0.0, acct_net[i]
+    return True, to_b, stake_b, recv
+
+
+@jit
+def dividend_parts_at(
+    dividends: np.ndarray, occupant: np.ndarray, alpha_hk: np.ndarray, root_hk: np.ndarray,
+    tao_weight: float,
+) -> tuple[bool, np.ndarray, np.ndarray]:
+    """``rules_dtao.dividend_parts`` of every UID (``occupant``: its hotkey, -1: empty,
+    whose dividend and stakes count as 0.0), its hotkey's stakes read from ``alpha_hk`` and
+    ``root_hk``, in one pass: (done, alpha parts, root parts); declines a hotkey out of
+    range (where numpy raises). The same float operations in the same order."""
+    m = len(occupant)
+    a_part, r_part = np.empty(m), np.empty(m)
+    for i in range(m):
+        h = occupant[i]
+        if h >= len(alpha_hk) or h >= len(root_hk) or h < -1:
+            return False, a_part, r_part
+        if h == -1:
+            d, a, r = 0.0, 0.0, 0.0
+        else:
+            d, a, r = dividends[i], alpha_hk[h], root_hk[h]
+        root_alpha = tao_weight * r
+        total = a + root_alpha
+        prop = root_alpha / total if total > 0.0 else 0.0
+        root_divs = d * prop
+        a_part[i], r_part[i] = d - root_divs, root_divs
+    return True, a_part, r_part
+
+
+@jit
+def yield_rates(
+    occupant: np.ndarray, uid_price: np.ndarray, alpha_pay: np.ndarray, per_hk: np.ndarray,
+    alpha_hk: np.ndarray, root_hk: np.ndarray, keep: float,
+) -> tuple[bool, np.ndarray]:
+    """``world.coinbase.yield_rates_numpy`` in one pass: per occupied UID, in order, the
+    value its hotkey's stakers receive (``keep``: 1 - take) per unit of stake value
+    behind it; declines a hotkey out of range (where numpy raises)."""
+    m = len(occupant)
+    if _count_at_least(occupant, min(len(alpha_hk), len(root_hk))) or _count_below(occupant, -1):
+        return False, np.zeros(0)  # checked first (speed only)
+    count = m - _count_below(occupant, 0)
+    rate = np.zeros(count)
+    c = 0
+    for i in range(m):
+        h = occupant[i]
+        if h == -1:
+            continue
+        p = uid_price[i]
+        stake_value = alpha_hk[h] * p + root_hk[h]
+        if stake_value > 0.0:
+            to_stakers = (float(alpha_pay[i]) * p + float(per_hk[i])) * keep
+            rate[c] = to_stakers / stake_value
+        c += 1
+    return True, rate
