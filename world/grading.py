@@ -165,9 +165,9 @@ def graders(model: Network, plan: Plan) -> tuple[np.ndarray, ...]:
 
 def grade_all(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> None:
     """Queries and grading on each subnet of ``turns``, in order, vectorised over graders
-    x miners (MODEL.md section 5; ``work.grade_epoch``, run by ``work_fast.grade_epochs``:
-    the subnets' compiled grading run together, one draw of each stream's words for all
-    of them, the same draws and numbers as subnet after subnet), and what they cost."""
+    x miners (MODEL.md section 5; ``work.grade_epoch``, run by ``work_fast.grade_epochs``
+    in one call for all subnets: the same draws and numbers as subnet after subnet), and
+    what they cost (``_book_all``, else ``_book`` subnet by subnet)."""
     jobs, rest = [], []
     for s, plan, ans in turns:
         job, after = _grading_job(model, s, plan, ans)
