@@ -264,3 +264,33 @@ def test_own_weights_in_one_pass_equal_numpys(monkeypatch):
             m.setattr("world.kernels.BACKEND", "numpy")
             ref = weights_from_scores(ctx.own_scores(group, miners_only=True), ones, zeros)
         assert np.array_equal(fast.view(np.int64), ref.view(np.int64)), trial
+
+
+def test_put_on_chain_of_rows_that_are_a_view_of_the_weights():
+    """Rows that share memory with the weights (numpy copies them before assigning) take
+    numpy's assignment: the same matrix as numpy gives."""
+    from world.subnet import Subnet
+
+    w = np.arange(16.0).reshape(4, 4)
+    expected = w.copy()
+    expected[[3, 2]] = expected[2:4].copy()
+    fake = SimpleNamespace(weights=w, last_update=np.zeros(4, np.int64), n=4)
+    Subnet._put_on_chain(fake, np.array([3, 2]), w[2:4], 1)
+    assert np.array_equal(w, expected)
+
+
+def test_compiled_grading_refuses_indices_outside_the_moving_averages():
+    """The compiled grading loops check their indices before writing: graders or miners
+    outside the moving averages raise IndexError, as numpy's indexing would, and leave
+    the averages as they were."""
+    from world import work_fast
+
+    pytest.importorskip("numba")
+    for graders, miners in ((np.array([0, 9]), slice(2, 6)), (np.array([0, 1]), slice(6, 12))):
+        ema = np.zeros((8, 8))
+        with pytest.raises(IndexError):
+            work_fast.grade_epoch(np.random.default_rng(1), np.random.default_rng(2), ema,
+                                  graders, miners, np.full(4, 0.5), np.full(2, 0.9),
+                                  np.full(2, 0.05), np.full(2, 0.1), np.full(4, -1),
+                                  np.zeros(2, bool), 10, 3)
+        assert not ema.any()

@@ -118,6 +118,19 @@ def _blend(ema, row, c, z, k, sqrt_q, scale, ceiling, keep, r, a):  # type: igno
     ema[row, c] = keep * ema[row, c] + r * s
 
 
+@inline
+def _in_range(ema, rows, cols, n_min):  # type: ignore[no-untyped-def]
+    """Whether every grader row and miner column indexes ``ema`` (a negative one counting
+    from the end, as numpy's) and the columns are ``n_min``: the loops do not check their
+    indices, so they refuse before drawing anything where numpy would raise."""
+    outside = 0  # counted, not returned early: numba compiles such loops faster
+    for r in rows:
+        outside += (r < -ema.shape[0]) | (r >= ema.shape[0])
+    for c in cols:
+        outside += (c < -ema.shape[1]) | (c >= ema.shape[1])
+    return outside == 0 and len(cols) == n_min
+
+
 @jit
 def grade_drawn(fn, state, wi, ki, fi, nor_r, nor_inv_r, q, sqrt_q, noise, quality,  # type: ignore[no-untyped-def]
                 capability, rate, ema, rows, cols):
@@ -126,6 +139,8 @@ def grade_drawn(fn, state, wi, ki, fi, nor_r, nor_inv_r, q, sqrt_q, noise, quali
     whole graders x miners matrix does) and blending the row's scores; for subnets that
     check no copies."""
     n_val, n_min = q.shape
+    if not _in_range(ema, rows, cols, n_min):
+        return False
     z = np.empty(n_min)
     for i in range(n_val):
         for j in range(n_min):
@@ -137,6 +152,7 @@ def grade_drawn(fn, state, wi, ki, fi, nor_r, nor_inv_r, q, sqrt_q, noise, quali
             k = q[i, j]
             if k != 0:  # else not queried: no score, the moving average stays
                 _blend(ema, row, cols[j], z[j], k, sqrt_q, scale, ceiling, keep, r, quality[j])
+    return True
 
 
 @jit
@@ -144,6 +160,8 @@ def grade(z, q, sqrt_q, noise, quality, capability, rate, dup, ema, rows, cols):
     """``noisy_scores``, the zeroing of detected copies (``dup``, or no copies when it is
     empty) and ``blend_ema`` in one pass over the queried pairs, the normals ``z`` given."""
     n_val, n_min = q.shape
+    if not _in_range(ema, rows, cols, n_min):
+        return False
     copies = dup.shape[0] > 0
     for i in range(n_val):
         scale, ceiling, r = noise[i], capability[i], rate[i]
@@ -158,3 +176,4 @@ def grade(z, q, sqrt_q, noise, quality, capability, rate, dup, ema, rows, cols):
             else:
                 _blend(ema, row, cols[j], z[i, j], k, sqrt_q, scale, ceiling, keep, r,
                        quality[j])
+    return True

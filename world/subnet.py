@@ -222,6 +222,7 @@ class Subnet:
         jit = kernels.compiled("weights_jit")
         if not (jit is not None and rows.dtype == np.float64 and uids.dtype == np.int64
                 and rows.shape == (len(uids), self.n)
+                and not np.may_share_memory(rows, self.weights)  # numpy copies those first
                 and jit.put_rows(self.weights, uids, rows)):  # speed only: the same copy
             self.weights[uids] = rows
         self.last_update[uids] = block

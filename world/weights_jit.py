@@ -119,8 +119,9 @@ def gather_masked(stack, rows, uids, mask, out):  # type: ignore[no-untyped-def]
 def put_rows(matrix, uids, rows):  # type: ignore[no-untyped-def]
     """``matrix[uids] = rows`` (rows copied in order: a repeated UID keeps its last), a
     plain copy per row where numpy's fancy assignment walks an index iterator
-    (``Subnet._put_on_chain``: weights revealed on chain). Returns False, copying
-    nothing, where a UID is out of range (numpy's assignment raises there)."""
+    (``Subnet._put_on_chain``: weights revealed on chain; ``rows`` must not share memory
+    with ``matrix``). Returns False, copying nothing, where a UID is outside [0, rows of
+    ``matrix``) (numpy's assignment raises there, or counts a negative one from the end)."""
     for k in range(len(uids)):
         if uids[k] < 0 or uids[k] >= matrix.shape[0]:
             return False

@@ -329,15 +329,21 @@ def _grade_job(kernels: SimpleNamespace, queries_words: tuple[int, int],
     cols = (_index(miners.start, miners.stop) if isinstance(miners, slice)
             else np.asarray(miners, dtype=np.int64))
     copies = bool(detects.any() and (answer_key >= 0).any())
+    if not len(noise) == len(capability) == len(rate) == n_val:
+        raise ValueError(f"grade_epoch: {n_val} graders but {len(noise)} noises, "
+                         f"{len(capability)} capabilities and {len(rate)} rates")
     if kernels.ziggurat is not None and not copies:
-        kernels.grade_drawn(*grading_words, *kernels.ziggurat, q, sqrt_table(rounds), noise,
-                            quality, capability, rate, ema, rows, cols)
+        done = kernels.grade_drawn(*grading_words, *kernels.ziggurat, q, sqrt_table(rounds),
+                                   noise, quality, capability, rate, ema, rows, cols)
     else:
         z = standard_normal(grading_rng, n_val, n_min, kernels)
         dup = (duplicate_detection(grading_rng, answer_key, detects, rounds, sample_size)
                if copies else _NO_COPIES)
-        kernels.grade(z, q, sqrt_table(rounds), noise, quality, capability, rate, dup, ema,
-                      rows, cols)
+        done = kernels.grade(z, q, sqrt_table(rounds), noise, quality, capability, rate, dup,
+                             ema, rows, cols)
+    if not done:  # the loops check their indices before they write
+        raise IndexError(f"grade_epoch: graders or miners outside the moving averages "
+                         f"{ema.shape}, or {len(cols)} miner columns for {n_min} qualities")
     return received, graded
 
 
@@ -409,8 +415,11 @@ def _kernels() -> SimpleNamespace | None:
                 raise
             _NUMBA_MISSING = True
             return None
-        if not _words_match(grading_jit):
-            _NUMBA_MISSING = True  # cannot happen: the loops call numpy's own function
+        if not _words_match(grading_jit):  # cannot happen: they call numpy's own function
+            if BACKEND == "numba":
+                raise RuntimeError("the compiled grading loops' random words differ from "
+                                   "numpy's; set TAO_ARENA_GRADING=numpy")
+            _NUMBA_MISSING = True
             return None
         _COMPILED = SimpleNamespace(queries=grading_jit.queries, grade=grading_jit.grade,
                                     grade_drawn=grading_jit.grade_drawn,
