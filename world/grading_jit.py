@@ -20,7 +20,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-_ULP53 = 1.0 / 9007199254740992.0  # 2^-53: numpy's next_double is (word >> 11) * 2^-53
+from world.work_fast import _BUCKET_BITS, _ULP53  # a uniform's bucket bits; 2^-53
+
 jit = numba.njit(cache=True, nogil=True)
 inline = numba.njit(cache=True, nogil=True, inline="always")
 
@@ -50,7 +51,7 @@ def queries(fn, state, table, cdf, q, received, graded):  # type: ignore[no-unty
     the bucket ``table`` or, in buckets that straddle a CDF step, ``searchsorted``), with
     the queries each miner received and each grader sent."""
     n_val, n_min = q.shape
-    top = np.uint64(64 - 12)  # the bucket of a uniform is its word's top 12 bits
+    top = np.uint64(64 - _BUCKET_BITS)  # a uniform's bucket: its word's top bits
     low = np.uint64(11)
     for i in range(n_val):
         sent = 0
