@@ -141,10 +141,10 @@ def test_fast_grading_equals_the_reference(monkeypatch, backend):
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_grading_subnets_together_equals_one_after_another(monkeypatch, backend):
     """``work_fast.grade_epochs`` (the model grades all subnets of an epoch in one call)
-    gives what ``grade_epoch`` subnet after subnet gives: the same moving averages and
-    sums, and both streams left where they were, with subnets that check copies (draws
-    between two subnets' normals), that take numpy's path (a NaN quality, a judge), that
-    grade nothing or send no query, in any order."""
+    gives what the reference ``work.grade_epoch`` gives subnet after subnet: the same
+    moving averages and sums, and both streams left where they were, with subnets that
+    check copies (draws between two subnets' normals), that take numpy's path (a NaN
+    quality, a judge), that grade nothing or send no query, in any order."""
     if backend == "numba":
         pytest.importorskip("numba")
     monkeypatch.setattr(work_fast, "BACKEND", backend)
@@ -170,7 +170,7 @@ def test_grading_subnets_together_equals_one_after_another(monkeypatch, backend)
             rq, rg = np.random.default_rng(100 + trial), np.random.default_rng(200 + trial)
             bound = [(emas[j[0]], *j[1:]) for j in jobs]
             if name == "apart":
-                sums = [work_fast.grade_epoch(rq, rg, *j) for j in bound]
+                sums = [work.grade_epoch(rq, rg, *j[:11], judge=j[12]) for j in bound]
             else:
                 sums = work_fast.grade_epochs(rq, rg, bound)
             out[name] = (emas, sums, rq.random(), rg.random())
