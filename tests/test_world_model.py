@@ -264,3 +264,38 @@ def test_the_graders_inputs_are_kept_until_a_parameter_they_read_is_written():
     again = graders(m, plan)
     assert again is not first and np.all(again[2] == 0.5)
     m.step()  # and the epoch runs with it
+
+
+def test_metrics_collector_gives_mesas_table(monkeypatch):
+    """The network's collector (``measure.Collector``, which appends the metrics without
+    Mesa's deep copy) gives the table Mesa's own ``DataCollector`` gives over the same
+    reporters, NaN where a metric is missing included; with a reporter of another kind
+    among its reporters it collects by Mesa's rules."""
+    import mesa
+
+    from world import measure
+
+    measured = measure.measure
+
+    def missing_at_2(model):  # a metric missing in one epoch: NaN in both tables
+        measured(model)
+        if model.epoch == 2:
+            del model.metrics["alignment"]
+
+    monkeypatch.setattr(measure, "measure", missing_at_2)
+    m = small_network(3)
+    mesas = mesa.DataCollector(model_reporters=measure.reporters(m))
+    for _ in range(6):
+        m.step()
+        mesas.collect(m)
+    ours = m.datacollector.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(ours, mesas.get_model_vars_dataframe())
+    assert np.isnan(ours["alignment"].iloc[2]) and not np.isnan(ours["alignment"].iloc[3])
+    more = measure.Collector(measure.reporters(m))
+    more._new_model_reporter("double_epoch", lambda n: 2.0 * (n.epoch - 1))
+    for _ in range(3):
+        m.step()
+        more.collect(m)
+    frame = more.get_model_vars_dataframe()
+    assert frame["double_epoch"].tolist() == [2.0 * e for e in frame["epoch"]]
+    assert frame["epoch"].tolist() == [6.0, 7.0, 8.0]

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -40,6 +41,32 @@ def metric_keys(strategy_names: Sequence[str], pool_subnets: int = 0) -> list[st
     if pool_subnets:
         keys += dtao_measure.metric_keys(pool_subnets)
     return keys
+
+
+class Collector(mesa.DataCollector):
+    """Mesa's ``DataCollector`` over the network's metrics (:func:`reporters`): the same
+    table, each epoch's values appended as the reporters give them. Mesa deep-copies
+    every reporter's value, a copy a float does not need (about 1 ms an epoch over the
+    1,116 metrics of 128 subnets); where the collector holds anything but these
+    reporters' lists (other reporters, agent reporters, another Mesa's layout), Mesa
+    collects."""
+
+    def __init__(self, model_reporters: dict[str, Callable[[Network], float]]) -> None:
+        super().__init__(model_reporters=model_reporters)
+        self._metrics = dict(model_reporters)  # the reporters this collector reads itself
+
+    def collect(self, model: Network) -> None:  # type: ignore[override]
+        steps = getattr(self, "_collection_steps", None)
+        if not (getattr(self, "_validated", False) and isinstance(steps, list)
+                and self._metrics and self.model_reporters == self._metrics
+                and not self.agent_reporters and not self.agenttype_reporters
+                and self.model_vars.keys() == self._metrics.keys()):
+            super().collect(model)
+            return
+        steps.append(model.time)
+        metrics = model.metrics
+        for var, values in self.model_vars.items():
+            values.append(metrics.get(var, math.nan))
 
 
 def reporters(model: Network) -> dict[str, Callable[[Network], float]]:
