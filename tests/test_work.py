@@ -181,6 +181,81 @@ def test_grading_subnets_together_equals_one_after_another(monkeypatch, backend)
         assert a[2:] == b[2:], trial
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_grading_a_stack_of_subnets_in_one_call_equals_one_after_another(monkeypatch,
+                                                                          backend):
+    """Subnets whose moving averages are views of one stacked array (as the model keeps
+    them) and that share rounds, sample size and miners are graded in one call of the
+    compiled loops (``work_fast._grade_run``): the same moving averages, sums and draws
+    as the reference subnet after subnet, with runs broken by subnets that check copies,
+    take numpy's path, have other rounds or averages outside the stack, with any number
+    of graders in any order (negative UIDs counting from the end, as numpy's)."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setattr(work_fast, "BACKEND", backend)
+    calls = []
+    if backend == "numba":
+        run = work_fast._grade_run
+        monkeypatch.setattr(work_fast, "_grade_run",
+                            lambda *a: calls.append(len(a[3])) or run(*a))
+    r = np.random.default_rng(8)
+    n, b = 64, 10
+    for trial in range(10):
+        m = int(r.integers(1, 40))
+        jobs = []
+        for k in range(b):
+            v = int(r.integers(0, 20))
+            graders = r.choice(n, v, replace=False)
+            graders[r.random(v) < 0.3] -= n  # the same rows, counted from the end
+            miners = slice(n - m, n) if trial % 2 else np.sort(r.choice(n, m, replace=False))
+            quality = r.random(m)
+            kind = int(r.integers(0, 8))
+            if kind == 1:
+                quality[0] = np.nan  # numpy's path
+            detects = r.random(v) < (0.6 if kind == 2 else 0.0)
+            rounds = 9 if kind == 3 else 12
+            jobs.append((k, graders, miners, quality, r.random(v), r.random(v) * 0.2,
+                         r.random(v), np.where(r.random(m) < 0.5, r.integers(0, 3, m), -1),
+                         detects, rounds, 7, None, None, kind == 4))
+        out = {}
+        for name in ("apart", "together"):
+            stack = np.random.default_rng(trial).random((b, n, n))
+            emas = [stack[k] if not alone else stack[k].copy()
+                    for k, *_, alone in jobs]
+            rq, rg = np.random.default_rng(100 + trial), np.random.default_rng(200 + trial)
+            bound = [(emas[j[0]], *j[1:13]) for j in jobs]
+            if name == "apart":
+                sums = [work.grade_epoch(rq, rg, *j[:11], judge=j[12]) for j in bound]
+            else:
+                sums = work_fast.grade_epochs(rq, rg, bound)
+            out[name] = ([e.copy() for e in emas], sums, rq.random(), rg.random())
+        a, c = out["apart"], out["together"]
+        assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a[0], c[0],
+                                                                         strict=True)), trial
+        assert all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1])
+                   for x, y in zip(a[1], c[1], strict=True)), trial
+        assert a[2:] == c[2:], trial
+    if backend == "numba":
+        assert calls and max(calls) >= 3  # runs of several subnets went in one call
+
+
+def test_grading_a_stack_refuses_graders_outside_it_as_numpy_does():
+    """A subnet of a run graded in one call whose graders fall outside its moving averages
+    raises IndexError, as numpy's indexing does, after the subnets before it are graded
+    (once) as subnet after subnet."""
+    pytest.importorskip("numba")
+    stack = np.zeros((3, 8, 8))
+    jobs = [(stack[k], np.array([0, 1] if k != 1 else [0, 9]), slice(4, 8), np.full(4, 0.5),
+             np.full(2, 0.9), np.full(2, 0.05), np.full(2, 0.1), np.full(4, -1),
+             np.zeros(2, dtype=bool), 5, 3, None, None) for k in range(3)]
+    rq, rg = np.random.default_rng(1), np.random.default_rng(2)
+    with pytest.raises(IndexError):
+        work_fast.grade_epochs(rq, rg, jobs)
+    once = np.zeros((8, 8))  # the first subnet graded once, as subnet after subnet
+    work.grade_epoch(np.random.default_rng(1), np.random.default_rng(2), once, *jobs[0][1:11])
+    assert np.array_equal(stack[0], once) and once.any() and not stack[1:].any()
+
+
 def test_graded_judge_discriminates_less_above_its_capability():
     """The grader ``graded``: its chance of ranking two answers correctly rises with their
     quality gap and falls as both exceed its capability (never to chance, unlike ``min``);

@@ -50,6 +50,12 @@ def queries(fn, state, table, cdf, q, received, graded):  # type: ignore[no-unty
     """``work_fast.sample_queries`` (one uniform per pair, row after row, inverted through
     the bucket ``table`` or, in buckets that straddle a CDF step, ``searchsorted``), with
     the queries each miner received and each grader sent."""
+    _queries(fn, state, table, cdf, q, received, graded)
+
+
+@inline
+def _queries(fn, state, table, cdf, q, received, graded):  # type: ignore[no-untyped-def]
+    """The loop of :func:`queries`."""
     n_val, n_min = q.shape
     top = np.uint64(64 - _BUCKET_BITS)  # a uniform's bucket: its word's top bits
     low = np.uint64(11)
@@ -139,10 +145,18 @@ def grade_drawn(fn, state, wi, ki, fi, nor_r, nor_inv_r, q, sqrt_q, noise, quali
     normals (every pair's, queried or not, row after row, as ``standard_normal`` of the
     whole graders x miners matrix does) and blending the row's scores; for subnets that
     check no copies."""
-    n_val, n_min = q.shape
-    if not _in_range(ema, rows, cols, n_min):
+    if not _in_range(ema, rows, cols, q.shape[1]):
         return False
-    z = np.empty(n_min)
+    _grade_rows(fn, state, wi, ki, fi, nor_r, nor_inv_r, q, sqrt_q, noise, quality,
+                capability, rate, ema, rows, cols, np.empty(q.shape[1]))
+    return True
+
+
+@inline
+def _grade_rows(fn, state, wi, ki, fi, nor_r, nor_inv_r, q, sqrt_q, noise, quality,  # type: ignore[no-untyped-def]
+                capability, rate, ema, rows, cols, z):
+    """The loop of :func:`grade_drawn` (``z``: room for a row of normals)."""
+    n_val, n_min = q.shape
     for i in range(n_val):
         for j in range(n_min):
             z[j] = _normal(fn, state, wi, ki, fi, nor_r, nor_inv_r)
@@ -153,6 +167,39 @@ def grade_drawn(fn, state, wi, ki, fi, nor_r, nor_inv_r, q, sqrt_q, noise, quali
             k = q[i, j]
             if k != 0:  # else not queried: no score, the moving average stays
                 _blend(ema, row, cols[j], z[j], k, sqrt_q, scale, ceiling, keep, r, quality[j])
+
+
+@jit
+def grade_run(qfn, qstate, gfn, gstate, wi, ki, fi, nor_r, nor_inv_r, table, cdf, sqrt_q,  # type: ignore[no-untyped-def]
+              stack, at, rows, starts, noise, quality, capability, rate, cols, received,
+              graded):
+    """:func:`queries` then :func:`grade_drawn` for each of a run of subnets, in order,
+    in one call: subnet ``j``'s moving averages are ``stack[at[j]]``, its graders
+    ``rows[starts[j]:starts[j + 1]]`` (with their ``noise``, ``capability`` and ``rate``
+    at the same places), its miners' qualities ``quality[j]`` at columns ``cols[j]``; it
+    writes the queries each miner received into ``received[j]`` and each grader sent into
+    ``graded`` at its graders' places. Every subnet's indices are checked before anything
+    is drawn (False: nothing done)."""
+    b, n_min = quality.shape
+    outside = 0
+    most = 0
+    for j in range(b):
+        a, e = starts[j], starts[j + 1]
+        if at[j] < 0 or at[j] >= stack.shape[0] or a < 0 or e < a or e > rows.size:
+            outside += 1
+        else:
+            outside += not _in_range(stack[at[j]], rows[a:e], cols[j], n_min)
+            most = max(most, e - a)
+    if outside:
+        return False
+    q = np.empty((most, n_min), dtype=np.int64)
+    z = np.empty(n_min)
+    for j in range(b):
+        a, e = starts[j], starts[j + 1]
+        _queries(qfn, qstate, table, cdf, q[: e - a], received[j], graded[a:e])
+        _grade_rows(gfn, gstate, wi, ki, fi, nor_r, nor_inv_r, q[: e - a], sqrt_q, noise[a:e],
+                    quality[j], capability[a:e], rate[a:e], stack[at[j]], rows[a:e], cols[j],
+                    z)
     return True
 
 

@@ -10,8 +10,9 @@ stands for, and tests/test_work.py checks each against it.
   ``TAO_ARENA_GRADING``: "auto", "numpy" or "numba"), the compiled loops of
   ``world.grading_jit``, which draw the two streams' words themselves and make one pass
   each over a subnet's graders x miners (``grade_epochs``: every subnet of an epoch in
-  one call). Inputs where they could differ from the reference (non-finite values,
-  negative zeros) take the reference functions.
+  one call, a run of subnets of one shape in one call of the compiled loops). Inputs
+  where they could differ from the reference (non-finite values, negative zeros) take
+  the reference functions.
 - ``standard_normal``: ``Generator.standard_normal`` on numpy's PCG64, numpy's ziggurat
   compiled over the generator's own words (the same values, the generator left in the
   same state; checked once at start-up, else numpy's call).
@@ -20,6 +21,7 @@ stands for, and tests/test_work.py checks each against it.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 from functools import lru_cache
 from types import SimpleNamespace
@@ -285,17 +287,85 @@ def grade_epochs(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``grade_epoch(queries_rng, grading_rng, *job)`` for each job in order (a job is
     its arguments after the two streams): the same draws and the same numbers, the
-    streams' addresses for the compiled loops looked up once."""
+    streams' addresses for the compiled loops looked up once, and each run of consecutive
+    jobs that ``_together`` gives one key (the model's subnets of one shape, whose moving
+    averages it keeps stacked) graded in one call of the compiled loops."""
     kernels = _kernels()
     words: tuple | None = None
     out: list[tuple[np.ndarray, np.ndarray]] = []
-    for job in jobs:
-        if kernels is not None and _compiled(queries_rng, grading_rng, job):
-            words = words or (_words_of(queries_rng), _words_of(grading_rng))
-            out.append(_grade_job(kernels, *words, grading_rng, job))
-        else:
-            out.append(grade_epoch(queries_rng, grading_rng, *job))
+    tags = [(_ONE, 0) if kernels is not None and _compiled(queries_rng, grading_rng, job)
+            else (None, 0) for job in jobs]
+    if kernels is not None and kernels.ziggurat is not None:
+        tags = [_together(job) if key is _ONE else (key, 0) for job, (key, _) in
+                zip(jobs, tags, strict=True)]
+    for key, run in itertools.groupby(zip(jobs, tags, strict=True), key=lambda jt: jt[1][0]):
+        run = list(run)
+        if key is None:
+            out += [grade_epoch(queries_rng, grading_rng, *job) for job, _ in run]
+            continue
+        words = words or (_words_of(queries_rng), _words_of(grading_rng))
+        if key is not _ONE and len(run) > 1:
+            done = _grade_run(kernels, *words, [job for job, _ in run],
+                              [place for _, (_, place) in run])
+            if done is not None:
+                out += done
+                continue
+        out += [_grade_job(kernels, *words, grading_rng, job) for job, _ in run]
     return out
+
+
+_ONE = ("one",)  # a job that takes the compiled loops on its own (``_grade_job``)
+
+
+def _together(job: tuple) -> tuple[tuple, int]:
+    """For a job that takes the compiled loops (``_compiled``): the key its run of
+    consecutive jobs shares to go through them in one call (``_grade_run``: no copies to
+    check, the same rounds, sample size and miners, moving averages that are views of one
+    stacked array) and its moving averages' place in that array; or ``(_ONE, 0)``."""
+    (ema, graders, _, quality, capability, noise, rate, answer_key, detects, rounds,
+     sample_size, _, _) = job
+    n_val = len(graders)
+    if (detects.any() and (answer_key >= 0).any()) or not (
+            len(noise) == len(capability) == len(rate) == n_val):
+        return _ONE, 0
+    base = ema.base
+    if not (isinstance(base, np.ndarray) and base.ndim == 3 and base.dtype == np.float64
+            and base.flags.c_contiguous and base.flags.writeable
+            and ema.shape == base.shape[1:] and ema.strides == base.strides[1:]):
+        return _ONE, 0
+    offset = ema.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    place, rest = divmod(offset, base.strides[0])
+    if rest or not 0 <= place < base.shape[0]:
+        return _ONE, 0
+    return (id(base), rounds, sample_size, len(quality)), place
+
+
+def _grade_run(kernels: SimpleNamespace, queries_words: tuple[int, int],
+               grading_words: tuple[int, int], run: list[tuple], places: list[int]
+               ) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """``_grade_job`` of each job of ``run`` (jobs ``_together`` gave one key), in one call
+    of the compiled loops (``grading_jit.grade_run``): the same draws in the same order,
+    the same numbers. None where a job's indices fall outside its moving averages (nothing
+    drawn: ``_grade_job`` then raises for it)."""
+    first = run[0]
+    stack, rounds, sample_size, n_min = first[0].base, first[9], first[10], len(first[3])
+    p = min(1.0, sample_size / n_min)
+    graders = [np.asarray(job[1], dtype=np.int64) for job in run]
+    starts = np.zeros(len(run) + 1, dtype=np.int64)
+    np.cumsum([len(g) for g in graders], out=starts[1:])
+    cols = np.stack([_index(j[2].start, j[2].stop) if isinstance(j[2], slice)
+                     else np.asarray(j[2], dtype=np.int64) for j in run])
+    received = np.zeros((len(run), n_min), dtype=np.int64)
+    graded = np.empty(starts[-1], dtype=np.int64)
+    capability, noise, rate = (np.concatenate([job[f] for job in run]) for f in (4, 5, 6))
+    done = kernels.grade_run(
+        *queries_words, *grading_words, *kernels.ziggurat, _low_or_straddle(rounds, p),
+        _binomial_table(rounds, p)[0], sqrt_table(rounds), stack,
+        np.array(places, dtype=np.int64), np.concatenate(graders), starts, noise,
+        np.stack([job[3] for job in run]), capability, rate, cols, received, graded)
+    if not done:
+        return None
+    return [(received[i], graded[starts[i] : starts[i + 1]]) for i in range(len(run))]
 
 
 def _compiled(queries_rng: np.random.Generator, grading_rng: np.random.Generator,
@@ -423,6 +493,7 @@ def _kernels() -> SimpleNamespace | None:
             return None
         _COMPILED = SimpleNamespace(queries=grading_jit.queries, grade=grading_jit.grade,
                                     grade_drawn=grading_jit.grade_drawn,
+                                    grade_run=grading_jit.grade_run,
                                     normals=grading_jit.normals, ziggurat=None)
         _COMPILED.ziggurat = _ziggurat_tables(_COMPILED)
     return _COMPILED
