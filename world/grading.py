@@ -241,16 +241,39 @@ def _book_all(model: Network, results: list[tuple[np.ndarray, np.ndarray]],
     computes = np.concatenate([a.computes[c] for a, c in zip(answers, cols, strict=True)])
     books.cost[miner_accts] += fixed + per_query * received
     books.cost[grader_accts] += np.concatenate([after[4] for after in rest]) * graded
-    # the work totals, subnet after subnet as ``_book`` adds them (sums of integers)
-    ends = np.cumsum([len(r) for r, _ in results])
-    done = np.concatenate(([0], np.cumsum(received * computes)))[ends]
-    done[1:] -= done[:-1].copy()
+    # the work totals, subnet after subnet as ``_book`` adds them (sums of integers, in
+    # float64 as the books hold them)
+    done = _segment_sums(received * computes, [len(r) for r, _ in results])
+    sent = _segment_sums(graded, [len(g) for _, g in results])
     totals = books.work
-    for (got, sent), (s, _, mem, _, _, n_graders), computed in zip(results, rest, done,
-                                                                    strict=True):
-        totals[0] += float(computed)
-        totals[1] += float(sent.sum())
-        totals[2] += float(n_graders * s.params.work.query_rounds if len(mem.miners) else 0)
-        s.queries_received = np.zeros(s.n)
-        s.queries_received[mem.miner_cols] = got
+    work = [float(t) for t in totals[:3]]
+    for (s, _, mem, _, _, n_graders), computed, graded_here in zip(rest, done, sent,
+                                                                   strict=True):
+        work[0] += float(computed)
+        work[1] += float(graded_here)
+        work[2] += float(n_graders * s.params.work.query_rounds if len(mem.miners) else 0)
+    totals[:3] = work
+    _queries_received([after[0] for after in rest], cols, [r for r, _ in results])
     return True
+
+
+def _segment_sums(values: np.ndarray, lengths: list[int]) -> list[int]:
+    """The sums of consecutive segments of ``lengths`` of the integers ``values``."""
+    ends = np.cumsum(lengths)
+    total = np.concatenate(([0], np.cumsum(values)))[ends]
+    total[1:] -= total[:-1].copy()
+    return total.tolist()
+
+
+def _queries_received(subnets: list[Subnet], cols: list[Any],
+                      received: list[np.ndarray]) -> None:
+    """Each subnet's ``queries_received``: ``received`` at its miners' UIDs ``cols``,
+    zeros elsewhere; rows of one fresh array where the subnets share a size."""
+    n = subnets[0].n
+    if any(s.n != n for s in subnets):
+        block = [np.zeros(s.n) for s in subnets]
+    else:
+        block = list(np.zeros((len(subnets), n)))
+    for s, row, c, got in zip(subnets, block, cols, received, strict=True):
+        row[c] = got
+        s.queries_received = row

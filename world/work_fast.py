@@ -296,7 +296,8 @@ def grade_epochs(
     tags = [(_ONE, 0) if kernels is not None and _compiled(queries_rng, grading_rng, job)
             else (None, 0) for job in jobs]
     if kernels is not None and kernels.ziggurat is not None:
-        tags = [_together(job) if key is _ONE else (key, 0) for job, (key, _) in
+        stacks: dict[int, bool] = {}
+        tags = [_together(job, stacks) if key is _ONE else (key, 0) for job, (key, _) in
                 zip(jobs, tags, strict=True)]
     for key, run in itertools.groupby(zip(jobs, tags, strict=True), key=lambda jt: jt[1][0]):
         run = list(run)
@@ -317,11 +318,12 @@ def grade_epochs(
 _ONE = ("one",)  # a job that takes the compiled loops on its own (``_grade_job``)
 
 
-def _together(job: tuple) -> tuple[tuple, int]:
+def _together(job: tuple, stacks: dict[int, bool]) -> tuple[tuple, int]:
     """For a job that takes the compiled loops (``_compiled``): the key its run of
     consecutive jobs shares to go through them in one call (``_grade_run``: no copies to
     check, the same rounds, sample size and miners, moving averages that are views of one
-    stacked array) and its moving averages' place in that array; or ``(_ONE, 0)``."""
+    stacked array) and its moving averages' place in that array; or ``(_ONE, 0)``.
+    ``stacks``: whether each array seen so far (by id) may be such a stack."""
     (ema, graders, _, quality, capability, noise, rate, answer_key, detects, rounds,
      sample_size, _, _) = job
     n_val = len(graders)
@@ -329,9 +331,12 @@ def _together(job: tuple) -> tuple[tuple, int]:
             len(noise) == len(capability) == len(rate) == n_val):
         return _ONE, 0
     base = ema.base
-    if not (isinstance(base, np.ndarray) and base.ndim == 3 and base.dtype == np.float64
-            and base.flags.c_contiguous and base.flags.writeable
-            and ema.shape == base.shape[1:] and ema.strides == base.strides[1:]):
+    ok = stacks.get(id(base))
+    if ok is None:
+        ok = stacks[id(base)] = bool(
+            isinstance(base, np.ndarray) and base.ndim == 3 and base.dtype == np.float64
+            and base.flags.c_contiguous and base.flags.writeable)
+    if not (ok and ema.shape == base.shape[1:] and ema.strides == base.strides[1:]):
         return _ONE, 0
     offset = ema.__array_interface__["data"][0] - base.__array_interface__["data"][0]
     place, rest = divmod(offset, base.strides[0])
