@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -299,3 +300,42 @@ def test_metrics_collector_gives_mesas_table(monkeypatch):
     frame = more.get_model_vars_dataframe()
     assert frame["double_epoch"].tolist() == [2.0 * e for e in frame["epoch"]]
     assert frame["epoch"].tolist() == [6.0, 7.0, 8.0]
+
+
+def test_rate_limit_and_reveal_of_a_subnets_commits():
+    """``Subnet.commit`` and ``reveal_due`` (MODEL.md section 3): a UID may set weights once
+    per ``weights_rate_limit`` blocks (``all_can_set_weights`` answers for every UID at
+    once, and agrees with ``can_set_weights``); committed rows are revealed a reveal
+    period later for the validators that still hold their UIDs; ``last_set_block`` is
+    the subnet's to write."""
+    from world import weights
+    from world.subnet import Subnet
+
+    s = Subnet(0, SubnetParams(n_uids=8, weights_rate_limit=500, reveal_period=1,
+                               yuma=YumaParams(max_validators=4)), 0)
+    s.occupant[:] = np.arange(10, 18)
+    model = SimpleNamespace(epoch=0, block=1_000)
+    uids = np.array([1, 2, 3])
+    rows = np.arange(24, dtype=np.float64).reshape(3, 8)
+    assert s.all_can_set_weights(model.block) and s.can_set_weights(uids, model.block).all()
+    weights.commit(model, s, uids, rows.copy())
+    with pytest.raises(ValueError):
+        s.last_set_block[0] = 0  # read-only outside the subnet
+    assert (s.last_set_block[uids] == 1_000).all() and not s.weights.any()
+    model.epoch, model.block = 1, 1_360  # within the rate limit: nothing is committed
+    assert not s.all_can_set_weights(model.block)
+    assert not s.can_set_weights(uids, model.block).any()
+    assert s.can_set_weights(np.array([0, 4]), model.block).all()
+    weights.commit(model, s, uids, np.ones((3, 8)))
+    s.reveal_due(model.epoch, model.block)
+    assert np.array_equal(s.weights[uids], rows) and (s.last_update[uids] == 1_360).all()
+    model.epoch, model.block = 2, 1_720  # past the limit: committed; UID 2 changes hands
+    assert s.all_can_set_weights(model.block)
+    weights.commit(model, s, uids, rows + 100.0)
+    s.vacate(2)
+    s.seat(2, 99, "validator", model.block)
+    model.epoch, model.block = 3, 2_080
+    s.reveal_due(model.epoch, model.block)
+    assert np.array_equal(s.weights[[1, 3]], rows[[0, 2]] + 100.0)
+    assert not s.weights[2].any()  # the newcomer's row: not its predecessor's commit
+    assert s.last_set_block[2] < 0 and not s.commits

@@ -44,6 +44,7 @@ class Commit:
     uids: np.ndarray
     accts: np.ndarray
     rows: np.ndarray
+    version: int = -1  # the subnet's ``version`` at the commit (-1: unknown)
 
 
 class Subnet:
@@ -61,7 +62,12 @@ class Subnet:
         self.is_validator = np.zeros(n, dtype=bool)
         self.registered_block = np.zeros(n, dtype=np.int64)
         self.last_update = np.zeros(n, dtype=np.int64)
-        self.last_set_block = np.full(n, -(10**12), dtype=np.int64)
+        # the block each UID last set weights at, and the latest of them: written by the
+        # subnet only (``commit``, ``seat``, ``reset``), read-only to others
+        self._last_set = np.full(n, -(10**12), dtype=np.int64)
+        self._newest_set = -(10**12)  # at least the latest: seat and reset only lower it
+        self.last_set_block = self._last_set.view()
+        self.last_set_block.flags.writeable = False
         self.weights = np.zeros((n, n))
         self.bonds = np.zeros((n, n))
         self.permits: np.ndarray | None = None  # None before the first epoch
@@ -138,7 +144,7 @@ class Subnet:
         self.is_validator[uid] = role == "validator"
         self.registered_block[uid] = block
         self.last_update[uid] = block
-        self.last_set_block[uid] = -(10**12)
+        self._last_set[uid] = -(10**12)
         self.weights[uid, :] = 0.0
         self.bonds[uid, :] = 0.0
         self.score_ema[uid, :] = 0.0
@@ -198,20 +204,24 @@ class Subnet:
         """
         if len(uids) == 0:
             return
-        self.last_set_block[uids] = block
+        self._last_set[uids] = block
+        self._newest_set = max(self._newest_set, block)
         period = self.params.effective_reveal_period
         if period == 0:
             self._put_on_chain(uids, rows, block)
         else:
             accts = self.occupant[uids]  # fancy indexing: already a copy
-            self.commits.append(
-                Commit(epoch + period, uids.copy(), accts, rows.copy() if copy else rows)
-            )
+            self.commits.append(Commit(epoch + period, uids.copy(), accts,
+                                       rows.copy() if copy else rows, self.version))
 
     def reveal_due(self, epoch: int, block: int) -> None:
-        """Reveal the commits due by ``epoch`` whose validators still hold their UIDs."""
+        """Reveal the commits due by ``epoch`` whose validators still hold their UIDs (all
+        of them where no UID has changed hands since the commit: ``version``)."""
         while self.commits and self.commits[0].reveal_epoch <= epoch:
             c = self.commits.popleft()
+            if c.version == self.version:
+                self._put_on_chain(c.uids, c.rows, block)
+                continue
             still = self.occupant[c.uids] == c.accts
             if still.all():
                 self._put_on_chain(c.uids, c.rows, block)
@@ -229,7 +239,12 @@ class Subnet:
 
     def can_set_weights(self, uids: np.ndarray, block: int) -> np.ndarray:
         """Rate limit: at most once per ``weights_rate_limit`` blocks."""
-        return block - self.last_set_block[uids] >= self.params.weights_rate_limit
+        return block - self._last_set[uids] >= self.params.weights_rate_limit
+
+    def all_can_set_weights(self, block: int) -> bool:
+        """Whether no UID set weights within the rate limit of ``block``, so that
+        ``can_set_weights`` is true for every UID (speed only: one comparison)."""
+        return block - self._newest_set >= self.params.weights_rate_limit
 
     def active(self, block: int) -> np.ndarray:
         """Active UIDs: set weights (or registered) within the activity cutoff."""
@@ -248,7 +263,8 @@ class Subnet:
             arr[...] = 0
         self.registered_block[:] = 0
         self.last_update[:] = 0
-        self.last_set_block[:] = -(10**12)
+        self._last_set[:] = -(10**12)
+        self._newest_set = -(10**12)
         self.new_registrations[:] = False
         self.permits = np.zeros(self.n, dtype=bool)
         self.commits.clear()
