@@ -75,14 +75,19 @@ def moving_price(
     first of the blocks. With the spot price constant over the blocks the steps compose
     to ``target + (moving - target) * prod_k (1 - a_k)``, computed for every subnet and
     block at once (equal to the block-by-block loop within rounding, tested), once for
-    each distinct b (speed only: subnets started together share the product).
+    each distinct b (speed only: subnets started together share the product; when every
+    subnet shares one b, without ``np.unique``).
     """
     m = _f(moving)
     target = np.minimum(_f(price), 1.0)
     if blocks <= 0:
         return m.copy()
     since = _f(blocks_since_start)
-    first, inverse = np.unique(since.ravel(), return_inverse=True)
+    flat = since.ravel()
+    if len(flat) and flat.min() == flat.max():  # one b (never NaN); -0.0 + 0.0 is 0.0
+        first, inverse = flat[:1], np.zeros(len(flat), dtype=np.intp)
+    else:
+        first, inverse = np.unique(flat, return_inverse=True)
     bk = first[:, None] + np.arange(blocks, dtype=np.float64)
     keep = np.prod(1.0 - moving_alpha * bk / (bk + halving_blocks), axis=-1)
     return target + (m - target) * keep[inverse].reshape(since.shape)

@@ -1,0 +1,147 @@
+"""Speed forms of the dtao economy and its metrics equal the forms they stand for, bit for
+bit: ``coinbase.add_at`` (``np.add.at`` at distinct indices), ``UidLayout.distinct``,
+``rules_dtao.moving_price`` with one start block, the kept quality ranks of
+``metrics.spearman_segments``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_dtao_network import network
+
+from world import metrics
+from world.accounts import uid_layout
+from world.coinbase import add_at
+from world.rules_dtao import moving_price
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).view(np.uint8)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_add_at_distinct_is_np_add_at(seed: int) -> None:
+    """At distinct indices, ``add_at`` gives ``np.add.at``'s bits (floats with -0.0, NaN,
+    inf and wide ranges; integers; empty); at repeated indices it is ``np.add.at``."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 50))
+    for dtype in (np.float64, np.int64):
+        base = (rng.random(n) * 10.0 ** rng.integers(-5, 15, n)).astype(dtype)
+        if dtype is np.float64 and n:
+            base[rng.random(n) < 0.2] = 0.0
+            base[rng.random(n) < 0.1] = -0.0
+        m = int(rng.integers(0, n + 1))
+        idx = rng.permutation(n)[:m]
+        values = (rng.standard_normal(m) * 10.0 ** rng.integers(-3, 12, m)).astype(dtype)
+        if dtype is np.float64 and m:
+            values[rng.random(m) < 0.2] = -0.0
+            values[0] = [np.nan, np.inf, -0.0, 5e-324][seed % 4]
+        want, got = base.copy(), base.copy()
+        np.add.at(want, idx, values)
+        add_at(got, idx, values, True)
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+        rep = rng.integers(0, max(n, 1), m) if n else idx
+        want, got = base.copy(), base.copy()
+        np.add.at(want, rep, values)
+        add_at(got, rep, values, False)
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+    # values of another dtype than the target's: np.add.at's casting rules, kept
+    want, got = np.zeros(3), np.zeros(3)
+    np.add.at(want, np.array([2, 0]), np.array([5, 7]))
+    add_at(got, np.array([2, 0]), np.array([5, 7]), True)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_layout_distinct_says_whether_an_account_holds_two_uids() -> None:
+    model = network(3)
+    layout = uid_layout(model)
+    accts = layout.occupant[layout.occupied]
+    assert layout.distinct and len(np.unique(accts)) == len(accts)
+    s = model.subnets[1]
+    uid = int(np.flatnonzero(s.is_miner)[0])
+    other = int(model.subnets[0].occupant[np.flatnonzero(model.subnets[0].is_miner)[0]])
+    s.vacate(uid)
+    s.seat(uid, other, "miner", model.block)  # one account on two UIDs
+    assert not uid_layout(model).distinct
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_moving_price_of_one_start_equals_the_unique_form(seed: int) -> None:
+    """Every subnet at one b (the shortcut) gives what ``np.unique`` over b gives: the
+    same b written as distinct values that differ by nothing (one subnet, +0.0 and -0.0),
+    and b given per subnet against a b of one subnet at a time."""
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 20))
+    moving, price = rng.random(k), rng.random(k) * 2
+    b = float(rng.integers(0, 500_000))
+    got = moving_price(moving, price, np.full(k, b), 360)
+    for j in range(k):  # one subnet at a time: np.unique of one value is the value
+        one = moving_price(moving[j:j + 1], price[j:j + 1], np.array([b]), 360)
+        np.testing.assert_array_equal(_bits(got[j:j + 1]), _bits(one))
+    since = np.full(k, b)
+    since[: k // 2] += 1  # two starts: np.unique's path
+    mixed = moving_price(moving, price, since, 360)
+    for j in range(k):
+        one = moving_price(moving[j:j + 1], price[j:j + 1], since[j:j + 1], 360)
+        np.testing.assert_array_equal(_bits(mixed[j:j + 1]), _bits(one))
+    zeros = np.zeros(k)
+    zeros[::2] = -0.0
+    a = moving_price(moving, price, zeros, 7)
+    b0 = moving_price(moving, price, np.zeros(k), 7)
+    np.testing.assert_array_equal(_bits(a), _bits(b0))
+    assert moving_price(np.zeros(0), np.zeros(0), np.zeros(0), 5).shape == (0,)
+
+
+def _moving_price_unique(moving: np.ndarray, price: np.ndarray, since: np.ndarray,
+                         blocks: int) -> np.ndarray:
+    """``moving_price``'s reference form: the product once per ``np.unique`` value."""
+    first, inverse = np.unique(since.ravel(), return_inverse=True)
+    bk = first[:, None] + np.arange(blocks, dtype=np.float64)
+    keep = np.prod(1.0 - 0.000003 * bk / (bk + 201_600), axis=-1)
+    target = np.minimum(price, 1.0)
+    return target + (moving - target) * keep[inverse].reshape(since.shape)
+
+
+def test_moving_price_shortcut_is_the_unique_forms_numbers() -> None:
+    """The same bits as with ``np.unique`` always taken (the reference form), for one
+    start block (the shortcut), a start block 0 written +0.0 and -0.0, two start blocks."""
+    rng = np.random.default_rng(9)
+    for k in (1, 2, 7, 128):
+        moving, price = rng.random(k), rng.random(k) * 3
+        zeros = np.zeros(k)
+        zeros[::2] = -0.0
+        two = np.full(k, 7.0)
+        two[:1] = 3.0
+        for since in (np.full(k, float(rng.integers(0, 10**6))), zeros, two):
+            got = moving_price(moving, price, since, 360)
+            want = _moving_price_unique(moving, price, since, 360)
+            np.testing.assert_array_equal(_bits(got), _bits(want))
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_spearman_with_kept_ranks_is_without(ragged: bool) -> None:
+    """``spearman_segments`` with a memo gives the numbers without it, epoch after epoch:
+    the same x (ranks kept), x changed in one bit, sizes changed, ties and one segment."""
+    rng = np.random.default_rng(4)
+    memo: dict[str, np.ndarray] = {}
+    k, width = 6, 12
+    sizes = rng.integers(1, width + 1, k) if ragged else np.full(k, width)
+    n = int(sizes.sum())
+    x = np.round(rng.random(n), 1)
+    for t in range(8):
+        if t == 3:
+            x = x.copy()
+            x[5] = np.nextafter(x[5], 2.0)  # one bit apart: not the kept x
+        if t == 5:
+            sizes = np.array([n])  # one segment: other sizes, same x
+        if t == 6:
+            x = x.copy()
+            x[0] = -0.0 if x[0] == 0.0 else 0.0
+        y = rng.random(n)
+        want = metrics.spearman_segments(x, y, sizes)
+        got = metrics.spearman_segments(x, y, sizes, memo=memo)
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+        np.testing.assert_array_equal(memo["ranks"], metrics._segment_ranks(
+            x, np.repeat(np.arange(len(sizes)), sizes), sizes))
+    empty = metrics.spearman_segments(np.zeros(0), np.zeros(0), np.zeros(0, np.int64), memo={})
+    assert empty.shape == (0,)
