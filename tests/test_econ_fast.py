@@ -1,68 +1,18 @@
 """Speed forms of the dtao economy and its metrics equal the forms they stand for, bit for
-bit: ``coinbase.add_at`` (``np.add.at`` at distinct indices), ``UidLayout.distinct``,
-``rules_dtao.moving_price`` with one start block, the kept quality ranks of
+bit: ``rules_dtao.moving_price`` with one start block, the kept quality ranks of
 ``metrics.spearman_segments``."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_dtao_network import network
 
 from world import metrics
-from world.accounts import uid_layout
-from world.coinbase import add_at
 from world.rules_dtao import moving_price
 
 
 def _bits(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a).view(np.uint8)
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_add_at_distinct_is_np_add_at(seed: int) -> None:
-    """At distinct indices, ``add_at`` gives ``np.add.at``'s bits (floats with -0.0, NaN,
-    inf and wide ranges; integers; empty); at repeated indices it is ``np.add.at``."""
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(0, 50))
-    for dtype in (np.float64, np.int64):
-        base = (rng.random(n) * 10.0 ** rng.integers(-5, 15, n)).astype(dtype)
-        if dtype is np.float64 and n:
-            base[rng.random(n) < 0.2] = 0.0
-            base[rng.random(n) < 0.1] = -0.0
-        m = int(rng.integers(0, n + 1))
-        idx = rng.permutation(n)[:m]
-        values = (rng.standard_normal(m) * 10.0 ** rng.integers(-3, 12, m)).astype(dtype)
-        if dtype is np.float64 and m:
-            values[rng.random(m) < 0.2] = -0.0
-            values[0] = [np.nan, np.inf, -0.0, 5e-324][seed % 4]
-        want, got = base.copy(), base.copy()
-        np.add.at(want, idx, values)
-        add_at(got, idx, values, True)
-        np.testing.assert_array_equal(_bits(got), _bits(want))
-        rep = rng.integers(0, max(n, 1), m) if n else idx
-        want, got = base.copy(), base.copy()
-        np.add.at(want, rep, values)
-        add_at(got, rep, values, False)
-        np.testing.assert_array_equal(_bits(got), _bits(want))
-    # values of another dtype than the target's: np.add.at's casting rules, kept
-    want, got = np.zeros(3), np.zeros(3)
-    np.add.at(want, np.array([2, 0]), np.array([5, 7]))
-    add_at(got, np.array([2, 0]), np.array([5, 7]), True)
-    np.testing.assert_array_equal(got, want)
-
-
-def test_layout_distinct_says_whether_an_account_holds_two_uids() -> None:
-    model = network(3)
-    layout = uid_layout(model)
-    accts = layout.occupant[layout.occupied]
-    assert layout.distinct and len(np.unique(accts)) == len(accts)
-    s = model.subnets[1]
-    uid = int(np.flatnonzero(s.is_miner)[0])
-    other = int(model.subnets[0].occupant[np.flatnonzero(model.subnets[0].is_miner)[0]])
-    s.vacate(uid)
-    s.seat(uid, other, "miner", model.block)  # one account on two UIDs
-    assert not uid_layout(model).distinct
 
 
 @pytest.mark.parametrize("seed", range(5))

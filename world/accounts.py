@@ -86,9 +86,6 @@ class UidLayout:
         miners, occupied, validators: the places of the miners (UIDs ascending within a
             subnet, as ``Membership.members``), of the occupied UIDs and of the validators.
         miner_sizes: miners per subnet.
-        distinct: no account occupies two UIDs (the occupied UIDs' accounts are
-            distinct), so a sum over the occupied UIDs into their accounts adds to each
-            account once (``np.add.at`` there is an assignment; speed only).
     """
 
     sizes: np.ndarray
@@ -99,7 +96,6 @@ class UidLayout:
     miner_sizes: np.ndarray
     occupied: np.ndarray
     validators: np.ndarray
-    distinct: bool
 
 
 # per network: (its subnets, their versions and sizes, the layout they give)
@@ -124,16 +120,12 @@ def uid_layout(model: Network) -> UidLayout:
     is_validator = np.concatenate([np.zeros(0, bool)] + [s.is_validator for s in subnets])
     net = np.repeat(np.arange(len(subnets), dtype=np.int64), sizes)
     miners = np.flatnonzero(is_miner)
-    occupied = np.flatnonzero(occupant != EMPTY)
-    accts = occupant[occupied]
     layout = UidLayout(
         sizes=sizes, starts=starts, net=net, occupant=occupant.astype(np.int64),
         miners=miners, miner_sizes=np.bincount(net[miners], minlength=len(subnets)),
-        occupied=occupied, validators=np.flatnonzero(is_validator),
-        distinct=len(np.unique(accts)) == len(accts))
+        occupied=np.flatnonzero(occupant != EMPTY), validators=np.flatnonzero(is_validator))
     for a in vars(layout).values():
-        if isinstance(a, np.ndarray):
-            a.flags.writeable = False
+        a.flags.writeable = False
     _layouts[model] = (list(subnets), state, layout)
     return layout
 

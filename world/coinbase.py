@@ -232,17 +232,15 @@ class Coinbase:
         m_accts, m_units = occupant[paid], miner_pay[paid]
         ledger.credit_alpha(m_accts, m_units, net[paid])
         income = np.zeros(ledger.n, dtype=np.float64)  # value received (RAO), per account
-        distinct = layout.distinct  # each occupied UID's account its own (speed only)
         if dp.miners_sell:
             # RAO as floats first: the same sums, on np.add.at's fast path (speed only)
-            add_at(income, m_accts, ledger.sell(m_accts, m_units).astype(np.float64),
-                   distinct)
+            np.add.at(income, m_accts, ledger.sell(m_accts, m_units).astype(np.float64))
         else:
-            add_at(income, m_accts, m_units * price[net[paid]], distinct)
+            np.add.at(income, m_accts, m_units * price[net[paid]])
         # validators: the alpha part to each hotkey's alpha stakers, after take
         take = eco.validator_take
         amount = np.zeros(n, dtype=np.int64)
-        add_at(amount, vh, of_occupied(alpha_pay), distinct)
+        np.add.at(amount, vh, of_occupied(alpha_pay))
         table = model.acct_netuid  # each account's subnet (-1: none)
         acct_net = table[:n] if n <= len(table) else _net_of(model, np.arange(n))
         to = ledger.staked_to[:n]
@@ -262,7 +260,7 @@ class Coinbase:
         root_rao = ledger.sell_root_alpha(root_units)
         per_hk, _ = split_segments(root_rao, net, root_pay.astype(np.float64))
         amount_r = np.zeros(n, dtype=np.int64)
-        add_at(amount_r, vh, of_occupied(per_hk), distinct)
+        np.add.at(amount_r, vh, of_occupied(per_hk))
         # every account behind a hotkey with root stake takes a share (share_pro_rata
         # itself passes over those with none)
         got_r = share_pro_rata(amount_r, to, ledger.staked[:n], np.arange(n), take)[:n]
@@ -313,16 +311,6 @@ def _net_of(model: Network, accts: np.ndarray) -> np.ndarray:
         return table[accts]  # every one an account (the common case; speed only)
     ok = (accts >= 0) & (accts < len(table))
     return np.where(ok, table[np.where(ok, accts, 0)], -1)
-
-
-def add_at(target: np.ndarray, idx: np.ndarray, values: np.ndarray, distinct: bool) -> None:
-    """``np.add.at(target, idx, values)``; for ``distinct`` indices (each at most once)
-    ``target[idx] += values``, the same additions, one per index, for values of the
-    target's dtype (speed only: no ``ufunc.at``; tests/test_econ_fast.py)."""
-    if distinct and values.dtype == target.dtype:
-        target[idx] += values
-    else:
-        np.add.at(target, idx, values)
 
 
 def stakers_behind(
