@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_econ_jit import _ledger
 
 from world import metrics
 from world.rules_dtao import moving_price
@@ -95,3 +96,48 @@ def test_spearman_with_kept_ranks_is_without(ragged: bool) -> None:
             x, np.repeat(np.arange(len(sizes)), sizes), sizes))
     empty = metrics.spearman_segments(np.zeros(0), np.zeros(0), np.zeros(0, np.int64), memo={})
     assert empty.shape == (0,)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hotkey_parts_reading_the_table_equal_numpy(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``DtaoLedger.hotkey_parts`` with ``net_table`` (the compiled loop reading each
+    hotkey's subnet from the table) gives the numpy form's sums: a table shorter than the
+    accounts (hotkeys past its end on no subnet), longer, or empty; no accounts."""
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(0, 400)), int(rng.integers(1, 6))
+    ledger = _ledger(rng, max(n, 1), k)
+    n = ledger.n
+    table = rng.integers(-1, k, [n // 2, n + 5, 0, n][seed % 4])
+    ledger.net_of = lambda a: _lookup(table, a)
+    ledger.net_table = lambda: table
+    got = ledger.hotkey_parts()
+    assert got[0].dtype is got[1].dtype is np.dtype(np.float64)
+    monkeypatch.setattr("world.kernels.BACKEND", "numpy")
+    ledger._parts_cache = None
+    want = ledger.hotkey_parts()
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(_bits(a), _bits(b))
+
+
+def test_hotkey_parts_reading_the_table_declines_a_hotkey_out_of_range(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hotkey that is no account: the loops decline, numpy's sums as before."""
+    rng = np.random.default_rng(1)
+    ledger = _ledger(rng, 30, 3)
+    table = rng.integers(-1, 3, 30)
+    ledger.net_of = lambda a: _lookup(table, a)
+    ledger.net_table = lambda: table
+    ledger.staked_to[5] = 30
+    got = ledger.hotkey_parts()
+    monkeypatch.setattr("world.kernels.BACKEND", "numpy")
+    ledger._parts_cache = None
+    for a, b in zip(got, ledger.hotkey_parts(), strict=True):
+        np.testing.assert_array_equal(_bits(a), _bits(b))
+
+
+def _lookup(table: np.ndarray, accts: np.ndarray) -> np.ndarray:
+    """``world.coinbase._net_of`` over ``table``: -1 for an index outside it."""
+    accts = np.asarray(accts, dtype=np.int64)
+    ok = (accts >= 0) & (accts < len(table))
+    return np.where(ok, table[np.where(ok, accts, 0)] if len(table) else -1, -1)

@@ -152,6 +152,9 @@ class DtaoLedger(Ledger):
         self.fee = fee
         self.opened = False  # before: stake is TAO waiting to buy its alpha (genesis)
         self.net_of: Callable[[np.ndarray], np.ndarray] = lambda a: np.full(len(a), NO_NET)
+        # where net_of is a lookup: the table it reads (per account its subnet; past its
+        # end, none), for the compiled loops (speed only)
+        self.net_table: Callable[[], np.ndarray] | None = None
         self._parts_cache: tuple[int, int, tuple[np.ndarray, np.ndarray]] | None = None
 
     def _grow(self) -> None:
@@ -498,15 +501,21 @@ class DtaoLedger(Ledger):
         if cache is not None and cache[0] == self.stake_version and cache[1] == n:
             return cache[2]
         to = self.staked_to[:n]
-        hotkey_net = self.net_of(np.maximum(to, 0))
         jit = compiled()
         done = False
-        if jit is not None:  # the same float sums in one pass (speed only)
+        if jit is not None and self.net_table is not None:  # the table read in the loop
+            done, alpha, root = jit.hotkey_parts_table(
+                to, self.alpha_net[:n], np.ascontiguousarray(self.net_table(), dtype=np.int64),
+                self.alpha[:n], self.staked[:n])
+        if not done:
+            hotkey_net = self.net_of(np.maximum(to, 0))
+        if jit is not None and not done:  # the same float sums in one pass (speed only)
             done, alpha, root = jit.hotkey_parts(
                 to, self.alpha_net[:n], np.ascontiguousarray(hotkey_net, dtype=np.int64),
                 self.alpha[:n], self.staked[:n])
+        if done:
             alpha, root = alpha.view(np.float64), root.view(np.float64)  # see world.econ_jit
-        if not done:
+        else:
             has = to >= 0
             on_net = has & (self.alpha_net[:n] >= 0) & (self.alpha_net[:n] == hotkey_net)
             alpha = np.bincount(to[on_net], weights=self.alpha[:n][on_net], minlength=n)
