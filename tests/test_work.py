@@ -1,6 +1,8 @@
 """Queries and grading (MODEL.md section 5): the reference rules (``world.work``), and
 each speed-only path (``world.work_fast``) against them."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -254,6 +256,42 @@ def test_grading_a_stack_refuses_graders_outside_it_as_numpy_does():
     once = np.zeros((8, 8))  # the first subnet graded once, as subnet after subnet
     work.grade_epoch(np.random.default_rng(1), np.random.default_rng(2), once, *jobs[0][1:11])
     assert np.array_equal(stack[0], once) and once.any() and not stack[1:].any()
+
+
+def test_grading_a_stack_in_one_call_takes_only_what_one_by_one_takes():
+    """A run of stacked subnets goes in one call only where each job could alone: a
+    read-only or integer view of the stack is refused as the subnet-by-subnet path
+    refuses it (nothing written), and miner columns that differ in number from the
+    qualities raise IndexError after the subnets before them are graded, as one by one."""
+    pytest.importorskip("numba")
+
+    def job(ema, miners=slice(4, 8)):
+        return (ema, np.array([0, 1]), miners, np.full(4, 0.5), np.full(2, 0.9),
+                np.full(2, 0.05), np.full(2, 0.1), np.full(4, -1), np.zeros(2, dtype=bool),
+                5, 3, None, None)
+
+    stack = np.zeros((3, 8, 8))
+    views = list(stack)
+    views[1].flags.writeable = False
+    with pytest.raises(Exception):  # noqa: B017 - numba's typing error, as before
+        work_fast.grade_epochs(np.random.default_rng(1), np.random.default_rng(2),
+                               [job(v) for v in views])
+    assert not stack[1].any()
+    ints = np.zeros((3, 8, 8), dtype=np.int64)
+    before = ints.copy()
+    with contextlib.suppress(Exception):  # either way no float bits land in the integers
+        work_fast.grade_epochs(np.random.default_rng(1), np.random.default_rng(2),
+                               [job(v) for v in ints])
+    assert np.array_equal(ints, before) or (np.abs(ints) < 2).all()
+    stack = np.zeros((3, 8, 8))
+    jobs = [job(stack[0]), job(stack[1]), job(stack[2], slice(3, 8))]
+    with pytest.raises(IndexError):
+        work_fast.grade_epochs(np.random.default_rng(1), np.random.default_rng(2), jobs)
+    once = np.zeros((2, 8, 8))
+    rq, rg = np.random.default_rng(1), np.random.default_rng(2)
+    for k in range(2):
+        work.grade_epoch(rq, rg, once[k], *jobs[k][1:11])
+    assert np.array_equal(stack[:2], once) and not stack[2].any()
 
 
 def test_graded_judge_discriminates_less_above_its_capability():

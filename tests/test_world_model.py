@@ -292,7 +292,7 @@ def test_metrics_collector_gives_mesas_table(monkeypatch):
     ours = m.datacollector.get_model_vars_dataframe()
     pd.testing.assert_frame_equal(ours, mesas.get_model_vars_dataframe())
     assert np.isnan(ours["alignment"].iloc[2]) and not np.isnan(ours["alignment"].iloc[3])
-    more = measure.Collector(measure.reporters(m))
+    more = measure.Collector(m)
     more._new_model_reporter("double_epoch", lambda n: 2.0 * (n.epoch - 1))
     for _ in range(3):
         m.step()
@@ -304,8 +304,8 @@ def test_metrics_collector_gives_mesas_table(monkeypatch):
 
 def test_rate_limit_and_reveal_of_a_subnets_commits():
     """``Subnet.commit`` and ``reveal_due`` (MODEL.md section 3): a UID may set weights once
-    per ``weights_rate_limit`` blocks (``all_can_set_weights`` answers for every UID at
-    once, and agrees with ``can_set_weights``); committed rows are revealed a reveal
+    per ``weights_rate_limit`` blocks (``all_can_set_weights`` is true only where
+    ``can_set_weights`` is true for every UID); committed rows are revealed a reveal
     period later for the validators that still hold their UIDs; ``last_set_block`` is
     the subnet's to write."""
     from world import weights

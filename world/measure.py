@@ -50,11 +50,13 @@ class Collector(mesa.DataCollector):
     every reporter's value, a copy a float does not need (about 1 ms an epoch over the
     1,116 metrics of 128 subnets); where the collector holds anything but these
     reporters' lists (other reporters, agent reporters, another Mesa's layout), Mesa
-    collects."""
+    collects. It makes its reporters itself (:func:`reporters` of ``model``), so that the
+    ones it reads from ``model.metrics`` are those."""
 
-    def __init__(self, model_reporters: dict[str, Callable[[Network], float]]) -> None:
-        super().__init__(model_reporters=model_reporters)
-        self._metrics = dict(model_reporters)  # the reporters this collector reads itself
+    def __init__(self, model: Network) -> None:
+        metrics = reporters(model)
+        super().__init__(model_reporters=metrics)
+        self._metrics = dict(metrics)  # the reporters this collector reads itself
 
     def collect(self, model: Network) -> None:  # type: ignore[override]
         steps = getattr(self, "_collection_steps", None)

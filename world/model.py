@@ -150,7 +150,7 @@ class Network(mesa.Model):
         self.coinbase = Coinbase(self) if dtao.pools else None  # today's pools (``dtao``)
         if self.coinbase is not None:
             self.coinbase.open()
-        self.datacollector = measure.Collector(model_reporters=measure.reporters(self))
+        self.datacollector = measure.Collector(self)
 
     # -- the epoch -----------------------------------------------------------------------
     def step(self) -> None:

@@ -242,8 +242,10 @@ class Subnet:
         return block - self._last_set[uids] >= self.params.weights_rate_limit
 
     def all_can_set_weights(self, block: int) -> bool:
-        """Whether no UID set weights within the rate limit of ``block``, so that
-        ``can_set_weights`` is true for every UID (speed only: one comparison)."""
+        """True only if no UID set weights within the rate limit of ``block``, so that
+        ``can_set_weights`` is true for every UID (speed only: one comparison against the
+        latest block any UID set weights at, which a later ``seat`` does not lower; False
+        sends the caller to ``can_set_weights``)."""
         return block - self._newest_set >= self.params.weights_rate_limit
 
     def active(self, block: int) -> np.ndarray:

@@ -321,8 +321,10 @@ _ONE = ("one",)  # a job that takes the compiled loops on its own (``_grade_job`
 def _together(job: tuple, stacks: dict[int, bool]) -> tuple[tuple, int]:
     """For a job that takes the compiled loops (``_compiled``): the key its run of
     consecutive jobs shares to go through them in one call (``_grade_run``: no copies to
-    check, the same rounds, sample size and miners, moving averages that are views of one
-    stacked array) and its moving averages' place in that array; or ``(_ONE, 0)``.
+    check, the same rounds, sample size and number of miners, moving averages that are
+    writable float64 views of one stacked array) and its moving averages' place in that
+    array; or ``(_ONE, 0)``. The jobs' inputs are read before any of them is graded: they
+    must not share memory with another job's moving averages (the model's never do).
     ``stacks``: whether each array seen so far (by id) may be such a stack."""
     (ema, graders, _, quality, capability, noise, rate, answer_key, detects, rounds,
      sample_size, _, _) = job
@@ -336,8 +338,9 @@ def _together(job: tuple, stacks: dict[int, bool]) -> tuple[tuple, int]:
         ok = stacks[id(base)] = bool(
             isinstance(base, np.ndarray) and base.ndim == 3 and base.dtype == np.float64
             and base.flags.c_contiguous and base.flags.writeable)
-    if not (ok and ema.shape == base.shape[1:] and ema.strides == base.strides[1:]):
-        return _ONE, 0
+    if not (ok and ema.dtype == np.float64 and ema.flags.writeable
+            and ema.shape == base.shape[1:] and ema.strides == base.strides[1:]):
+        return _ONE, 0  # the one call writes into the stack: each view must be writable
     offset = ema.__array_interface__["data"][0] - base.__array_interface__["data"][0]
     place, rest = divmod(offset, base.strides[0])
     if rest or not 0 <= place < base.shape[0]:
@@ -355,11 +358,14 @@ def _grade_run(kernels: SimpleNamespace, queries_words: tuple[int, int],
     first = run[0]
     stack, rounds, sample_size, n_min = first[0].base, first[9], first[10], len(first[3])
     p = min(1.0, sample_size / n_min)
+    columns = [_index(j[2].start, j[2].stop) if isinstance(j[2], slice)
+               else np.asarray(j[2], dtype=np.int64) for j in run]
+    if any(len(c) != n_min for c in columns):
+        return None  # a job's miner columns and qualities differ: ``_grade_job`` raises
+    cols = np.stack(columns)
     graders = [np.asarray(job[1], dtype=np.int64) for job in run]
     starts = np.zeros(len(run) + 1, dtype=np.int64)
     np.cumsum([len(g) for g in graders], out=starts[1:])
-    cols = np.stack([_index(j[2].start, j[2].stop) if isinstance(j[2], slice)
-                     else np.asarray(j[2], dtype=np.int64) for j in run])
     received = np.zeros((len(run), n_min), dtype=np.int64)
     graded = np.empty(starts[-1], dtype=np.int64)
     capability, noise, rate = (np.concatenate([job[f] for job in run]) for f in (4, 5, 6))
