@@ -503,19 +503,16 @@ class DtaoLedger(Ledger):
         to = self.staked_to[:n]
         jit = compiled()
         done = False
-        if jit is not None and self.net_table is not None:  # the table read in the loop
-            done, alpha, root = jit.hotkey_parts_table(
-                to, self.alpha_net[:n], np.ascontiguousarray(self.net_table(), dtype=np.int64),
-                self.alpha[:n], self.staked[:n])
-        if not done:
-            hotkey_net = self.net_of(np.maximum(to, 0))
-        if jit is not None and not done:  # the same float sums in one pass (speed only)
+        if jit is not None:  # the same float sums in one pass (speed only)
+            table = (self.net_table() if self.net_table is not None  # each account's subnet
+                     else self.net_of(np.arange(n, dtype=np.int64)))
             done, alpha, root = jit.hotkey_parts(
-                to, self.alpha_net[:n], np.ascontiguousarray(hotkey_net, dtype=np.int64),
+                to, self.alpha_net[:n], np.ascontiguousarray(table, dtype=np.int64),
                 self.alpha[:n], self.staked[:n])
         if done:
             alpha, root = alpha.view(np.float64), root.view(np.float64)  # see world.econ_jit
         else:
+            hotkey_net = self.net_of(np.maximum(to, 0))
             has = to >= 0
             on_net = has & (self.alpha_net[:n] >= 0) & (self.alpha_net[:n] == hotkey_net)
             alpha = np.bincount(to[on_net], weights=self.alpha[:n][on_net], minlength=n)

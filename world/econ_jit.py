@@ -169,34 +169,14 @@ def share_pro_rata(
 
 @jit
 def hotkey_parts(
-    to: np.ndarray, alpha_net: np.ndarray, hotkey_net: np.ndarray, alpha: np.ndarray,
-    staked: np.ndarray,
-) -> tuple[bool, np.ndarray, np.ndarray]:
-    """``DtaoLedger.hotkey_parts``' two ``np.bincount`` sums over accounts (``hotkey_net``:
-    the subnet of each account's hotkey) for hotkeys that are accounts: (done, per hotkey
-    the alpha staked behind it on its subnet, the root stake behind it), as floats."""
-    n = len(to)
-    alpha_sum, root_sum = np.zeros(n), np.zeros(n)
-    for i in range(n):
-        t = to[i]
-        if t >= n:
-            return False, alpha_sum, root_sum
-        if t >= 0:
-            if alpha_net[i] >= 0 and alpha_net[i] == hotkey_net[i]:
-                alpha_sum[t] += float(alpha[i])
-            root_sum[t] += float(staked[i])
-    return True, alpha_sum, root_sum
-
-
-@jit
-def hotkey_parts_table(
     to: np.ndarray, alpha_net: np.ndarray, table: np.ndarray, alpha: np.ndarray,
     staked: np.ndarray,
 ) -> tuple[bool, np.ndarray, np.ndarray]:
-    """:func:`hotkey_parts` with the subnet of each account's hotkey read from ``table``
-    (per account its UID's subnet; a hotkey past its end on none, -1), as
-    ``world.coinbase._net_of`` reads it: the same sums, without an array of the
-    hotkeys' subnets (speed only)."""
+    """``DtaoLedger.hotkey_parts``' two ``np.bincount`` sums over accounts for hotkeys that
+    are accounts, the subnet of each account's hotkey read from ``table`` (per account as
+    a hotkey its subnet; a hotkey past its end on none, -1, as
+    ``world.coinbase._net_of`` reads it): (done, per hotkey the alpha staked behind it on
+    its subnet, the root stake behind it), as floats."""
     n, m = len(to), len(table)
     alpha_sum, root_sum = np.zeros(n), np.zeros(n)
     for i in range(n):
