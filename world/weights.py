@@ -91,11 +91,8 @@ def _masks(model: Network, subnets: list[Subnet]) -> tuple[np.ndarray, np.ndarra
 def commit(model: Network, s: Subnet, uids: np.ndarray, rows: np.ndarray) -> None:
     """Subnet ``s``'s validators at ``uids`` set their cleaned ``rows`` (a fresh array no
     one touches again) where the rate limit allows."""
-    if s.all_can_set_weights(model.block):
-        s.commit(model.epoch, model.block, uids, rows, copy=False)
-        return
-    can = s.can_set_weights(uids, model.block)
-    if can.all():
+    if (s.all_can_set_weights(model.block)
+            or (can := s.can_set_weights(uids, model.block)).all()):
         s.commit(model.epoch, model.block, uids, rows, copy=False)
     else:
         s.commit(model.epoch, model.block, uids[can], rows[can], copy=False)
