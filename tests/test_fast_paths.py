@@ -294,3 +294,103 @@ def test_compiled_grading_refuses_indices_outside_the_moving_averages():
                                   np.full(2, 0.05), np.full(2, 0.1), np.full(4, -1),
                                   np.zeros(2, bool), 10, 3)
         assert not ema.any()
+
+
+def _graded_network(validators: int = 5, seed: int = 9):
+    """Three subnets of 64 UIDs with as many miners each (one run of the compiled
+    grading), more validators than permits (``max_validators`` 4)."""
+    from agents.catalog import get
+    from world.model import Cohort, Network
+    from world.params import NetworkParams, SubnetParams, YumaParams
+
+    pop = [Cohort(get(name), count, k, {}) for k in range(3)
+           for name, count in (("honest_miner", 6), ("gpt_passthrough", 2),
+                               ("lazy_miner", 1), ("honest_validator", validators),
+                               ("weight_copier", 1))]
+    sp = SubnetParams(n_uids=64, yuma=YumaParams(max_validators=4))
+    return Network(NetworkParams(subnets=(sp,) * 3), pop, rng=seed)
+
+
+def test_grading_an_epoch_in_one_call_equals_job_by_job(monkeypatch):
+    """``grading_fast.grade_all`` (the run's arrays kept between epochs, the permits,
+    qualities and answers gathered once) leaves the moving averages, the books, the work
+    totals, the queries received and both streams as ``grading.grade_all``'s job-by-job
+    path does, epoch after epoch, with validators left without a permit; it is taken."""
+    from world import grading_fast
+
+    taken = []
+    fast = grading_fast.grade_all
+    monkeypatch.setattr(grading_fast, "grade_all",
+                        lambda *a: taken.append(fast(*a)) or taken[-1])
+    runs = {}
+    for name in ("one call", "job by job"):
+        if name == "job by job":
+            monkeypatch.setattr(grading_fast, "grade_all", lambda *a: False)
+        model = _graded_network()
+        seen = []
+        for _ in range(6):
+            model.step()
+            seen.append((model.books.cost.copy(), list(model.books.work),
+                         [s.score_ema.copy() for s in model.subnets],
+                         [s.queries_received.copy() for s in model.subnets],
+                         model.streams["queries"].bit_generator.state,
+                         model.streams["grading"].bit_generator.state))
+        runs[name] = seen
+    assert sum(taken) >= 4  # every epoch but the first (no permits yet)
+    model = _graded_network()
+    model.step()
+    assert not all(s.permits[model.membership.plan(s.netuid).setter_uids].all()
+                   for s in model.subnets)  # some graders hold no permit
+    for a, b in zip(runs["one call"], runs["job by job"], strict=True):
+        assert np.array_equal(a[0], b[0]) and a[1] == b[1] and a[1][1] > 0
+        assert all(np.array_equal(x, y) for x, y in zip(a[2], b[2], strict=True))
+        assert all(np.array_equal(x, y) for x, y in zip(a[3], b[3], strict=True))
+        assert a[4:] == b[4:]
+
+
+def test_grading_an_epoch_in_one_call_refuses_what_job_by_job_does_not_group(monkeypatch):
+    """``grading_fast.grade_all`` returns False, drawing and writing nothing, where the
+    job-by-job path would not grade the epoch in one call: no permits yet, an answer
+    that is not plain, a read-only moving average, a subnet without a permitted grader,
+    numpy's backend, a new plan; and it is taken again once they are back."""
+    from world import grading, grading_fast, work_fast
+
+    model = _graded_network()
+    model.step()
+    turns = []
+    for span in model.membership.spans("miner"):
+        answers = grading.answers(model, span, model.span_context(span.subnets))
+        turns += zip(span.subnets, span.plans, answers, strict=True)
+    s0, plan0, ans0 = turns[0]
+
+    def refused() -> bool:
+        state = (model.streams["queries"].bit_generator.state,
+                 model.streams["grading"].bit_generator.state)
+        emas = [s.score_ema.copy() for s in model.subnets]
+        work = list(model.books.work)
+        out = grading_fast.grade_all(model, turns)
+        return (not out and state == (model.streams["queries"].bit_generator.state,
+                                      model.streams["grading"].bit_generator.state)
+                and all(np.array_equal(e, s.score_ema) for e, s in zip(
+                    emas, model.subnets, strict=True)) and work == model.books.work)
+
+    permits = s0.permits
+    s0.permits = None
+    assert refused()
+    s0.permits = permits.copy()
+    s0.permits[plan0.setter_uids] = False
+    assert refused()
+    s0.permits = permits
+    ans0.plain = False
+    assert refused()
+    ans0.plain = True
+    s0.score_ema.flags.writeable = False
+    assert refused()
+    s0.score_ema.flags.writeable = True
+    with monkeypatch.context() as m:
+        m.setattr(work_fast, "BACKEND", "numpy")
+        assert refused()
+    model.membership.invalidate(s0.netuid)
+    assert refused()
+    turns[0] = (s0, model.membership.plan(s0.netuid), ans0)
+    assert grading_fast.grade_all(model, turns)

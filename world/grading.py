@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from world import work_fast
+from world import grading_fast, work_fast
 from world.interfaces import Group, Production, SubnetContext
 from world.membership import Plan, Span
 from world.subnet import Subnet
@@ -167,7 +167,11 @@ def grade_all(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> None
     """Queries and grading on each subnet of ``turns``, in order, vectorised over graders
     x miners (MODEL.md section 5; ``work.grade_epoch``, run by ``work_fast.grade_epochs``
     in one call for all subnets: the same draws and numbers as subnet after subnet), and
-    what they cost (``_book_all``, else ``_book`` subnet by subnet)."""
+    what they cost (``_book_all``, else ``_book`` subnet by subnet). An epoch graded in
+    one call of the compiled loops takes ``grading_fast.grade_all``: the same, without
+    building each subnet's job."""
+    if grading_fast.grade_all(model, turns):
+        return
     jobs, rest = [], []
     for s, plan, ans in turns:
         job, after = _grading_job(model, s, plan, ans)
