@@ -368,7 +368,7 @@ def test_grading_an_epoch_in_one_call_refuses_what_job_by_job_does_not_group(mon
                  model.streams["grading"].bit_generator.state)
         emas = [s.score_ema.copy() for s in model.subnets]
         work = list(model.books.work)
-        out = grading_fast.grade_all(model, turns)
+        out = grading_fast.grade_all(model, turns, grading.graders)
         return (not out and state == (model.streams["queries"].bit_generator.state,
                                       model.streams["grading"].bit_generator.state)
                 and all(np.array_equal(e, s.score_ema) for e, s in zip(
@@ -393,4 +393,4 @@ def test_grading_an_epoch_in_one_call_refuses_what_job_by_job_does_not_group(mon
     model.membership.invalidate(s0.netuid)
     assert refused()
     turns[0] = (s0, model.membership.plan(s0.netuid), ans0)
-    assert grading_fast.grade_all(model, turns)
+    assert grading_fast.grade_all(model, turns, grading.graders)

@@ -170,7 +170,7 @@ def grade_all(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> None
     what they cost (``_book_all``, else ``_book`` subnet by subnet). An epoch graded in
     one call of the compiled loops takes ``grading_fast.grade_all``: the same, without
     building each subnet's job."""
-    if grading_fast.grade_all(model, turns):
+    if grading_fast.grade_all(model, turns, graders):
         return
     jobs, rest = [], []
     for s, plan, ans in turns:
@@ -247,8 +247,8 @@ def _book_all(model: Network, results: list[tuple[np.ndarray, np.ndarray]],
     books.cost[grader_accts] += np.concatenate([after[4] for after in rest]) * graded
     # the work totals, subnet after subnet as ``_book`` adds them (sums of integers, in
     # float64 as the books hold them)
-    done = _segment_sums(received * computes, [len(r) for r, _ in results])
-    sent = _segment_sums(graded, [len(g) for _, g in results])
+    done = grading_fast.segment_sums(received * computes, [len(r) for r, _ in results])
+    sent = grading_fast.segment_sums(graded, [len(g) for _, g in results])
     totals = books.work
     work = [float(t) for t in totals[:3]]
     for (s, _, mem, _, _, n_graders), computed, graded_here in zip(rest, done, sent,
@@ -257,27 +257,5 @@ def _book_all(model: Network, results: list[tuple[np.ndarray, np.ndarray]],
         work[1] += float(graded_here)
         work[2] += float(n_graders * s.params.work.query_rounds if len(mem.miners) else 0)
     totals[:3] = work
-    _queries_received([after[0] for after in rest], cols, [r for r, _ in results])
+    grading_fast.queries_received([after[0] for after in rest], cols, [r for r, _ in results])
     return True
-
-
-def _segment_sums(values: np.ndarray, lengths: list[int]) -> list[int]:
-    """The sums of consecutive segments of ``lengths`` of the integers ``values``."""
-    ends = np.cumsum(lengths)
-    total = np.concatenate(([0], np.cumsum(values)))[ends]
-    total[1:] -= total[:-1].copy()
-    return total.tolist()
-
-
-def _queries_received(subnets: list[Subnet], cols: list[Any],
-                      received: list[np.ndarray]) -> None:
-    """Each subnet's ``queries_received``: ``received`` at its miners' UIDs ``cols``,
-    zeros elsewhere; rows of one fresh array where the subnets share a size."""
-    n = subnets[0].n
-    if any(s.n != n for s in subnets):
-        block = [np.zeros(s.n) for s in subnets]
-    else:
-        block = list(np.zeros((len(subnets), n)))
-    for s, row, c, got in zip(subnets, block, cols, received, strict=True):
-        row[c] = got
-        s.queries_received = row

@@ -16,18 +16,21 @@ takes ``grade_all``'s own path. tests/test_fast_paths.py compares the two.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from world import grading, work_fast
+from world import work_fast
 
 if TYPE_CHECKING:
     from world.grading import Answers
     from world.membership import Plan
     from world.model import Network
     from world.subnet import Subnet
+
+Graders = Callable[["Network", "Plan"], tuple[np.ndarray, ...]]
 
 
 @dataclass
@@ -72,19 +75,21 @@ class Run:
     arrays: Arrays | None = None
 
 
-def grade_all(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> bool:
+def grade_all(model: Network, turns: list[tuple[Subnet, Plan, Answers]],
+              graders: Graders) -> bool:
     """``grading.grade_all(model, turns)`` where its jobs would all go in one call of the
     compiled loops (``work_fast.grade_epochs`` giving every job one key, its
     ``_grade_run`` drawing) and ``grading._book_all`` would book them: the same moving
     averages, draws, books and queries received. Returns False, having drawn and
-    written nothing, for any other epoch."""
+    written nothing, for any other epoch. ``graders``: ``grading.graders`` (each plan's
+    graders' arrays, kept in its memo under that function)."""
     kernels = work_fast._kernels()
     if len(turns) < 2 or kernels is None or kernels.ziggurat is None:
         return False
     qrng, grng = model.streams["queries"], model.streams["grading"]
     if not (work_fast._RAW_UNIFORMS and work_fast._pcg64(qrng) and work_fast._pcg64(grng)):
         return False
-    run = _run(model, turns)
+    run = _run(model, turns, graders)
     arrays = run.arrays
     if arrays is None:
         return False
@@ -153,8 +158,8 @@ def _book(model: Network, turns: list[tuple[Subnet, Plan, Answers]], arrays: Arr
         done = computed.sum(axis=1).tolist()
         sent = np.add.reduceat(graded, starts[:-1]).tolist()
     else:
-        done = grading._segment_sums(computed.reshape(-1), [received.shape[1]] * len(answers))
-        sent = grading._segment_sums(graded, counts)
+        done = segment_sums(computed.reshape(-1), [received.shape[1]] * len(answers))
+        sent = segment_sums(graded, counts)
     totals = books.work
     work = [float(t) for t in totals[:3]]
     for computed_here, graded_here, n_graders in zip(done, sent, counts, strict=True):
@@ -162,15 +167,15 @@ def _book(model: Network, turns: list[tuple[Subnet, Plan, Answers]], arrays: Arr
         work[1] += float(graded_here)
         work[2] += float(n_graders * arrays.rounds)  # every subnet has miners
     totals[:3] = work
-    _queries_received(arrays, subnets, received)
+    _queries_received_run(arrays, subnets, received)
 
 
-def _queries_received(arrays: Arrays, subnets: list[Subnet], received: np.ndarray) -> None:
-    """``grading._queries_received`` of the run: where the subnets share a size, rows of
+def _queries_received_run(arrays: Arrays, subnets: list[Subnet], received: np.ndarray) -> None:
+    """``queries_received`` of the run: where the subnets share a size, rows of
     one fresh array with ``received`` at the miners' columns (one assignment)."""
     n = arrays.sizes[0]
     if any([size != n for size in arrays.sizes]):
-        grading._queries_received(subnets, arrays.miner_cols, list(received))
+        queries_received(subnets, arrays.miner_cols, list(received))
         return
     block = np.zeros((len(subnets), n))
     block.reshape(-1)[arrays.miner_at] = received.reshape(-1)
@@ -201,7 +206,8 @@ def _miners(arrays: Arrays, xs: list[Any]) -> np.ndarray | None:
     return every[arrays.miner_at].reshape(arrays.cols.shape)
 
 
-def _run(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> Run:
+def _run(model: Network, turns: list[tuple[Subnet, Plan, Answers]], graders: Graders
+         ) -> Run:
     """The ``Run`` of ``turns``: the one kept in the first plan's memo while its turns,
     members, hyperparameters, moving averages and graders' columns are the same, else
     a new one (kept)."""
@@ -217,16 +223,17 @@ def _run(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> Run:
             and model.columns.versions(run.read) == run.read_versions
             and (run.arrays is None or all([e.base is run.arrays.stack for e in run.emas]))):
         return run
-    run = memo[grade_all] = _build(model, list(turns))
+    run = memo[grade_all] = _build(model, list(turns), graders)
     return run
 
 
-def _build(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> Run:
+def _build(model: Network, turns: list[tuple[Subnet, Plan, Answers]], graders: Graders
+           ) -> Run:
     """A new ``Run`` of ``turns``, with ``Arrays`` where the job-by-job path would grade
     them in one call whatever the permits, qualities and answers' flags."""
     subnets = [t[0] for t in turns]
-    specs = [grading.graders(model, plan) for _, plan, _ in turns]
-    read = tuple({n: None for _, plan, _ in turns for n in plan.memo[grading.graders][0]})
+    specs = [graders(model, plan) for _, plan, _ in turns]
+    read = tuple({n: None for _, plan, _ in turns for n in plan.memo[graders][0]})
     run = Run(turns, [s.version for s in subnets], [s.params for s in subnets],
               [s.score_ema for s in subnets], read, model.columns.versions(read))
     mems = [model.membership.members(s) for s in subnets]
@@ -290,3 +297,25 @@ def _places(emas: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
             return None
         places.append(place)
     return base, np.array(places, dtype=np.int64)
+
+
+def segment_sums(values: np.ndarray, lengths: list[int]) -> list[int]:
+    """The sums of consecutive segments of ``lengths`` of the integers ``values``."""
+    ends = np.cumsum(lengths)
+    total = np.concatenate(([0], np.cumsum(values)))[ends]
+    total[1:] -= total[:-1].copy()
+    return total.tolist()
+
+
+def queries_received(subnets: list[Subnet], cols: list[Any],
+                      received: list[np.ndarray]) -> None:
+    """Each subnet's ``queries_received``: ``received`` at its miners' UIDs ``cols``,
+    zeros elsewhere; rows of one fresh array where the subnets share a size."""
+    n = subnets[0].n
+    if any(s.n != n for s in subnets):
+        block = [np.zeros(s.n) for s in subnets]
+    else:
+        block = list(np.zeros((len(subnets), n)))
+    for s, row, c, got in zip(subnets, block, cols, received, strict=True):
+        row[c] = got
+        s.queries_received = row
