@@ -26,7 +26,6 @@ entry, ``model.streams['decisions']`` for imitation (MODEL.md section 2).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -56,18 +55,11 @@ def cabal_name(netuid: int, tag: int) -> str:
     return f"subnet{netuid}/tag{tag}"
 
 
-# per model and subnet: the (occupants, cabal_tag, cabal) versions at which ensure_cabals
-# last found every tagged agent in its cabal
-_CABALS_CHECKED: weakref.WeakKeyDictionary[Any, dict[int, tuple[int, int, int]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def ensure_cabals(model: Network, *netuids: int) -> None:
     """Put every agent on subnets ``netuids`` with a ``cabal_tag`` >= 0 into its cabal,
     subnet after subnet (``_ensure_cabals``; a subnet where nothing changed since it last
     found nothing new is passed over here, at the cost of a comparison)."""
-    checked = _CABALS_CHECKED.setdefault(model, {})
+    checked = _checked(model)
     columns = model.columns
     versions = (columns.version("cabal_tag"), columns.version("cabal"))
     for netuid in netuids:
@@ -75,6 +67,12 @@ def ensure_cabals(model: Network, *netuids: int) -> None:
             continue
         _ensure_cabals(model, netuid)
         versions = (columns.version("cabal_tag"), columns.version("cabal"))
+
+
+def _checked(model: Network) -> dict[int, tuple[int, int, int]]:
+    """Per subnet, the (occupants, ``cabal_tag``, ``cabal``) versions at which
+    ``ensure_cabals`` last found every tagged agent in its cabal (in ``model.kept``)."""
+    return model.kept.setdefault(ensure_cabals, {})
 
 
 def _ensure_cabals(model: Network, netuid: int) -> None:
@@ -88,7 +86,7 @@ def _ensure_cabals(model: Network, netuid: int) -> None:
     nor the ``cabal_tag`` and ``cabal`` columns changed since it last found nothing new.
     """
     s = model.subnets[netuid]
-    checked = _CABALS_CHECKED.setdefault(model, {})
+    checked = _checked(model)
     columns = model.columns
     state = (s.version, columns.version("cabal_tag"), columns.version("cabal"))
     if checked.get(netuid) == state:

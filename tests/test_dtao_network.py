@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from agents.catalog import get
@@ -481,3 +482,35 @@ def test_income_valued_at_a_runaway_price_stays_a_number():
     income = m.columns.get("income_tao", np.arange(m.ledger.n), 0.0)
     assert np.isfinite(income).all() and income.min() >= 0
     assert income.max() > 2.0**63 / 1e9  # past what int64 RAO holds
+
+
+class _Forget:
+    """A cold start after every epoch: everything kept for speed dropped."""
+
+    def after_epoch(self, model: Network) -> None:
+        model.forget()
+
+
+def test_caches_never_change_a_result_with_pools():
+    """With pools, entry, exit and a subnet dissolved, a network that drops everything it
+    keeps for speed after each epoch (``Network.forget``: stacks, layouts, memberships,
+    grading runs, quality ranks, cabal checks) gives the same tables as one that keeps it."""
+    from strategies.base import build, run
+    from test_population import EVERY_STRATEGY
+
+    from agents.population import Entry, EntryOption, Exit
+
+    tables = []
+    for cold in (False, True):
+        m = build(EVERY_STRATEGY, seed=9, n_uids=64, query_rounds=4, network={
+            "dtao": DtaoParams(pools=True, price=(1.5,), pool_tao=(50_000.0,),
+                               subnet_last_lock_age_blocks=28_800),
+            "economy": EconomyParams(initial_issuance_tao=11_180_000.0)})
+        m.dynamics += [Entry(m, [EntryOption("honest_miner")], rate=0.5), Exit(patience=5)]
+        if cold:
+            m.dynamics.append(_Forget())
+        run(m, 36)
+        assert m.coinbase.last_lock_block > 0  # a subnet was registered, one dissolved
+        tables.append((m.datacollector.get_model_vars_dataframe(), m.agent_records()))
+    for a, b in zip(*tables, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)

@@ -29,7 +29,7 @@ import world.model as world_model
 from agents.base import REGISTRY
 from agents.catalog import get
 from agents.miners import HonestMiner
-from agents.population import _CABALS_CHECKED, Entry, EntryOption, Exit, Imitation
+from agents.population import Entry, EntryOption, Exit, Imitation
 from world import metrics, work, work_fast
 from world.model import Cohort, Network
 from world.params import EconomyParams, NetworkParams, SubnetParams, WorkParams
@@ -134,10 +134,7 @@ class ForgetCaches:
     """Drops every cache of the model after each epoch (a cold start every epoch)."""
 
     def after_epoch(self, model: Network) -> None:
-        model.membership.forget()
-        model.answers.clear()
-        model.consensus.forget()
-        _CABALS_CHECKED.pop(model, None)
+        model.forget()
 
 
 class Rewrite:

@@ -10,7 +10,6 @@ read (MODEL.md section 4: income valued at the epoch's price, costs in USD).
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,6 @@ from world.subnet import EMPTY
 
 if TYPE_CHECKING:
     from world.model import Network
-    from world.subnet import Subnet
 
 
 # the per-account columns the world keeps, with the value of accounts that never set them
@@ -98,18 +96,14 @@ class UidLayout:
     validators: np.ndarray
 
 
-# per network: (its subnets, their versions and sizes, the layout they give)
-_layouts: weakref.WeakKeyDictionary[Any, tuple[list[Subnet], list[tuple[int, int]], UidLayout]]
-_layouts = weakref.WeakKeyDictionary()
-
-
 def uid_layout(model: Network) -> UidLayout:
     """The :class:`UidLayout` of ``model``'s subnets, kept until a subnet is added or
     replaced or a UID changes hands (speed only: the same arrays as stacking each
-    subnet's every epoch)."""
+    subnet's every epoch; in ``model.kept``: its subnets, their versions and sizes, the
+    layout they give)."""
     subnets = model.subnets
     state = [(s.version, len(s.occupant)) for s in subnets]
-    kept = _layouts.get(model)
+    kept = model.kept.get(uid_layout)
     if kept is not None and kept[1] == state and len(kept[0]) == len(subnets) and all(
             a is b for a, b in zip(kept[0], subnets, strict=True)):
         return kept[2]
@@ -126,7 +120,7 @@ def uid_layout(model: Network) -> UidLayout:
         occupied=np.flatnonzero(occupant != EMPTY), validators=np.flatnonzero(is_validator))
     for a in vars(layout).values():
         a.flags.writeable = False
-    _layouts[model] = (list(subnets), state, layout)
+    model.kept[uid_layout] = (list(subnets), state, layout)
     return layout
 
 

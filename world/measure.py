@@ -8,9 +8,8 @@ coefficient) are ``world.metrics``.
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
@@ -80,12 +79,6 @@ def reporters(model: Network) -> dict[str, Callable[[Network], float]]:
     return {k: (lambda m, k=k: m.metrics.get(k, float("nan"))) for k in keys}
 
 
-# per network: its miners' quality ranks, kept while the qualities are the same
-# (``metrics.spearman_segments``' memo; speed only)
-_quality_ranks: weakref.WeakKeyDictionary[Any, dict[str, np.ndarray]]
-_quality_ranks = weakref.WeakKeyDictionary()
-
-
 def measure(model: Network) -> None:
     """This epoch's network metrics (read by the DataCollector)."""
     books = model.books
@@ -110,7 +103,8 @@ def measure(model: Network) -> None:
     rhos = metrics.spearman_segments(
         stacked([s.quality for s in subnets], layout.miners),
         stacked([s.last.incentive for s in subnets], layout.miners),
-        layout.miner_sizes, memo=_quality_ranks.setdefault(model, {}),
+        # the miners' quality ranks, kept while the qualities are the same (speed only)
+        layout.miner_sizes, memo=model.kept.setdefault(measure, {}),
     )
     finite = [r for r in rhos.tolist() if math.isfinite(r)]
     m["alignment"] = float(np.mean(finite)) if finite else float("nan")

@@ -124,6 +124,9 @@ class Network(mesa.Model):
         self.answers: dict[int, grading.Answers] = {}  # per subnet: its miners' answers
         # subnets' moving averages stacked for the strategies (``world.subnet.stack_views``)
         self.stacks: dict[tuple[Any, ...], tuple[np.ndarray, list[np.ndarray]]] = {}
+        # what speed-only paths keep between epochs, each under its own key (the function
+        # that keeps it); nothing here changes a result (``forget``)
+        self.kept: dict[Any, Any] = {}
         self.books = EpochBooks.open(0)
         self.cohort = -1  # population entry of the participants being created (-1: none)
         self._adopt: int | None = None  # account a switching agent takes over
@@ -211,6 +214,16 @@ class Network(mesa.Model):
             for s in weights.set_weights(self, span, self.span_context(span.subnets)):
                 if not self.batch_subnets:
                     self.consensus.run(s)
+
+    def forget(self) -> None:
+        """Drop everything kept between epochs for speed (a cold start; the results are
+        the same, tests/test_scale.py): memberships, stacks, answers, consensus batches and
+        ``kept``."""
+        self.membership.forget()
+        self.consensus.forget()
+        self.answers.clear()
+        self.stacks.clear()
+        self.kept.clear()
 
     def subnet_context(self, s: Subnet) -> SubnetContext:
         """Subnet ``s``'s public state this epoch, as its strategies see it."""
