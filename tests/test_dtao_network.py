@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 
 from agents.catalog import get
-from world.alpha_ledger import DtaoLedger, split_segments
+from world.alpha_ledger import DtaoLedger
 from world.dtao_params import DtaoParams
 from world.model import Cohort, Network
 from world.params import EconomyParams, NetworkParams, SubnetParams
+from world.payout import split_segments
 from world.pool import ALPHA_UNITS
 from world.yuma import YumaParams
 

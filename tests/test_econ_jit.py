@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from world import econ_jit
-from world.alpha_ledger import DtaoLedger, split_segments
+from world.alpha_ledger import DtaoLedger
 from world.ledger import LedgerError
-from world.payout import share_pro_rata, share_pro_rata_numpy
+from world.payout import share_pro_rata, share_pro_rata_numpy, split_segments
 from world.pool import ExactPool
 
 

@@ -1,4 +1,4 @@
-"""``world.alpha_ledger.split_segments`` (its compiled loops and its numpy speed form) equals
+"""``world.payout.split_segments`` (its compiled loops and its numpy speed form) equals
 its reference form."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from world import econ_jit
-from world.alpha_ledger import split_segments, split_segments_numpy
 from world.ledger import LedgerError
+from world.payout import split_segments, split_segments_numpy
 
 
 def split_segments_reference(

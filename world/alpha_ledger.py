@@ -24,8 +24,8 @@ Its identities, checked every epoch to the unit (``check``):
         == alpha issued on j                                                   (units)
 
 Trades by many accounts on one subnet in one epoch are batched: one swap per subnet for
-their total, its output shared pro rata to what each put in (``split_segments``, exact),
-so no account's order in a list changes its price.
+their total, its output shared pro rata to what each put in (exact:
+``world.payout.split_segments``), so no account's order in a list changes its price.
 """
 
 from __future__ import annotations
@@ -37,101 +37,13 @@ import numpy as np
 
 from world.kernels import compiled
 from world.ledger import NO_HOTKEY, Ledger, LedgerError
+from world.payout import split_segments
 from world.pool import FEE_FRACTION, ExactPool
 from world.rules_dtao import dissolve_payout, inject_and_maybe_swap
 
-__all__ = ["DtaoLedger", "split_segments"]
+__all__ = ["DtaoLedger"]
 
 NO_NET = -1
-
-
-def split_segments(
-    pots: np.ndarray, seg: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Share ``pots[s]`` (integer units) over the rows of segment s pro rata to ``weights``.
-
-    Each row gets ``floor(pot * w / sum w)`` (with a relative margin of 2^-40 so float
-    rounding never pays more than the pot), the row of largest weight in its segment gets
-    what the floors leave. Returns (per row its units, per segment what nobody could take:
-    the pot of a segment without weight). Exact: rows plus leftovers sum to the pots.
-
-    With numba (``world.kernels.compiled``) the loops of ``world.econ_jit.split_segments``
-    compute it, else and for the inputs they decline :func:`split_segments_numpy`
-    (tests/test_split_segments.py checks both equal to the reference form).
-    """
-    pots = np.asarray(pots, dtype=np.int64)
-    seg = np.asarray(seg, dtype=np.int64)
-    w = np.asarray(weights, dtype=np.float64)
-    jit = compiled()
-    if jit is not None and pots.ndim == seg.ndim == w.ndim == 1 and len(seg) == len(w):
-        c = np.ascontiguousarray
-        done, pay, left = jit.split_segments(c(pots), c(seg), c(w))
-        if done:  # viewed as numpy's own dtype (see world.econ_jit)
-            return pay.view(np.int64), left.view(np.int64)
-    return split_segments_numpy(pots, seg, w)
-
-
-def split_segments_numpy(
-    pots: np.ndarray, seg: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`split_segments` in numpy.
-
-    Speed form (tests/test_split_segments.py checks it equal to the reference form of
-    ``np.add.at``, ``np.maximum.at`` and ``np.unique``): rows of weight 0 are set aside
-    (they add 0.0 to a sum, are paid ``floor(0) = 0`` and are never the only largest
-    weight of a segment with weight), the others grouped by segment (a stable sort unless
-    ``seg`` is ascending) and reduced over each segment's run. The float sums
-    (``np.bincount``) keep the rows' order.
-    """
-    pots = np.asarray(pots, dtype=np.int64)
-    seg = np.asarray(seg, dtype=np.int64)
-    w = np.asarray(weights, dtype=np.float64)
-    k = len(pots)
-    rows = np.flatnonzero(w != 0)  # (a boolean mask: the faster np.nonzero)
-    every = len(rows) == len(w)
-    s, wr = (seg, w) if every else (seg[rows], w[rows])
-    wsum = np.bincount(s, weights=wr, minlength=k)
-    den = wsum[s]
-    frac = np.divide(wr, den, out=np.zeros_like(wr), where=den > 0)
-    part = pots.astype(np.float64)[s]  # each pot as float, as ``pots[seg] * frac`` converts it
-    part *= frac
-    part *= 1.0 - 2.0**-40
-    part = np.floor(part, out=part).astype(np.int64)
-    paid = np.zeros(k, dtype=np.int64)
-    wmax = np.full(k, -np.inf)
-    cand = rows[:0]
-    if len(rows):
-        order = None if bool((s[1:] >= s[:-1]).all()) else np.argsort(s, kind="stable")
-        if order is not None:
-            s, part_s, wr, den = s[order], part[order], wr[order], den[order]
-        else:
-            part_s = part
-        bounds = np.searchsorted(s, np.arange(k + 1))  # s ascending, each in [0, k)
-        has = np.flatnonzero(np.diff(bounds))
-        starts = bounds[has]
-        paid[has] = np.add.reduceat(part_s, starts)  # integers: exact in any order
-        wmax[has] = np.maximum.reduceat(wr, starts)
-        # the row of largest weight per segment (the first such row): the first candidate
-        # of each segment's run (rows keep their order within a run)
-        cand = np.flatnonzero((wr == wmax[s]) & (den > 0))
-        c_seg = s[cand]
-        first = np.empty(len(cand), dtype=bool)
-        first[:1] = True
-        np.not_equal(c_seg[1:], c_seg[:-1], out=first[1:])
-        cand = cand[first] if order is None else order[cand[first]]
-    rest = pots - paid
-    if np.any(rest < 0):  # cannot happen with the margin; a guard for the exactness claim
-        raise LedgerError(f"split_segments paid more than the pot: {rest[rest < 0][:5]}")
-    if every:
-        pay, top = part, cand
-    else:
-        pay = np.zeros(len(w), dtype=np.int64)
-        pay[rows] = part
-        top = rows[cand]
-    pay[top] += rest[seg[top]]
-    left = rest.copy()
-    left[seg[top]] = 0
-    return pay, left
 
 
 class DtaoLedger(Ledger):

@@ -37,11 +37,11 @@ import numpy as np
 
 from world import delegation
 from world.accounts import uid_layout
-from world.alpha_ledger import DtaoLedger, split_segments
+from world.alpha_ledger import DtaoLedger
 from world.emission import epoch_emission
 from world.kernels import compiled
 from world.ledger import to_rao
-from world.payout import share_pro_rata
+from world.payout import share_pro_rata, split_segments
 from world.pool import ALPHA_UNITS
 from world.rules_dtao import (
     dividend_parts,

@@ -27,7 +27,7 @@ import numpy as np
 
 jit = numba.njit(cache=True, nogil=True)
 
-_MARGIN = 1.0 - 2.0**-40  # split_segments' relative margin (world.alpha_ledger)
+_MARGIN = 1.0 - 2.0**-40  # split_segments' relative margin (world.payout)
 
 
 @jit
@@ -53,7 +53,7 @@ def _count_below(x: np.ndarray, bound: int) -> int:
 def split_segments(
     pots: np.ndarray, seg: np.ndarray, w: np.ndarray
 ) -> tuple[bool, np.ndarray, np.ndarray]:
-    """``world.alpha_ledger.split_segments`` for weights that are finite and >= 0 and
+    """``world.payout.split_segments`` for weights that are finite and >= 0 and
     segments in ``[0, len(pots))``; returns (done, per row its units, per segment what is
     left). Each row gets ``floor(pot * (w / sum w) * (1 - 2^-40))``, the first row of
     largest weight of a segment with weight gets what the floors leave.

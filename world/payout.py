@@ -11,6 +11,10 @@ subtensor@2026-06-30 ``coinbase/run_coinbase.rs`` ``distribute_dividends_and_inc
 (take to the hotkey's owner, the rest by ``increase_stake_for_hotkey_on_subnet``, i.e.
 pro rata to the hotkey's alpha shares) and ``staking/claim_root.rs`` (root dividends are
 claimed by root stakers pro rata to their root stake on the hotkey).
+
+``split_segments`` shares each subnet's pot over its rows pro rata to weights, exactly
+(the output of a batched swap over the accounts that put in, the coinbase's miner,
+validator and root parts over the UIDs).
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from world.kernels import compiled
+from world.ledger import LedgerError
 
-__all__ = ["share_pro_rata"]
+__all__ = ["share_pro_rata", "split_segments"]
 
 IntArray = NDArray[np.int64]
 
@@ -103,3 +108,92 @@ def share_pro_rata_numpy(
     owed = np.flatnonzero(dust != 0)
     np.add.at(out, owner[owed], dust[owed])
     return out
+
+
+def split_segments(
+    pots: np.ndarray, seg: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Share ``pots[s]`` (integer units) over the rows of segment s pro rata to ``weights``.
+
+    Each row gets ``floor(pot * w / sum w)`` (with a relative margin of 2^-40 so float
+    rounding never pays more than the pot), the row of largest weight in its segment gets
+    what the floors leave. Returns (per row its units, per segment what nobody could take:
+    the pot of a segment without weight). Exact: rows plus leftovers sum to the pots.
+
+    With numba (``world.kernels.compiled``) the loops of ``world.econ_jit.split_segments``
+    compute it, else and for the inputs they decline :func:`split_segments_numpy`
+    (tests/test_split_segments.py checks both equal to the reference form).
+    """
+    pots = np.asarray(pots, dtype=np.int64)
+    seg = np.asarray(seg, dtype=np.int64)
+    w = np.asarray(weights, dtype=np.float64)
+    jit = compiled()
+    if jit is not None and pots.ndim == seg.ndim == w.ndim == 1 and len(seg) == len(w):
+        c = np.ascontiguousarray
+        done, pay, left = jit.split_segments(c(pots), c(seg), c(w))
+        if done:  # viewed as numpy's own dtype (see world.econ_jit)
+            return pay.view(np.int64), left.view(np.int64)
+    return split_segments_numpy(pots, seg, w)
+
+
+def split_segments_numpy(
+    pots: np.ndarray, seg: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`split_segments` in numpy.
+
+    Speed form (tests/test_split_segments.py checks it equal to the reference form of
+    ``np.add.at``, ``np.maximum.at`` and ``np.unique``): rows of weight 0 are set aside
+    (they add 0.0 to a sum, are paid ``floor(0) = 0`` and are never the only largest
+    weight of a segment with weight), the others grouped by segment (a stable sort unless
+    ``seg`` is ascending) and reduced over each segment's run. The float sums
+    (``np.bincount``) keep the rows' order.
+    """
+    pots = np.asarray(pots, dtype=np.int64)
+    seg = np.asarray(seg, dtype=np.int64)
+    w = np.asarray(weights, dtype=np.float64)
+    k = len(pots)
+    rows = np.flatnonzero(w != 0)  # (a boolean mask: the faster np.nonzero)
+    every = len(rows) == len(w)
+    s, wr = (seg, w) if every else (seg[rows], w[rows])
+    wsum = np.bincount(s, weights=wr, minlength=k)
+    den = wsum[s]
+    frac = np.divide(wr, den, out=np.zeros_like(wr), where=den > 0)
+    part = pots.astype(np.float64)[s]  # each pot as float, as ``pots[seg] * frac`` converts it
+    part *= frac
+    part *= 1.0 - 2.0**-40
+    part = np.floor(part, out=part).astype(np.int64)
+    paid = np.zeros(k, dtype=np.int64)
+    wmax = np.full(k, -np.inf)
+    cand = rows[:0]
+    if len(rows):
+        order = None if bool((s[1:] >= s[:-1]).all()) else np.argsort(s, kind="stable")
+        if order is not None:
+            s, part_s, wr, den = s[order], part[order], wr[order], den[order]
+        else:
+            part_s = part
+        bounds = np.searchsorted(s, np.arange(k + 1))  # s ascending, each in [0, k)
+        has = np.flatnonzero(np.diff(bounds))
+        starts = bounds[has]
+        paid[has] = np.add.reduceat(part_s, starts)  # integers: exact in any order
+        wmax[has] = np.maximum.reduceat(wr, starts)
+        # the row of largest weight per segment (the first such row): the first candidate
+        # of each segment's run (rows keep their order within a run)
+        cand = np.flatnonzero((wr == wmax[s]) & (den > 0))
+        c_seg = s[cand]
+        first = np.empty(len(cand), dtype=bool)
+        first[:1] = True
+        np.not_equal(c_seg[1:], c_seg[:-1], out=first[1:])
+        cand = cand[first] if order is None else order[cand[first]]
+    rest = pots - paid
+    if np.any(rest < 0):  # cannot happen with the margin; a guard for the exactness claim
+        raise LedgerError(f"split_segments paid more than the pot: {rest[rest < 0][:5]}")
+    if every:
+        pay, top = part, cand
+    else:
+        pay = np.zeros(len(w), dtype=np.int64)
+        pay[rows] = part
+        top = rows[cand]
+    pay[top] += rest[seg[top]]
+    left = rest.copy()
+    left[seg[top]] = 0
+    return pay, left
