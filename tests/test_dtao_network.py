@@ -111,6 +111,29 @@ def test_a_stake_buys_alpha_and_moves_the_price_as_the_pool_contract_says():
     ledger.check(model.epoch)  # the buyer's TAO sits in the pool
 
 
+def test_a_batch_of_buys_spends_each_buyers_total_and_refuses_more_than_it_holds():
+    """``DtaoLedger.buy``: an account that buys twice in one batch spends the sum of its
+    orders from its liquid balance; a batch in which one account's orders add up to more
+    than it holds is refused, naming it, before anything changes."""
+    from world.ledger import LedgerError
+
+    model = network(4)
+    model.step()
+    ledger = model.ledger
+    a = ledger.open("buyer a", 300 * RAO)
+    b = ledger.open("buyer b", 100 * RAO)
+    before = ledger.liquid.copy(), ledger.alpha.copy(), ledger.pools[1].tao_rao
+    with pytest.raises(LedgerError, match="buyer b"):
+        ledger.buy(np.array([a, b, b]), np.array([100, 60, 60]) * RAO, np.array([1, 1, 1]))
+    assert np.array_equal(ledger.liquid, before[0]) and np.array_equal(ledger.alpha, before[1])
+    assert ledger.pools[1].tao_rao == before[2]
+    got = ledger.buy(np.array([a, b, a]), np.array([100, 60, 150]) * RAO, np.array([1, 1, 1]))
+    assert ledger.liquid[a] == 50 * RAO and ledger.liquid[b] == 40 * RAO
+    assert ledger.alpha[a] == got[0] + got[2] and ledger.alpha[b] == got[1] > 0
+    assert ledger.pools[1].tao_rao == before[2] + 310 * RAO
+    ledger.check(model.epoch)
+
+
 def test_tao_emission_follows_the_moving_prices():
     model = network(5, chasers=0, miners_sell=False, root_sell_requires_price_sum=False,
                     injection_cap="alpha_emission")

@@ -238,10 +238,14 @@ class DtaoLedger(Ledger):
         """Accounts spend liquid TAO on alpha of subnet ``nets`` (one swap per subnet, pro
         rata); the alpha is added to their stake. Returns the units each received."""
         accts, tao, nets = (np.asarray(x, dtype=np.int64) for x in (accts, tao_rao, nets))
-        spent = np.zeros(self.n, dtype=np.int64)
-        np.add.at(spent, accts, tao)
-        if np.any((tao < 0) | (spent[accts] > self.liquid[accts])):
-            bad = accts[spent[accts] > self.liquid[accts]]
+        # what each buying account spends in all (summed over the accounts that buy, not
+        # over every account: the same integers)
+        buyers, at = np.unique(accts, return_inverse=True)
+        spent = np.zeros(len(buyers), dtype=np.int64)
+        np.add.at(spent, at, tao)
+        over = spent > self.liquid[buyers]
+        if np.any(tao < 0) or over.any():
+            bad = accts[over[at]]
             raise LedgerError(f"stake exceeds the liquid balance of {self._names(bad)}")
         self._claim(accts, nets)
         k = len(self.pools)
@@ -251,7 +255,7 @@ class DtaoLedger(Ledger):
         for j in np.flatnonzero(total).tolist():
             out[j] = self._swap(j, int(total[j]), buy=True)
         got, _ = split_segments(out, nets, tao.astype(np.float64))
-        self.liquid[: self.n] -= spent
+        self.liquid[buyers] -= spent
         np.add.at(self.alpha, accts, got)
         if flow:
             self.flow_rao += total
