@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 from strategies.base import build
 
-from world.emission import block_emission, epoch_emission, halvings, subnet_shares
+from world.emission import (
+    SUPPLY_CAP,
+    block_emission,
+    block_emissions,
+    epoch_emission,
+    halvings,
+    subnet_shares,
+)
 from world.params import RAO_PER_TAO, EconomyParams
 
 
@@ -15,6 +22,21 @@ from world.params import RAO_PER_TAO, EconomyParams
 )
 def test_halving_thresholds(issuance, rate):
     assert block_emission(issuance) == rate
+
+
+def test_block_emissions_are_block_emission_of_each_issuance():
+    """The array form (each subnet's alpha issuance, today's coinbase) gives the scalar
+    curve's values exactly: at, just below and just above every threshold, beyond the
+    cap, at zero, negative and NaN."""
+    thresholds = [SUPPLY_CAP * (1.0 - 0.5 ** (k + 1)) for k in range(64)]
+    x = np.array([0.0, -5.0, 1.0, 1e7, SUPPLY_CAP, 2 * SUPPLY_CAP, np.inf, -np.inf, np.nan]
+                 + thresholds + [np.nextafter(t, 0) for t in thresholds]
+                 + [np.nextafter(t, np.inf) for t in thresholds]
+                 + list(np.random.default_rng(3).uniform(0, SUPPLY_CAP, 500)))
+    for base in (1.0, 0.5):
+        got = block_emissions(x, base)
+        want = np.array([block_emission(float(v), base) for v in x])
+        assert np.array_equal(got, want) and len({float(v) for v in got}) > 20
 
 
 def test_epoch_emission_halves_mid_epoch_exactly():

@@ -22,7 +22,7 @@ import functools
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from world.emission import block_emission
+from world.emission import block_emissions
 from world.pool import ExactPool
 
 __all__ = [
@@ -155,7 +155,7 @@ def subnet_alpha_emission(alpha_issuance: ArrayLike, base: float = 1.0) -> Float
     issuance (pool plus outstanding) crosses 10.5M, 15.75M, ... (run_coinbase.rs
     ``get_subnet_terms``: ``get_block_emission_for_issuance(get_alpha_issuance)``, the
     curve of block_emission.rs, as ``world.emission.block_emission``)."""
-    return np.array([block_emission(float(i), base) for i in np.atleast_1d(_f(alpha_issuance))])
+    return block_emissions(np.atleast_1d(_f(alpha_issuance)), base)
 
 
 def root_proportion(alpha_issuance: ArrayLike, root_tao: float, tao_weight: float) -> FloatArray:
