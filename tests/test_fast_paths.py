@@ -150,11 +150,12 @@ def test_own_scores_of_miners_in_one_pass_equals_numpys(monkeypatch):
 
 
 def test_booking_every_subnet_at_once_equals_subnet_after_subnet(monkeypatch):
-    """``grading._book_all`` (each account's costs of an epoch's grading added at once)
-    leaves the books, the work totals and the queries received as ``_book`` subnet after
-    subnet does; an account that appears twice sends the epoch to ``_book``."""
+    """``grading_books.book_all`` (each account's costs of an epoch's grading added at
+    once) leaves the books, the work totals and the queries received as ``book`` subnet
+    after subnet does (both on the job-by-job path); an account that appears twice sends
+    the epoch to ``book``."""
     from agents.catalog import get
-    from world import grading
+    from world import grading_books, grading_fast
     from world.model import Cohort, Network
     from world.params import NetworkParams, SubnetParams
 
@@ -166,9 +167,10 @@ def test_booking_every_subnet_at_once_equals_subnet_after_subnet(monkeypatch):
         return Network(NetworkParams(subnets=(SubnetParams(n_uids=64),) * 3), pop, rng=9)
 
     runs = {}
+    monkeypatch.setattr(grading_fast, "grade_all", lambda *a: False)
     for name in ("at once", "one by one"):
         if name == "one by one":
-            monkeypatch.setattr(grading, "_book_all", lambda *a: False)
+            monkeypatch.setattr(grading_books, "book_all", lambda *a: False)
         model = network()
         for _ in range(3):
             model.step()
@@ -184,8 +186,8 @@ def test_booking_every_subnet_at_once_equals_subnet_after_subnet(monkeypatch):
     s = model.subnets[0]
     mem = model.membership.members(s)
     twice = (s, None, mem, mem.miner_accts[:1], np.zeros(1), 1)  # a miner grading too
-    assert not grading._book_all(model, [(np.zeros(len(mem.miners), np.int64),
-                                          np.zeros(1, np.int64))], [twice])
+    assert not grading_books.book_all(model, [(np.zeros(len(mem.miners), np.int64),
+                                               np.zeros(1, np.int64))], [twice])
 
 
 def test_weights_put_on_chain_row_by_row_equal_numpys():
@@ -311,11 +313,27 @@ def _graded_network(validators: int = 5, seed: int = 9):
     return Network(NetworkParams(subnets=(sp,) * 3), pop, rng=seed)
 
 
-def test_grading_an_epoch_in_one_call_equals_job_by_job(monkeypatch):
+def _mixed_layout_network(seed: int = 1):
+    """Two subnets with as many miners each, those of subnet 0 a range of UIDs, those of
+    subnet 1 not (a miner, the validators, then the other miners)."""
+    from agents.catalog import get
+    from world.model import Cohort, Network
+    from world.params import NetworkParams, SubnetParams, YumaParams
+
+    pop = [Cohort(get("honest_validator"), 4, 0), Cohort(get("honest_miner"), 12, 0),
+           Cohort(get("honest_miner"), 1, 1), Cohort(get("honest_validator"), 4, 1),
+           Cohort(get("honest_miner"), 11, 1)]
+    sp = SubnetParams(n_uids=20, yuma=YumaParams(max_validators=4))
+    return Network(NetworkParams(subnets=(sp, sp)), pop, rng=seed)
+
+
+@pytest.mark.parametrize("make", [_graded_network, _mixed_layout_network])
+def test_grading_an_epoch_in_one_call_equals_job_by_job(monkeypatch, make):
     """``grading_fast.grade_all`` (the run's arrays kept between epochs, the permits,
     qualities and answers gathered once) leaves the moving averages, the books, the work
     totals, the queries received and both streams as ``grading.grade_all``'s job-by-job
-    path does, epoch after epoch, with validators left without a permit; it is taken."""
+    path does, epoch after epoch, with validators left without a permit, and on subnets
+    whose miners are a range of UIDs on one and not on another; it is taken."""
     from world import grading_fast
 
     taken = []
@@ -326,7 +344,7 @@ def test_grading_an_epoch_in_one_call_equals_job_by_job(monkeypatch):
     for name in ("one call", "job by job"):
         if name == "job by job":
             monkeypatch.setattr(grading_fast, "grade_all", lambda *a: False)
-        model = _graded_network()
+        model = make()
         seen = []
         for _ in range(6):
             model.step()
@@ -337,6 +355,10 @@ def test_grading_an_epoch_in_one_call_equals_job_by_job(monkeypatch):
                          model.streams["grading"].bit_generator.state))
         runs[name] = seen
     assert sum(taken) >= 4  # every epoch but the first (no permits yet)
+    if make is _mixed_layout_network:
+        model = make()
+        assert {type(model.membership.members(s).miner_cols) for s in model.subnets} == {
+            slice, np.ndarray}
     model = _graded_network()
     model.step()
     assert not all(s.permits[model.membership.plan(s.netuid).setter_uids].all()
@@ -367,12 +389,16 @@ def test_grading_an_epoch_in_one_call_refuses_what_job_by_job_does_not_group(mon
         state = (model.streams["queries"].bit_generator.state,
                  model.streams["grading"].bit_generator.state)
         emas = [s.score_ema.copy() for s in model.subnets]
-        work = list(model.books.work)
+        received = [s.queries_received for s in model.subnets]
+        work, cost = list(model.books.work), model.books.cost.copy()
         out = grading_fast.grade_all(model, turns, grading.graders)
         return (not out and state == (model.streams["queries"].bit_generator.state,
                                       model.streams["grading"].bit_generator.state)
                 and all(np.array_equal(e, s.score_ema) for e, s in zip(
-                    emas, model.subnets, strict=True)) and work == model.books.work)
+                    emas, model.subnets, strict=True)) and work == model.books.work
+                and np.array_equal(cost, model.books.cost)
+                and all(r is s.queries_received for r, s in zip(
+                    received, model.subnets, strict=True)))
 
     permits = s0.permits
     s0.permits = None

@@ -12,11 +12,11 @@ to the epoch's costs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from world import grading_fast, work_fast
+from world import grading_books, grading_fast, work_fast
 from world.interfaces import Group, Production, SubnetContext
 from world.membership import Plan, Span
 from world.subnet import Subnet
@@ -132,7 +132,20 @@ def charge_servers(model: Network, span: Span) -> None:
         model.books.cost[g.accts] += cls.server_usd_per_hour(g) * model.params.epoch_hours
 
 
-def graders(model: Network, plan: Plan) -> tuple[np.ndarray, ...]:
+class Graders(NamedTuple):
+    """A plan's grading validators (``graders``; read-only arrays)."""
+
+    uids: np.ndarray
+    accts: np.ndarray
+    capability: np.ndarray  # the arrays of their ``grading()`` (``interfaces.Grading``)
+    noise: np.ndarray
+    dedup: np.ndarray
+    rate: np.ndarray  # ``score_ema_rate``
+    cost: np.ndarray  # ``cost_usd`` per response graded
+    plain: bool  # the arrays suit the compiled grading (``work_fast.plain_inputs``)
+
+
+def graders(model: Network, plan: Plan) -> Graders:
     """The grading validators of a subnet's plan: their UIDs, accounts, the five arrays of
     their ``grading()`` (``interfaces.Grading``) and whether those suit the compiled
     grading (``work_fast.plain_inputs``). A strategy's ``grading`` is a function of its
@@ -158,7 +171,7 @@ def graders(model: Network, plan: Plan) -> tuple[np.ndarray, ...]:
         a.flags.writeable = False
     plain = work_fast.plain_inputs(np.zeros(0), arrays[2], arrays[3], arrays[5])
     read = tuple({n: None for _, g in plan.setters for n in g.memo if isinstance(n, str)})
-    out = (*arrays, plain)
+    out = Graders(*arrays, plain)
     plan.memo[graders] = (read, out, columns.versions(read))
     return out
 
@@ -167,7 +180,7 @@ def grade_all(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> None
     """Queries and grading on each subnet of ``turns``, in order, vectorised over graders
     x miners (MODEL.md section 5; ``work.grade_epoch``, run by ``work_fast.grade_epochs``
     in one call for all subnets: the same draws and numbers as subnet after subnet), and
-    what they cost (``_book_all``, else ``_book`` subnet by subnet). An epoch graded in
+    what they cost (``grading_books.book_all``, else ``book`` subnet by subnet). An epoch graded in
     one call of the compiled loops takes ``grading_fast.grade_all``: the same, without
     building each subnet's job."""
     if grading_fast.grade_all(model, turns, graders):
@@ -178,14 +191,14 @@ def grade_all(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> None
         jobs.append(job)
         rest.append(after)
     results = work_fast.grade_epochs(model.streams["queries"], model.streams["grading"], jobs)
-    if not _book_all(model, results, rest):
+    if not grading_books.book_all(model, results, rest):
         for (received, graded), after in zip(results, rest, strict=True):
-            _book(model, received, graded, *after)
+            grading_books.book(model, received, graded, *after)
 
 
 def _grading_job(model: Network, s: Subnet, plan: Plan, ans: Answers) -> tuple[tuple, tuple]:
     """``work_fast.grade_epoch``'s arguments for subnet ``s`` (but the streams), and what
-    ``_book`` needs after it: the permitted grading validators query the miners."""
+    ``grading_books.book`` needs after it: the permitted grading validators query the miners."""
     mem = model.membership.members(s)
     if s.permits is not None:
         permitted = s.permits
@@ -204,58 +217,3 @@ def _grading_job(model: Network, s: Subnet, plan: Plan, ans: Answers) -> tuple[t
     job = (s.score_ema, uids, cols, s.quality[cols], capability, noise, rate, ans.key[cols],
            dedup > 0, wp.query_rounds, wp.sample_size, ans.plain and plain_graders, wp.judge)
     return job, (s, ans, mem, accts, cost, len(uids))
-
-
-def _book(model: Network, received: np.ndarray, graded: np.ndarray, s: Subnet, ans: Answers,
-          mem: Any, accts: np.ndarray, cost: np.ndarray, n_graders: int) -> None:
-    """What one subnet's grading cost its miners (GPU rent, API calls per query received)
-    and graders (per response graded), the work it did, and the queries each UID got."""
-    cols = mem.miner_cols
-    books = model.books
-    books.cost[mem.miner_accts] += ans.fixed[cols] + ans.per_query[cols] * received
-    books.cost[accts] += cost * graded
-    totals = books.work  # summed in float64, subnet after subnet
-    totals[0] += float((received * ans.computes[cols]).sum())
-    totals[1] += float(graded.sum())
-    totals[2] += float(n_graders * s.params.work.query_rounds if len(mem.miners) else 0)
-    s.queries_received = np.zeros(s.n)
-    s.queries_received[cols] = received
-
-
-def _book_all(model: Network, results: list[tuple[np.ndarray, np.ndarray]],
-              rest: list[tuple]) -> bool:
-    """``_book`` for every subnet at once, where no account appears twice among their
-    miners and graders: each account's cost then takes one addition, the same as subnet
-    after subnet (the work totals are still added subnet after subnet). Returns False
-    (nothing booked) where an account appears twice: then ``_book`` subnet by subnet."""
-    if not rest:
-        return True
-    miner_accts = np.concatenate([after[2].miner_accts for after in rest])
-    grader_accts = np.concatenate([after[3] for after in rest])
-    accts = np.concatenate((miner_accts, grader_accts))
-    books = model.books
-    if len(accts) and np.bincount(accts, minlength=len(books.cost)).max() > 1:
-        return False
-    received = np.concatenate([r for r, _ in results])
-    graded = np.concatenate([g for _, g in results])
-    cols = [after[2].miner_cols for after in rest]
-    answers = [after[1] for after in rest]
-    fixed = np.concatenate([a.fixed[c] for a, c in zip(answers, cols, strict=True)])
-    per_query = np.concatenate([a.per_query[c] for a, c in zip(answers, cols, strict=True)])
-    computes = np.concatenate([a.computes[c] for a, c in zip(answers, cols, strict=True)])
-    books.cost[miner_accts] += fixed + per_query * received
-    books.cost[grader_accts] += np.concatenate([after[4] for after in rest]) * graded
-    # the work totals, subnet after subnet as ``_book`` adds them (sums of integers, in
-    # float64 as the books hold them)
-    done = grading_fast.segment_sums(received * computes, [len(r) for r, _ in results])
-    sent = grading_fast.segment_sums(graded, [len(g) for _, g in results])
-    totals = books.work
-    work = [float(t) for t in totals[:3]]
-    for (s, _, mem, _, _, n_graders), computed, graded_here in zip(rest, done, sent,
-                                                                   strict=True):
-        work[0] += float(computed)
-        work[1] += float(graded_here)
-        work[2] += float(n_graders * s.params.work.query_rounds if len(mem.miners) else 0)
-    totals[:3] = work
-    grading_fast.queries_received([after[0] for after in rest], cols, [r for r, _ in results])
-    return True

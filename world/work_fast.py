@@ -296,8 +296,7 @@ def grade_epochs(
     tags = [(_ONE, 0) if kernels is not None and _compiled(queries_rng, grading_rng, job)
             else (None, 0) for job in jobs]
     if kernels is not None and kernels.ziggurat is not None:
-        stacks: dict[int, bool] = {}
-        tags = [_together(job, stacks) if key is _ONE else (key, 0) for job, (key, _) in
+        tags = [_together(job) if key is _ONE else (key, 0) for job, (key, _) in
                 zip(jobs, tags, strict=True)]
     for key, run in itertools.groupby(zip(jobs, tags, strict=True), key=lambda jt: jt[1][0]):
         run = list(run)
@@ -306,7 +305,7 @@ def grade_epochs(
             continue
         words = words or (_words_of(queries_rng), _words_of(grading_rng))
         if key is not _ONE and len(run) > 1:
-            done = _grade_run(kernels, *words, [job for job, _ in run],
+            done = _grade_run(kernels, queries_rng, grading_rng, [job for job, _ in run],
                               [place for _, (_, place) in run])
             if done is not None:
                 out += done
@@ -318,64 +317,104 @@ def grade_epochs(
 _ONE = ("one",)  # a job that takes the compiled loops on its own (``_grade_job``)
 
 
-def _together(job: tuple, stacks: dict[int, bool]) -> tuple[tuple, int]:
+def _together(job: tuple) -> tuple[tuple, int]:
     """For a job that takes the compiled loops (``_compiled``): the key its run of
     consecutive jobs shares to go through them in one call (``_grade_run``: no copies to
     check, the same rounds, sample size and number of miners, moving averages that are
-    writable float64 views of one stacked array) and its moving averages' place in that
+    views of one stacked array, ``stack_place``) and its moving averages' place in that
     array; or ``(_ONE, 0)``. The jobs' inputs are read before any of them is graded: they
-    must not share memory with another job's moving averages (the model's never do).
-    ``stacks``: whether each array seen so far (by id) may be such a stack."""
+    must not share memory with another job's moving averages (the model's never do)."""
     (ema, graders, _, quality, capability, noise, rate, answer_key, detects, rounds,
      sample_size, _, _) = job
     n_val = len(graders)
     if (detects.any() and (answer_key >= 0).any()) or not (
             len(noise) == len(capability) == len(rate) == n_val):
         return _ONE, 0
+    at = stack_place(ema)
+    if at is None:
+        return _ONE, 0
+    return (id(at[0]), rounds, sample_size, len(quality)), at[1]
+
+
+def stack_place(ema: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """The stacked array (C-contiguous, writable float64, subnets x n x n) whose writable
+    float64 view ``ema`` is, and its place in it; None where it is no such view. A run of
+    subnets is graded in one call of the compiled loops only on such views: the call
+    writes into the stack."""
     base = ema.base
-    ok = stacks.get(id(base))
-    if ok is None:
-        ok = stacks[id(base)] = bool(
-            isinstance(base, np.ndarray) and base.ndim == 3 and base.dtype == np.float64
-            and base.flags.c_contiguous and base.flags.writeable)
-    if not (ok and ema.dtype == np.float64 and ema.flags.writeable
+    if not (isinstance(base, np.ndarray) and base.ndim == 3 and base.dtype == np.float64
+            and base.flags.c_contiguous and base.flags.writeable
+            and ema.dtype == np.float64 and ema.flags.writeable
             and ema.shape == base.shape[1:] and ema.strides == base.strides[1:]):
-        return _ONE, 0  # the one call writes into the stack: each view must be writable
+        return None
     offset = ema.__array_interface__["data"][0] - base.__array_interface__["data"][0]
     place, rest = divmod(offset, base.strides[0])
     if rest or not 0 <= place < base.shape[0]:
-        return _ONE, 0
-    return (id(base), rounds, sample_size, len(quality)), place
+        return None
+    return base, place
 
 
-def _grade_run(kernels: SimpleNamespace, queries_words: tuple[int, int],
-               grading_words: tuple[int, int], run: list[tuple], places: list[int]
+def one_call_kernels(queries_rng: np.random.Generator, grading_rng: np.random.Generator
+                     ) -> SimpleNamespace | None:
+    """The compiled loops where a run of subnets may be graded in one call of them
+    (``grade_stacked``: numba there, numpy's normals compiled, both streams numpy's PCG64
+    with its words readable), else None."""
+    kernels = _kernels()
+    if (kernels is None or kernels.ziggurat is None or not _RAW_UNIFORMS
+            or not (_pcg64(queries_rng) and _pcg64(grading_rng))):
+        return None
+    return kernels
+
+
+def grade_stacked(kernels: SimpleNamespace, queries_rng: np.random.Generator,
+                  grading_rng: np.random.Generator, rounds: int, sample_size: int,
+                  stack: np.ndarray, places: np.ndarray, rows: np.ndarray,
+                  starts: np.ndarray, noise: np.ndarray, quality: np.ndarray,
+                  capability: np.ndarray, rate: np.ndarray, cols: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+    """``grade_epoch`` of a run of subnets in one call of the compiled loops
+    (``grading_jit.grade_run``; ``kernels`` from ``one_call_kernels``): subnet ``j``'s
+    moving averages ``stack[places[j]]``, its graders ``rows[starts[j]:starts[j + 1]]``
+    (their noise, capability and rate at the same places), its miners' qualities
+    ``quality[j]`` at columns ``cols[j]``. Returns the queries each miner received
+    (subnets x miners) and each grader sent, or None where an index falls outside the
+    moving averages (nothing drawn)."""
+    b, n_min = quality.shape
+    p = min(1.0, sample_size / n_min)
+    received = np.zeros((b, n_min), dtype=np.int64)
+    graded = np.empty(starts[-1], dtype=np.int64)
+    done = kernels.grade_run(
+        *_words_of(queries_rng), *_words_of(grading_rng), *kernels.ziggurat,
+        _low_or_straddle(rounds, p), _binomial_table(rounds, p)[0], sqrt_table(rounds),
+        stack, places, rows, starts, noise, quality, capability, rate, cols, received,
+        graded)
+    return (received, graded) if done else None
+
+
+def _grade_run(kernels: SimpleNamespace, queries_rng: np.random.Generator,
+               grading_rng: np.random.Generator, run: list[tuple], places: list[int]
                ) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """``_grade_job`` of each job of ``run`` (jobs ``_together`` gave one key), in one call
-    of the compiled loops (``grading_jit.grade_run``): the same draws in the same order,
-    the same numbers. None where a job's indices fall outside its moving averages (nothing
-    drawn: ``_grade_job`` then raises for it)."""
+    of the compiled loops (``grade_stacked``): the same draws in the same order, the same
+    numbers. None where a job's indices fall outside its moving averages (nothing drawn:
+    ``_grade_job`` then raises for it)."""
     first = run[0]
-    stack, rounds, sample_size, n_min = first[0].base, first[9], first[10], len(first[3])
-    p = min(1.0, sample_size / n_min)
+    n_min = len(first[3])
     columns = [_index(j[2].start, j[2].stop) if isinstance(j[2], slice)
                else np.asarray(j[2], dtype=np.int64) for j in run]
     if any(len(c) != n_min for c in columns):
         return None  # a job's miner columns and qualities differ: ``_grade_job`` raises
-    cols = np.stack(columns)
     graders = [np.asarray(job[1], dtype=np.int64) for job in run]
     starts = np.zeros(len(run) + 1, dtype=np.int64)
     np.cumsum([len(g) for g in graders], out=starts[1:])
-    received = np.zeros((len(run), n_min), dtype=np.int64)
-    graded = np.empty(starts[-1], dtype=np.int64)
     capability, noise, rate = (np.concatenate([job[f] for job in run]) for f in (4, 5, 6))
-    done = kernels.grade_run(
-        *queries_words, *grading_words, *kernels.ziggurat, _low_or_straddle(rounds, p),
-        _binomial_table(rounds, p)[0], sqrt_table(rounds), stack,
+    done = grade_stacked(
+        kernels, queries_rng, grading_rng, first[9], first[10], first[0].base,
         np.array(places, dtype=np.int64), np.concatenate(graders), starts, noise,
-        np.stack([job[3] for job in run]), capability, rate, cols, received, graded)
-    if not done:
+        np.stack([job[3] for job in run]), capability, rate, np.stack(columns))
+    if done is None:
         return None
+    received, graded = done
     return [(received[i], graded[starts[i] : starts[i + 1]]) for i in range(len(run))]
 
 
