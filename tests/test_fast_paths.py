@@ -327,13 +327,30 @@ def _mixed_layout_network(seed: int = 1):
     return Network(NetworkParams(subnets=(sp, sp)), pop, rng=seed)
 
 
-@pytest.mark.parametrize("make", [_graded_network, _mixed_layout_network])
-def test_grading_an_epoch_in_one_call_equals_job_by_job(monkeypatch, make):
+class _RewriteGraders:
+    """Rewrites the honest validators' grading parameters between epochs (through
+    ``model.columns``, as a sweep's or an imitation's switch does)."""
+
+    def after_epoch(self, model) -> None:
+        accts = np.arange(model.ledger.n)
+        ours = accts[model.columns.get("strategy_code", accts, -1.0)
+                     == model.strategy_code("honest_validator")]
+        name, value = {2: ("capability", 0.4), 3: ("noise", 0.3),
+                       4: ("score_ema_rate", 0.5)}.get(model.epoch, (None, 0.0))
+        if name is not None:
+            model.columns.set(name, ours, value)
+
+
+@pytest.mark.parametrize(("make", "rewrite"), [(_graded_network, False),
+                                               (_mixed_layout_network, False),
+                                               (_graded_network, True)])
+def test_grading_an_epoch_in_one_call_equals_job_by_job(monkeypatch, make, rewrite):
     """``grading_fast.grade_all`` (the run's arrays kept between epochs, the permits,
     qualities and answers gathered once) leaves the moving averages, the books, the work
     totals, the queries received and both streams as ``grading.grade_all``'s job-by-job
-    path does, epoch after epoch, with validators left without a permit, and on subnets
-    whose miners are a range of UIDs on one and not on another; it is taken."""
+    path does, epoch after epoch, with validators left without a permit, on subnets
+    whose miners are a range of UIDs on one and not on another, and with the graders'
+    parameters rewritten between epochs (the kept run rebuilt); it is taken."""
     from world import grading_fast
 
     taken = []
@@ -345,6 +362,8 @@ def test_grading_an_epoch_in_one_call_equals_job_by_job(monkeypatch, make):
         if name == "job by job":
             monkeypatch.setattr(grading_fast, "grade_all", lambda *a: False)
         model = make()
+        if rewrite:
+            model.dynamics.append(_RewriteGraders())
         seen = []
         for _ in range(6):
             model.step()

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def book(model: Network, received: np.ndarray, graded: np.ndarray, s: Subnet, ans: Answers,
-          mem: Any, accts: np.ndarray, cost: np.ndarray, n_graders: int) -> None:
+         mem: Any, accts: np.ndarray, cost: np.ndarray, n_graders: int) -> None:
     """What one subnet's grading cost its miners (GPU rent, API calls per query received)
     and graders (per response graded), the work it did, and the queries each UID got."""
     cols = mem.miner_cols
@@ -36,7 +36,7 @@ def book(model: Network, received: np.ndarray, graded: np.ndarray, s: Subnet, an
 
 
 def book_all(model: Network, results: list[tuple[np.ndarray, np.ndarray]],
-              rest: list[tuple]) -> bool:
+             rest: list[tuple]) -> bool:
     """``book`` for every subnet at once, where no account appears twice among their
     miners and graders: each account's cost then takes one addition, the same as subnet
     after subnet (the work totals are still added subnet after subnet). Returns False
@@ -58,7 +58,7 @@ def book_all(model: Network, results: list[tuple[np.ndarray, np.ndarray]],
     computes = np.concatenate([a.computes[c] for a, c in zip(answers, cols, strict=True)])
     books.cost[miner_accts] += fixed + per_query * received
     books.cost[grader_accts] += np.concatenate([after[4] for after in rest]) * graded
-    # the work totals, subnet after subnet as ``_book`` adds them (sums of integers, in
+    # the work totals, subnet after subnet as ``book`` adds them (sums of integers, in
     # float64 as the books hold them)
     done = segment_sums(received * computes, [len(r) for r, _ in results])
     sent = segment_sums(graded, [len(g) for _, g in results])
@@ -83,7 +83,7 @@ def segment_sums(values: np.ndarray, lengths: list[int]) -> list[int]:
 
 
 def queries_received(subnets: list[Subnet], cols: list[Any],
-                      received: list[np.ndarray]) -> None:
+                     received: list[np.ndarray]) -> None:
     """Each subnet's ``queries_received``: ``received`` at its miners' UIDs ``cols``,
     zeros elsewhere; rows of one fresh array where the subnets share a size."""
     n = subnets[0].n
