@@ -180,9 +180,9 @@ def grade_all(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> None
     """Queries and grading on each subnet of ``turns``, in order, vectorised over graders
     x miners (MODEL.md section 5; ``work.grade_epoch``, run by ``work_fast.grade_epochs``
     in one call for all subnets: the same draws and numbers as subnet after subnet), and
-    what they cost (``grading_books.book_all``, else ``book`` subnet by subnet). An epoch graded in
-    one call of the compiled loops takes ``grading_fast.grade_all``: the same, without
-    building each subnet's job."""
+    what they cost (``grading_books.book_all``, else ``book`` subnet by subnet). An
+    epoch graded in one call of the compiled loops takes ``grading_fast.grade_all``: the
+    same, without building each subnet's job."""
     if grading_fast.grade_all(model, turns, graders):
         return
     jobs, rest = [], []
@@ -198,7 +198,8 @@ def grade_all(model: Network, turns: list[tuple[Subnet, Plan, Answers]]) -> None
 
 def _grading_job(model: Network, s: Subnet, plan: Plan, ans: Answers) -> tuple[tuple, tuple]:
     """``work_fast.grade_epoch``'s arguments for subnet ``s`` (but the streams), and what
-    ``grading_books.book`` needs after it: the permitted grading validators query the miners."""
+    ``grading_books.book`` needs after it: the permitted grading validators query the
+    miners."""
     mem = model.membership.members(s)
     if s.permits is not None:
         permitted = s.permits

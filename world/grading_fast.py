@@ -223,14 +223,15 @@ def _build(model: Network, turns: Turns, graders: GradersOf) -> Run:
             and all(len(m.miners) == n_min for m in mems)):
         return run  # rounds, judges or numbers of miners that break the run
     place = _places(run.emas)
+    if place is None:
+        return run  # moving averages not views of one stack (kept while they are these)
     specs = [graders(model, plan) for _, plan, _ in turns]
     run.read = tuple({n: None for _, plan, _ in turns for n in plan.memo[graders][0]})
     run.read_versions = model.columns.versions(run.read)
-    if place is None or not all(
-            sp.plain and len(sp.uids) and not (sp.dedup > 0).any()
-            and len({len(a) for a in sp[:-1]}) == 1  # its arrays, one value per grader
-            for sp in specs):
-        return run  # moving averages not one stack, graders that check copies or break it
+    if not all(sp.plain and len(sp.uids) and not (sp.dedup > 0).any()
+               and len({len(a) for a in sp[:-1]}) == 1  # its arrays, one value per grader
+               for sp in specs):
+        return run  # graders that check copies, or none, or not plain
     n = place[0].shape[1]
     cols = np.stack([np.arange(c.start, c.stop, dtype=np.int64) if isinstance(c, slice)
                      else np.asarray(c, dtype=np.int64) for c in (m.miner_cols for m in mems)])

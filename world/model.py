@@ -216,9 +216,9 @@ class Network(mesa.Model):
                     self.consensus.run(s)
 
     def forget(self) -> None:
-        """Drop everything kept between epochs for speed (a cold start; the results are
-        the same, tests/test_scale.py): memberships, stacks, answers, consensus batches and
-        ``kept``."""
+        """Drop everything kept between epochs for speed: memberships, stacks, answers,
+        consensus batches and ``kept`` (a cold start; the results are the same:
+        tests/test_scale.py, tests/test_dtao_network.py)."""
         self.membership.forget()
         self.consensus.forget()
         self.answers.clear()
