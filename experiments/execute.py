@@ -51,8 +51,13 @@ def agents_table(df: pd.DataFrame, task: dict[str, Any]) -> pa.Table:
     """Per-agent records with the run's identifiers first."""
     cols = _id_arrays(task, len(df))
     for name in df.columns:
-        values = df[name].to_numpy()
-        if values.dtype == object or pd.api.types.is_string_dtype(df[name].dtype):
+        column = df[name]
+        if (isinstance(column.array, pd.arrays.ArrowStringArray)
+                and not column.isna().any()):  # Arrow's own strings, as the loop gives them
+            cols[str(name)] = pa.array(column, type=pa.string())
+            continue
+        values = column.to_numpy()
+        if values.dtype == object or pd.api.types.is_string_dtype(column.dtype):
             cols[str(name)] = pa.array([None if v is None else str(v) for v in values],
                                        type=pa.string())
         else:

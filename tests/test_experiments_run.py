@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -300,3 +301,21 @@ def test_strategies_a_participant_brings_in_mid_run_are_in_the_epoch_data(
     frame = model.datacollector.get_model_vars_dataframe()
     assert frame["population:lazy_miner"].iloc[0] == 0
     assert frame["population:lazy_miner"].iloc[-1] == 2
+
+
+def test_agents_table_keeps_strings_and_missing_values_as_before() -> None:
+    """Arrow's own strings go to the table as they are; a column with missing values goes
+    through the element loop (a missing value written as the text "nan", as before)."""
+    from experiments.execute import agents_table
+
+    task = {"run_id": "r", "cell": 0, "seed_index": 0, "seed": 1}
+    df = pd.DataFrame({"strategy": pd.array(["a", "bb", "a"], dtype="str"),
+                       "gap": pd.array(["x", None, "y"], dtype="str"),
+                       "plain": np.array(["u", "v", "w"], dtype=object),
+                       "n": np.arange(3)})
+    table = agents_table(df, task)
+    assert table.column("strategy").to_pylist() == ["a", "bb", "a"]
+    assert table.column("gap").to_pylist() == ["x", "nan", "y"]
+    assert table.column("plain").to_pylist() == ["u", "v", "w"]
+    assert table.schema.field("strategy").type == table.schema.field("gap").type == "string"
+    assert table.column("n").to_pylist() == [0, 1, 2]

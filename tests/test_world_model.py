@@ -15,6 +15,7 @@ from agents.delegators import YieldChaser
 from agents.miners import HonestMiner
 from agents.validators import HonestValidator
 from world.ledger import to_tao
+from world.membership import ROLES
 from world.model import Cohort, Network
 from world.params import (
     EconomyParams,
@@ -66,6 +67,21 @@ def test_records_are_identical_for_the_same_seed():
     run(m2, 21)
     pd.testing.assert_frame_equal(m1.agent_records(), m2.agent_records())
     assert sorted(m1.agent_records()["epoch"].unique()) == [0, 5, 10, 15, 20]
+
+
+def test_records_name_each_agents_strategy_and_role():
+    """The records keep codes; the frame names them as ``strategy_names`` and ``ROLES``
+    do, in pandas' ``str`` columns, each agent with its own strategy and role."""
+    m = small_network(3, agent_record_interval=5)
+    run(m, 6)
+    rec = m.agent_records()
+    accts = rec["account"].to_numpy()
+    codes = m.columns.get("strategy_code", accts).astype(int)
+    assert rec["strategy"].tolist() == [m.strategy_names[c] for c in codes]
+    roles = m.columns.get("role_code", accts).astype(int)
+    assert rec["role"].tolist() == [ROLES[c] for c in roles]
+    assert rec["strategy"].dtype == rec["role"].dtype == pd.Series(["x"]).dtype
+    assert {"honest_miner", "miner", "validator"} <= set(rec["strategy"]) | set(rec["role"])
 
 
 def test_a_seed_is_required():

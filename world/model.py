@@ -52,6 +52,7 @@ from world.ledger import Ledger
 from world.membership import ROLES, Membership
 from world.params import NetworkParams
 from world.prices import PricePath
+from world.records import Records
 from world.subnet import EMPTY, Subnet
 
 __all__ = ["BATCH_SUBNETS", "ROLES", "STREAMS", "Cohort", "Dynamics", "Network"]
@@ -146,7 +147,7 @@ class Network(mesa.Model):
         )
         self.price_usd = self.prices.at(0)
         self.metrics: dict[str, float] = {}
-        self.records: list[dict[str, np.ndarray]] = []
+        self.records = Records()  # per-agent records (``agent_records``)
         registration.populate(self, population)
         delegation.place(self)
         accounts.fund_market(self)
@@ -241,7 +242,7 @@ class Network(mesa.Model):
 
     def agent_records(self) -> pd.DataFrame:
         """All per-agent records collected so far, one row per agent per recorded epoch."""
-        return measure.frame(self.records)
+        return measure.frame(self.records, self.strategy_names)
 
     # -- accounts --------------------------------------------------------------------------
     def _open_special(self, name: str) -> int:
