@@ -34,7 +34,8 @@ def clean_into(src, bits, dst, dst_rows, member_subnet, mask_of, masks):  # type
     row ``dst_rows[r]`` of ``dst``: NaN and negatives to 0 (``np.fmax(x, 0)``), times the
     occupied UIDs of its subnet where that subnet has empty UIDs
     (``masks[mask_of[member_subnet[r]]]``; -1: every UID occupied), divided by its sum
-    (numpy's pairwise sum; a zero row stays zero).
+    (numpy's pairwise sum; a zero row stays zero, and a row whose sum is exactly 1, as
+    rows a strategy normalised itself often are, is not divided: ``x / 1`` is ``x``).
 
     Returns -1, or the first row that holds an infinite weight or a negative zero (numpy
     raises on the one, and its ``fmax`` keeps or drops the other's sign by position):
@@ -56,10 +57,9 @@ def clean_into(src, bits, dst, dst_rows, member_subnet, mask_of, masks):  # type
             for j in range(n):
                 out[j] = out[j] * masks[m, j]
         total = _pairwise_sum(out, np.int64(n))
-        if total <= 0.0:
-            total = 1.0
-        for j in range(n):
-            out[j] = out[j] / total
+        if total > 0.0 and total != 1.0:  # a zero row stays zero; x / 1 is x
+            for j in range(n):
+                out[j] = out[j] / total
     return -1
 
 
