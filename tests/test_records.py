@@ -3,6 +3,9 @@ as ``np.concatenate`` of the records would give it, however the buffers grow."""
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 
@@ -70,3 +73,31 @@ def test_a_record_with_other_columns_is_refused_and_changes_nothing() -> None:
         store.append({"b": np.ones(2), "a": np.zeros(2)})
     assert len(store) == 2
     _same(store.columns(), {"a": np.zeros(2), "b": np.ones(2)})
+
+
+def test_read_records_cannot_be_written_through_their_views() -> None:
+    store = Records()
+    store.append({"x": np.arange(4.0)})
+    view = store.columns()["x"]
+    with pytest.raises(ValueError, match="WRITEABLE"):
+        view.flags.writeable = True
+    store.append({"x": np.array([9.0])})  # new buffers: the lent ones stay as they were
+    np.testing.assert_array_equal(view, [0.0, 1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(store.columns()["x"], [0.0, 1.0, 2.0, 3.0, 9.0])
+
+
+@pytest.mark.parametrize("clone", [lambda r: pickle.loads(pickle.dumps(r)), copy.deepcopy])
+def test_a_copied_store_keeps_its_rows_and_grows(clone) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(2)
+    given = [_record(rng, 10, 0), _record(rng, FIRST_ROWS, 1)]
+    store = Records()
+    store.append(given[0])
+    twin = clone(store)
+    twin.append(given[1])  # past the first buffer: grows
+    _same(twin.columns(), _joined(given))
+    _same(store.columns(), _joined(given[:1]))
+
+
+def test_a_column_of_python_objects_is_refused() -> None:
+    with pytest.raises(TypeError, match="'name' holds Python objects"):
+        Records().append({"name": np.array(["a", "b"], dtype=object)})

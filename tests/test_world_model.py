@@ -84,6 +84,28 @@ def test_records_name_each_agents_strategy_and_role():
     assert {"honest_miner", "miner", "validator"} <= set(rec["strategy"]) | set(rec["role"])
 
 
+def test_records_without_agents_keep_their_columns():
+    """A network with nobody in it records empty rows: the frame has every column (and
+    ``groupby`` on them works), none before the first record."""
+    m = Network(NetworkParams(subnets=(SubnetParams(n_uids=8, yuma=YumaParams(
+        max_validators=4)),), agent_record_interval=1), [], rng=1)
+    assert m.agent_records().columns.empty
+    run(m, 2)
+    rec = m.agent_records()
+    assert len(rec) == 0
+    assert {"epoch", "account", "strategy", "role", "stake_tao"} <= set(rec.columns)
+    assert rec.groupby("strategy").size().empty
+
+
+def test_a_records_code_outside_the_names_is_an_error():
+    from world.measure import _named
+
+    with pytest.raises(IndexError, match="outside the 2 names"):
+        _named(np.array([0, 2]), ["a", "b"])
+    with pytest.raises(IndexError, match="outside"):
+        _named(np.array([-1]), ["a", "b"])
+
+
 def test_a_seed_is_required():
     with pytest.raises(ValueError, match="rng"):
         Network(NetworkParams(), [])

@@ -164,8 +164,11 @@ def record_agents(model: Network) -> None:
 def frame(records: Records, strategy_names: Sequence[str]) -> pd.DataFrame:
     """Per-agent records as one DataFrame, one row per agent per recorded epoch; the
     records' strategy and role codes as their names (pandas' ``str`` columns). The
-    numeric columns are views of the records' buffers (read-only), not copies."""
-    if not records:
+    numeric columns are read-only views of the records' buffers, not copies: writing
+    into the frame in place (``.loc``, ``.iloc``, ``fillna(inplace=True)``) needs a
+    ``.copy()`` of it first. With no record yet, an empty frame without columns; with
+    records of no rows, the columns without rows."""
+    if not records.names:
         return pd.DataFrame()
     labels = {"strategy": strategy_names, "role": ROLES}
     columns = {k: _named(v, labels[k]) if k in labels else v

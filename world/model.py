@@ -241,7 +241,9 @@ class Network(mesa.Model):
         return delegation.context(self)
 
     def agent_records(self) -> pd.DataFrame:
-        """All per-agent records collected so far, one row per agent per recorded epoch."""
+        """All per-agent records collected so far, one row per agent per recorded epoch
+        (numeric columns read-only, views of the records: ``.copy()`` to edit in place;
+        ``measure.frame``)."""
         return measure.frame(self.records, self.strategy_names)
 
     # -- accounts --------------------------------------------------------------------------
