@@ -304,8 +304,10 @@ def test_strategies_a_participant_brings_in_mid_run_are_in_the_epoch_data(
 
 
 def test_agents_table_keeps_strings_and_missing_values_as_before() -> None:
-    """Arrow's own strings go to the table as they are; a column with missing values goes
-    through the element loop (a missing value written as the text "nan", as before)."""
+    """Arrow's own strings (the records' strategy and role) go to the table as they are,
+    the same strings the element loop gives; a column with missing values keeps the
+    element loop's conversion unchanged (which writes a missing value as the text "nan":
+    a quirk of that loop, left as it was; the records never miss a name)."""
     from experiments.execute import agents_table
 
     task = {"run_id": "r", "cell": 0, "seed_index": 0, "seed": 1}

@@ -3,10 +3,12 @@
 The records of a run of the whole network come to hundreds of megabytes (128 subnets,
 1,000 epochs, a record every 10: 3.7 million rows of 23 columns). Kept as one array per
 record and joined at the end, every row would be written twice, and on a virtual machine
-that backs each new page on first touch, the join's fresh copy costs about as much as
-the epochs' own records (docs/world.md, "Measurement"). Here each column is one buffer
-that a record is copied into; a full buffer grows by ``realloc`` (a large one's pages
-are remapped, not copied); the table reads views of the buffers. Nothing here is a rule
+that backs each new page on first touch, the join's fresh copy cost 2.3-2.9 s of the
+benchmark's run (docs/world.md, "Measurement"). Here each column is one buffer that a
+record is copied into (the copy costs about 0.2 ms an epoch there); a full buffer grows
+by ``realloc``, which for a large buffer remaps its pages rather than copying them (the
+remapping still costs the system some time, about 0.6 s once in that run); the table
+reads views of the buffers. Nothing here is a rule
 of the model: only where the numbers are kept.
 """
 
