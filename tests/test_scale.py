@@ -30,7 +30,7 @@ from agents.base import REGISTRY
 from agents.catalog import get
 from agents.miners import HonestMiner
 from agents.population import Entry, EntryOption, Exit, Imitation
-from world import metrics, work, work_fast
+from world import grading, metrics, work, work_fast
 from world.model import Cohort, Network
 from world.params import EconomyParams, NetworkParams, SubnetParams, WorkParams
 from world.yuma import YumaParams
@@ -211,19 +211,58 @@ class NaNMiner(HonestMiner):
                           prod.query_cost_usd, prod.computes)
 
 
-def test_non_finite_answers_grade_the_same_with_either_backend(monkeypatch):
+def _nan_runs(monkeypatch, subnets: int, cohorts: list[Cohort]) -> list[Network]:
+    """The same network of ``subnets`` subnets with NaN miners run 12 epochs with each
+    grading backend (numpy's, then numba's), its outputs equal."""
     pytest.importorskip("numba")
     monkeypatch.setitem(REGISTRY, NaNMiner.name, NaNMiner)
     sp = SubnetParams(n_uids=24, yuma=YumaParams(max_validators=6))
-    runs = {}
+    models, runs = [], []
     for backend in ("numpy", "numba"):
         monkeypatch.setattr(work_fast, "BACKEND", backend)
-        m = Network(NetworkParams(subnets=(sp,)), [
-            Cohort(get("honest_validator"), 4, 0, {"dedup": 1}), Cohort(NaNMiner, 6, 0),
-            Cohort(get("copy_cabal"), 6, 0)], rng=3)
-        runs[backend] = (outputs(m, 12), m.subnets[0].score_ema.copy())
-    assert_same(runs["numpy"][0], runs["numba"][0])
-    assert np.array_equal(runs["numpy"][1], runs["numba"][1])
+        models.append(Network(NetworkParams(subnets=(sp,) * subnets), cohorts, rng=3))
+        runs.append(outputs(models[-1], 12))
+    assert_same(*runs)
+    assert all(np.array_equal(a.score_ema, b.score_ema)
+               for a, b in zip(models[0].subnets, models[1].subnets, strict=True))
+    return models
+
+
+def test_non_finite_answers_grade_the_same_with_either_backend(monkeypatch):
+    _nan_runs(monkeypatch, 1, [Cohort(get("honest_validator"), 4, 0, {"dedup": 1}),
+                               Cohort(NaNMiner, 6, 0), Cohort(get("copy_cabal"), 6, 0)])
+
+
+def test_answers_not_plain_on_one_subnet_grade_the_same_with_either_backend(monkeypatch):
+    """Two subnets whose NaN miners' answers (one production across both) are not plain
+    only on the first: each subnet's answers are judged on their own."""
+    models = _nan_runs(monkeypatch, 2, [Cohort(get("honest_validator"), 4, k) for k in (0, 1)]
+                       + [Cohort(NaNMiner, 6, k) for k in (0, 1)])
+    for m in models:
+        (span,) = m.membership.spans("miner")
+        assert [a.plain for a in span.memo[grading.answers].each] == [False, True]
+
+
+class MisshapenMiner(HonestMiner):
+    """A test strategy whose answer keys are one short."""
+
+    name = "test_misshapen_miner"
+
+    @classmethod
+    def produce(cls, group, ctx):  # type: ignore[no-untyped-def]
+        prod = HonestMiner.produce(group, ctx)
+        return type(prod)(prod.quality, prod.answer_key[1:], prod.fixed_cost_usd,
+                          prod.query_cost_usd, prod.computes)
+
+
+def test_answers_of_the_wrong_shape_are_refused_by_name(monkeypatch):
+    monkeypatch.setitem(REGISTRY, MisshapenMiner.name, MisshapenMiner)
+    sp = SubnetParams(n_uids=16, yuma=YumaParams(max_validators=4))
+    m = Network(NetworkParams(subnets=(sp,)), [
+        Cohort(get("honest_validator"), 2, 0), Cohort(MisshapenMiner, 6, 0)], rng=1)
+    with pytest.raises(ValueError, match=r"MisshapenMiner.produce returned answer_key of "
+                                         r"shape \(5,\) for 6 members"):
+        m.step()
 
 
 def test_the_network_is_the_same_with_either_grading_backend(monkeypatch):

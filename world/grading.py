@@ -12,14 +12,14 @@ to the epoch's costs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from world import grading_books, grading_fast, work_fast
 from world.interfaces import Group, Production, SubnetContext
 from world.membership import Plan, Span
-from world.subnet import Subnet
+from world.subnet import Subnet, stack_views
 
 if TYPE_CHECKING:
     from world.model import Network
@@ -27,31 +27,58 @@ if TYPE_CHECKING:
 
 @dataclass
 class Answers:
-    """One subnet's miners' answers per UID (``Production`` fields), kept between epochs
-    while its groups stay the same: a group whose ``Production`` is the one it gave last
-    epoch needs no writing."""
+    """One subnet's miners' answers per UID (``Production`` fields; each a row of its
+    span's ``SpanAnswers``) and whether they suit the compiled grading
+    (``work_fast.plain_inputs``)."""
 
-    plan: Plan
     quality: np.ndarray
     key: np.ndarray
     fixed: np.ndarray
     per_query: np.ndarray
     computes: np.ndarray
-    plain: bool = False  # the qualities suit the compiled grading (``work_fast.plain_inputs``)
-    last: dict[type, Any] = field(default_factory=dict)  # each group's last Production
-    # whether each group's qualities suit the compiled grading (the other UIDs' are 0.0)
-    plain_of: dict[type, bool] = field(default_factory=dict)
+    plain: bool = False
+
+
+# the other ``Answers`` arrays and the ``Production`` fields they hold
+_FIELDS = (("key", "answer_key"), ("fixed", "fixed_cost_usd"),
+           ("per_query", "query_cost_usd"), ("computes", "computes"))
+
+
+@dataclass
+class SpanAnswers:
+    """The answers of a span's subnets, subnets x UIDs per ``Production`` field, kept with
+    the span (``Span.memo``: a new plan makes a new span) so that each strategy's answers
+    are written for the whole span at once, and only when they are not the ones it gave
+    last epoch (``last``). ``each``: every subnet's ``Answers``, whose arrays are rows of
+    these."""
+
+    quality: np.ndarray
+    key: np.ndarray
+    fixed: np.ndarray
+    per_query: np.ndarray
+    computes: np.ndarray
+    each: list[Answers]
+    last: dict[type, Production] = field(default_factory=dict)  # each group's last answers
+    # per group, per subnet whether its qualities there suit the compiled grading (True
+    # where it has no member: the UIDs outside the groups hold 0.0, which is plain)
+    plain_of: dict[type, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def empty(cls, plan: Plan, n: int) -> Answers:
-        return cls(plan, np.zeros(n), np.full(n, -1, dtype=np.int64), np.zeros(n), np.zeros(n),
-                   np.zeros(n, dtype=bool))
+    def empty(cls, span: Span) -> SpanAnswers:
+        b, n = len(span.subnets), span.subnets[0].n if span.subnets else 0
+        arrays = (np.zeros((b, n)), np.full((b, n), -1, dtype=np.int64), np.zeros((b, n)),
+                  np.zeros((b, n)), np.zeros((b, n), dtype=bool))
+        each = [Answers(*(a[i] for a in arrays)) for i in range(b)]
+        return cls(*arrays, each=each)
 
 
 def answers(model: Network, span: Span, ctx: SubnetContext) -> list[Answers]:
     """Every miner strategy's ``produce()`` on the subnets of ``span`` (one call per
     strategy, ``ctx`` over the span's subnets), gathered per UID of each subnet; the true
-    qualities (clipped to [0, 1]) go to ``Subnet.quality``. Returns each subnet's."""
+    qualities (clipped to [0, 1]) go to ``Subnet.quality``. Returns each subnet's.
+
+    A strategy's answers are written for the whole span in one assignment per field
+    (``SpanAnswers``), unless they are the ones it gave last epoch (``produce``: kept)."""
     made = {}
     for cls, g in span.groups:
         prod, kept = produce(cls, g, ctx)
@@ -59,46 +86,53 @@ def answers(model: Network, span: Span, ctx: SubnetContext) -> list[Answers]:
             raise ValueError(f"{cls.__name__}.produce returned {len(prod.quality)} answers "
                              f"for {len(g)} members")
         made[cls] = (prod, kept)
-    clipped: dict[type, tuple[np.ndarray, bool]] = {}
-    return [_gather(model, s, plan, layout, made, clipped)
-            for s, plan, layout in zip(span.subnets, span.plans, span.layout, strict=True)]
-
-
-def _gather(model: Network, s: Subnet, plan: Plan, layout: list[tuple[type, int, int]],
-            made: dict[type, tuple[Production, bool]],
-            clipped: dict[type, tuple[np.ndarray, bool]]) -> Answers:
-    """Subnet ``s``'s answers per UID from its miner groups' parts (``layout``) of the
-    span's productions (``made``: each strategy's and whether it is the kept one;
-    ``clipped``: each production's qualities clipped to [0, 1] and whether all of them
-    suit the compiled grading, filled on first need)."""
-    ans = model.answers.get(s.netuid)
-    if ans is None or ans.plan is not plan:
-        ans = model.answers[s.netuid] = Answers.empty(plan, s.n)
+    held = span.memo.get(answers)
+    if held is None:
+        held = span.memo[answers] = SpanAnswers.empty(span)
     changed = False
-    for cls, a, b in layout:
+    for cls, g in span.groups:
         prod, kept = made[cls]
-        if kept and ans.last.get(cls) is prod:
+        if kept and held.last.get(cls) is prod:
             continue  # the same answers as last epoch, already in place
-        uids = plan.groups[cls].uids
-        if cls not in clipped:
-            every = np.clip(prod.quality, 0.0, 1.0)
-            clipped[cls] = (every, work_fast.plain_values(every))
-        every, plain = clipped[cls]
-        quality = every[a:b]
-        ans.quality[uids] = quality
-        ans.key[uids] = prod.answer_key[a:b]
-        ans.fixed[uids] = prod.fixed_cost_usd[a:b]
-        ans.per_query[uids] = prod.query_cost_usd[a:b]
-        ans.computes[uids] = prod.computes[a:b]
-        ans.last[cls] = prod
-        # ``work_fast.plain_inputs`` of the qualities, group by group: the UIDs outside
-        # the groups hold 0.0, which is plain
-        ans.plain_of[cls] = plain or work_fast.plain_values(quality)
+        every = np.clip(prod.quality, 0.0, 1.0)
+        at = (g.rows, g.uids)
+        held.quality[at] = every
+        for name, field_ in _FIELDS:
+            getattr(held, name)[at] = _per_member(cls, field_, getattr(prod, field_), len(g))
+        held.last[cls] = prod
+        held.plain_of[cls] = _plain_by_subnet(span, cls, every)
         changed = True
-    if changed:
-        ans.plain = all(ans.plain_of.values())
-    s.quality[:] = ans.quality
-    return ans
+    if changed:  # plain where each of its groups' qualities are (none: not plain)
+        plain = [bool(layout) for layout in span.layout]
+        for per_subnet in held.plain_of.values():
+            plain = np.logical_and(plain, per_subnet)
+        for ans, ok in zip(held.each, np.asarray(plain).tolist(), strict=True):
+            ans.plain = ok
+    if span.subnets:
+        stack_views(model.stacks, span.subnets, "quality")[:] = held.quality
+    return held.each
+
+
+def _per_member(cls: type, name: str, values: np.ndarray, k: int) -> np.ndarray:
+    """A ``Production`` field of ``k`` members, or a clear error."""
+    values = np.asarray(values)
+    if values.shape != (k,):
+        raise ValueError(f"{cls.__name__}.produce returned {name} of shape {values.shape} "
+                         f"for {k} members")
+    return values
+
+
+def _plain_by_subnet(span: Span, cls: type, every: np.ndarray) -> np.ndarray:
+    """Per subnet of ``span``, whether strategy ``cls``'s qualities ``every`` there are
+    plain (``work_fast.plain_values``; True where it has no member)."""
+    out = np.ones(len(span.subnets), dtype=bool)
+    if work_fast.plain_values(every):
+        return out
+    for i, layout in enumerate(span.layout):
+        for c, a, b in layout:
+            if c is cls:
+                out[i] = work_fast.plain_values(every[a:b])
+    return out
 
 
 def produce(cls: type, g: Group, ctx: SubnetContext) -> tuple[Production, bool]:

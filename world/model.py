@@ -122,7 +122,6 @@ class Network(mesa.Model):
         self.root_seats = np.zeros(0, dtype=np.int64)  # accounts seated on the root network
         self.membership = Membership(self)
         self.consensus = Consensus(self)
-        self.answers: dict[int, grading.Answers] = {}  # per subnet: its miners' answers
         # subnets' moving averages stacked for the strategies (``world.subnet.stack_views``)
         self.stacks: dict[tuple[Any, ...], tuple[np.ndarray, list[np.ndarray]]] = {}
         # what speed-only paths keep between epochs, each under its own key (the function
@@ -217,12 +216,11 @@ class Network(mesa.Model):
                     self.consensus.run(s)
 
     def forget(self) -> None:
-        """Drop everything kept between epochs for speed: memberships, stacks, answers,
-        consensus batches and ``kept`` (a cold start; the results are the same:
-        tests/test_scale.py, tests/test_dtao_network.py)."""
+        """Drop everything kept between epochs for speed: memberships (and the answers
+        kept with their spans), stacks, consensus batches and ``kept`` (a cold start; the
+        results are the same: tests/test_scale.py, tests/test_dtao_network.py)."""
         self.membership.forget()
         self.consensus.forget()
-        self.answers.clear()
         self.stacks.clear()
         self.kept.clear()
 
