@@ -538,3 +538,21 @@ def test_caches_never_change_a_result_with_pools():
         tables.append((m.datacollector.get_model_vars_dataframe(), m.agent_records()))
     for a, b in zip(*tables, strict=True):
         pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_a_copy_of_a_running_network_with_pools_runs_on_as_the_original():
+    """A dtao network forked mid-run (``copy.deepcopy``) gives the original's tables and
+    pools (``Network.__setstate__``)."""
+    import copy
+
+    m = network(3, root_stake=2_000.0)
+    for _ in range(5):
+        m.step()
+    fork = copy.deepcopy(m)
+    for _ in range(8):
+        m.step()
+        fork.step()
+    pd.testing.assert_frame_equal(m.datacollector.get_model_vars_dataframe(),
+                                  fork.datacollector.get_model_vars_dataframe(), check_exact=True)
+    pd.testing.assert_frame_equal(m.agent_records(), fork.agent_records(), check_exact=True)
+    assert [p.tao_rao for p in m.ledger.pools] == [p.tao_rao for p in fork.ledger.pools]

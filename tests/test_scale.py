@@ -19,6 +19,7 @@ itself instead:
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 import numpy as np
@@ -135,6 +136,18 @@ class ForgetCaches:
 
     def after_epoch(self, model: Network) -> None:
         model.forget()
+
+
+def test_a_copy_of_a_running_network_runs_on_as_the_original():
+    """A network forked mid-run (``copy.deepcopy``) gives the original's tables: the copy's
+    subnets do not keep writing to stacks their arrays are no longer views of."""
+    model = network(4)
+    outputs(model, 12)
+    fork = copy.deepcopy(model)
+    assert_same(outputs(model, 12), outputs(fork, 12))
+    other = copy.deepcopy(fork)
+    other.streams["grading"] = np.random.default_rng(99)  # a fork that differs can fail
+    assert not outputs(fork, 6)[0].equals(outputs(other, 6)[0])
 
 
 class Rewrite:

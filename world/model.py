@@ -215,6 +215,16 @@ class Network(mesa.Model):
                 if not self.batch_subnets:
                     self.consensus.run(s)
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A copy of a running network (``copy.deepcopy``, to fork a run) starts its speed
+        caches cold (``forget``): the subnets' arrays that are views of a stacked array
+        (weights, bonds, moving averages, qualities) come out of a copy as arrays of their
+        own, apart from the copied stack, which would no longer reach them; dropped, the
+        stacks are rebuilt from the subnets' arrays, and the copy runs on as the original
+        does (tests/test_scale.py)."""
+        self.__dict__.update(state)
+        self.forget()
+
     def forget(self) -> None:
         """Drop everything kept between epochs for speed: memberships (and the answers
         kept with their spans), stacks, consensus batches and ``kept`` (a cold start; the
