@@ -55,16 +55,21 @@ def cabal_miner_rows(group: Group, ctx: SubnetContext) -> tuple[np.ndarray, np.n
 
 def tilt(honest: np.ndarray, favoured: np.ndarray, has: np.ndarray,
          share: np.ndarray | float) -> np.ndarray:
-    """``(1 - share) honest + share favoured`` where a member has favoured miners."""
-    if not has.any():
-        return honest.copy()
+    """``(1 - share) honest + share favoured`` where a member has favoured miners, written
+    into ``honest`` (a fresh array of the caller's, returned)."""
     share = np.asarray(share, dtype=np.float64)
     if share.shape != (len(honest),):
         share = np.broadcast_to(share, (len(honest),))
     share = share[:, None]
-    tilted = (1.0 - share) * honest
-    tilted += share * favoured
-    return tilted if has.all() else np.where(has[:, None], tilted, honest)
+    if has.all():
+        honest *= 1.0 - share
+        honest += share * favoured
+    elif has.any():
+        rows = np.flatnonzero(has)
+        tilted = (1.0 - share[rows]) * honest[rows]
+        tilted += share[rows] * favoured[rows]
+        honest[rows] = tilted
+    return honest
 
 
 VALIDATOR_CLASSIFIER = {

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from base import accounts, build, run, uids
 
-from agents.validators import CabalValidator, PoisonPillValidator, honest_weights
+from agents.validators import CabalValidator, PoisonPillValidator, honest_weights, tilt
 
 
 def _normalised(row):
@@ -89,6 +89,19 @@ def test_cabal_validator_tilts_its_honest_weights_towards_its_miners():
     good = uids(m, "honest_miner")[~np.isin(uids(m, "honest_miner"), ours)]
     assert inc[ours].mean() > inc[good].mean()
     assert m.cabals[0]["leader"] in accounts(m, "cabal_validator")
+
+
+def test_tilt_moves_a_share_of_each_members_weight_only_where_it_has_favoured_miners():
+    honest = np.array([[0.5, 0.5, 0.0], [0.2, 0.8, 0.0], [1.0, 0.0, 0.0]])
+    favoured = np.array([[0.0, 0.0, 1.0]] * 3)
+    share = np.array([0.5, 0.25, 1.0])
+    for has in ([True, True, True], [False, True, False], [False, False, False]):
+        has = np.array(has)
+        expected = np.where(has[:, None], (1 - share[:, None]) * honest
+                            + share[:, None] * favoured, honest)
+        assert np.array_equal(tilt(honest.copy(), favoured, has, share), expected)
+    assert np.array_equal(tilt(honest.copy(), favoured, np.array([True, False, True]), 0.5),
+                          [[0.25, 0.25, 0.5], [0.2, 0.8, 0.0], [0.5, 0.0, 0.5]])
 
 
 def _pill_network(**pill):
