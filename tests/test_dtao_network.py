@@ -540,18 +540,48 @@ def test_caches_never_change_a_result_with_pools():
         pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
+def _reaches(start: object, target: object) -> bool:
+    """Whether ``target`` is reachable from ``start`` through object references, closures
+    and bound methods included (modules, classes and functions' globals left out)."""
+    import gc
+    import types
+
+    seen, todo = {id(start)}, [start]
+    while todo:
+        obj = todo.pop()
+        if obj is target:
+            return True
+        if isinstance(obj, types.FunctionType):
+            nxt = [c.cell_contents for c in obj.__closure__ or ()] + list(obj.__defaults__ or ())
+        elif isinstance(obj, (types.ModuleType, type)):
+            continue
+        else:
+            nxt = gc.get_referents(obj)
+        for x in nxt:
+            if id(x) not in seen:
+                seen.add(id(x))
+                todo.append(x)
+    return False
+
+
 def test_a_copy_of_a_running_network_with_pools_runs_on_as_the_original():
-    """A dtao network forked mid-run (``copy.deepcopy``) gives the original's tables and
-    pools (``Network.__setstate__``)."""
+    """A dtao network forked mid-run (``copy.deepcopy``), before a founder registers a
+    subnet, gives the original's tables and pools (``Network.__deepcopy__``), and nothing
+    in it reaches the original."""
     import copy
 
-    m = network(3, root_stake=2_000.0)
-    for _ in range(5):
+    founder = Cohort(get("subnet_founder"), 1, None,
+                     {"endowment_tao": 5_000.0, "entry_epoch": 3, "owner": 0})
+    m = network(3, root_stake=2_000.0, extra=(founder,), subnet_last_lock_age_blocks=28_800)
+    for _ in range(2):
         m.step()
     fork = copy.deepcopy(m)
+    assert not _reaches(fork, m)
+    table = m.acct_netuid.copy()
     for _ in range(8):
         m.step()
         fork.step()
+    assert not np.array_equal(table, m.acct_netuid[: len(table)])  # a subnet changed hands
     pd.testing.assert_frame_equal(m.datacollector.get_model_vars_dataframe(),
                                   fork.datacollector.get_model_vars_dataframe(), check_exact=True)
     pd.testing.assert_frame_equal(m.agent_records(), fork.agent_records(), check_exact=True)

@@ -107,14 +107,26 @@ class Coinbase:
         assert isinstance(ledger, DtaoLedger)
         return ledger
 
+    def net_of(self, accts: np.ndarray) -> np.ndarray:
+        """The subnet of each account's UID (-1: none, or not an account): the ledger's
+        ``net_of``."""
+        return _net_of(self.model, accts)
+
+    def net_table(self) -> np.ndarray:
+        """What ``net_of`` reads, per account its subnet (the ledger's ``net_table``; speed
+        only)."""
+        return self.model.acct_netuid
+
     def open(self) -> None:
         """Genesis: each subnet's pool, seeded from the market's TAO at ``dtao.price``,
         then every staked endowment buys its alpha (root stakers' stay TAO on root)."""
         model, ledger = self.model, self.ledger
         dp = model.params.dtao
         k = len(model.subnets)
-        ledger.net_of = lambda accts: _net_of(model, accts)
-        ledger.net_table = lambda: model.acct_netuid  # what _net_of reads (speed only)
+        # bound methods, not closures: a copy of the network (``copy.deepcopy``) then reads
+        # its own table, not the original's
+        ledger.net_of = self.net_of
+        ledger.net_table = self.net_table
         need = int(sum(to_rao(t) for t in dp.per_subnet("pool_tao", k)))
         if need > ledger.liquid[model.market]:
             raise ValueError(

@@ -32,6 +32,7 @@ gives the same exogenous draws in every cell of a sweep (common random numbers).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -215,15 +216,18 @@ class Network(mesa.Model):
                 if not self.batch_subnets:
                     self.consensus.run(s)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """A copy of a running network (``copy.deepcopy``, to fork a run) starts its speed
-        caches cold (``forget``): the subnets' arrays that are views of a stacked array
-        (weights, bonds, moving averages, qualities) come out of a copy as arrays of their
-        own, apart from the copied stack, which would no longer reach them; dropped, the
-        stacks are rebuilt from the subnets' arrays, and the copy runs on as the original
-        does (tests/test_scale.py)."""
-        self.__dict__.update(state)
-        self.forget()
+    def __deepcopy__(self, memo: dict[int, Any]) -> Network:
+        """A copy of a running network (``copy.deepcopy``, to fork a run) that starts its
+        speed caches cold (``forget``): the subnets' arrays that are views of a stacked
+        array (weights, bonds, moving averages, qualities) come out of a copy as arrays of
+        their own, apart from the copied stack, which would no longer reach them; dropped,
+        the stacks are rebuilt from the subnets' arrays, and the copy runs on as the
+        original does (tests/test_scale.py, tests/test_dtao_network.py)."""
+        fork = object.__new__(type(self))
+        memo[id(self)] = fork  # the agents' and parts' references to the network
+        fork.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        fork.forget()
+        return fork
 
     def forget(self) -> None:
         """Drop everything kept between epochs for speed: memberships (and the answers
