@@ -20,6 +20,7 @@ itself instead:
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any, ClassVar
 
 import numpy as np
@@ -257,24 +258,29 @@ def test_answers_not_plain_on_one_subnet_grade_the_same_with_either_backend(monk
 
 
 class MisshapenMiner(HonestMiner):
-    """A test strategy whose answer keys are one short."""
+    """A test strategy whose answers' field ``field`` has the wrong shape."""
 
     name = "test_misshapen_miner"
+    field = "answer_key"
 
     @classmethod
     def produce(cls, group, ctx):  # type: ignore[no-untyped-def]
         prod = HonestMiner.produce(group, ctx)
-        return type(prod)(prod.quality, prod.answer_key[1:], prod.fixed_cost_usd,
-                          prod.query_cost_usd, prod.computes)
+        value = getattr(prod, cls.field)
+        bad = value[1:] if cls.field == "answer_key" else value[:, None]
+        return dataclasses.replace(prod, **{cls.field: bad})
 
 
-def test_answers_of_the_wrong_shape_are_refused_by_name(monkeypatch):
+@pytest.mark.parametrize(("field", "shape"), [("answer_key", r"\(5,\)"),
+                                              ("quality", r"\(6, 1\)")])
+def test_answers_of_the_wrong_shape_are_refused_by_name(monkeypatch, field, shape):
+    monkeypatch.setattr(MisshapenMiner, "field", field)
     monkeypatch.setitem(REGISTRY, MisshapenMiner.name, MisshapenMiner)
     sp = SubnetParams(n_uids=16, yuma=YumaParams(max_validators=4))
     m = Network(NetworkParams(subnets=(sp,)), [
         Cohort(get("honest_validator"), 2, 0), Cohort(MisshapenMiner, 6, 0)], rng=1)
-    with pytest.raises(ValueError, match=r"MisshapenMiner.produce returned answer_key of "
-                                         r"shape \(5,\) for 6 members"):
+    with pytest.raises(ValueError, match=rf"MisshapenMiner.produce returned {field} of "
+                                         rf"shape {shape} for 6 members"):
         m.step()
 
 

@@ -82,9 +82,7 @@ def answers(model: Network, span: Span, ctx: SubnetContext) -> list[Answers]:
     made = {}
     for cls, g in span.groups:
         prod, kept = produce(cls, g, ctx)
-        if len(prod.quality) != len(g):
-            raise ValueError(f"{cls.__name__}.produce returned {len(prod.quality)} answers "
-                             f"for {len(g)} members")
+        _per_member(cls, "quality", prod.quality, len(g))
         made[cls] = (prod, kept)
     held = span.memo.get(answers)
     if held is None:
