@@ -56,7 +56,9 @@ def cabal_miner_rows(group: Group, ctx: SubnetContext) -> tuple[np.ndarray, np.n
 def tilt(honest: np.ndarray, favoured: np.ndarray, has: np.ndarray,
          share: np.ndarray | float) -> np.ndarray:
     """``(1 - share) honest + share favoured`` where a member has favoured miners, written
-    into ``honest`` (a fresh array of the caller's, returned)."""
+    into ``honest`` where it is a float64 array (a fresh one of the caller's), returned."""
+    honest = np.asarray(honest, dtype=np.float64)
+    favoured = np.broadcast_to(favoured, honest.shape)
     share = np.asarray(share, dtype=np.float64)
     if share.shape != (len(honest),):
         share = np.broadcast_to(share, (len(honest),))

@@ -100,8 +100,16 @@ def test_tilt_moves_a_share_of_each_members_weight_only_where_it_has_favoured_mi
         expected = np.where(has[:, None], (1 - share[:, None]) * honest
                             + share[:, None] * favoured, honest)
         assert np.array_equal(tilt(honest.copy(), favoured, has, share), expected)
-    assert np.array_equal(tilt(honest.copy(), favoured, np.array([True, False, True]), 0.5),
-                          [[0.25, 0.25, 0.5], [0.2, 0.8, 0.0], [0.5, 0.0, 0.5]])
+    partial = np.array([True, False, True])
+    expected = [[0.25, 0.25, 0.5], [0.2, 0.8, 0.0], [0.5, 0.0, 0.5]]
+    assert np.array_equal(tilt(honest.copy(), favoured, partial, 0.5), expected)
+    # one favoured row for every member, and weights that are not float64 (tilted as
+    # float64, the caller's array left as it was)
+    single = honest.astype(np.float32)
+    wide = single.astype(np.float64)
+    got = tilt(single, favoured[:1], partial, 0.5)
+    assert got.dtype == np.float64 and np.array_equal(single, honest.astype(np.float32))
+    assert np.array_equal(got, np.where(partial[:, None], 0.5 * wide + 0.5 * favoured, wide))
 
 
 def _pill_network(**pill):
