@@ -141,3 +141,51 @@ def _lookup(table: np.ndarray, accts: np.ndarray) -> np.ndarray:
     accts = np.asarray(accts, dtype=np.int64)
     ok = (accts >= 0) & (accts < len(table))
     return np.where(ok, table[np.where(ok, accts, 0)] if len(table) else -1, -1)
+
+
+def _ledger_state(ledger) -> tuple:
+    """Every figure a buy may change: balances, stakes, flows and the pools' reserves."""
+    n = ledger.n
+    return (ledger.liquid[:n].tolist(), ledger.alpha[:n].tolist(),
+            ledger.alpha_net[:n].tolist(), ledger.staked_to[:n].tolist(),
+            ledger.flow_rao.tolist(), ledger.stake_version,
+            [(p.tao_rao, p.alpha_units) for p in ledger.pools])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_buy_of_one_account_equals_the_batched_form(seed: int) -> None:
+    """``DtaoLedger.buy`` of one account (``_buy_one``) makes the changes, returns the
+    units and raises the errors of the batched form (``_buy_batch``): buys of nothing,
+    of more than the pool's TAO reserve (made in parts), without flow, over the liquid
+    balance, negative, and on another subnet than the alpha held."""
+    import copy
+
+    from world.ledger import LedgerError
+
+    rng = np.random.default_rng(seed)
+    k = 4
+    fast = _ledger(rng, 60, k)
+    fast.liquid[:60] = rng.integers(0, 10**16, 60)
+    fast.alpha_net[:60] = np.where(fast.alpha[:60] > 0, rng.integers(0, k, 60), -1)
+    fast.flow_rao = rng.integers(-10**12, 10**12, k)
+    slow = copy.deepcopy(fast)
+    for i in range(200):
+        acct, net = int(rng.integers(0, 60)), int(rng.integers(0, k))
+        liquid = int(fast.liquid[acct])
+        tao = [0, liquid, liquid + 1, -3, int(rng.integers(0, max(liquid, 1)))][i % 5]
+        if i == 7:
+            fast.liquid[acct] = slow.liquid[acct] = 10**17  # more than the pool's TAO
+            tao = 3 * fast.pools[net].tao_rao + 5
+        flow = bool(i % 3)
+        args = (np.array([acct]), np.array([tao]), np.array([net]))
+        try:
+            want = slow._buy_batch(*args, flow=flow)
+        except LedgerError as e:
+            with pytest.raises(LedgerError) as got_error:
+                fast.buy(*args, flow=flow)
+            assert str(got_error.value) == str(e)
+        else:
+            got = fast.buy(*args, flow=flow)
+            assert got.dtype == want.dtype == np.int64
+            np.testing.assert_array_equal(got, want)
+        assert _ledger_state(fast) == _ledger_state(slow)
