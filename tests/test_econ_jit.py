@@ -334,3 +334,66 @@ def test_inject_equals_inject_and_maybe_swap_per_pool() -> None:
         assert [(p.tao_rao, p.alpha_units, p.tao_injected, p.alpha_issued)
                 for p in ledger.pools] == [(p.tao_rao, p.alpha_units, p.tao_injected,
                                             p.alpha_issued) for p in pools]
+
+
+def _bits64(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).view(np.int64)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_add_at_equals_numpy(seed: int) -> None:
+    """``payout.add_at`` (``econ_jit.add_at``) adds as ``np.add.at`` of the values as the
+    target's type: floats in index order (values past 2^53 and of mixed signs, so an other
+    order would round otherwise), repeated and unrepeated rows, integers, no rows."""
+    from world.payout import add_at
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 50))
+    m = int(rng.integers(0, 400))
+    idx = rng.integers(0, n, m)  # rows repeated
+    ints = rng.integers(-(2**62), 2**62, m) // rng.integers(1, 2**40, m)
+    floats = rng.standard_normal(m) * 10.0 ** rng.integers(-5, 20, m)
+    start = rng.standard_normal(n) * 1e17
+    for target, values in ((start, ints), (start, floats),
+                           (rng.integers(-10**15, 10**15, n), ints)):
+        want = target.copy()
+        np.add.at(want, idx, values.astype(target.dtype))
+        got = target.copy()
+        add_at(got, idx, values)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(_bits64(got), _bits64(want))
+        compiled = target.copy()
+        assert econ_jit.add_at(compiled, idx, values)
+        np.testing.assert_array_equal(_bits64(compiled), _bits64(want))
+    empty = start.copy()
+    add_at(empty, np.zeros(0, np.int64), np.zeros(0, np.int64))
+    np.testing.assert_array_equal(_bits64(empty), _bits64(start))
+
+
+def test_add_at_declines_as_numpy_wraps_or_raises() -> None:
+    """An index below 0 (numpy wraps it) or past the end (numpy raises), lengths that
+    differ: the loop changes nothing and declines, the wrapper gives numpy's answer; a
+    target numpy's loop does not take (strided, another dtype) goes to numpy too."""
+    from world.payout import add_at
+
+    target = np.arange(5.0)
+    for idx in ([0, -1, 2], [0, 5]):
+        kept = target.copy()
+        assert not econ_jit.add_at(kept, np.array(idx), np.ones(len(idx), np.int64))
+        np.testing.assert_array_equal(kept, target)
+    assert not econ_jit.add_at(target.copy(), np.array([0, 1]), np.ones(3, np.int64))
+    wrapped = target.copy()
+    add_at(wrapped, [0, -1, 2], np.array([1, 2, 3]))
+    want = target.copy()
+    np.add.at(want, [0, -1, 2], np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(wrapped, want)
+    with pytest.raises(IndexError):
+        add_at(target.copy(), [0, 5], np.array([1, 2]))
+    with pytest.raises(ValueError):
+        add_at(target.copy(), [0, 1], np.array([1, 2, 3]))
+    strided = np.zeros(10)[::2]
+    add_at(strided, [1, 1, 4], np.array([0.5, 0.25, 2.0]))
+    np.testing.assert_array_equal(strided, [0.0, 0.75, 0.0, 0.0, 2.0])
+    small = np.zeros(3, dtype=np.int32)
+    add_at(small, [2, 2], np.array([7, 8]))
+    np.testing.assert_array_equal(small, [0, 0, 15])

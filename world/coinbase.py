@@ -41,7 +41,7 @@ from world.alpha_ledger import DtaoLedger
 from world.emission import epoch_emission
 from world.kernels import compiled
 from world.ledger import to_rao
-from world.payout import share_pro_rata, split_segments
+from world.payout import add_at, share_pro_rata, split_segments
 from world.pool import ALPHA_UNITS
 from world.rules_dtao import (
     dividend_parts,
@@ -246,14 +246,13 @@ class Coinbase:
         ledger.credit_alpha(m_accts, m_units, net[paid])
         income = np.zeros(ledger.n, dtype=np.float64)  # value received (RAO), per account
         if dp.miners_sell:
-            # RAO as floats first: the same sums, on np.add.at's fast path (speed only)
-            np.add.at(income, m_accts, ledger.sell(m_accts, m_units).astype(np.float64))
+            add_at(income, m_accts, ledger.sell(m_accts, m_units))  # RAO made floats
         else:
             np.add.at(income, m_accts, m_units * price[net[paid]])
         # validators: the alpha part to each hotkey's alpha stakers, after take
         take = eco.validator_take
         amount = np.zeros(n, dtype=np.int64)
-        np.add.at(amount, vh, of_occupied(alpha_pay))
+        add_at(amount, vh, of_occupied(alpha_pay))
         table = model.acct_netuid  # each account's subnet (-1: none)
         acct_net = table[:n] if n <= len(table) else _net_of(model, np.arange(n))
         to = ledger.staked_to[:n]
@@ -273,7 +272,7 @@ class Coinbase:
         root_rao = ledger.sell_root_alpha(root_units)
         per_hk, _ = split_segments(root_rao, net, root_pay.astype(np.float64))
         amount_r = np.zeros(n, dtype=np.int64)
-        np.add.at(amount_r, vh, of_occupied(per_hk))
+        add_at(amount_r, vh, of_occupied(per_hk))
         # every account behind a hotkey with root stake takes a share (share_pro_rata
         # itself passes over those with none)
         got_r = share_pro_rata(amount_r, to, ledger.staked[:n], np.arange(n), take)[:n]

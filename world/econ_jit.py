@@ -117,8 +117,11 @@ def share_pro_rata(
     inputs it accepts without raising, stakes finite, hotkeys in range and no float floor
     over a hotkey's rest; returns (done, per account its units).
 
-    The checks come first, in loops without a branch, and the loops after them visit only
-    the accounts that pay (speed only: a loop that may return early compiles slower)."""
+    The checks come first, in loops without a branch (which compile to vector code), then
+    each hotkey's rest after its take, then one pass over the accounts gathers those that
+    pay (stake > 0 behind a hotkey) with their hotkeys' totals in account order, and the
+    loops after it visit only them (speed only: the same operations on the same numbers
+    in the same order as the numpy form)."""
     h, m = len(amt), len(to)
     size = m
     if len(owner) < h:
@@ -128,26 +131,37 @@ def share_pro_rata(
     out = np.zeros(size, dtype=np.int64)
     one_rate = len(rates) != h
     bad = 0  # inputs the numpy form raises on or treats apart, counted without a branch
-    for j in range(h):
-        r = rates[0] if one_rate else rates[j]
-        bad += (amt[j] < 0) + (r < 0.0) + (r > 1.0) + (r != r)
+    if one_rate:
+        r = rates[0]
+        bad += (r < 0.0) + (r > 1.0) + (r != r)
+        for j in range(h):
+            bad += amt[j] < 0
+    else:
+        for j in range(h):
+            r = rates[j]
+            bad += (amt[j] < 0) + (r < 0.0) + (r > 1.0) + (r != r)
+    for i in range(m):
+        x, t = stake[i], to[i]
+        bad += (x < 0.0) + (x == math.inf) + (t >= h)
+    if bad:
+        return False, out
+    rest = np.empty(h, dtype=np.int64)  # floor(0 * r) is 0: the hotkeys paying nothing keep 0
+    if one_rate:
+        r = rates[0]
+        for j in range(h):
+            rest[j] = amt[j] - np.int64(math.floor(amt[j] * r))
+    else:
+        for j in range(h):
+            rest[j] = amt[j] - np.int64(math.floor(amt[j] * rates[j]))
+    total = np.zeros(h)
     payers = np.empty(m, dtype=np.int64)  # the accounts with stake behind a hotkey
     c = 0
     for i in range(m):
         x, t = stake[i], to[i]
-        bad += (x < 0.0) + (x == math.inf) + (t >= h)
-        payers[c] = i
-        c += (t >= 0) & (x > 0.0)
-    if bad:
-        return False, out
-    rest = np.empty(h, dtype=np.int64)
-    for j in range(h):  # floor(0 * r) is 0: the hotkeys paying nothing keep 0
-        r = rates[0] if one_rate else rates[j]
-        rest[j] = amt[j] - np.int64(math.floor(amt[j] * r))
-    total = np.zeros(h)
-    for p in range(c):
-        i = payers[p]
-        total[to[i]] += stake[i]
+        if t >= 0 and x > 0.0:
+            total[t] += x
+            payers[c] = i
+            c += 1
     paid_f = np.zeros(h)
     for p in range(c):
         i = payers[p]
@@ -411,3 +425,19 @@ def yield_rates(
             rate[c] = to_stakers / stake_value
         c += 1
     return True, rate
+
+
+@jit
+def add_at(target: np.ndarray, idx: np.ndarray, values: np.ndarray) -> bool:
+    """``np.add.at(target, idx, values.astype(target.dtype))`` in place, for a float64
+    target (int64 or float64 values) or an int64 target (int64 values): each value added
+    in index order, as ``np.add.at`` adds repeated indices one after another (integers
+    exact in any order), an int64 value made a float64 first as ``astype`` makes it.
+    Declines and changes nothing for an index out of ``[0, len(target))`` (numpy wraps a
+    negative one, raises past the end) or lengths that differ."""
+    n = len(target)
+    if len(idx) != len(values) or _count_below(idx, 0) or _count_at_least(idx, n):
+        return False
+    for i in range(len(idx)):
+        target[idx[i]] += values[i]
+    return True

@@ -25,9 +25,30 @@ from numpy.typing import ArrayLike, NDArray
 from world.kernels import compiled
 from world.ledger import LedgerError
 
-__all__ = ["share_pro_rata", "split_segments"]
+__all__ = ["add_at", "share_pro_rata", "split_segments"]
 
 IntArray = NDArray[np.int64]
+
+def add_at(target: np.ndarray, idx: ArrayLike, values: ArrayLike) -> None:
+    """``np.add.at(target, idx, values.astype(target.dtype))``: book each value on its row
+    of ``target``, in place, repeated rows one after another (how the coinbase sums what
+    each hotkey pays out and what each account receives).
+
+    With numba the loop of ``world.econ_jit.add_at`` (the same additions in the same
+    order; tests/test_econ_jit.py) for a float64 target of int64 or float64 values or an
+    int64 target of int64 values, one dimension each, else and for the inputs it declines
+    ``np.add.at`` itself (speed only)."""
+    idx, values = np.asarray(idx, dtype=np.int64), np.asarray(values)
+    jit = compiled()
+    if (jit is not None and target.ndim == idx.ndim == values.ndim == 1
+            and target.flags.c_contiguous and target.flags.writeable
+            and (target.dtype == np.float64 and values.dtype in (np.int64, np.float64)
+                 or target.dtype == values.dtype == np.int64)):
+        c = np.ascontiguousarray
+        if jit.add_at(target, c(idx), c(values)):
+            return
+    np.add.at(target, idx, values.astype(target.dtype))
+
 
 def share_pro_rata(
     amount: ArrayLike,
