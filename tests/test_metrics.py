@@ -96,6 +96,16 @@ def test_compute_per_useful_answer():
     assert np.isnan(metrics.compute_per_useful_answer(5.0, 5.0, 0.0))
 
 
+def _assert_rankdata_per_segment(x: np.ndarray, sizes: np.ndarray) -> None:
+    """``_segment_ranks`` of ``x`` in segments of ``sizes`` is ``stats.rankdata`` of each
+    segment, bit for bit."""
+    got = metrics._segment_ranks(x, np.repeat(np.arange(len(sizes)), sizes), sizes)
+    at = 0
+    for size in sizes.tolist():
+        np.testing.assert_array_equal(got[at:at + size], stats.rankdata(x[at:at + size]))
+        at += size
+
+
 @pytest.mark.parametrize("backend", ["auto", "numpy"])
 @pytest.mark.parametrize("ragged", [False, True])
 def test_segment_ranks_are_rankdatas_exactly(
@@ -110,15 +120,10 @@ def test_segment_ranks_are_rankdatas_exactly(
     for k, width in ((12, 16), (1, 40), (5, 3)):
         sizes = r.integers(1, width + 1, k) if ragged else np.full(k, width)
         n = int(sizes.sum())
-        seg = np.repeat(np.arange(k), sizes)
         one_tie = r.random(n)
         one_tie[1] = one_tie[0]
         for x in (r.random(n), np.round(r.random(n), 1), one_tie):
-            got = metrics._segment_ranks(x, seg, sizes)
-            at = 0
-            for size in sizes.tolist():
-                np.testing.assert_array_equal(got[at:at + size], stats.rankdata(x[at:at + size]))
-                at += size
+            _assert_rankdata_per_segment(x, sizes)
 
 
 def test_sort_values_is_nps_sort() -> None:
@@ -137,3 +142,53 @@ def test_sort_values_is_nps_sort() -> None:
         assert got.dtype is np.dtype(np.float64)
         np.testing.assert_array_equal(got, want)
         assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+def _near(r: np.random.Generator, n: int, run: int) -> np.ndarray:
+    """``n`` values in runs of ``run`` neighbours a few units in the last place apart
+    (equal in all but their lowest bits), some equal, some +0.0 or subnormal."""
+    base = np.repeat(r.random(-(-n // run)) * 10.0 ** r.integers(-3, 4, -(-n // run)), run)
+    steps = r.integers(0, 40, len(base))
+    v = np.array([float(b) for b in base])
+    for i, s in enumerate(steps.tolist()):
+        for _ in range(s):
+            v[i] = np.nextafter(v[i], np.inf)
+    v = v[:n]
+    v[r.random(n) < 0.05] = 0.0
+    v[r.random(n) < 0.03] = 5e-324
+    return r.permutation(v)
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_segment_ranks_by_packed_keys_are_rankdatas(ragged: bool) -> None:
+    """The compiled ranks from sorted keys (``econ_jit.pack_rows``, ``ranks_of_packed``)
+    equal ``scipy.stats.rankdata`` per segment bit for bit: values apart only in the bits
+    the keys drop (short runs put in order one by one, long ones by ``np.argsort``), ties,
+    +0.0 and subnormals, widths of one column, of 256 (8 bits) and of 257 (9); values the
+    keys cannot order (negative, -0.0) take the sorting path."""
+    pytest.importorskip("numba")
+    r = np.random.default_rng(11)
+    for k, width, run in ((6, 256, 3), (4, 257, 40), (3, 1, 1), (9, 7, 7), (2, 300, 300)):
+        sizes = r.integers(1, width + 1, k) if ragged else np.full(k, width)
+        n = int(sizes.sum())
+        negative = -_near(r, n, run)
+        negative[:1] = -0.0
+        for x in (_near(r, n, run), np.round(r.random(n), 2), negative):
+            _assert_rankdata_per_segment(x, sizes)
+
+
+def test_ranks_of_packed_keys_equal_ranks_in_rows() -> None:
+    """``ranks_of_packed`` gives ``ranks_in_rows``'s numbers for rows padded with +inf
+    (ties among the padding too) and for rows of one repeated value."""
+    pytest.importorskip("numba")
+    from world import econ_jit
+
+    r = np.random.default_rng(3)
+    table = _near(r, 40 * 50, 5).reshape(40, 50)
+    table[::3, 30:] = np.inf
+    table[5] = 0.25
+    table[6] = 0.0
+    packed = np.sort(econ_jit.pack_rows(table, 6), axis=1)
+    got = econ_jit.ranks_of_packed(table, packed, 6)
+    want = econ_jit.ranks_in_rows(table, np.argsort(table, axis=1))
+    np.testing.assert_array_equal(got, want)
