@@ -4,6 +4,8 @@ bit: ``rules_dtao.moving_price`` with one start block, the kept quality ranks of
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from test_econ_jit import _ledger
@@ -189,3 +191,12 @@ def test_buy_of_one_account_equals_the_batched_form(seed: int) -> None:
             assert got.dtype == want.dtype == np.int64
             np.testing.assert_array_equal(got, want)
         assert _ledger_state(fast) == _ledger_state(slow)
+    # a flow that wraps: as the batched form's arrays, without numpy's scalar warning
+    fast.flow_rao[0] = slow.flow_rao[0] = 2**63 - 10
+    acct = int(np.flatnonzero(fast.alpha_net[:60] <= 0)[0])  # none held, or subnet 0's
+    fast.liquid[acct] = slow.liquid[acct] = 10**9
+    args = (np.array([acct]), np.array([10**6]), np.array([0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(fast.buy(*args), slow._buy_batch(*args, flow=True))
+    assert _ledger_state(fast) == _ledger_state(slow) and fast.flow_rao[0] < 0

@@ -397,3 +397,14 @@ def test_add_at_declines_as_numpy_wraps_or_raises() -> None:
     small = np.zeros(3, dtype=np.int32)
     add_at(small, [2, 2], np.array([7, 8]))
     np.testing.assert_array_equal(small, [0, 0, 15])
+    # indices that are not integers, values that are the target: numpy's own answers
+    with pytest.raises(IndexError):
+        add_at(target.copy(), np.array([0.0, 1.9]), np.array([1.0, 2.0]))
+    masked, want = target.copy(), target.copy()
+    add_at(masked, np.array([True, False, True, False, False]), np.array([1.0, 2.0]))
+    np.add.at(want, np.array([True, False, True, False, False]), np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(masked, want)
+    itself, want = target[:3].copy(), target[:3].copy()
+    add_at(itself, [1, 2, 0], itself)
+    np.add.at(want, [1, 2, 0], want)
+    np.testing.assert_array_equal(itself, want)

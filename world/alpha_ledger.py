@@ -284,10 +284,12 @@ class DtaoLedger(Ledger):
             raise LedgerError(f"stake exceeds the liquid balance of {self._names(bad)}")
         self._claim(accts, nets)
         got = self._swap(net, tao, buy=True) if tao else 0
-        self.liquid[acct] -= tao
-        self.alpha[acct] += got
+        # one-element slices: array arithmetic, which wraps as the batched form's does,
+        # where numpy's scalars would warn
+        self.liquid[acct : acct + 1] -= tao
+        self.alpha[acct : acct + 1] += got
         if flow:
-            self.flow_rao[net] += tao
+            self.flow_rao[net : net + 1] += tao
         self.stake_version += 1
         return np.array([got], dtype=np.int64)
 

@@ -37,15 +37,18 @@ def add_at(target: np.ndarray, idx: ArrayLike, values: ArrayLike) -> None:
     With numba the loop of ``world.econ_jit.add_at`` (the same additions in the same
     order; tests/test_econ_jit.py) for a float64 target of int64 or float64 values or an
     int64 target of int64 values, one dimension each, else and for the inputs it declines
-    ``np.add.at`` itself (speed only)."""
-    idx, values = np.asarray(idx, dtype=np.int64), np.asarray(values)
+    ``np.add.at`` itself (speed only), as for indices that are not integers (numpy
+    refuses floats and takes booleans as a mask) and values that share memory with the
+    target."""
+    idx, values = np.asarray(idx), np.asarray(values)
     jit = compiled()
     if (jit is not None and target.ndim == idx.ndim == values.ndim == 1
+            and idx.dtype.kind in "iu" and not np.may_share_memory(target, values)
             and target.flags.c_contiguous and target.flags.writeable
             and (target.dtype == np.float64 and values.dtype in (np.int64, np.float64)
                  or target.dtype == values.dtype == np.int64)):
         c = np.ascontiguousarray
-        if jit.add_at(target, c(idx), c(values)):
+        if jit.add_at(target, c(idx, dtype=np.int64), c(values)):
             return
     np.add.at(target, idx, values.astype(target.dtype))
 
