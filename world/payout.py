@@ -29,6 +29,7 @@ __all__ = ["add_at", "share_pro_rata", "split_segments"]
 
 IntArray = NDArray[np.int64]
 
+
 def add_at(target: np.ndarray, idx: ArrayLike, values: ArrayLike) -> None:
     """``np.add.at(target, idx, values.astype(target.dtype))``: book each value on its row
     of ``target``, in place, repeated rows one after another (how the coinbase sums what
