@@ -82,6 +82,51 @@ def test_fast_query_sampling_equals_the_reference(monkeypatch):
                                               5, 50, 10, 10))
 
 
+def test_compiled_words_are_numpys_pcg64():
+    """The compiled loops' own PCG64 (``grading_jit.words``) gives ``random_raw``'s words
+    and leaves the generator's state where numpy leaves it, from fresh, advanced, jumped
+    and spawned generators and a state set by hand (increments and states with every
+    high bit), and draws on from where numpy's own calls left it."""
+    pytest.importorskip("numba")
+    from world import grading_jit
+
+    top = (1 << 128) - 1
+    gens = [np.random.PCG64(s) for s in range(4)]
+    gens += [np.random.PCG64(5).advance(10**30), np.random.PCG64(6).jumped(3),
+             np.random.PCG64(np.random.SeedSequence(7).spawn(2)[1])]
+    by_hand = np.random.PCG64()
+    by_hand.state = {"bit_generator": "PCG64", "has_uint32": 0, "uinteger": 0,
+                     "state": {"state": top - 12345, "inc": top}}
+    gens.append(by_hand)
+    for g in gens:
+        twin = np.random.PCG64()
+        twin.state = g.state
+        g.random_raw(3)  # numpy draws first, then the loops go on from there
+        twin.random_raw(3)
+        out = np.empty(5000, dtype=np.uint64)
+        grading_jit.words(*work_fast._words_of(np.random.Generator(g)), out)
+        assert np.array_equal(out, twin.random_raw(5000))
+        assert g.state == twin.state
+
+
+def test_compiled_words_unlike_numpys_leave_grading_to_numpy(monkeypatch):
+    """Should the compiled loops' words differ from numpy's (a numpy whose PCG64 is laid
+    out otherwise), the grading takes numpy's path, or refuses by name where the compiled
+    loops were asked for."""
+    pytest.importorskip("numba")
+    from world import grading_jit
+
+    monkeypatch.setattr(grading_jit, "words", lambda address, out: out.fill(7))
+    monkeypatch.setattr(work_fast, "_COMPILED", None)
+    monkeypatch.setattr(work_fast, "_NUMBA_MISSING", False)
+    monkeypatch.setattr(work_fast, "BACKEND", "auto")
+    assert work_fast._kernels() is None
+    monkeypatch.setattr(work_fast, "_NUMBA_MISSING", False)
+    monkeypatch.setattr(work_fast, "BACKEND", "numba")
+    with pytest.raises(RuntimeError, match="TAO_ARENA_GRADING=numpy"):
+        work_fast._kernels()
+
+
 def test_compiled_normals_equal_numpys(monkeypatch):
     """``work_fast.standard_normal`` (numpy's ziggurat compiled, on PCG64's words) gives
     ``Generator.standard_normal``'s values bit for bit and leaves the generator where it
@@ -191,7 +236,8 @@ def test_grading_a_stack_of_subnets_in_one_call_equals_one_after_another(monkeyp
     compiled loops (``work_fast._grade_run``): the same moving averages, sums and draws
     as the reference subnet after subnet, with runs broken by subnets that check copies,
     take numpy's path, have other rounds or averages outside the stack, with any number
-    of graders in any order (negative UIDs counting from the end, as numpy's)."""
+    of graders in any order (negative UIDs counting from the end, as numpy's), and with
+    one generator drawing both streams."""
     if backend == "numba":
         pytest.importorskip("numba")
     monkeypatch.setattr(work_fast, "BACKEND", backend)
@@ -225,6 +271,8 @@ def test_grading_a_stack_of_subnets_in_one_call_equals_one_after_another(monkeyp
             emas = [stack[k] if not alone else stack[k].copy()
                     for k, *_, alone in jobs]
             rq, rg = np.random.default_rng(100 + trial), np.random.default_rng(200 + trial)
+            if trial % 3 == 2:
+                rg = rq  # one generator for both streams: its draws in the same order
             bound = [(emas[j[0]], *j[1:13]) for j in jobs]
             if name == "apart":
                 sums = [work.grade_epoch(rq, rg, *j[:11], judge=j[12]) for j in bound]

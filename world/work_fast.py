@@ -8,9 +8,10 @@ stands for, and tests/test_work.py checks each against it.
 - ``grade_epoch``: ``work.grade_epoch``; numpy operations fused in place
   (``graded_scores``, ``blend_ema``) or, with numba (``BACKEND``, set at import by
   ``TAO_ARENA_GRADING``: "auto", "numpy" or "numba"), the compiled loops of
-  ``world.grading_jit``, which draw the two streams' words themselves and make one pass
-  each over a subnet's graders x miners (``grade_epochs``: every subnet of an epoch in
-  one call, a run of subnets of one shape in one call of the compiled loops). Inputs
+  ``world.grading_jit``, which step the two streams' PCG64 generators themselves and
+  make one pass each over a subnet's graders x miners (``grade_epochs``: every subnet of
+  an epoch in one call, a run of subnets of one shape in one call of the compiled loops,
+  with the two streams drawn side by side in one pass). Inputs
   where they could differ from the reference (non-finite values, negative zeros) take
   the reference functions.
 - ``standard_normal``: ``Generator.standard_normal`` on numpy's PCG64, numpy's ziggurat
@@ -20,7 +21,6 @@ stands for, and tests/test_work.py checks each against it.
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import os
 from functools import lru_cache
@@ -158,11 +158,10 @@ def _pcg64(rng: np.random.Generator) -> bool:
     return type(rng.bit_generator) is np.random.PCG64
 
 
-def _words_of(rng: np.random.Generator) -> tuple[int, int]:
-    """The addresses of ``rng``'s bit generator's C ``next_uint64`` and of its state, for
+def _words_of(rng: np.random.Generator) -> tuple[int]:
+    """The address of the state of ``rng``'s bit generator (numpy's PCG64), for
     ``grading_jit``'s loops to draw its words (valid while ``rng`` lives)."""
-    c = rng.bit_generator.ctypes
-    return ctypes.cast(c.next_uint64, ctypes.c_void_p).value, c.state_address
+    return (rng.bit_generator.ctypes.state_address,)
 
 
 def graded_scores(
@@ -428,8 +427,8 @@ def _compiled(queries_rng: np.random.Generator, grading_rng: np.random.Generator
                      else plain))
 
 
-def _grade_job(kernels: SimpleNamespace, queries_words: tuple[int, int],
-               grading_words: tuple[int, int], grading_rng: np.random.Generator,
+def _grade_job(kernels: SimpleNamespace, queries_words: tuple[int],
+               grading_words: tuple[int], grading_rng: np.random.Generator,
                job: tuple) -> tuple[np.ndarray, np.ndarray]:
     """The compiled path of ``grade_epoch``: the queries drawn from the queries stream's
     words (``grading_jit.queries``), then each pair's normal from the grading stream's
@@ -535,7 +534,7 @@ def _kernels() -> SimpleNamespace | None:
                 raise
             _NUMBA_MISSING = True
             return None
-        if not _words_match(grading_jit):  # cannot happen: they call numpy's own function
+        if not _words_match(grading_jit):  # a numpy whose PCG64 is laid out otherwise
             if BACKEND == "numba":
                 raise RuntimeError("the compiled grading loops' random words differ from "
                                    "numpy's; set TAO_ARENA_GRADING=numpy")
