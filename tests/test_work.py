@@ -150,7 +150,8 @@ def test_compiled_normals_equal_numpys(monkeypatch):
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_fast_grading_equals_the_reference(monkeypatch, backend):
     """``work_fast.grade_epoch`` (fused numpy or compiled loops) gives the reference's
-    moving averages, sums and draws, including non-finite inputs and copies."""
+    moving averages, sums and draws, including non-finite inputs, copies and graders
+    counted from the end."""
     if backend == "numba":
         pytest.importorskip("numba")
     monkeypatch.setattr(work_fast, "BACKEND", backend)
@@ -158,6 +159,8 @@ def test_fast_grading_equals_the_reference(monkeypatch, backend):
     for t in range(60):
         v, m, n = int(r.integers(1, 40)), int(r.integers(1, 150)), 256
         graders = r.choice(n, v, replace=False) if t % 2 else np.arange(3, 3 + v)
+        if t % 4 >= 2:  # some UIDs counted from the end, as numpy's indexing takes them
+            graders = np.where(r.random(v) < 0.5, graders - n, graders)
         miners = slice(60, 60 + m) if t % 3 else np.sort(r.choice(np.arange(60, n), m,
                                                                    replace=False))
         quality = r.random(m)
@@ -183,6 +186,33 @@ def test_fast_grading_equals_the_reference(monkeypatch, backend):
         assert np.array_equal(a[0], b[0], equal_nan=True), t
         assert np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2]), t
         assert a[3:] == b[3:], t  # the same draws from both streams
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_grading_graders_at_the_rows_ends_as_numpy_does(monkeypatch, backend):
+    """Graders in a run of UIDs that crosses the end of the moving averages' rows, counted
+    from it or past it, are graded (or refused with IndexError) as the reference's
+    indexing does on every path (numpy's on a NaN quality), never a shape error or a
+    silently shorter slice."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setattr(work_fast, "BACKEND", backend)
+    for graders in ([2, -1], [-1, 0], [-2, -1], [3, 4]):
+        for quality in (np.array([0.5, 0.6, 0.7]), np.array([0.5, np.nan, 0.7])):
+            args = (np.array(graders), slice(0, 3), quality, np.full(2, 0.9),
+                    np.full(2, 0.05), np.full(2, 0.5), np.full(3, -1), np.zeros(2, bool),
+                    10, 3)
+            emas = [np.zeros((5, 5)), np.zeros((5, 5))]
+            for ema, grade in zip(emas, (work.grade_epoch, work_fast.grade_epoch), strict=True):
+                grade(np.random.default_rng(1), np.random.default_rng(2), ema, *args)
+            assert np.array_equal(*emas, equal_nan=True) and emas[0].any(), graders
+    for quality in (np.array([0.5, 0.6, 0.7]), np.array([0.5, np.nan, 0.7])):
+        args = (np.array([3, 4, 5]), slice(0, 3), quality, np.full(3, 0.9),
+                np.full(3, 0.05), np.full(3, 0.5), np.full(3, -1), np.zeros(3, bool), 10, 3)
+        for grade in (work.grade_epoch, work_fast.grade_epoch):
+            with pytest.raises(IndexError):
+                grade(np.random.default_rng(1), np.random.default_rng(2), np.zeros((5, 5)),
+                      *args)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])

@@ -268,8 +268,10 @@ def grade_epoch(
         scores, observed = graded_scores(grading_rng, quality, capability, noise, q,
                                          answer_key, detects, rounds, sample_size, judge)
         runs = _consecutive_runs(graders)
-        if isinstance(miners, slice) and len(runs) <= 4:
+        if (isinstance(miners, slice) and len(runs) <= 4
+                and graders.min() >= 0 and graders.max() < len(ema)):
             # graders in a few runs of consecutive UIDs, miners a range: update in place
+            # (UIDs counted from the end or past the rows take numpy's indexing below)
             for a, b in runs:
                 g = int(graders[a])
                 blend_ema(ema[g : g + b - a, miners], scores[a:b], observed[a:b], rate[a:b])
