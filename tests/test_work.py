@@ -193,15 +193,15 @@ def test_grading_graders_at_the_rows_ends_as_numpy_does(monkeypatch, backend):
     """Graders in a run of UIDs that crosses the end of the moving averages' rows, counted
     from it or past it, are graded (or refused with IndexError) as the reference's
     indexing does on every path (numpy's on a NaN quality), never a shape error or a
-    silently shorter slice."""
+    silently shorter slice; graders given as a tuple, as the reference takes them."""
     if backend == "numba":
         pytest.importorskip("numba")
     monkeypatch.setattr(work_fast, "BACKEND", backend)
-    for graders in ([2, -1], [-1, 0], [-2, -1], [3, 4]):
+    for graders in ([2, -1], [-1, 0], [-2, -1], [3, 4], (1, 2)):
         for quality in (np.array([0.5, 0.6, 0.7]), np.array([0.5, np.nan, 0.7])):
-            args = (np.array(graders), slice(0, 3), quality, np.full(2, 0.9),
-                    np.full(2, 0.05), np.full(2, 0.5), np.full(3, -1), np.zeros(2, bool),
-                    10, 3)
+            who = np.array(graders) if isinstance(graders, list) else graders
+            args = (who, slice(0, 3), quality, np.full(2, 0.9), np.full(2, 0.05),
+                    np.full(2, 0.5), np.full(3, -1), np.zeros(2, bool), 10, 3)
             emas = [np.zeros((5, 5)), np.zeros((5, 5))]
             for ema, grade in zip(emas, (work.grade_epoch, work_fast.grade_epoch), strict=True):
                 grade(np.random.default_rng(1), np.random.default_rng(2), ema, *args)

@@ -36,9 +36,10 @@ _MULTIPLIER = 0x2360ED051FC65DA44385DF649FCCF645  # pcg64.h PCG_DEFAULT_MULTIPLI
 def _load(typingctx, address):  # type: ignore[no-untyped-def]
     """A PCG64 generator's (state, increment), each as (high, low) 64-bit halves, read
     from its ``pcg64_state`` at ``address`` (whose first member points to the 128-bit
-    state and increment, low half first where numpy was compiled with 128-bit integers;
-    numpy's emulated layout, high half first, fails ``work_fast._words_match``, and the
-    grading then takes numpy's path)."""
+    state and increment, low half first where numpy was compiled with 128-bit integers on
+    a little-endian machine; any other layout, such as numpy's emulated one, high half
+    first, fails ``work_fast._words_match``, and the grading then takes numpy's path, or
+    refuses under ``TAO_ARENA_GRADING=numba``)."""
     pair = types.UniTuple(types.uint64, 2)
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]

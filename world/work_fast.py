@@ -269,7 +269,7 @@ def grade_epoch(
                                          answer_key, detects, rounds, sample_size, judge)
         runs = _consecutive_runs(graders)
         if (isinstance(miners, slice) and len(runs) <= 4
-                and graders.min() >= 0 and graders.max() < len(ema)):
+                and np.min(graders) >= 0 and np.max(graders) < len(ema)):
             # graders in a few runs of consecutive UIDs, miners a range: update in place
             # (UIDs counted from the end or past the rows take numpy's indexing below)
             for a, b in runs:
