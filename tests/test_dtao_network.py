@@ -564,18 +564,21 @@ def _reaches(start: object, target: object) -> bool:
     return False
 
 
-def test_a_copy_of_a_running_network_with_pools_runs_on_as_the_original():
-    """A dtao network forked mid-run (``copy.deepcopy``), before a founder registers a
-    subnet, gives the original's tables and pools (``Network.__deepcopy__``), and nothing
-    in it reaches the original."""
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_copy_of_a_running_network_with_pools_runs_on_as_the_original(how):
+    """A dtao network forked mid-run (``copy.deepcopy``, or pickled and read back, as a
+    saved run is), before a founder registers a subnet, gives the original's tables and
+    pools (``Network.__deepcopy__``, ``__setstate__``), and nothing in it reaches the
+    original."""
     import copy
+    import pickle
 
     founder = Cohort(get("subnet_founder"), 1, None,
                      {"endowment_tao": 5_000.0, "entry_epoch": 3, "owner": 0})
     m = network(3, root_stake=2_000.0, extra=(founder,), subnet_last_lock_age_blocks=28_800)
     for _ in range(2):
         m.step()
-    fork = copy.deepcopy(m)
+    fork = copy.deepcopy(m) if how == "deepcopy" else pickle.loads(pickle.dumps(m))
     assert not _reaches(fork, m)
     table = m.acct_netuid.copy()
     for _ in range(8):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import pickle
 from typing import Any, ClassVar
 
 import numpy as np
@@ -139,14 +140,21 @@ class ForgetCaches:
         model.forget()
 
 
-def test_a_copy_of_a_running_network_runs_on_as_the_original():
-    """A network forked mid-run (``copy.deepcopy``) gives the original's tables: the copy's
-    subnets do not keep writing to stacks their arrays are no longer views of."""
+def pickled(model: Network) -> Network:
+    """``model`` written to a pickle and read back (a saved run, or one sent to a worker)."""
+    return pickle.loads(pickle.dumps(model))
+
+
+@pytest.mark.parametrize("fork_of", [copy.deepcopy, pickled])
+def test_a_copy_of_a_running_network_runs_on_as_the_original(fork_of):
+    """A network forked mid-run (``copy.deepcopy``, or pickled and read back) gives the
+    original's tables: the copy's subnets do not keep writing to stacks their arrays are
+    no longer views of."""
     model = network(4)
     outputs(model, 12)
-    fork = copy.deepcopy(model)
+    fork = fork_of(model)
     assert_same(outputs(model, 12), outputs(fork, 12))
-    other = copy.deepcopy(fork)
+    other = fork_of(fork)
     other.streams["grading"] = np.random.default_rng(99)  # a fork that differs can fail
     assert not outputs(fork, 6)[0].equals(outputs(other, 6)[0])
 

@@ -32,14 +32,14 @@ def kept(*columns: str, subnet: bool = False) -> Callable[[Callable[..., T]], Ca
         def call(group: Group, ctx: SubnetContext | None = None) -> T:
             versions = tuple(group.model.columns.version(c) for c in columns)
             key = (versions, ctx.versions if subnet and ctx is not None else None)
-            hit = group.memo.get(helper)
+            hit = group.memo.get(call)  # keyed by what the module names (pickles by name)
             if hit is not None and hit[0] == key:
                 return hit[1]
             out = helper(group) if ctx is None else helper(group, ctx)
             for a in out if isinstance(out, tuple) else (out,):
                 if isinstance(a, np.ndarray):
                     a.flags.writeable = False
-            group.memo[helper] = (key, out)
+            group.memo[call] = (key, out)
             return out
 
         return call

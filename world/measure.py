@@ -7,6 +7,7 @@ coefficient) are ``world.metrics``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -78,7 +79,13 @@ def reporters(model: Network) -> dict[str, Callable[[Network], float]]:
     before the first epoch)."""
     pools = len(model.subnets) if model.coinbase is not None else 0
     keys = metric_keys(model.strategy_names, pools)
-    return {k: (lambda m, k=k: m.metrics.get(k, float("nan"))) for k in keys}
+    return {k: functools.partial(metric, key=k) for k in keys}
+
+
+def metric(model: Network, key: str) -> float:
+    """This epoch's value of metric ``key`` (a model reporter: Mesa calls a partial with
+    the model; module-level, so a collector pickles)."""
+    return model.metrics.get(key, math.nan)
 
 
 def measure(model: Network) -> None:

@@ -229,6 +229,14 @@ class Network(mesa.Model):
         fork.forget()
         return fork
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A network read back from a pickle (``pickle.loads``, e.g. a run saved to resume
+        or handed to another process), its speed caches started cold as a fork's are
+        (``__deepcopy__``): pickled views of a stacked array come back as arrays of their
+        own. The same network runs on as the original would (tests/test_scale.py)."""
+        self.__dict__.update(state)
+        self.forget()
+
     def forget(self) -> None:
         """Drop everything kept between epochs for speed: memberships (and the answers
         kept with their spans), stacks, consensus batches and ``kept`` (a cold start; the
