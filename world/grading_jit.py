@@ -266,6 +266,8 @@ def _both_rows(qs, qinc, gs, ginc, wi, ki, fi, nor_r, nor_inv_r, table, cdf, sqr
         sent = 0
         for j in range(n_min):
             word, qs = _next_word(qs, qinc)
+            # the inversion of _queries, written out again: as a shared inlined helper,
+            # numba compiled these loops three times slower (bench/bench_grading.py)
             k = table[word >> top]
             if k < 0:
                 k = np.searchsorted(cdf, np.float64(word >> low) * _ULP53, side="right")
